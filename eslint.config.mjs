@@ -1,0 +1,51 @@
+// Workspace lint rules. Module boundaries follow STYLE.md:
+// layer:spec <- layer:host | layer:cluster <- type:app; tools see only layer:spec.
+import nx from '@nx/eslint-plugin';
+import jest from 'eslint-plugin-jest';
+import tseslint from 'typescript-eslint';
+import js from '@eslint/js';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'charts-out/**', 'infra-out/**', '**/src/imports/**', '**/src/generated/**', '.nx/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { '@nx': nx },
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          banTransitiveDependencies: true,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'layer:host', onlyDependOnLibsWithTags: ['layer:spec'] },
+            { sourceTag: 'layer:cluster', onlyDependOnLibsWithTags: ['layer:spec'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:host', 'layer:cluster'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.test.ts'],
+    plugins: { jest },
+    languageOptions: { globals: jest.environments.globals.globals },
+    rules: {
+      ...jest.configs['flat/recommended'].rules,
+      'jest/valid-expect': 'error',
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*'] }],
+      'jest/no-disabled-tests': 'error',
+      'jest/no-focused-tests': 'error',
+      'jest/no-commented-out-tests': 'error',
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly', __dirname: 'readonly', URL: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+);

@@ -1,0 +1,16 @@
+/**
+ * Shared Jest settings for every project.
+ *
+ * ts-jest transpiles only (`isolatedModules`): `tsc -b` in the build target is
+ * the type check, so tests stay fast on a 2-core machine.
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true, target: 'es2022' } }],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
