@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import {
+  BACKUP_LAYERS,
+  DIGITALOCEAN_REGIONS,
+  FLATCAR_CHANNELS,
+  INGRESS_LAYERS,
+  NETWORK_LAYERS,
+  STORAGE_LAYERS,
+  SUPPORTED_KUBERNETES_VERSIONS,
+} from './catalogue';
+
+/** RFC 1123 label: what droplet, node and namespace names are made of. */
+const DNS_LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+/** A fully qualified domain name with at least two labels, no trailing dot. */
+const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** DigitalOcean size slugs look like `s-4vcpu-8gb` or `g-8vcpu-32gb-intel`. */
+const SIZE_SLUG = /^[a-z0-9]+(-[a-z0-9]+)+$/;
+/** IPv4 CIDR with a prefix length. */
+const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
+/** A Git URL Argo CD can clone: https, or ssh in either form. */
+const GIT_URL = /^(https:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
+
+const DEFAULT_NODE_SIZE = 's-4vcpu-8gb';
+
+const nodeGroup = (what: string, defaultCount: number | undefined) =>
+  z.strictObject({
+    count: (defaultCount === undefined ? z.int() : z.int().default(defaultCount))
+      .check(z.nonnegative())
+      .meta({ description: `How many ${what} to run.` }),
+    size: z
+      .string()
+      .regex(SIZE_SLUG)
+      .default(DEFAULT_NODE_SIZE)
+      .meta({ description: `DigitalOcean droplet size slug for ${what}.` }),
+  });
+
+const anyThird = z.strictObject({
+  type: z.literal('any-third').meta({
+    description:
+      'Any k = floor(N/3) nodes may fail at once. etcd runs 2k+1 members, Ceph keeps k+2 copies across hosts.',
+  }),
+});
+
+const failureDomains = z.strictObject({
+  type: z.literal('failure-domains').meta({
+    description:
+      'Nodes are spread round-robin over `domains` failure domains (zone labels); any one whole domain may fail. Cheaper: Ceph keeps 3 copies across domains.',
+  }),
+  domains: z
+    .int()
+    .min(3)
+    .max(26)
+    .default(3)
+    .meta({ description: 'Number of failure domains (zone-a, zone-b, ...). At least 3.' }),
+});
+
+/**
+ * The platform config file (`platform.yaml`), as a zod schema.
+ *
+ * Every key has a description; `tools/config-reference.mjs` renders the
+ * README's config reference from this schema, so the two cannot drift.
+ */
+export const platformConfigSchema = z.strictObject({
+  cluster: z.strictObject({
+    name: z
+      .string()
+      .min(2)
+      .max(20)
+      .regex(DNS_LABEL)
+      .meta({ description: 'Cluster name; prefixes node, volume and bucket names. Lower-case letters, digits, dashes.' }),
+  }),
+  provider: z.discriminatedUnion('name', [
+    z.strictObject({
+      name: z.literal('digitalocean').meta({ description: 'Cloud provider. Only DigitalOcean for now.' }),
+      region: z.enum(DIGITALOCEAN_REGIONS).meta({ description: 'DigitalOcean region slug for every resource.' }),
+    }),
+  ]),
+  nodes: z.strictObject({
+    controllers: nodeGroup('controllers (etcd members and API servers, which also run workloads)', undefined),
+    workers: nodeGroup('workers', 0).default({ count: 0, size: DEFAULT_NODE_SIZE }),
+    volumeSizeGiB: z
+      .int()
+      .min(10)
+      .max(16384)
+      .default(100)
+      .meta({ description: 'Size of the block volume attached to every node for Ceph OSDs, in GiB.' }),
+  }),
+  faultModel: z
+    .discriminatedUnion('type', [anyThird, failureDomains])
+    .default({ type: 'any-third' })
+    .meta({ description: 'What "fault tolerant" promises. Default: any third of the nodes may fail at once.' }),
+  domain: z
+    .string()
+    .regex(DOMAIN)
+    .meta({ description: 'DNS domain the public services live under (e.g. cloud.example.com).' }),
+  acme: z.strictObject({
+    email: z.email().meta({ description: "Contact e-mail for Let's Encrypt." }),
+    environment: z
+      .enum(['staging', 'production'])
+      .default('staging')
+      .meta({ description: "Let's Encrypt environment. Staging until you say production." }),
+  }),
+  gitops: z.strictObject({
+    repoURL: z.string().regex(GIT_URL).meta({ description: 'Git repository Argo CD syncs charts-out/ from.' }),
+    revision: z.string().min(1).default('main').meta({ description: 'Branch, tag or commit Argo CD tracks.' }),
+    path: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/)
+      .default('charts-out')
+      .meta({ description: 'Folder of the repository that holds the rendered charts.' }),
+  }),
+  versions: z
+    .strictObject({
+      kubernetes: z
+        .enum(SUPPORTED_KUBERNETES_VERSIONS)
+        .default('1.36')
+        .meta({ description: 'Kubernetes minor version (quoted: "1.36").' }),
+      flatcarChannel: z.enum(FLATCAR_CHANNELS).default('stable').meta({ description: 'Flatcar Container Linux channel.' }),
+    })
+    .default({ kubernetes: '1.36', flatcarChannel: 'stable' }),
+  layers: z
+    .strictObject({
+      network: z.enum(NETWORK_LAYERS).default('cilium').meta({ description: 'Pod network (both encrypt with WireGuard).' }),
+      ingress: z.enum(INGRESS_LAYERS).default('traefik').meta({ description: 'Ingress controller behind expose().' }),
+      storage: z.enum(STORAGE_LAYERS).default('rook-ceph').meta({ description: 'Distributed storage.' }),
+      backups: z.enum(BACKUP_LAYERS).default('velero').meta({ description: 'Backups of volumes and etcd.' }),
+    })
+    .default({ network: 'cilium', ingress: 'traefik', storage: 'rook-ceph', backups: 'velero' }),
+  adminCidrs: z
+    .array(z.string().regex(IPV4_CIDR))
+    .min(1)
+    .meta({ description: 'IPv4 CIDRs allowed to reach the Kubernetes API (6443) through its load balancer.' }),
+});
+
+/** The config as written in the file (defaults not yet applied). */
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+/** The config after parsing: every default applied. */
+export type PlatformConfig = z.output<typeof platformConfigSchema>;
+export type FaultModel = PlatformConfig['faultModel'];

@@ -1,0 +1,42 @@
+export {
+  DIGITALOCEAN_REGIONS,
+  SUPPORTED_KUBERNETES_VERSIONS,
+  FLATCAR_CHANNELS,
+  NETWORK_LAYERS,
+  INGRESS_LAYERS,
+  STORAGE_LAYERS,
+  BACKUP_LAYERS,
+  MAX_ETCD_MEMBERS,
+  MAX_CEPH_MONITORS,
+} from './catalogue';
+export type {
+  DigitalOceanRegion,
+  KubernetesVersion,
+  FlatcarChannel,
+  NetworkLayerChoice,
+  IngressLayerChoice,
+  StorageLayerChoice,
+  BackupLayerChoice,
+} from './catalogue';
+export { platformConfigSchema } from './config-schema';
+export type { PlatformConfig, PlatformConfigInput, FaultModel } from './config-schema';
+export { computeFaultBudget, nodesAllowedToFail, assignFailureDomains } from './fault-budget';
+export type { FaultBudget, FaultBudgetInput, FaultBudgetResult, BudgetProblem } from './fault-budget';
+export { deriveTopology } from './topology';
+export type { NodeSpec, NodeRole, Topology } from './topology';
+export { planLayers } from './layers';
+export type {
+  LayerId,
+  LayerInfo,
+  NamespacePlan,
+  PodSecurityLevel,
+  ServiceRef,
+  SecretRef,
+  ExposeOptions,
+  ExposedService,
+  IngressLayer,
+  StorageLayer,
+  BackupTarget,
+} from './layers';
+export { loadPlatformSpec, parsePlatformConfig, parseConfigText, PlatformConfigError } from './load';
+export type { PlatformSpec, ConfigProblem } from './load';

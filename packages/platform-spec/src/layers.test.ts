@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { parsePlatformConfig } from './load';
+
+const base = YAML.parse(readFileSync(join(__dirname, 'test-fixtures/platform.yaml'), 'utf8'));
+
+describe('planLayers', () => {
+  it('gives every namespace looser than restricted a reason', () => {
+    const { layers } = parsePlatformConfig(base);
+    const loose = layers.flatMap((l) => l.namespaces).filter((n) => n.podSecurity !== 'restricted');
+    expect(loose.length).toBeGreaterThan(0);
+    for (const ns of loose) expect(ns.reason).toMatch(/^.{20,}$/);
+  });
+
+  it('orders layers by sync wave with gitops first and apps last', () => {
+    const { layers } = parsePlatformConfig(base);
+    const waves = layers.map((l) => l.syncWave);
+    expect([...waves].sort((a, b) => a - b)).toEqual(waves);
+    expect(layers.map((l) => l.id)).toEqual(['gitops', 'network', 'storage', 'ingress', 'backups', 'apps']);
+  });
+
+  it('swapping the ingress changes only the ingress layer', () => {
+    const a = parsePlatformConfig(base).layers;
+    const b = parsePlatformConfig({ ...base, layers: { ...base.layers, ingress: 'gateway-api' } }).layers;
+    const changed = a.filter((l, i) => JSON.stringify(l) !== JSON.stringify(b[i])).map((l) => l.id);
+    expect(changed).toEqual(['ingress']);
+    expect(b.find((l) => l.id === 'ingress')?.namespaces.map((n) => n.name)).toEqual(['cert-manager', 'gateway-system']);
+  });
+
+  it('uses unique namespace names across layers', () => {
+    const names = parsePlatformConfig(base).layers.flatMap((l) => l.namespaces.map((n) => n.name));
+    expect(new Set(names).size).toBe(names.length);
+  });
+});

@@ -1,0 +1,183 @@
+import type { IConstruct } from 'constructs';
+import type { PlatformConfig } from './config-schema';
+
+/**
+ * Pod Security Admission level enforced on a namespace.
+ *
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
+ */
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
+
+/** A namespace a layer owns. */
+export interface NamespacePlan {
+  readonly name: string;
+  /** Level enforced, audited and warned on. */
+  readonly podSecurity: PodSecurityLevel;
+  /** Why the level is looser than `restricted`; required unless `restricted`. */
+  readonly reason?: string;
+}
+
+/** The swappable layers, each rendered into its own `charts-out/<folder>/`. */
+export type LayerId = 'gitops' | 'network' | 'storage' | 'ingress' | 'backups' | 'apps';
+
+/** Where a layer renders to, when Argo CD syncs it, and which namespaces it owns. */
+export interface LayerInfo {
+  readonly id: LayerId;
+  /** Folder under `charts-out/`; also the name of the layer's Argo CD Application. */
+  readonly folder: string;
+  /** The implementation chosen in the config (`cilium`, `traefik`, ...). */
+  readonly implementation: string;
+  /** Argo CD sync wave of the layer's Application: lower waves are healthy first. */
+  readonly syncWave: number;
+  readonly namespaces: readonly NamespacePlan[];
+  /** One line for humans (README, `verify` report). */
+  readonly description: string;
+}
+
+const restricted = (name: string): NamespacePlan => ({ name, podSecurity: 'restricted' });
+
+/**
+ * Plans every layer's folder, sync wave and namespaces from the config.
+ *
+ * Namespaces live in the shared contract, not in each layer, because layers
+ * name each other's namespaces: network policies let the ingress controller
+ * reach the apps, backups select the apps' volumes.
+ */
+export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
+  const { layers } = config;
+  return [
+    {
+      id: 'gitops',
+      folder: 'argocd',
+      implementation: 'argocd',
+      syncWave: -10,
+      namespaces: [restricted('argocd')],
+      description: 'Argo CD, the app of apps and one Application per layer',
+    },
+    {
+      id: 'network',
+      folder: 'network',
+      implementation: layers.network,
+      syncWave: -5,
+      // Cilium runs in kube-system (its agents need the host network and
+      // kernel); flannel upstream installs into its own privileged namespace.
+      namespaces:
+        layers.network === 'flannel'
+          ? [{ name: 'kube-flannel', podSecurity: 'privileged', reason: 'flannel programs the host network and WireGuard interface' }]
+          : [],
+      description: `pod network (${layers.network}, WireGuard between nodes)`,
+    },
+    {
+      id: 'storage',
+      folder: 'storage',
+      implementation: layers.storage,
+      syncWave: 0,
+      namespaces: [
+        {
+          name: 'rook-ceph',
+          podSecurity: 'privileged',
+          reason: 'Ceph OSDs and the CSI node plugins need raw block devices and host mounts',
+        },
+      ],
+      description: 'distributed block and file storage sized by the fault budget',
+    },
+    {
+      id: 'ingress',
+      folder: 'ingress',
+      implementation: layers.ingress,
+      syncWave: 10,
+      namespaces: [restricted('cert-manager'), restricted(layers.ingress === 'traefik' ? 'traefik' : 'gateway-system')],
+      description: `public ingress (${layers.ingress}) with Let's Encrypt TLS`,
+    },
+    {
+      id: 'backups',
+      folder: 'backups',
+      implementation: layers.backups,
+      syncWave: 20,
+      namespaces: [
+        {
+          name: 'velero',
+          podSecurity: 'privileged',
+          reason: "the node agent reads pods' volumes from the host to move snapshot data off-cluster",
+        },
+      ],
+      description: 'scheduled off-cluster backups of volumes and etcd',
+    },
+    {
+      id: 'apps',
+      folder: 'apps',
+      implementation: 'nextcloud-emby-site',
+      syncWave: 30,
+      namespaces: [
+        restricted('cnpg-system'),
+        {
+          name: 'nextcloud',
+          podSecurity: 'baseline',
+          reason: 'the official Nextcloud image starts Apache as root and drops to www-data',
+        },
+        { name: 'emby', podSecurity: 'baseline', reason: 'the Emby image starts as root to set its user and group IDs' },
+        restricted('website'),
+      ],
+      description: 'Nextcloud, Emby and the website',
+    },
+  ];
+}
+
+/** A Kubernetes Service a layer wants to reach or publish. */
+export interface ServiceRef {
+  readonly namespace: string;
+  readonly name: string;
+  /** Port number or name on the Service. */
+  readonly port: number | string;
+}
+
+/** A Secret referenced by name only: its value is created at deploy time, never rendered. */
+export interface SecretRef {
+  readonly namespace: string;
+  readonly name: string;
+  /** Key inside the Secret, when one is meant. */
+  readonly key?: string;
+}
+
+/** Options for {@link IngressLayer.expose}. */
+export interface ExposeOptions {
+  /**
+   * Path prefix routed to the service.
+   * @default '/'
+   */
+  readonly path?: string;
+}
+
+/** What {@link IngressLayer.expose} created. */
+export interface ExposedService {
+  readonly host: string;
+  readonly url: string;
+  /** Secret cert-manager writes the certificate to. */
+  readonly tlsSecretName: string;
+}
+
+/** What the ingress layer offers other layers: one call makes a service public over HTTPS. */
+export interface IngressLayer {
+  /** Namespace of the ingress controller, for network-policy allows. */
+  readonly namespace: string;
+  /** Creates the route, the certificate and the network-policy allow for `service` at `host`. */
+  expose(scope: IConstruct, service: ServiceRef, host: string, options?: ExposeOptions): ExposedService;
+}
+
+/** What the storage layer offers: class names only, so any storage can stand behind them. */
+export interface StorageLayer {
+  /** ReadWriteOnce block volumes (the default class). */
+  readonly blockClass: string;
+  /** ReadWriteMany shared file volumes. */
+  readonly filesystemClass: string;
+  readonly blockSnapshotClass: string;
+  readonly filesystemSnapshotClass: string;
+}
+
+/** An S3-compatible bucket backups are written to. */
+export interface BackupTarget {
+  readonly bucket: string;
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: SecretRef;
+}
