@@ -22,17 +22,12 @@ const GIT_URL = /^(https:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
 
 const DEFAULT_NODE_SIZE = 's-4vcpu-8gb';
 
-const nodeGroup = (what: string, defaultCount: number | undefined) =>
-  z.strictObject({
-    count: (defaultCount === undefined ? z.int() : z.int().default(defaultCount))
-      .check(z.nonnegative())
-      .meta({ description: `How many ${what} to run.` }),
-    size: z
-      .string()
-      .regex(SIZE_SLUG)
-      .default(DEFAULT_NODE_SIZE)
-      .meta({ description: `DigitalOcean droplet size slug for ${what}.` }),
-  });
+const nodeSize = (what: string) =>
+  z
+    .string()
+    .regex(SIZE_SLUG)
+    .default(DEFAULT_NODE_SIZE)
+    .meta({ description: `DigitalOcean droplet size slug for ${what}.` });
 
 const anyThird = z.strictObject({
   type: z.literal('any-third').meta({
@@ -76,8 +71,19 @@ export const platformConfigSchema = z.strictObject({
     }),
   ]),
   nodes: z.strictObject({
-    controllers: nodeGroup('controllers (etcd members and API servers, which also run workloads)', undefined),
-    workers: nodeGroup('workers', 0).default({ count: 0, size: DEFAULT_NODE_SIZE }),
+    controllers: z.strictObject({
+      count: z.int().min(0).meta({
+        description:
+          'Controllers: etcd members and API servers that also run workloads. Odd, at least 2k+1 where k = floor(N/3) (any-third), at most 7.',
+      }),
+      size: nodeSize('controllers'),
+    }),
+    workers: z
+      .strictObject({
+        count: z.int().min(0).default(0).meta({ description: 'Workers: nodes that run only workloads and storage.' }),
+        size: nodeSize('workers'),
+      })
+      .default({ count: 0, size: DEFAULT_NODE_SIZE }),
     volumeSizeGiB: z
       .int()
       .min(10)

@@ -40,3 +40,6 @@ export type {
 } from './layers';
 export { loadPlatformSpec, parsePlatformConfig, parseConfigText, PlatformConfigError } from './load';
 export type { PlatformSpec, ConfigProblem } from './load';
+export { exampleConfig } from './example';
+export { configReference, configReferenceMarkdown } from './reference';
+export type { ConfigKey } from './reference';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadPlatformSpec, parseConfigText, parsePlatformConfig, PlatformConfigError } from './load';
+import { exampleConfig } from './example';
 
 const fixture = join(__dirname, 'test-fixtures/platform.yaml');
 const base = YAML.parse(readFileSync(fixture, 'utf8'));
@@ -158,5 +159,12 @@ describe('config refusals name the field, the value and the fix', () => {
     expect(() => parsePlatformConfig(config, 'platform.yaml')).toThrow(
       /^platform\.yaml: 2 problems\n {2}cluster\.nmae: unknown key "nmae".*\n {2}acme\.email: got "ops"/,
     );
+  });
+});
+
+describe('exampleConfig', () => {
+  it('is a valid config equal to the example platform file once defaults apply', () => {
+    const fromFile = loadPlatformSpec(fixture).config;
+    expect(parsePlatformConfig(exampleConfig()).config).toEqual({ ...fromFile, acme: { ...fromFile.acme } });
   });
 });

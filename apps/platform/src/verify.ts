@@ -1,0 +1,150 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import YAML from 'yaml';
+import { scanForSecrets, validateManifest } from '@keelson/k8s-schemas';
+
+/** One finding of a failed check, pointing at a file. */
+export interface Finding {
+  readonly file: string;
+  readonly message: string;
+}
+
+/** The outcome of one check over the rendered output. */
+export interface CheckResult {
+  readonly check: string;
+  readonly ok: boolean;
+  /** One line: what was checked and how much of it. */
+  readonly summary: string;
+  readonly findings: readonly Finding[];
+}
+
+export interface VerifyReport {
+  readonly dir: string;
+  readonly ok: boolean;
+  readonly files: number;
+  readonly objects: number;
+  readonly checks: readonly CheckResult[];
+}
+
+/** What the config says the output should hold; checked when given. */
+export interface VerifyExpectations {
+  /** Namespaces the config's layers plan (to catch output that is stale against the config). */
+  readonly namespaces?: readonly string[];
+}
+
+interface Manifest {
+  readonly file: string;
+  readonly object: Record<string, any>;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]))
+    .sort();
+}
+
+const check = (name: string, summary: string, findings: Finding[]): CheckResult => ({
+  check: name,
+  ok: findings.length === 0,
+  summary,
+  findings,
+});
+
+/**
+ * Checks what synth rendered under `dir` (a `charts-out/` folder), from the
+ * files alone: it never re-renders, so it also catches hand edits and stale
+ * output.
+ */
+export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}): VerifyReport {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(`verify: ${dir} does not exist; run "keelson synth" (or npx nx run platform:synth) first`);
+  }
+  const files = listFiles(dir);
+  const rel = (f: string) => relative(join(dir, '..'), f);
+  const manifests: Manifest[] = [];
+  const parseFindings: Finding[] = [];
+  const secretFindings: Finding[] = [];
+
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const s of scanForSecrets(text, rel(file))) {
+      secretFindings.push({ file: `${s.file}:${s.line}`, message: `${s.rule}: ${s.excerpt}; remove it and reference a Secret created at deploy time by name` });
+    }
+    if (!/\.ya?ml$/.test(file)) {
+      parseFindings.push({ file: rel(file), message: 'not a YAML manifest; charts-out/ holds only rendered YAML (re-run synth to clean it)' });
+      continue;
+    }
+    const docs = YAML.parseAllDocuments(text);
+    for (const doc of Array.isArray(docs) ? docs : []) {
+      if (doc.errors.length > 0) {
+        parseFindings.push({ file: rel(file), message: `invalid YAML: ${doc.errors[0].message.split('\n')[0]}` });
+        continue;
+      }
+      const object = doc.toJS();
+      if (object === null || object === undefined) continue;
+      if (typeof object !== 'object' || Array.isArray(object)) {
+        parseFindings.push({ file: rel(file), message: 'expected a Kubernetes object (a mapping with apiVersion and kind)' });
+        continue;
+      }
+      manifests.push({ file: rel(file), object });
+    }
+  }
+
+  const schemaFindings = manifests.flatMap(({ file, object }) =>
+    validateManifest(object).map((p) => ({ file, message: `${object.kind ?? '?'} ${object.metadata?.name ?? '?'}: ${p.path ? `${p.path}: ` : ''}${p.message}` })),
+  );
+
+  const namespaces = manifests.filter((m) => m.object.apiVersion === 'v1' && m.object.kind === 'Namespace');
+  const psaFindings: Finding[] = [];
+  for (const { file, object } of namespaces) {
+    const labels = object.metadata?.labels ?? {};
+    const level = labels['pod-security.kubernetes.io/enforce'];
+    if (!['privileged', 'baseline', 'restricted'].includes(level)) {
+      psaFindings.push({ file, message: `Namespace ${object.metadata?.name} enforces no Pod Security level; label it pod-security.kubernetes.io/enforce: restricted` });
+    } else if (level !== 'restricted' && !object.metadata?.annotations?.['keelson.dev/pod-security-reason']) {
+      psaFindings.push({ file, message: `Namespace ${object.metadata?.name} enforces "${level}" without saying why; add the keelson.dev/pod-security-reason annotation or use restricted` });
+    }
+  }
+
+  const folders = [...new Set(manifests.map((m) => m.file.split('/')[1]))].filter(Boolean);
+  const apps = manifests.filter((m) => m.object.apiVersion === 'argoproj.io/v1alpha1' && m.object.kind === 'Application');
+  const synced = new Map<string, string>(apps.map((a) => [String(a.object.spec?.source?.path ?? '').split('/').pop() ?? '', a.object.metadata?.name]));
+  const gitopsFindings: Finding[] = [];
+  for (const folder of folders) {
+    if (!synced.has(folder)) gitopsFindings.push({ file: `charts-out/${folder}/`, message: `no Argo CD Application syncs this folder; it would never reach the cluster` });
+  }
+  for (const [folder, name] of synced) {
+    if (!folders.includes(folder)) gitopsFindings.push({ file: 'charts-out/argocd/', message: `Application ${name} syncs "${folder}", which holds no manifest` });
+  }
+
+  const rendered = new Set(namespaces.map((n) => n.object.metadata?.name));
+  const planFindings = (expected.namespaces ?? [])
+    .filter((ns) => !rendered.has(ns))
+    .map((ns) => ({ file: 'charts-out/', message: `the config plans namespace ${ns}, but no Namespace renders it; the output is stale: run keelson synth` }));
+
+  const checks = [
+    check('files', `${files.length} files, ${manifests.length} objects parsed`, parseFindings),
+    check('schema', `${manifests.length} objects against Kubernetes and CRD schemas, unknown fields refused`, schemaFindings),
+    check('secrets', `${files.length} files scanned for private keys, tokens, passwords and Secret data`, secretFindings),
+    check('pod-security', `${namespaces.length} namespaces enforce a Pod Security level`, psaFindings),
+    check('gitops', `${folders.length} folders, ${apps.length} Argo CD Applications`, gitopsFindings),
+    ...(expected.namespaces
+      ? [check('config', `${expected.namespaces.length} namespaces planned by the config are rendered`, planFindings)]
+      : []),
+  ];
+  return { dir, ok: checks.every((c) => c.ok), files: files.length, objects: manifests.length, checks };
+}
+
+/** The report as a table a human reads in one screen, failures listed under it. */
+export function formatReport(report: VerifyReport): string {
+  const width = Math.max(...report.checks.map((c) => c.check.length), 5);
+  const lines = [`${'CHECK'.padEnd(width)}  RESULT  DETAIL`];
+  for (const c of report.checks) lines.push(`${c.check.padEnd(width)}  ${c.ok ? 'pass  ' : 'FAIL  '}  ${c.summary}`);
+  const failed = report.checks.filter((c) => !c.ok);
+  for (const c of failed) {
+    lines.push('', `${c.check}: ${c.findings.length} problem${c.findings.length === 1 ? '' : 's'}`);
+    for (const f of c.findings) lines.push(`  ${f.file}: ${f.message}`);
+  }
+  lines.push('', report.ok ? `verify: all ${report.checks.length} checks passed` : `verify: ${failed.length} of ${report.checks.length} checks failed`);
+  return lines.join('\n');
+}

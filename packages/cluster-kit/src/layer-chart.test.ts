@@ -1,0 +1,52 @@
+import { App, Testing } from 'cdk8s';
+import { LayerChart, namespaceManifest } from './layer-chart';
+import { exampleConfig, parsePlatformConfig, type PlatformConfigInput } from '@keelson/platform-spec';
+
+const exampleSpec = (change: (c: PlatformConfigInput) => void = () => undefined) => {
+  const config = exampleConfig();
+  change(config);
+  return parsePlatformConfig(config, 'test config');
+};
+
+describe('LayerChart', () => {
+  it('renders each namespace of the layer with its Pod Security level enforced and restricted audited', () => {
+    const chart = new LayerChart(Testing.app(), { spec: exampleSpec(), layer: 'apps' });
+    const namespaces = Testing.synth(chart).filter((o) => o.kind === 'Namespace');
+    expect(namespaces.map((n) => n.metadata.name)).toEqual(['cnpg-system', 'nextcloud', 'emby', 'website']);
+    const nextcloud = namespaces.find((n) => n.metadata.name === 'nextcloud');
+    expect(nextcloud.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/enforce-version': 'v1.36',
+      'pod-security.kubernetes.io/audit': 'restricted',
+      'app.kubernetes.io/part-of': 'keelson',
+      'keelson.dev/layer': 'apps',
+    });
+    expect(nextcloud.metadata.annotations['keelson.dev/pod-security-reason']).toMatch(/Apache as root/);
+    const website = namespaces.find((n) => n.metadata.name === 'website');
+    expect(website.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(website.metadata.annotations).toBeUndefined();
+  });
+
+  it('is named after the layer folder', () => {
+    const chart = new LayerChart(new App(), { spec: exampleSpec(), layer: 'storage' });
+    expect(chart.node.id).toBe('storage');
+    expect(chart.layer.namespaces.map((n) => n.name)).toEqual(['rook-ceph']);
+  });
+
+  it('pins the Pod Security version to the Kubernetes version in the config', () => {
+    const chart = new LayerChart(Testing.app(), { spec: exampleSpec((c) => (c.versions = { kubernetes: '1.35' })), layer: 'storage' });
+    expect(Testing.synth(chart)[0].metadata.labels['pod-security.kubernetes.io/enforce-version']).toBe('v1.35');
+  });
+
+  it('fails on a layer the spec does not plan', () => {
+    expect(() => new LayerChart(new App(), { spec: exampleSpec(), layer: 'nope' as never })).toThrow(
+      /LayerChart: no layer "nope" in the platform spec; known layers: gitops, network/,
+    );
+  });
+
+  it('fails on a namespace looser than restricted without a reason', () => {
+    expect(() => namespaceManifest({ name: 'x', podSecurity: 'privileged' }, '1.36')).toThrow(
+      /namespace x: Pod Security "privileged" needs a reason; say why it cannot be "restricted"/,
+    );
+  });
+});

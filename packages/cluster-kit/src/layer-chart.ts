@@ -1,0 +1,72 @@
+import { ApiObject, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import type { LayerId, LayerInfo, NamespacePlan, PlatformSpec } from '@keelson/platform-spec';
+
+/** Label every Keelson object carries, so `kubectl get -l` finds the platform. */
+export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
+/** Label naming the layer an object belongs to. */
+export const LAYER_LABEL = 'keelson.dev/layer';
+
+/** Props for {@link LayerChart}. */
+export interface LayerChartProps {
+  /** The checked platform spec. */
+  readonly spec: PlatformSpec;
+  /** Which layer of `spec.layers` this chart renders. */
+  readonly layer: LayerId;
+}
+
+/**
+ * One cdk8s Chart per layer, rendered to `charts-out/<folder>/`.
+ *
+ * Creates the layer's namespaces with Pod Security Admission labels, so a
+ * layer cannot forget them. Components inside a layer are plain Constructs,
+ * not Charts: cdk8s validates the whole app once per chart.
+ */
+export class LayerChart extends Chart {
+  /** The layer's plan from the spec: folder, sync wave, namespaces. */
+  public readonly layer: LayerInfo;
+
+  constructor(scope: Construct, props: LayerChartProps) {
+    const layer = props.spec.layers.find((l) => l.id === props.layer);
+    if (!layer) {
+      throw new Error(`LayerChart: no layer "${props.layer}" in the platform spec; known layers: ${props.spec.layers.map((l) => l.id).join(', ')}`);
+    }
+    super(scope, layer.folder, {
+      disableResourceNameHashes: true,
+      labels: { [PART_OF_LABEL]: 'keelson', [LAYER_LABEL]: layer.id },
+    });
+    this.layer = layer;
+    for (const ns of layer.namespaces) {
+      new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, props.spec.config.versions.kubernetes));
+    }
+  }
+}
+
+/**
+ * A Namespace enforcing its Pod Security level, auditing against
+ * `restricted` so every looser pod is still logged.
+ *
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-admission-labels-for-namespaces
+ */
+export function namespaceManifest(ns: NamespacePlan, kubernetesVersion: string) {
+  if (ns.podSecurity !== 'restricted' && !ns.reason) {
+    throw new Error(`namespace ${ns.name}: Pod Security "${ns.podSecurity}" needs a reason; say why it cannot be "restricted"`);
+  }
+  const version = `v${kubernetesVersion}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: ns.name,
+      labels: {
+        'pod-security.kubernetes.io/enforce': ns.podSecurity,
+        'pod-security.kubernetes.io/enforce-version': version,
+        'pod-security.kubernetes.io/audit': 'restricted',
+        'pod-security.kubernetes.io/audit-version': version,
+        'pod-security.kubernetes.io/warn': ns.podSecurity,
+        'pod-security.kubernetes.io/warn-version': version,
+      },
+      ...(ns.reason ? { annotations: { 'keelson.dev/pod-security-reason': ns.reason } } : {}),
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { App, Chart } from 'cdk8s';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import YAML from 'yaml';
+
+/** A Kubernetes object as rendered. */
+export interface RenderedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
+  readonly [key: string]: unknown;
+}
+
+/** One output file, relative to the output folder. */
+export interface RenderedFile {
+  /** `<folder>/<kind>-<name>.yaml` or `<folder>/<kind>-<namespace>-<name>.yaml`. */
+  readonly path: string;
+  readonly object: RenderedObject;
+  readonly content: string;
+}
+
+/**
+ * Renders every top-level Chart of `app` to one YAML file per object, under
+ * the chart's id as folder.
+ *
+ * One object per file keeps diffs of `charts-out/` readable. Shared objects
+ * are written out in full (`aliasDuplicateObjects: false`), never as anchors.
+ */
+export function renderCharts(app: App): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  const seen = new Map<string, string>();
+  const charts = app.node.children.filter((c): c is Chart => Chart.isChart(c));
+  for (const chart of charts) {
+    const folder = chart.node.id;
+    for (const object of chart.toJson() as RenderedObject[]) {
+      const { kind, metadata } = object;
+      const base = [kind.toLowerCase(), metadata.namespace, metadata.name].filter(Boolean).join('-');
+      const path = `${folder}/${base}.yaml`;
+      const where = `${chart.node.path}: ${kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
+      const clash = seen.get(path);
+      if (clash) throw new Error(`renderCharts: ${where} and ${clash} would both be written to ${path}; give one a different metadata.name`);
+      seen.set(path, where);
+      files.push({ path, object, content: YAML.stringify(object, { aliasDuplicateObjects: false, lineWidth: 0 }) });
+    }
+  }
+  return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** A folder to replace as a whole: `name` under `parent`, with its files. */
+export interface OutputTree {
+  readonly parent: string;
+  readonly name: string;
+  readonly files: ReadonlyArray<{ readonly path: string; readonly content: string; readonly mode?: number }>;
+  /** Mode of the folder itself. @default 0o755 */
+  readonly mode?: number;
+}
+
+/**
+ * Replaces `parent/name` with exactly `files`, all or nothing.
+ *
+ * Files are written to a temporary sibling folder first and swapped in with
+ * renames, so a failure while writing leaves the previous output untouched
+ * and a reader never sees a half-written tree.
+ */
+export function writeTreeAtomically(tree: OutputTree): void {
+  mkdirSync(tree.parent, { recursive: true });
+  const target = join(tree.parent, tree.name);
+  const staging = mkdtempSync(join(tree.parent, `.${tree.name}.new-`));
+  try {
+    for (const f of tree.files) {
+      const path = join(staging, f.path);
+      mkdirSync(dirname(path), { recursive: true, mode: tree.mode ?? 0o755 });
+      writeFileSync(path, f.content, { mode: f.mode ?? 0o644 });
+    }
+    // mkdtemp creates 0700: set the mode asked for.
+    chmodSync(staging, tree.mode ?? 0o755);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  const old = existsSync(target) ? `${staging}.old` : undefined;
+  if (old) renameSync(target, old);
+  try {
+    renameSync(staging, target);
+  } catch (e) {
+    if (old) renameSync(old, target);
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  if (old) rmSync(old, { recursive: true, force: true });
+}

@@ -1,0 +1,81 @@
+import { ApiObject, App, Testing } from 'cdk8s';
+import { LayerChart } from '@keelson/cluster-kit';
+import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
+import { validateManifest } from '@keelson/k8s-schemas';
+import { ArgoCdAppOfApps } from './app-of-apps';
+
+const spec = parsePlatformConfig(exampleConfig());
+
+function render(extra?: (layers: LayerChart[]) => void) {
+  const app = new App();
+  const layers = [new LayerChart(app, { spec, layer: 'storage' }), new LayerChart(app, { spec, layer: 'apps' })];
+  extra?.(layers);
+  const gitops = new ArgoCdAppOfApps(app, { spec, layers });
+  return { gitops, objects: Testing.synth(gitops) };
+}
+
+const find = (objects: any[], kind: string, name: string) => {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name} in ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return o;
+};
+
+describe('ArgoCdAppOfApps', () => {
+  it('renders a root Application for its own folder and one Application per layer folder', () => {
+    const { gitops, objects } = render();
+    expect(gitops.applicationNames).toEqual(['root', 'storage', 'apps']);
+    expect(find(objects, 'Application', 'root').spec.source).toEqual({
+      repoURL: 'https://github.com/keelson-dev/keelson.git',
+      targetRevision: 'main',
+      path: 'charts-out/argocd',
+    });
+    expect(find(objects, 'Application', 'storage').spec.source.path).toBe('charts-out/storage');
+    expect(find(objects, 'Namespace', 'argocd').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  it('orders layers by sync wave, the project before everything', () => {
+    const { objects } = render();
+    const wave = (kind: string, name: string) => Number(find(objects, kind, name).metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(wave('AppProject', 'keelson')).toBeLessThan(wave('Application', 'root'));
+    expect(wave('Application', 'storage')).toBeLessThan(wave('Application', 'apps'));
+  });
+
+  it('syncs automatically with prune, self-heal and retries with backoff, and never creates bare namespaces', () => {
+    const policy = find(render().objects, 'Application', 'apps').spec.syncPolicy;
+    expect(policy.automated).toEqual({ prune: true, selfHeal: true });
+    expect(policy.syncOptions).toContain('CreateNamespace=false');
+    expect(policy.retry).toEqual({ limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '300s' } });
+  });
+
+  it('keeps a deletion finalizer on layer Applications but not on the root', () => {
+    const { objects } = render();
+    expect(find(objects, 'Application', 'storage').metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
+    expect(find(objects, 'Application', 'root').metadata.finalizers).toBeUndefined();
+  });
+
+  it('limits the AppProject to the platform repository, its namespaces and the cluster-scoped kinds it renders', () => {
+    const { objects } = render((layers) => {
+      new ApiObject(layers[0], 'sc', { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'ceph-block' } });
+    });
+    const project = find(objects, 'AppProject', 'keelson').spec;
+    expect(project.sourceRepos).toEqual(['https://github.com/keelson-dev/keelson.git']);
+    expect(project.destinations.map((d: any) => d.namespace)).toEqual(['argocd', 'cnpg-system', 'emby', 'nextcloud', 'rook-ceph', 'website']);
+    expect(project.clusterResourceWhitelist).toEqual([
+      { group: '', kind: 'Namespace' },
+      { group: 'storage.k8s.io', kind: 'StorageClass' },
+    ]);
+  });
+
+  it('renders objects that validate against the Argo CD CRDs with unknown fields refused', () => {
+    const { objects } = render();
+    const problems = objects.flatMap((o) => validateManifest(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path}: ${p.message}`));
+    expect(problems).toEqual([]);
+    expect(objects.filter((o) => o.apiVersion === 'argoproj.io/v1alpha1')).toHaveLength(4);
+  });
+
+  it('fails when a layer folder is given twice', () => {
+    const app = new App();
+    const storage = new LayerChart(app, { spec, layer: 'storage' });
+    expect(() => new ArgoCdAppOfApps(app, { spec, layers: [storage, storage] })).toThrow(/layer folder "storage" is given twice/);
+  });
+});
