@@ -10,6 +10,7 @@
 //
 // Usage (from the repo root): node tools/crd-schemas.mjs
 // The shared folder defaults to ../shared next to the repo; override with KEELSON_SHARED=/path/to/shared.
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -136,7 +137,7 @@ for (const file of crdFiles) {
   const text = serialize({ source, schemas: sortedSchemas });
   fs.writeFileSync(path.join(outDir, name), text);
   total += Buffer.byteLength(text);
-  index.push({ file: name, source: file, sha256, license: prov.license, kinds: Object.keys(sortedSchemas) });
+  index.push({ file: name, source: file, sha256, ...(prov.upstream ? { upstream: prov.upstream } : {}), license: prov.license, kinds: Object.keys(sortedSchemas) });
   console.log(`${name.padEnd(32)} ${String(Object.keys(sortedSchemas).length).padStart(3)} kinds ${(Buffer.byteLength(text) / 1024).toFixed(0).padStart(6)} KiB`);
 }
 

@@ -53,7 +53,7 @@ export function buildCli(): Command {
     .action(async (opts: CommonOptions) => {
       const { configPath, outDir } = resolvePaths(opts);
       try {
-        const { synth, describeSynth, CHARTS_OUT } = await import('./synth');
+        const { synth, describeSynth, CHARTS_OUT } = await import('./synth.js');
         const result = synth({ configPath, outDir });
         process.stdout.write(`keelson synth: wrote ${join(outDir, CHARTS_OUT)}\n${describeSynth(result).join('\n')}\n`);
       } catch (e) {
@@ -71,7 +71,7 @@ export function buildCli(): Command {
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       const { outDir, configPath } = resolvePaths(opts);
       try {
-        const [{ verifyChartsOut, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify'), import('@keelson/platform-spec')]);
+        const [{ verifyChartsOut, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify.js'), import('@keelson/platform-spec')]);
         const spec = loadPlatformSpec(configPath);
         const namespaces = spec.layers.flatMap((l) => l.namespaces.map((n) => n.name));
         const report = verifyChartsOut(join(outDir, 'charts-out'), { namespaces });

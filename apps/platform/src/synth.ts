@@ -43,7 +43,7 @@ export function describeSynth({ spec, files }: SynthResult): string[] {
   const perFolder = new Map<string, number>();
   for (const f of files) perFolder.set(f.path.split('/')[0], (perFolder.get(f.path.split('/')[0]) ?? 0) + 1);
   return [
-    `platform "${config.cluster.name}" in ${config.provider.name}/${config.provider.region}: ${n} nodes (${c} controllers, ${w} workers)`,
+    `platform "${config.cluster.name}" in ${config.provider.name}/${config.provider.region}: ${n} nodes (${c} controller${c === 1 ? "" : "s"}, ${w} worker${w === 1 ? "" : "s"})`,
     `  fault budget: ${promise}`,
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
     `  cost: replicated pools store every byte ${budget.rawSpaceOverhead} times: ${raw} GiB raw (${n} x ${config.nodes.volumeSizeGiB} GiB) holds about ${Math.floor(raw / budget.rawSpaceOverhead)} GiB of data`,

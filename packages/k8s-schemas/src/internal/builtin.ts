@@ -31,7 +31,10 @@ export function findBuiltinModel(apiVersion: string, kind: string): ModelClass |
     try {
       mod = loadModule(specifier) as Record<string, unknown>;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' && (err as NodeJS.ErrnoException).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw err;
+      // Only "no such group/version" means unknown; a broken install must not look like one.
+      const { code, message } = err as NodeJS.ErrnoException;
+      const missing = code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' || (code === 'MODULE_NOT_FOUND' && message.includes(`'${specifier}'`));
+      if (!missing) throw err;
     }
     moduleCache.set(specifier, mod);
   }
@@ -87,11 +90,38 @@ export function validateBuiltin(model: ModelClass, doc: Record<string, unknown>)
   for (const { value, segments, reads } of tracked.values()) {
     if (reads.size === 0) continue;
     for (const key of Object.keys(value)) {
-      if (!reads.has(key)) problems.push({ path: formatPath([...segments, key]), message: unknownFieldMessage(key, [...reads]) });
+      if (reads.has(key) || droppedByGenerator(model.kind, segments, key)) continue;
+      problems.push({ path: formatPath([...segments, key]), message: unknownFieldMessage(key, [...reads]) });
     }
   }
   return problems;
 }
+
+/**
+ * Fields Kubernetes has but kubernetes-models' validators never read.
+ *
+ * Its generator strips every `description` and `x-kubernetes-*` key from the OpenAPI spec, also
+ * where those are field names: `description` of PriorityClass, of CRD printer columns and of CRD
+ * schemas (JSONSchemaProps, ExternalDocumentation), and JSONSchemaProps' `x-kubernetes-*`
+ * extensions. Cross-checked against the typings of kubernetes-models 4.5: no other field is missing.
+ */
+function droppedByGenerator(kind: string, segments: readonly Segment[], key: string): boolean {
+  const inCrdSchema = segments.includes('openAPIV3Schema');
+  if (key === 'description') {
+    return inCrdSchema || (kind === 'CustomResourceDefinition' && segments.includes('additionalPrinterColumns')) || (kind === 'PriorityClass' && segments.length === 0);
+  }
+  return inCrdSchema && JSON_SCHEMA_EXTENSIONS.includes(key);
+}
+
+const JSON_SCHEMA_EXTENSIONS = [
+  'x-kubernetes-embedded-resource',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-list-type',
+  'x-kubernetes-map-type',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-validations',
+];
 
 /** Kubernetes release that removed each beta API kubernetes-models still ships; see the deprecated API migration guide. */
 const REMOVED: Record<string, { removedIn: string; use?: Record<string, string> }> = {

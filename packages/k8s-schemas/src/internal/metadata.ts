@@ -11,6 +11,8 @@ import type { ManifestProblem } from './problems';
  */
 export const ALLOWED_METADATA_FIELDS = ['name', 'generateName', 'namespace', 'labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
 
+const SERVER_SET_FIELDS = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink'];
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -47,9 +49,13 @@ export function checkMetadata(doc: Record<string, unknown>, apiVersion: string, 
   if (!isRecord(meta)) return [{ path: 'metadata', message: `expected an object; got ${describeValue(meta)}` }];
 
   for (const key of Object.keys(meta)) {
-    if (meta[key] !== null && !(ALLOWED_METADATA_FIELDS as readonly string[]).includes(key)) {
-      add([key], `${unknownFieldMessage(key, ALLOWED_METADATA_FIELDS)}; server-set fields do not belong in rendered manifests`);
-    }
+    if (meta[key] === null || (ALLOWED_METADATA_FIELDS as readonly string[]).includes(key)) continue;
+    add(
+      [key],
+      SERVER_SET_FIELDS.includes(key)
+        ? `${key} is set by the API server and does not belong in a rendered manifest; remove it`
+        : unknownFieldMessage(key, ALLOWED_METADATA_FIELDS),
+    );
   }
 
   const name = meta.name;
@@ -160,7 +166,7 @@ function dns1035Label(name: string): string | undefined {
 }
 
 function pathSegmentName(name: string): string | undefined {
-  if (name === '' ) return 'must not be empty';
+  if (name === '') return 'must not be empty';
   if (name === '.' || name === '..') return `may not be ${JSON.stringify(name)}`;
   if (/[/%]/.test(name)) return 'may not contain "/" or "%"';
   return undefined;

@@ -1,0 +1,70 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configWith, keelson, tempDir, treeDigest } from './test-helpers';
+
+describe('keelson synth', () => {
+  const out = tempDir();
+  const first = keelson('synth', '--out', out);
+
+  it('renders the default platform and states the promise and its price', () => {
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/fault budget: any 2 of 6 nodes may fail at once/);
+    expect(first.stdout).toMatch(/store every byte 4 times: 600 GiB raw .* holds about 150 GiB/);
+    expect(existsSync(join(out, 'charts-out/argocd/application-argocd-root.yaml'))).toBe(true);
+  });
+
+  it('is deterministic: a second synth writes the same bytes', () => {
+    const again = tempDir();
+    expect(keelson('synth', '--out', again).status).toBe(0);
+    expect(treeDigest(join(again, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));
+  });
+
+  const refusals: Array<[string, (c: any) => void, RegExp]> = [
+    ['an unknown key', (c) => (c.nodes.wrokers = c.nodes.workers), /nodes\.wrokers: unknown key "wrokers".*Did you mean "workers"\?/],
+    ['a string where a number belongs', (c) => (c.nodes.volumeSizeGiB = 'lots'), /nodes\.volumeSizeGiB: expected a whole number, got "lots"/],
+    ['2 nodes', (c) => ((c.nodes.controllers.count = 1), (c.nodes.workers.count = 1)), /nodes: 2 nodes .* cannot survive losing any node/],
+    ['6 nodes with 3 controllers', (c) => ((c.nodes.controllers.count = 3), (c.nodes.workers.count = 3)), /nodes\.controllers\.count: losing 2 of 6 nodes can take 2 of 3 etcd members.*use 5 controllers/],
+    ['an even controller count', (c) => ((c.nodes.controllers.count = 4), (c.nodes.workers.count = 2)), /nodes\.controllers\.count: 4 is even/],
+    ['an invalid domain', (c) => (c.domain = 'exa mple.com'), /domain: got "exa mple\.com".*fully qualified domain name/],
+    ['an e-mail without @', (c) => (c.acme.email = 'ops.example.com'), /acme\.email: got "ops\.example\.com", not a valid email; use a full e-mail address/],
+    ['a region DigitalOcean does not have', (c) => (c.provider.region = 'mars1'), /provider\.region: got "mars1"; allowed: ams3/],
+    ['a Kubernetes version outside the supported list', (c) => (c.versions.kubernetes = '1.31'), /versions\.kubernetes: got "1\.31"; allowed: 1\.35, 1\.36/],
+  ];
+
+  it.each(refusals)('refuses %s, exits non-zero and leaves charts-out untouched', (_what, change, message) => {
+    const before = treeDigest(join(out, 'charts-out'));
+    const run = keelson('synth', '--config', configWith(change), '--out', out);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/nothing was written; .*charts-out is as it was/);
+    expect(run.stdout).toBe('');
+    expect(treeDigest(join(out, 'charts-out'))).toEqual(before);
+  });
+
+  it('refuses a config file that is not valid YAML, with its line', () => {
+    const before = treeDigest(join(out, 'charts-out'));
+    const file = join(tempDir(), 'broken.yaml');
+    writeFileSync(file, 'cluster:\n  name: keelson\n nodes: [\n');
+    const run = keelson('synth', '--config', file, '--out', out);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/broken\.yaml: \d problems?\n {2}\(file\): not valid YAML at line \d+/);
+    expect(treeDigest(join(out, 'charts-out'))).toEqual(before);
+  });
+
+  it('refuses a missing config file, pointing at --config', () => {
+    const run = keelson('synth', '--config', '/nonexistent.yaml', '--out', out);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/cannot read \/nonexistent\.yaml \(ENOENT\); pass an existing file with --config/);
+  });
+
+  it('reads JSON configs too', () => {
+    const dir = tempDir();
+    const yamlFile = configWith(() => undefined, dir);
+    const jsonFile = join(dir, 'platform.json');
+    writeFileSync(jsonFile, JSON.stringify(require('yaml').parse(readFileSync(yamlFile, 'utf8'))));
+    const jsonOut = tempDir();
+    expect(keelson('synth', '--config', jsonFile, '--out', jsonOut).status).toBe(0);
+    expect(treeDigest(join(jsonOut, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));
+  });
+});

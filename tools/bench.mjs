@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// npm run bench: cold `keelson synth` (whole process, compiled JS) for the
+// default config and a 60-node config, against a floor that writes the same
+// number of objects with `yaml` alone, plus an Nx cache hit of platform:synth.
+// Medians of RUNS runs (env KEELSON_BENCH_RUNS, default 7); peak RSS per process.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(process.env.KEELSON_BENCH_RUNS ?? 7);
+const work = mkdtempSync(join(tmpdir(), 'keelson-bench-'));
+const cli = join(root, 'apps/platform/dist/cli.js');
+
+console.log('building (nx run-many -t build) ...');
+execFileSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], { cwd: root, stdio: 'ignore' });
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Runs `args` with node RUNS times; median wall seconds and max peak RSS (MiB). */
+function measure(args, before = () => undefined) {
+  const times = [];
+  const rss = [];
+  const rssFile = join(work, 'rss');
+  for (let i = 0; i < runs; i++) {
+    before();
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ['--require', join(root, 'tools/bench-rss.cjs'), ...args], {
+      cwd: root,
+      env: { ...process.env, KEELSON_BENCH_RSS_FILE: rssFile },
+      encoding: 'utf8',
+    });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${r.stderr}`);
+    rss.push(Number(readFileSync(rssFile, 'utf8')) / 1024);
+  }
+  return { seconds: median(times), rssMiB: Math.max(...rss) };
+}
+
+const countFiles = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? countFiles(join(dir, e.name)) : 1), 0);
+
+const base = YAML.parse(readFileSync(join(root, 'apps/platform/platform.yaml'), 'utf8'));
+const configs = [
+  { label: 'default (6 nodes)', config: base },
+  {
+    label: '60 nodes (failure-domains)',
+    config: { ...base, faultModel: { type: 'failure-domains', domains: 3 }, nodes: { ...base.nodes, controllers: { count: 5 }, workers: { count: 55 } } },
+  },
+];
+
+const rows = [];
+const nodeStart = measure(['-e', '0']);
+rows.push(['node -e 0', '-', nodeStart.seconds, nodeStart.rssMiB, '']);
+for (const { label, config } of configs) {
+  const file = join(work, `${label.split(' ')[0]}.yaml`);
+  writeFileSync(file, YAML.stringify(config));
+  const out = join(work, `out-${label.split(' ')[0]}`);
+  const synth = measure([cli, 'synth', '--config', file, '--out', out], () => rmSync(out, { recursive: true, force: true }));
+  const objects = countFiles(join(out, 'charts-out'));
+  const floorOut = join(work, 'floor');
+  const floor = measure([join(root, 'tools/bench-floor.cjs'), String(objects), floorOut], () => rmSync(floorOut, { recursive: true, force: true }));
+  rows.push([`synth, ${label}`, objects, synth.seconds, synth.rssMiB, `${(synth.seconds / floor.seconds).toFixed(2)}x floor`]);
+  rows.push([`floor: yaml only, ${objects} objects`, objects, floor.seconds, floor.rssMiB, '']);
+}
+
+// Nx: prime the cache, then time a second, unchanged run.
+const nx = (args) => {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('npx', ['nx', ...args], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, out: r.stdout };
+};
+nx(['run', 'platform:synth', '--outputStyle=static']);
+const hit = nx(['run', 'platform:synth', '--outputStyle=static']);
+const cached = /cache|existing outputs match/i.test(hit.out);
+rows.push(['nx run platform:synth, 2nd run', '-', hit.seconds, NaN, cached ? 'cache hit' : 'NOT a cache hit']);
+
+const header = ['case', 'objects', 'median s', 'peak RSS MiB', 'note'];
+const table = [header, ...rows.map(([a, b, c, d, e]) => [a, String(b), c.toFixed(3), Number.isNaN(d) ? '-' : d.toFixed(0), e])];
+const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+console.log(`\nkeelson bench: ${runs} runs each, node ${process.version}, ${statSync(cli).isFile() ? 'compiled JS' : ''}`);
+for (const r of table) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+rmSync(work, { recursive: true, force: true });
+if (!cached) process.exitCode = 1;
