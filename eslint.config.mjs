@@ -32,7 +32,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts'],
+    files: ['**/*.test.ts', '**/test-*.ts'],
     plugins: { jest },
     languageOptions: { globals: jest.environments.globals.globals },
     rules: {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import YAML from 'yaml';
 import { configWith, keelson, tempDir, treeDigest } from './test-helpers';
 
 describe('keelson synth', () => {
@@ -62,7 +63,7 @@ describe('keelson synth', () => {
     const dir = tempDir();
     const yamlFile = configWith(() => undefined, dir);
     const jsonFile = join(dir, 'platform.json');
-    writeFileSync(jsonFile, JSON.stringify(require('yaml').parse(readFileSync(yamlFile, 'utf8'))));
+    writeFileSync(jsonFile, JSON.stringify(YAML.parse(readFileSync(yamlFile, 'utf8'))));
     const jsonOut = tempDir();
     expect(keelson('synth', '--config', jsonFile, '--out', jsonOut).status).toBe(0);
     expect(treeDigest(join(jsonOut, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));

@@ -32,9 +32,17 @@ export interface VerifyExpectations {
   readonly namespaces?: readonly string[];
 }
 
+/** The fields verify reads; everything else is the schema check's business. */
+interface LooseObject {
+  readonly apiVersion?: unknown;
+  readonly kind?: unknown;
+  readonly metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  readonly spec?: { source?: { path?: unknown } };
+}
+
 interface Manifest {
   readonly file: string;
-  readonly object: Record<string, any>;
+  readonly object: LooseObject;
 }
 
 function listFiles(dir: string): string[] {
@@ -91,14 +99,14 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}):
   }
 
   const schemaFindings = manifests.flatMap(({ file, object }) =>
-    validateManifest(object).map((p) => ({ file, message: `${object.kind ?? '?'} ${object.metadata?.name ?? '?'}: ${p.path ? `${p.path}: ` : ''}${p.message}` })),
+    validateManifest(object).map((p) => ({ file, message: `${String(object.kind ?? '?')} ${object.metadata?.name ?? '?'}: ${p.path ? `${p.path}: ` : ''}${p.message}` })),
   );
 
   const namespaces = manifests.filter((m) => m.object.apiVersion === 'v1' && m.object.kind === 'Namespace');
   const psaFindings: Finding[] = [];
   for (const { file, object } of namespaces) {
     const labels = object.metadata?.labels ?? {};
-    const level = labels['pod-security.kubernetes.io/enforce'];
+    const level = labels['pod-security.kubernetes.io/enforce'] ?? '';
     if (!['privileged', 'baseline', 'restricted'].includes(level)) {
       psaFindings.push({ file, message: `Namespace ${object.metadata?.name} enforces no Pod Security level; label it pod-security.kubernetes.io/enforce: restricted` });
     } else if (level !== 'restricted' && !object.metadata?.annotations?.['keelson.dev/pod-security-reason']) {
@@ -108,7 +116,7 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}):
 
   const folders = [...new Set(manifests.map((m) => m.file.split('/')[1]))].filter(Boolean);
   const apps = manifests.filter((m) => m.object.apiVersion === 'argoproj.io/v1alpha1' && m.object.kind === 'Application');
-  const synced = new Map<string, string>(apps.map((a) => [String(a.object.spec?.source?.path ?? '').split('/').pop() ?? '', a.object.metadata?.name]));
+  const synced = new Map<string, string>(apps.map((a) => [String(a.object.spec?.source?.path ?? '').split('/').pop() ?? '', a.object.metadata?.name ?? '?']));
   const gitopsFindings: Finding[] = [];
   for (const folder of folders) {
     if (!synced.has(folder)) gitopsFindings.push({ file: `charts-out/${folder}/`, message: `no Argo CD Application syncs this folder; it would never reach the cluster` });
