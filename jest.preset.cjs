@@ -1,8 +1,9 @@
 /**
  * Shared Jest settings for every project.
  *
- * ts-jest transpiles only (`isolatedModules`): `tsc -b` in the build target is
- * the type check, so tests stay fast on a 2-core machine.
+ * ts-jest transpiles only (`isolatedModules`): `tsc -b` in the build target and
+ * `tsc -p tsconfig.spec.json` in lint are the type checks, so tests stay fast
+ * on a 2-core machine.
  * @type {import('jest').Config}
  */
 module.exports = {
@@ -14,3 +15,10 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
+
+/** The preset plus the workspace summary reporter, named after the project. */
+module.exports.forProject = (name) => ({
+  ...module.exports,
+  displayName: name,
+  reporters: ['default', [require.resolve('./tools/jest-summary-reporter.cjs'), { name }]],
+});

@@ -1,1 +1,1 @@
-module.exports = { ...require('../../jest.preset.cjs'), displayName: require('./package.json').name };
+module.exports = require('../../jest.preset.cjs').forProject(require('./package.json').name);
