@@ -13,7 +13,7 @@ import YAML from 'yaml';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.KEELSON_BENCH_RUNS ?? 7);
 const work = mkdtempSync(join(tmpdir(), 'keelson-bench-'));
-const cli = join(root, 'apps/platform/dist/cli.js');
+const cli = join(root, 'apps/platform/dist/keelson.cjs');
 
 console.log('building (nx run-many -t build) ...');
 execFileSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], { cwd: root, stdio: 'ignore' });
@@ -85,7 +85,7 @@ rows.push(['nx run platform:synth, 2nd run', '-', hit.seconds, NaN, cached ? 'ca
 const header = ['case', 'objects', 'median s', 'peak RSS MiB', 'note'];
 const table = [header, ...rows.map(([a, b, c, d, e]) => [a, String(b), c.toFixed(3), Number.isNaN(d) ? '-' : d.toFixed(0), e])];
 const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
-console.log(`\nkeelson bench: ${runs} runs each, node ${process.version}, ${statSync(cli).isFile() ? 'compiled JS' : ''}`);
+console.log(`\nkeelson bench: ${runs} runs each, node ${process.version}, bundled CLI (${(statSync(cli).size / 1024).toFixed(0)} KiB)`);
 for (const r of table) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
 rmSync(work, { recursive: true, force: true });
 if (!cached) process.exitCode = 1;

@@ -8,7 +8,8 @@ import YAML from 'yaml';
 
 export const appDir = resolve(__dirname, '..');
 export const repoRoot = resolve(appDir, '../..');
-export const cliPath = join(appDir, 'dist/cli.js');
+/** The bundled CLI, as `npm` installs it (bin keelson). */
+export const cliPath = join(appDir, 'dist/keelson.cjs');
 export const defaultConfigPath = join(appDir, 'platform.yaml');
 
 export interface CliRun {

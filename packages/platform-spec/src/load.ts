@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import YAML from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { platformConfigSchema, type PlatformConfig } from './config-schema';
 import { computeFaultBudget, type FaultBudget } from './fault-budget';
 import { planLayers, type LayerInfo } from './layers';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { platformConfigSchema } from './config-schema';
 
 /** One key of the config file, for docs and `--help`. */

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Bundles the keelson CLI into one file (apps/platform/dist/keelson.cjs) with
+// esbuild, from the TypeScript sources of the workspace packages (export
+// condition "@keelson/source"), so zod and yaml are tree-shaken and a cold
+// `keelson synth` loads one file instead of hundreds. The verify-only
+// dependencies (k8s-schemas with ajv and kubernetes-models) stay external:
+// synth never loads them.
+import { build } from 'esbuild';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const app = join(root, 'apps/platform');
+const requireFromApp = createRequire(join(app, 'package.json'));
+
+/** cdk8s ships its own copy of yaml 2.x; bundle one copy for both. */
+const oneYaml = {
+  name: 'one-yaml',
+  setup(b) {
+    const yamlMain = requireFromApp.resolve('yaml');
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: yamlMain }));
+  },
+};
+
+await build({
+  entryPoints: [join(app, 'src/cli.ts')],
+  outfile: join(app, 'dist/keelson.cjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  conditions: ['@keelson/source'],
+  external: ['@keelson/k8s-schemas'],
+  plugins: [oneYaml],
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
