@@ -3,7 +3,8 @@
 // esbuild, from the TypeScript sources of the workspace packages (export
 // condition "@keelson/source"), so zod and yaml are tree-shaken and a cold
 // `keelson synth` loads one file instead of hundreds. The verify-only
-// dependencies (k8s-schemas with ajv and kubernetes-models) stay external:
+// and pki dependencies (k8s-schemas with ajv and kubernetes-models; etcd-tls
+// with @peculiar/x509) stay external, loaded from node_modules when used:
 // synth never loads them.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
@@ -31,7 +32,7 @@ await build({
   target: 'node20',
   format: 'cjs',
   conditions: ['@keelson/source'],
-  external: ['@keelson/k8s-schemas'],
+  external: ['@keelson/k8s-schemas', '@keelson/etcd-tls'],
   plugins: [oneYaml],
   legalComments: 'linked',
   logLevel: 'warning',

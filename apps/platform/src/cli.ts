@@ -81,6 +81,42 @@ export function buildCli(): Command {
         fail(e);
       }
     });
+  const pki = program.command('pki').description('the secrets bundle: CAs, etcd certificates, service-account and encryption keys');
+  const secretsOption = () =>
+    new Option('--secrets <dir>', 'secrets bundle folder (git-ignored, mode 0700)').default(undefined, 'secrets/<cluster name> at the repo root');
+  const pkiPaths = async (opts: CommonOptions & { secrets?: string }) => {
+    const { configPath } = resolvePaths(opts);
+    if (opts.secrets) return { configPath, secretsDir: resolve(opts.secrets) };
+    const { loadPlatformSpec } = await import('@keelson/platform-spec');
+    return { configPath, secretsDir: join(findRepoRoot(process.cwd()), 'secrets', loadPlatformSpec(configPath).config.cluster.name) };
+  };
+  pki
+    .command('show')
+    .description('list every certificate with subject, SANs, issuer, expiry and days left; creates the bundle on first use')
+    .addOption(configOption())
+    .addOption(secretsOption())
+    .action(async (opts: CommonOptions & { secrets?: string }) => {
+      try {
+        const { pkiShow } = await import('./pki.js');
+        process.stdout.write(`${(await pkiShow(await pkiPaths(opts))).join('\n')}\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+  pki
+    .command('rotate')
+    .description('reissue leaf certificates under the same CAs and name the nodes to replace')
+    .addOption(configOption())
+    .addOption(secretsOption())
+    .option('--member <name...>', 'rotate only these etcd members')
+    .action(async (opts: CommonOptions & { secrets?: string; member?: string[] }) => {
+      try {
+        const { pkiRotate } = await import('./pki.js');
+        process.stdout.write(`${(await pkiRotate({ ...(await pkiPaths(opts)), members: opts.member })).join('\n')}\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
   return program;
 }
 

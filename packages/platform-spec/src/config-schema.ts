@@ -132,6 +132,27 @@ export const platformConfigSchema = z.strictObject({
       backups: z.enum(BACKUP_LAYERS).default('velero').meta({ description: 'Backups of volumes and etcd.' }),
     })
     .default({ network: 'cilium', ingress: 'traefik', storage: 'rook-ceph', backups: 'velero' }),
+  pki: z
+    .strictObject({
+      keyAlgorithm: z
+        .enum(['ecdsa-p256', 'ecdsa-p384'])
+        .default('ecdsa-p256')
+        .meta({ description: 'Key algorithm of every CA and certificate.' }),
+      caValidityDays: z
+        .int()
+        .min(365)
+        .max(36500)
+        .default(3650)
+        .meta({ description: 'Lifetime of the etcd, Kubernetes and front-proxy CAs, in days.' }),
+      leafValidityDays: z
+        .int()
+        .min(30)
+        .max(825)
+        .default(365)
+        .meta({ description: 'Lifetime of member and client certificates, in days; rotate with `keelson pki rotate`.' }),
+    })
+    .default({ keyAlgorithm: 'ecdsa-p256', caValidityDays: 3650, leafValidityDays: 365 })
+    .meta({ description: 'The cluster PKI (secrets bundle).' }),
   adminCidrs: z
     .array(z.string().regex(IPV4_CIDR))
     .min(1)

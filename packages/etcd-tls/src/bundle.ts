@@ -1,0 +1,347 @@
+import { X509Certificate, createPublicKey } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { PlatformSpec } from '@keelson/platform-spec';
+import {
+  createCertificateAuthority,
+  createEncryptionKey,
+  createKeyPair,
+  issueCertificate,
+  summarizeCertificate,
+  type CertificateMaterial,
+  type CertificateSummary,
+  type CertificateUsage,
+  type KeyAlgorithm,
+  type KeyPairPem,
+} from './pki';
+
+/** An etcd member's two certificates. */
+export interface EtcdMemberCertificates {
+  /** Serves clients on 2379. */
+  readonly server: CertificateMaterial;
+  /** Talks to other members on 2380, both ways. */
+  readonly peer: CertificateMaterial;
+}
+
+/** The etcd client certificates, one per caller, each with `clientAuth` only. */
+export interface EtcdClientCertificates {
+  /** kube-apiserver to etcd. */
+  readonly apiserver: CertificateMaterial;
+  /** etcd snapshots for backups. */
+  readonly backup: CertificateMaterial;
+  /** Health checks (`/health`). */
+  readonly healthcheck: CertificateMaterial;
+}
+
+/** Everything secret the platform needs, as loaded from the bundle folder. */
+export interface SecretsBundle {
+  readonly dir: string;
+  readonly etcdCa: CertificateMaterial;
+  readonly kubernetesCa: CertificateMaterial;
+  readonly frontProxyCa: CertificateMaterial;
+  /** Signs and verifies service-account tokens. */
+  readonly serviceAccount: KeyPairPem;
+  /** base64 32-byte key for Secrets at rest in etcd (secretbox). */
+  readonly encryptionKey: string;
+  /** By member (node) name. */
+  readonly members: Readonly<Record<string, EtcdMemberCertificates>>;
+  readonly clients: EtcdClientCertificates;
+}
+
+/** A bundle problem: what is wrong with which file, and how to fix it. */
+export class SecretsBundleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SecretsBundleError';
+  }
+}
+
+/** Where each item lives, relative to the bundle folder (the layout kubeadm uses under /etc/kubernetes/pki). */
+export const BUNDLE_LAYOUT = {
+  etcdCa: 'etcd/ca',
+  kubernetesCa: 'kubernetes/ca',
+  frontProxyCa: 'front-proxy/ca',
+  serviceAccountKey: 'service-account/sa.key',
+  serviceAccountPub: 'service-account/sa.pub',
+  encryptionKey: 'encryption/secrets-at-rest.key',
+  member: (name: string, kind: 'server' | 'peer') => `etcd/members/${name}/${kind}`,
+  client: (name: keyof EtcdClientCertificates) => `etcd/clients/${name}`,
+} as const;
+
+const CLIENT_NAMES: Record<keyof EtcdClientCertificates, string> = {
+  apiserver: 'kube-apiserver-etcd-client',
+  backup: 'keelson-etcd-backup',
+  healthcheck: 'keelson-etcd-healthcheck',
+};
+
+export interface SecretsBundleOptions {
+  /** The bundle folder, e.g. `secrets/<cluster>` at the repo root (git-ignored). */
+  readonly dir: string;
+  readonly spec: PlatformSpec;
+  /** Private addresses of members, by name, when known; added to their SANs. */
+  readonly memberAddresses?: Readonly<Record<string, string>>;
+  /** @default new Date() */
+  readonly now?: Date;
+}
+
+const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+
+/**
+ * Refuses a bundle that others can read, or that git would commit.
+ *
+ * Every folder must be 0700 and every file 0600 (no group or other bits).
+ */
+export function checkBundlePermissions(dir: string): void {
+  const loose: string[] = [];
+  const walk = (path: string) => {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) throw new SecretsBundleError(`secrets bundle: ${path} is a symbolic link; keep real files in the bundle so their modes mean something`);
+    if ((st.mode & 0o077) !== 0) loose.push(`${relative(dir, path) || '.'} (${octal(st.mode)})`);
+    if (st.isDirectory()) for (const e of readdirSync(path)) walk(join(path, e));
+  };
+  walk(dir);
+  if (loose.length > 0) {
+    throw new SecretsBundleError(
+      `secrets bundle ${dir}: ${loose.length} path${loose.length === 1 ? ' is' : 's are'} readable by others: ${loose.slice(0, 5).join(', ')}${loose.length > 5 ? ', ...' : ''}. ` +
+        `It holds private keys; folders must be 0700 and files 0600. Fix: chmod -R go-rwx ${dir}`,
+    );
+  }
+}
+
+/** Refuses a bundle folder inside a git work tree that git does not ignore. */
+function checkGitIgnored(dir: string): void {
+  let top: string;
+  try {
+    top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: existingAncestor(dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return; // not in a git work tree (or no git): nothing can commit it by accident
+  }
+  try {
+    execFileSync('git', ['check-ignore', '-q', relative(top, dir) || '.'], { cwd: top, stdio: 'ignore' });
+  } catch {
+    throw new SecretsBundleError(
+      `secrets bundle ${dir} is inside the git repository ${top} and not ignored; it would be committed. Fix: add "/${relative(top, dir)}/" to .gitignore, or pass --secrets with a folder outside the repository`,
+    );
+  }
+}
+
+function existingAncestor(path: string): string {
+  let p = path;
+  while (!existsSync(p)) p = dirname(p);
+  return p;
+}
+
+/** Writes a new file with mode 0600, refusing to replace an existing one (write to a temp name, then hard-link). */
+function writeNew(dir: string, rel: string, content: string): void {
+  const path = join(dir, rel);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new SecretsBundleError(`secrets bundle: ${path} already exists; refusing to overwrite it. Move it away if you mean to replace it`);
+    }
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** Replaces a file on purpose (rotation), atomically. */
+function replace(dir: string, rel: string, content: string): void {
+  const path = join(dir, rel);
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+const read = (dir: string, rel: string) => readFileSync(join(dir, rel), 'utf8');
+
+/** Checks that a certificate and its key belong together and that the certificate chains to `ca`. */
+function checkPair(dir: string, base: string, ca?: CertificateMaterial): CertificateMaterial {
+  const [crt, key] = [`${base}.crt`, `${base}.key`];
+  const missing = [crt, key].filter((f) => !existsSync(join(dir, f)));
+  if (missing.length === 1) {
+    throw new SecretsBundleError(
+      `secrets bundle ${dir}: ${missing[0]} is missing but ${missing[0] === crt ? key : crt} exists; the bundle is damaged. Restore it from your backup, or move the folder away to create a new PKI (every node must then be replaced)`,
+    );
+  }
+  const material = { certPem: read(dir, crt), keyPem: read(dir, key) };
+  const cert = new X509Certificate(material.certPem);
+  const fromKey = createPublicKey(material.keyPem).export({ type: 'spki', format: 'der' });
+  if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(fromKey)) {
+    throw new SecretsBundleError(`secrets bundle ${dir}: ${key} does not belong to ${crt}; restore both from your backup`);
+  }
+  if (ca && !cert.verify(new X509Certificate(ca.certPem).publicKey)) {
+    throw new SecretsBundleError(`secrets bundle ${dir}: ${crt} is not signed by its CA; restore it from your backup or run keelson pki rotate`);
+  }
+  return material;
+}
+
+/** SANs of a member: its name, its private address when known, and loopback for local health checks. */
+function memberSans(name: string, address?: string) {
+  return { dnsNames: [name, 'localhost'], ipAddresses: ['127.0.0.1', ...(address ? [address] : [])] };
+}
+
+interface Plan {
+  readonly algorithm: KeyAlgorithm;
+  readonly caDays: number;
+  readonly leafDays: number;
+  readonly now: Date;
+}
+
+const planOf = (options: SecretsBundleOptions): Plan => ({
+  algorithm: options.spec.config.pki.keyAlgorithm,
+  caDays: options.spec.config.pki.caValidityDays,
+  leafDays: options.spec.config.pki.leafValidityDays,
+  now: options.now ?? new Date(),
+});
+
+async function leaf(ca: CertificateMaterial, plan: Plan, commonName: string, usage: CertificateUsage, sans: { dnsNames?: string[]; ipAddresses?: string[] } = {}) {
+  return issueCertificate(ca, { commonName, usage, ...sans, validity: { days: plan.leafDays }, algorithm: plan.algorithm, now: plan.now });
+}
+
+/**
+ * Opens the secrets bundle, creating what is missing: on first use every CA,
+ * key and certificate; later, only what the config added (a new member).
+ * Nothing that exists is ever overwritten.
+ *
+ * @returns the bundle and the relative paths of the files it created
+ */
+export async function openSecretsBundle(options: SecretsBundleOptions): Promise<{ bundle: SecretsBundle; created: string[] }> {
+  const { dir } = options;
+  const plan = planOf(options);
+  checkGitIgnored(dir);
+  if (existsSync(dir)) checkBundlePermissions(dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const created: string[] = [];
+  const put = (rel: string, content: string) => {
+    writeNew(dir, rel, content);
+    created.push(rel);
+  };
+  const pair = async (base: string, make: () => Promise<CertificateMaterial>, ca?: CertificateMaterial) => {
+    if (existsSync(join(dir, `${base}.crt`)) || existsSync(join(dir, `${base}.key`))) return checkPair(dir, base, ca);
+    const m = await make();
+    put(`${base}.key`, m.keyPem);
+    put(`${base}.crt`, m.certPem);
+    return m;
+  };
+  const ca = (base: string, commonName: string) =>
+    pair(base, () => createCertificateAuthority({ commonName, validity: { days: plan.caDays }, algorithm: plan.algorithm, now: plan.now }));
+
+  const cluster = options.spec.config.cluster.name;
+  const etcdCa = await ca(BUNDLE_LAYOUT.etcdCa, `${cluster}-etcd-ca`);
+  const kubernetesCa = await ca(BUNDLE_LAYOUT.kubernetesCa, `${cluster}-kubernetes-ca`);
+  const frontProxyCa = await ca(BUNDLE_LAYOUT.frontProxyCa, `${cluster}-front-proxy-ca`);
+
+  if (!existsSync(join(dir, BUNDLE_LAYOUT.serviceAccountKey))) {
+    const sa = await createKeyPair(plan.algorithm);
+    put(BUNDLE_LAYOUT.serviceAccountKey, sa.privateKeyPem);
+    put(BUNDLE_LAYOUT.serviceAccountPub, sa.publicKeyPem);
+  }
+  if (!existsSync(join(dir, BUNDLE_LAYOUT.encryptionKey))) put(BUNDLE_LAYOUT.encryptionKey, `${createEncryptionKey()}\n`);
+
+  const members: Record<string, EtcdMemberCertificates> = {};
+  for (const node of options.spec.topology.controllers) {
+    const sans = memberSans(node.name, options.memberAddresses?.[node.name]);
+    members[node.name] = {
+      server: await pair(BUNDLE_LAYOUT.member(node.name, 'server'), () => leaf(etcdCa, plan, node.name, 'server', sans), etcdCa),
+      peer: await pair(BUNDLE_LAYOUT.member(node.name, 'peer'), () => leaf(etcdCa, plan, node.name, 'peer', sans), etcdCa),
+    };
+  }
+  const client = (name: keyof EtcdClientCertificates) =>
+    pair(BUNDLE_LAYOUT.client(name), () => leaf(etcdCa, plan, CLIENT_NAMES[name], 'client'), etcdCa);
+  const clients = { apiserver: await client('apiserver'), backup: await client('backup'), healthcheck: await client('healthcheck') };
+
+  const serviceAccount = { privateKeyPem: read(dir, BUNDLE_LAYOUT.serviceAccountKey), publicKeyPem: read(dir, BUNDLE_LAYOUT.serviceAccountPub) };
+  const encryptionKey = read(dir, BUNDLE_LAYOUT.encryptionKey).trim();
+  if (Buffer.from(encryptionKey, 'base64').length !== 32) {
+    throw new SecretsBundleError(`secrets bundle ${dir}: ${BUNDLE_LAYOUT.encryptionKey} is not a base64 32-byte key; restore it from your backup (without it, Secrets in etcd cannot be read)`);
+  }
+  checkBundlePermissions(dir);
+  return { bundle: { dir, etcdCa, kubernetesCa, frontProxyCa, serviceAccount, encryptionKey, members, clients }, created };
+}
+
+/** One certificate of the bundle, for `keelson pki show`. */
+export interface BundleCertificate extends CertificateSummary {
+  /** Path in the bundle without extension, e.g. `etcd/members/keelson-controller-1/server`. */
+  readonly id: string;
+  readonly daysLeft: number;
+}
+
+/** Lists every certificate in the bundle with its expiry, soonest first. */
+export function listBundleCertificates(bundle: SecretsBundle, now = new Date()): BundleCertificate[] {
+  const out: BundleCertificate[] = [];
+  const add = (id: string, m: CertificateMaterial) => {
+    const s = summarizeCertificate(m.certPem);
+    out.push({ id, ...s, daysLeft: Math.floor((s.notAfter.getTime() - now.getTime()) / 86_400_000) });
+  };
+  add(BUNDLE_LAYOUT.etcdCa, bundle.etcdCa);
+  add(BUNDLE_LAYOUT.kubernetesCa, bundle.kubernetesCa);
+  add(BUNDLE_LAYOUT.frontProxyCa, bundle.frontProxyCa);
+  for (const [name, m] of Object.entries(bundle.members)) {
+    add(BUNDLE_LAYOUT.member(name, 'server'), m.server);
+    add(BUNDLE_LAYOUT.member(name, 'peer'), m.peer);
+  }
+  for (const name of Object.keys(bundle.clients) as Array<keyof EtcdClientCertificates>) add(BUNDLE_LAYOUT.client(name), bundle.clients[name]);
+  return out;
+}
+
+/** Days below which `pki show` warns. */
+export const EXPIRY_WARNING_DAYS = 30;
+
+export interface RotateOptions extends SecretsBundleOptions {
+  /**
+   * Rotate only these members' certificates.
+   * @default - every member and every client certificate
+   */
+  readonly members?: readonly string[];
+}
+
+export interface RotateResult {
+  /** Bundle paths (without extension) of the certificates reissued. */
+  readonly rotated: readonly string[];
+  /** Nodes that hold a reissued certificate and must be replaced to pick it up. */
+  readonly nodesToReplace: readonly string[];
+}
+
+/**
+ * Reissues leaf certificates (fresh keys) under the same CAs. CAs, the
+ * service-account key and the encryption key are kept, so nothing else
+ * changes and nodes can be replaced one at a time.
+ */
+export async function rotateLeafCertificates(options: RotateOptions): Promise<RotateResult> {
+  const { bundle } = await openSecretsBundle(options);
+  const plan = planOf(options);
+  const known = Object.keys(bundle.members);
+  const unknown = (options.members ?? []).filter((m) => !known.includes(m));
+  if (unknown.length > 0) {
+    throw new SecretsBundleError(`pki rotate: no etcd member named ${unknown.join(', ')}; members are ${known.join(', ')}`);
+  }
+  const members = options.members ?? known;
+  const rotated: string[] = [];
+  const write = (base: string, m: CertificateMaterial) => {
+    // Key first: a crash in between leaves a pair that fails checkPair, loudly.
+    replace(bundle.dir, `${base}.key`, m.keyPem);
+    replace(bundle.dir, `${base}.crt`, m.certPem);
+    rotated.push(base);
+  };
+  for (const name of members) {
+    const old = summarizeCertificate(bundle.members[name].server.certPem);
+    const sans = { dnsNames: [...old.dnsNames], ipAddresses: [...old.ipAddresses] };
+    write(BUNDLE_LAYOUT.member(name, 'server'), await leaf(bundle.etcdCa, plan, name, 'server', sans));
+    write(BUNDLE_LAYOUT.member(name, 'peer'), await leaf(bundle.etcdCa, plan, name, 'peer', sans));
+  }
+  if (!options.members) {
+    for (const name of Object.keys(CLIENT_NAMES) as Array<keyof EtcdClientCertificates>) {
+      write(BUNDLE_LAYOUT.client(name), await leaf(bundle.etcdCa, plan, CLIENT_NAMES[name], 'client'));
+    }
+  }
+  // Client certificates live on every controller (the API server's) or run from them (backups, health checks).
+  const nodesToReplace = options.members ? [...members] : options.spec.topology.controllers.map((n) => n.name);
+  return { rotated, nodesToReplace };
+}

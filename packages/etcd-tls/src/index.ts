@@ -1,0 +1,20 @@
+export { createCertificateAuthority, issueCertificate, createKeyPair, createEncryptionKey, summarizeCertificate } from './pki';
+export type { KeyAlgorithm, KeyPairPem, CertificateMaterial, CertificateUsage, Validity, CaOptions, LeafOptions, CertificateSummary } from './pki';
+export {
+  openSecretsBundle,
+  checkBundlePermissions,
+  listBundleCertificates,
+  rotateLeafCertificates,
+  SecretsBundleError,
+  BUNDLE_LAYOUT,
+  EXPIRY_WARNING_DAYS,
+} from './bundle';
+export type {
+  SecretsBundle,
+  SecretsBundleOptions,
+  EtcdMemberCertificates,
+  EtcdClientCertificates,
+  BundleCertificate,
+  RotateOptions,
+  RotateResult,
+} from './bundle';
