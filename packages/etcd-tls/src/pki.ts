@@ -84,8 +84,11 @@ async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve }, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
+/** PEM with Unix line ends and a final newline, as OpenSSL and Go write it. */
+const normalizePem = (pem: string) => `${pem.replace(/\r\n/g, '\n').trimEnd()}\n`;
+
 async function privateKeyPem(key: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+  return normalizePem(x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY'));
 }
 
 async function importPrivateKey(pem: string): Promise<{ key: CryptoKey; algorithm: KeyAlgorithm }> {
@@ -140,7 +143,7 @@ export async function createCertificateAuthority(options: CaOptions): Promise<Ce
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
+  return { certPem: normalizePem(cert.toString('pem')), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /** Issues a leaf certificate signed by `ca`, with only the usages `options.usage` needs. */
@@ -181,14 +184,14 @@ export async function issueCertificate(ca: CertificateMaterial, options: LeafOpt
       ...(sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans, false)] : []),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
+  return { certPem: normalizePem(cert.toString('pem')), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /** A signing key pair (the service-account token signer). */
 export async function createKeyPair(algorithm: KeyAlgorithm = 'ecdsa-p256'): Promise<KeyPairPem> {
   const keys = await generateKeys(algorithm);
   const spki = await webcrypto.subtle.exportKey('spki', keys.publicKey);
-  return { privateKeyPem: await privateKeyPem(keys.privateKey), publicKeyPem: x509.PemConverter.encode(spki, 'PUBLIC KEY') };
+  return { privateKeyPem: await privateKeyPem(keys.privateKey), publicKeyPem: normalizePem(x509.PemConverter.encode(spki, 'PUBLIC KEY')) };
 }
 
 /**
