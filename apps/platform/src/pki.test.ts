@@ -1,0 +1,48 @@
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { pkiShow } from './pki';
+import { defaultConfigPath, keelson, tempDir } from './test-helpers';
+
+describe('keelson pki', () => {
+  const secrets = join(tempDir(), 'secrets', 'keelson');
+
+  it('show creates the bundle on first use and prints every certificate with subject, SANs, issuer, expiry and days left', () => {
+    const run = keelson('pki', 'show', '--secrets', secrets);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^created 35 files in .*secrets\/keelson \(mode 0600, folders 0700\)/);
+    expect(run.stdout).toMatch(/NAME +SUBJECT +SANS +ISSUER +EXPIRES +DAYS LEFT/);
+    expect(run.stdout).toMatch(/etcd\/members\/keelson-controller-5\/peer +CN=keelson-controller-5 +keelson-controller-5,localhost,127\.0\.0\.1 +CN=keelson-etcd-ca +\d{4}-\d\d-\d\d +36[45]\n/);
+    expect(run.stdout.match(/^etcd\/members\//gm)).toHaveLength(10);
+    expect(run.stdout).not.toMatch(/WARNING/);
+    expect(run.stdout).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('show reuses the bundle the second time', () => {
+    const run = keelson('pki', 'show', '--secrets', secrets);
+    expect(run.status).toBe(0);
+    expect(run.stdout).not.toMatch(/created/);
+  });
+
+  it('warns about certificates with fewer than 30 days left', async () => {
+    const lines = await pkiShow({ configPath: defaultConfigPath, secretsDir: secrets, now: new Date(Date.now() + 350 * 86_400_000) });
+    const warnings = lines.filter((l) => l.startsWith('WARNING'));
+    expect(warnings).toHaveLength(13);
+    expect(warnings[0]).toMatch(/WARNING: etcd\/members\/keelson-controller-1\/server expires in 1[45] days \(below 30\); run keelson pki rotate/);
+  });
+
+  it('rotate names the nodes to replace', () => {
+    const run = keelson('pki', 'rotate', '--secrets', secrets, '--member', 'keelson-controller-3');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/reissued 2 certificates under the same CAs/);
+    expect(run.stdout).toMatch(/nodes that must be replaced to pick them up, one at a time so etcd keeps quorum: keelson-controller-3\n$/);
+  });
+
+  it('refuses a bundle with mode 0644, saying how to fix it', () => {
+    chmodSync(join(secrets, 'etcd/members/keelson-controller-1/server.key'), 0o644);
+    const run = keelson('pki', 'show', '--secrets', secrets);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/etcd\/members\/keelson-controller-1\/server\.key \(0644\).*Fix: chmod -R go-rwx .*secrets\/keelson/);
+  });
+});
