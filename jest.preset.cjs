@@ -6,7 +6,7 @@
  * on a 2-core machine.
  * @type {import('jest').Config}
  */
-module.exports = {
+const base = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src'],
   testMatch: ['**/*.test.ts'],
@@ -14,11 +14,15 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true, target: 'es2022' } }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  globalSetup: require.resolve('./tools/jest-global-setup.cjs'),
+  globalTeardown: require.resolve('./tools/jest-global-teardown.cjs'),
 };
 
 /** The preset plus the workspace summary reporter, named after the project. */
-module.exports.forProject = (name) => ({
-  ...module.exports,
+const forProject = (name) => ({
+  ...base,
   displayName: name,
   reporters: ['default', [require.resolve('./tools/jest-summary-reporter.cjs'), { name }]],
 });
+
+module.exports = { base, forProject };

@@ -38,7 +38,7 @@ describe('keelson synth', () => {
     const run = keelson('synth', '--config', configWith(change), '--out', out);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
-    expect(run.stderr).toMatch(/nothing was written; .*charts-out is as it was/);
+    expect(run.stderr).toMatch(/nothing was written; earlier output under .* is as it was/);
     expect(run.stdout).toBe('');
     expect(treeDigest(join(out, 'charts-out'))).toEqual(before);
   });
@@ -57,6 +57,22 @@ describe('keelson synth', () => {
     const run = keelson('synth', '--config', '/nonexistent.yaml', '--out', out);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/cannot read \/nonexistent\.yaml \(ENOENT\); pass an existing file with --config/);
+  });
+
+  it('refuses an --out that is a file, naming the option and the fix', () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'x');
+    const run = keelson('synth', '--out', file);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--out .*a-file: cannot write .*a-file \((EEXIST|ENOTDIR): a file stands where a folder is needed\); choose a folder you can write to with --out/);
+  });
+
+  it('writes to gitops.path, the folder Argo CD syncs', () => {
+    const custom = tempDir();
+    const run = keelson('synth', '--config', configWith((c) => (c.gitops.path = 'deploy/rendered')), '--out', custom);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/wrote .*deploy\/rendered\n/);
+    expect(readFileSync(join(custom, 'deploy/rendered/argocd/application-argocd-apps.yaml'), 'utf8')).toMatch(/path: deploy\/rendered\/apps/);
   });
 
   it('reads JSON configs too', () => {

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { version as VERSION } from '../package.json';
 
 /**
  * The `keelson` command. Each subcommand loads only the modules it needs
@@ -30,6 +31,21 @@ function resolvePaths(opts: CommonOptions) {
   };
 }
 
+/** A file-system error while writing output, explained in terms of --out. */
+function describeWriteError(error: unknown, outDir: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (!e?.code || !e.path) return error;
+  const why: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    EEXIST: 'a file stands where a folder is needed',
+    ENOTDIR: 'a file stands where a folder is needed',
+    ENOSPC: 'no space left on the device',
+  };
+  return new Error(`--out ${outDir}: cannot write ${e.path} (${e.code}: ${why[e.code] ?? e.message}); choose a folder you can write to with --out`);
+}
+
 /** Prints a failure the way every command does, and sets the exit code. */
 function fail(error: unknown, code = 2): void {
   const message = error instanceof Error ? error.message : String(error);
@@ -40,10 +56,12 @@ function fail(error: unknown, code = 2): void {
 export function buildCli(): Command {
   const program = new Command('keelson')
     .description('Keelson: a Kubernetes platform that survives losing a third of its nodes, as code.')
+    .version(VERSION)
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(`keelson: ${s}`) });
-  const configOption = () => new Option('--config <file>', 'platform config, YAML or JSON').default(undefined, 'apps/platform/platform.yaml');
-  const outOption = () => new Option('--out <dir>', 'folder that receives charts-out/').default(undefined, 'the repo root');
+  // Defaults are resolved against the repo root at run time, so they are stated in the help text.
+  const configOption = () => new Option('--config <file>', 'platform config, YAML or JSON (default: apps/platform/platform.yaml)');
+  const outOption = () => new Option('--out <dir>', 'folder that receives <gitops.path>, charts-out/ by default (default: the repo root)');
 
   program
     .command('synth')
@@ -53,12 +71,12 @@ export function buildCli(): Command {
     .action(async (opts: CommonOptions) => {
       const { configPath, outDir } = resolvePaths(opts);
       try {
-        const { synth, describeSynth, CHARTS_OUT } = await import('./synth.js');
+        const { synth, describeSynth } = await import('./synth.js');
         const result = synth({ configPath, outDir });
-        process.stdout.write(`keelson synth: wrote ${join(outDir, CHARTS_OUT)}\n${describeSynth(result).join('\n')}\n`);
+        process.stdout.write(`keelson synth: wrote ${result.chartsDir}\n${describeSynth(result).join('\n')}\n`);
       } catch (e) {
-        fail(e);
-        process.stderr.write(`keelson: nothing was written; ${join(outDir, 'charts-out')} is as it was\n`);
+        fail(describeWriteError(e, outDir));
+        process.stderr.write(`keelson: nothing was written; earlier output under ${outDir} is as it was\n`);
       }
     });
 
@@ -74,7 +92,7 @@ export function buildCli(): Command {
         const [{ verifyChartsOut, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify.js'), import('@keelson/platform-spec')]);
         const spec = loadPlatformSpec(configPath);
         const namespaces = spec.layers.flatMap((l) => l.namespaces.map((n) => n.name));
-        const report = verifyChartsOut(join(outDir, 'charts-out'), { namespaces });
+        const report = verifyChartsOut(join(outDir, spec.config.gitops.path), { namespaces, gitops: spec.config.gitops });
         process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
         if (!report.ok) process.exitCode = 1;
       } catch (e) {
@@ -83,7 +101,7 @@ export function buildCli(): Command {
     });
   const pki = program.command('pki').description('the secrets bundle: CAs, etcd certificates, service-account and encryption keys');
   const secretsOption = () =>
-    new Option('--secrets <dir>', 'secrets bundle folder (git-ignored, mode 0700)').default(undefined, 'secrets/<cluster name> at the repo root');
+    new Option('--secrets <dir>', 'secrets bundle folder, git-ignored, mode 0700 (default: secrets/<cluster name> at the repo root)');
   const pkiPaths = async (opts: CommonOptions & { secrets?: string }) => {
     const { configPath } = resolvePaths(opts);
     if (opts.secrets) return { configPath, secretsDir: resolve(opts.secrets) };
@@ -120,8 +138,11 @@ export function buildCli(): Command {
   return program;
 }
 
-if (require.main === module) {
+/** Runs the CLI on `argv` (as `process.argv`: node, script, arguments). */
+export function main(argv: readonly string[]): void {
   buildCli()
-    .parseAsync(process.argv)
+    .parseAsync([...argv])
     .catch((e) => fail(e));
 }
+
+if (require.main === module) main(process.argv);

@@ -20,12 +20,12 @@ export function composePlatform(spec: PlatformSpec): App {
   const backups = layer('backups');
   const apps = layer('apps');
 
-  new ArgoCdAppOfApps(app, { spec, layers: [network, storage, ingress, backups, apps].filter((c): c is LayerChart => c !== undefined) });
+  new ArgoCdAppOfApps(app, 'gitops', { spec, layers: [network, storage, ingress, backups, apps].filter((c): c is LayerChart => c !== undefined) });
   return app;
 }
 
 /** A layer's chart, or nothing when the layer renders no object yet (Argo CD would sync an empty folder). */
 function layerChart(app: App, spec: PlatformSpec, id: 'network' | 'storage' | 'ingress' | 'backups' | 'apps'): LayerChart | undefined {
   const info = spec.layers.find((l) => l.id === id);
-  return info && info.namespaces.length > 0 ? new LayerChart(app, { spec, layer: id }) : undefined;
+  return info && info.namespaces.length > 0 ? new LayerChart(app, id, { spec, layer: id }) : undefined;
 }

@@ -1,9 +1,8 @@
+import { basename, dirname, join } from 'node:path';
 import { renderCharts, writeTreeAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { composePlatform } from './platform';
 
-/** Folder under `--out` that holds the rendered Kubernetes YAML. */
-export const CHARTS_OUT = 'charts-out';
 
 export interface SynthOptions {
   readonly configPath: string;
@@ -13,10 +12,13 @@ export interface SynthOptions {
 export interface SynthResult {
   readonly spec: PlatformSpec;
   readonly files: readonly RenderedFile[];
+  /** The folder written: `<outDir>/<gitops.path>`. */
+  readonly chartsDir: string;
 }
 
 /**
- * Renders the platform described by `configPath` into `outDir/charts-out/`.
+ * Renders the platform described by `configPath` into `outDir/<gitops.path>/`
+ * (`charts-out/` by default), the folder Argo CD syncs.
  *
  * Everything is rendered in memory first and written by a rename, so any
  * error (bad config, a layer refusing its props, a full disk) leaves the
@@ -25,8 +27,9 @@ export interface SynthResult {
 export function synth(options: SynthOptions): SynthResult {
   const spec = loadPlatformSpec(options.configPath);
   const files = renderCharts(composePlatform(spec));
-  writeTreeAtomically({ parent: options.outDir, name: CHARTS_OUT, files });
-  return { spec, files };
+  const chartsDir = join(options.outDir, spec.config.gitops.path);
+  writeTreeAtomically({ parent: dirname(chartsDir), name: basename(chartsDir), files });
+  return { spec, files, chartsDir };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
@@ -39,7 +42,7 @@ export function describeSynth({ spec, files }: SynthResult): string[] {
   const promise =
     budget.model === 'any-third'
       ? `any ${budget.k} of ${n} nodes may fail at once (k = floor(${n}/3))`
-      : `any one of ${budget.failureDomains} failure domains may fail (up to ${budget.k} nodes)`;
+      : `any one of ${budget.failureDomains} failure domains may fail (up to ${budget.k} node${budget.k === 1 ? '' : 's'})`;
   const perFolder = new Map<string, number>();
   for (const f of files) perFolder.set(f.path.split('/')[0], (perFolder.get(f.path.split('/')[0]) ?? 0) + 1);
   return [
@@ -47,6 +50,6 @@ export function describeSynth({ spec, files }: SynthResult): string[] {
     `  fault budget: ${promise}`,
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
     `  cost: replicated pools store every byte ${budget.rawSpaceOverhead} times: ${raw} GiB raw (${n} x ${config.nodes.volumeSizeGiB} GiB) holds about ${Math.floor(raw / budget.rawSpaceOverhead)} GiB of data`,
-    `  ${CHARTS_OUT}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
+    `  ${config.gitops.path}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
   ];
 }

@@ -8,8 +8,8 @@ import YAML from 'yaml';
 
 export const appDir = resolve(__dirname, '..');
 export const repoRoot = resolve(appDir, '../..');
-/** The bundled CLI, as `npm` installs it (bin keelson). */
-export const cliPath = join(appDir, 'dist/keelson.cjs');
+/** The `keelson` bin, as npm links it; it loads the esbuild bundle. */
+export const cliPath = join(appDir, 'bin/keelson.cjs');
 export const defaultConfigPath = join(appDir, 'platform.yaml');
 
 export interface CliRun {

@@ -88,6 +88,14 @@ describe('keelson verify', () => {
     expect(run.stdout).toMatch(/charts-out\/extra\/: no Argo CD Application syncs this folder/);
   });
 
+  it('fails on an Application that does not sync the folder the config names', () => {
+    const out = copy();
+    edit(out, 'argocd/application-argocd-apps.yaml', (o) => (o.spec.source.path = 'not/the/repo/apps'));
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/Application apps: spec\.source\.path is "not\/the\/repo\/apps", but the config says "charts-out\/apps"; run keelson synth/);
+  });
+
   it('prints the report as JSON with --json', () => {
     const run = keelson('verify', '--out', pristine, '--json');
     const report = JSON.parse(run.stdout);

@@ -30,6 +30,8 @@ export interface VerifyReport {
 export interface VerifyExpectations {
   /** Namespaces the config's layers plan (to catch output that is stale against the config). */
   readonly namespaces?: readonly string[];
+  /** Where Argo CD must sync from, per the config; every Application's source is checked against it. */
+  readonly gitops?: { readonly repoURL: string; readonly revision: string; readonly path: string };
 }
 
 /** The fields verify reads; everything else is the schema check's business. */
@@ -37,7 +39,7 @@ interface LooseObject {
   readonly apiVersion?: unknown;
   readonly kind?: unknown;
   readonly metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  readonly spec?: { source?: { path?: unknown } };
+  readonly spec?: { source?: { path?: unknown; repoURL?: unknown; targetRevision?: unknown } };
 }
 
 interface Manifest {
@@ -123,6 +125,17 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}):
   }
   for (const [folder, name] of synced) {
     if (!folders.includes(folder)) gitopsFindings.push({ file: 'charts-out/argocd/', message: `Application ${name} syncs "${folder}", which holds no manifest` });
+  }
+  const want = expected.gitops;
+  for (const { file, object } of want ? apps : []) {
+    const source = object.spec?.source ?? {};
+    const folder = String(source.path ?? '').split('/').pop();
+    const expect = { repoURL: want?.repoURL, targetRevision: want?.revision, path: `${want?.path}/${folder}` };
+    for (const [key, value] of Object.entries(expect)) {
+      if (source[key as keyof typeof source] !== value) {
+        gitopsFindings.push({ file, message: `Application ${object.metadata?.name}: spec.source.${key} is ${JSON.stringify(source[key as keyof typeof source])}, but the config says ${JSON.stringify(value)}; run keelson synth` });
+      }
+    }
   }
 
   const rendered = new Set(namespaces.map((n) => n.object.metadata?.name));

@@ -10,7 +10,7 @@ const exampleSpec = (change: (c: PlatformConfigInput) => void = () => undefined)
 
 describe('LayerChart', () => {
   it('renders each namespace of the layer with its Pod Security level enforced and restricted audited', () => {
-    const chart = new LayerChart(Testing.app(), { spec: exampleSpec(), layer: 'apps' });
+    const chart = new LayerChart(new App(), 'apps', { spec: exampleSpec(), layer: 'apps' });
     const namespaces = Testing.synth(chart).filter((o) => o.kind === 'Namespace');
     expect(namespaces.map((n) => n.metadata.name)).toEqual(['cnpg-system', 'nextcloud', 'emby', 'website']);
     const nextcloud = namespaces.find((n) => n.metadata.name === 'nextcloud');
@@ -27,19 +27,20 @@ describe('LayerChart', () => {
     expect(website.metadata.annotations).toBeUndefined();
   });
 
-  it('is named after the layer folder', () => {
-    const chart = new LayerChart(new App(), { spec: exampleSpec(), layer: 'storage' });
-    expect(chart.node.id).toBe('storage');
+  it('renders to the layer folder whatever its id', () => {
+    const chart = new LayerChart(new App(), 'my-storage', { spec: exampleSpec(), layer: 'storage' });
+    expect(chart.node.id).toBe('my-storage');
+    expect(chart.outputFolder).toBe('storage');
     expect(chart.layer.namespaces.map((n) => n.name)).toEqual(['rook-ceph']);
   });
 
   it('pins the Pod Security version to the Kubernetes version in the config', () => {
-    const chart = new LayerChart(Testing.app(), { spec: exampleSpec((c) => (c.versions = { kubernetes: '1.35' })), layer: 'storage' });
+    const chart = new LayerChart(new App(), 'storage', { spec: exampleSpec((c) => (c.versions = { kubernetes: '1.35' })), layer: 'storage' });
     expect(Testing.synth(chart)[0].metadata.labels['pod-security.kubernetes.io/enforce-version']).toBe('v1.35');
   });
 
   it('fails on a layer the spec does not plan', () => {
-    expect(() => new LayerChart(new App(), { spec: exampleSpec(), layer: 'nope' as never })).toThrow(
+    expect(() => new LayerChart(new App(), 'x', { spec: exampleSpec(), layer: 'nope' as never })).toThrow(
       /LayerChart: no layer "nope" in the platform spec; known layers: gitops, network/,
     );
   });

@@ -25,17 +25,20 @@ export interface LayerChartProps {
 export class LayerChart extends Chart {
   /** The layer's plan from the spec: folder, sync wave, namespaces. */
   public readonly layer: LayerInfo;
+  /** Folder under `charts-out/` that {@link renderCharts} writes this chart to: the layer's folder. */
+  public readonly outputFolder: string;
 
-  constructor(scope: Construct, props: LayerChartProps) {
+  constructor(scope: Construct, id: string, props: LayerChartProps) {
     const layer = props.spec.layers.find((l) => l.id === props.layer);
     if (!layer) {
       throw new Error(`LayerChart: no layer "${props.layer}" in the platform spec; known layers: ${props.spec.layers.map((l) => l.id).join(', ')}`);
     }
-    super(scope, layer.folder, {
+    super(scope, id, {
       disableResourceNameHashes: true,
       labels: { [PART_OF_LABEL]: 'keelson', [LAYER_LABEL]: layer.id },
     });
     this.layer = layer;
+    this.outputFolder = layer.folder;
     for (const ns of layer.namespaces) {
       new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, props.spec.config.versions.kubernetes));
     }

@@ -19,9 +19,15 @@ export interface RenderedFile {
   readonly content: string;
 }
 
+/** The folder a chart renders to: its `outputFolder` when it has one (a LayerChart), else its id. */
+function outputFolderOf(chart: Chart): string {
+  const folder = (chart as Chart & { outputFolder?: unknown }).outputFolder;
+  return typeof folder === 'string' ? folder : chart.node.id;
+}
+
 /**
- * Renders every top-level Chart of `app` to one YAML file per object, under
- * the chart's id as folder.
+ * Renders every top-level Chart of `app` to one YAML file per object, in the
+ * chart's output folder (a LayerChart's layer folder, else the chart's id).
  *
  * One object per file keeps diffs of `charts-out/` readable. Shared objects
  * are written out in full (`aliasDuplicateObjects: false`), never as anchors.
@@ -31,7 +37,7 @@ export function renderCharts(app: App): RenderedFile[] {
   const seen = new Map<string, string>();
   const charts = app.node.children.filter((c): c is Chart => Chart.isChart(c));
   for (const chart of charts) {
-    const folder = chart.node.id;
+    const folder = outputFolderOf(chart);
     for (const object of chart.toJson() as RenderedObject[]) {
       const { kind, metadata } = object;
       const base = [kind.toLowerCase(), metadata.namespace, metadata.name].filter(Boolean).join('-');

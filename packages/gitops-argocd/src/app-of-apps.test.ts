@@ -8,9 +8,9 @@ const spec = parsePlatformConfig(exampleConfig());
 
 function render(extra?: (layers: LayerChart[]) => void) {
   const app = new App();
-  const layers = [new LayerChart(app, { spec, layer: 'storage' }), new LayerChart(app, { spec, layer: 'apps' })];
+  const layers = [new LayerChart(app, 'storage', { spec, layer: 'storage' }), new LayerChart(app, 'apps', { spec, layer: 'apps' })];
   extra?.(layers);
-  const gitops = new ArgoCdAppOfApps(app, { spec, layers });
+  const gitops = new ArgoCdAppOfApps(app, 'gitops', { spec, layers });
   return { gitops, objects: Testing.synth(gitops) };
 }
 
@@ -73,9 +73,30 @@ describe('ArgoCdAppOfApps', () => {
     expect(objects.filter((o) => o.apiVersion === 'argoproj.io/v1alpha1')).toHaveLength(4);
   });
 
+  it('targets each Application at a namespace its AppProject allows', () => {
+    const { objects } = render((layers) => layers.push(new LayerChart(layers[0].node.scope as App, 'network', { spec, layer: 'network' })));
+    const allowed = find(objects, 'AppProject', 'keelson').spec.destinations.map((d: any) => d.namespace);
+    const apps = objects.filter((o) => o.kind === 'Application');
+    expect(Object.fromEntries(apps.map((a) => [a.metadata.name, a.spec.destination.namespace]))).toEqual({
+      root: 'argocd',
+      network: 'kube-system',
+      storage: 'rook-ceph',
+      apps: 'cnpg-system',
+    });
+    for (const a of apps) expect(allowed).toContain(a.spec.destination.namespace);
+  });
+
+  it('fails when given its own chart as a layer', () => {
+    const app = new App();
+    const gitops = new LayerChart(app, 'other-gitops', { spec, layer: 'gitops' });
+    expect(() => new ArgoCdAppOfApps(app, 'gitops', { spec, layers: [gitops] })).toThrow(
+      /layers must not include the gitops chart itself \("other-gitops"\); the root Application syncs it/,
+    );
+  });
+
   it('fails when a layer folder is given twice', () => {
     const app = new App();
-    const storage = new LayerChart(app, { spec, layer: 'storage' });
-    expect(() => new ArgoCdAppOfApps(app, { spec, layers: [storage, storage] })).toThrow(/layer folder "storage" is given twice/);
+    const storage = new LayerChart(app, 'storage', { spec, layer: 'storage' });
+    expect(() => new ArgoCdAppOfApps(app, 'gitops', { spec, layers: [storage, storage] })).toThrow(/layer folder "storage" is given twice/);
   });
 });

@@ -54,8 +54,8 @@ export class ArgoCdAppOfApps extends LayerChart {
   /** Names of the Applications rendered, root first. */
   public readonly applicationNames: readonly string[];
 
-  constructor(scope: Construct, props: ArgoCdAppOfAppsProps) {
-    super(scope, { spec: props.spec, layer: 'gitops' });
+  constructor(scope: Construct, id: string, props: ArgoCdAppOfAppsProps) {
+    super(scope, id, { spec: props.spec, layer: 'gitops' });
     const { gitops } = props.spec.config;
     const project = props.project ?? 'keelson';
 
@@ -70,7 +70,7 @@ export class ArgoCdAppOfApps extends LayerChart {
 
     const charts: LayerChart[] = [this, ...props.layers];
     const objects = charts.flatMap((c) => c.apiObjects);
-    const namespaces = new Set<string>();
+    const namespaces = new Set<string>(charts.map((c) => destinationNamespace(c.layer)));
     for (const c of charts) c.layer.namespaces.forEach((n) => namespaces.add(n.name));
     for (const o of objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
     const clusterKinds = new Map<string, { group: string; kind: string }>();
@@ -100,20 +100,24 @@ export class ArgoCdAppOfApps extends LayerChart {
         maxDuration: `${props.retry?.maxDelaySeconds ?? 300}s`,
       },
     };
-    const application = (id: string, name: string, folder: string, wave: number, finalizer: boolean) =>
+    // Argo CD matches an Application's destination namespace against the
+    // AppProject's destinations even when every object names its own
+    // namespace, so each Application targets its layer's first namespace.
+    // @see https://github.com/argoproj/argo-cd/issues/11510
+    const application = (id: string, name: string, layer: LayerChart['layer'], finalizer: boolean) =>
       new Application(this, id, {
         metadata: {
           name,
           namespace: ARGOCD_NAMESPACE,
-          annotations: { [SYNC_WAVE]: String(wave) },
+          annotations: { [SYNC_WAVE]: String(layer.syncWave) },
           // Deleting a layer's Application deletes what it deployed; the root
           // keeps no finalizer so that removing it never cascades to everything.
           ...(finalizer ? { finalizers: ['resources-finalizer.argocd.argoproj.io'] } : {}),
         },
         spec: {
           project,
-          source: { repoUrl: gitops.repoURL, targetRevision: gitops.revision, path: `${gitops.path}/${folder}` },
-          destination: { server: IN_CLUSTER },
+          source: { repoUrl: gitops.repoURL, targetRevision: gitops.revision, path: `${gitops.path}/${layer.folder}` },
+          destination: { server: IN_CLUSTER, namespace: destinationNamespace(layer) },
           syncPolicy: {
             automated: { prune: true, selfHeal: true },
             // Namespaces are rendered with their Pod Security labels, never created bare by Argo CD.
@@ -124,11 +128,16 @@ export class ArgoCdAppOfApps extends LayerChart {
       });
 
     const names = ['root'];
-    application('root', 'root', this.layer.folder, this.layer.syncWave, false);
+    application('root', 'root', this.layer, false);
     for (const l of [...props.layers].sort((a, b) => a.layer.syncWave - b.layer.syncWave || a.layer.folder.localeCompare(b.layer.folder))) {
-      application(`app-${l.layer.folder}`, l.layer.folder, l.layer.folder, l.layer.syncWave, true);
+      application(`app-${l.layer.folder}`, l.layer.folder, l.layer, true);
       names.push(l.layer.folder);
     }
     this.applicationNames = names;
   }
+}
+
+/** The namespace an Application targets: its layer's first, or kube-system for a layer that owns none (Cilium). */
+function destinationNamespace(layer: LayerChart['layer']): string {
+  return layer.namespaces[0]?.name ?? 'kube-system';
 }

@@ -186,3 +186,36 @@ describe('scanForSecrets: credential-named keys', () => {
     expect(scanForSecrets(text, 'refs.yaml')).toEqual([]);
   });
 });
+
+describe('secrets embedded in strings', () => {
+  const fake = ['s3cr3t', 'value'].join('-');
+
+  it('flags a password inside an embedded JSON config file', () => {
+    const text = `kind: ConfigMap\ndata:\n  config.json: |\n    {"db": {"password": "${fake}"}}\n`;
+    const findings = scanForSecrets(text, 'cm.yaml');
+    expect(findings.map((f) => [f.line, f.rule])).toEqual([[4, 'credential-value']]);
+    expect(findings[0].excerpt).not.toContain(fake);
+  });
+
+  it('flags an API key inside a one-line JSON string', () => {
+    const findings = scanForSecrets(`conf: '{"apiKey":"${fake}"}'\n`, 'cm.yaml');
+    expect(findings.map((f) => f.rule)).toEqual(['credential-value']);
+    expect(findings[0].excerpt).not.toContain(fake);
+  });
+
+  it('flags a password in a URL', () => {
+    const findings = scanForSecrets(`url: postgres://nc:${fake}@db:5432/nextcloud\n`, 'cm.yaml');
+    expect(findings.map((f) => f.rule)).toEqual(['credential-value']);
+    expect(findings[0].excerpt).toBe('url: postgres://nc:***@db:5432/nextcloud');
+  });
+
+  it('does not flag references in JSON or URLs', () => {
+    const text = [
+      `a: '{"passwordSecretRef": "db-credentials", "secretName": "tls"}'`,
+      'b: postgres://nc:$(DB_PASSWORD)@db:5432/nextcloud',
+      'c: https://github.com/keelson-dev/keelson.git',
+      'd: "{\\"password\\": \\"${DB_PASSWORD}\\"}"',
+    ].join('\n');
+    expect(scanForSecrets(text, 'cm.yaml')).toEqual([]);
+  });
+});

@@ -74,6 +74,11 @@ const CREDENTIAL_SUFFIXES = [
   'hmacsecret',
 ];
 
+/** `"key": "value"` inside any line, for JSON embedded in YAML. */
+const JSON_MEMBER = /"([A-Za-z0-9_.-]+)"\s*:\s*"((?:[^"\\]|\\.)+)"/g;
+/** `scheme://user:password@host`; the password is group 1. */
+const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:([^\s@/'"]+)@/g;
+
 /** Values that point at a secret instead of holding one. */
 const REFERENCE_VALUES = [
   /^\$\{[^}]*\}$/, // ${ENV}
@@ -126,6 +131,18 @@ export function scanForSecrets(text: string, file: string): SecretFinding[] {
     const value = credentialValueSpan(line, lines[i + 1]);
     if (value !== undefined) hits.push({ line: i + 1, rule: 'credential-value', span: value });
     if (!/^\s*#/.test(line)) {
+      // JSON members anywhere on the line: embedded config files and one-line JSON strings.
+      for (const m of line.matchAll(JSON_MEMBER)) {
+        if (!isCredentialKey(m[1]) || !isLiteralCredential(m[1], m[2], true)) continue;
+        const start = (m.index ?? 0) + m[0].length - m[2].length - 1;
+        hits.push({ line: i + 1, rule: 'credential-value', span: { start, end: start + m[2].length } });
+      }
+      // user:password@ in a URL (database DSNs, Git remotes).
+      for (const m of line.matchAll(URL_CREDENTIALS)) {
+        if (REFERENCE_VALUES.some((re) => re.test(m[1]))) continue;
+        const start = (m.index ?? 0) + m[0].length - m[1].length - 1;
+        hits.push({ line: i + 1, rule: 'credential-value', span: { start, end: start + m[1].length } });
+      }
       for (const m of line.matchAll(CLI_FLAG)) {
         if (!isCredentialKey(m[1]) || !isLiteralCredential(m[1], m[2], true)) continue;
         const start = (m.index ?? 0) + m[0].length - m[2].length;

@@ -32,14 +32,14 @@ const nodeSize = (what: string) =>
 const anyThird = z.strictObject({
   type: z.literal('any-third').meta({
     description:
-      'Any k = floor(N/3) nodes may fail at once. etcd runs 2k+1 members, Ceph keeps k+2 copies across hosts.',
+      '`any-third`: any k = floor(N/3) nodes may fail at once; etcd runs 2k+1 members, Ceph keeps k+2 copies across hosts.',
   }),
 });
 
 const failureDomains = z.strictObject({
   type: z.literal('failure-domains').meta({
     description:
-      'Nodes are spread round-robin over `domains` failure domains (zone labels); any one whole domain may fail. Cheaper: Ceph keeps 3 copies across domains.',
+      '`failure-domains`: nodes are dealt round-robin over `domains` zones and any one whole zone may fail; cheaper: Ceph keeps 3 copies across zones.',
   }),
   domains: z
     .int()
@@ -72,7 +72,7 @@ export const platformConfigSchema = z.strictObject({
   ]),
   nodes: z.strictObject({
     controllers: z.strictObject({
-      count: z.int().min(0).meta({
+      count: z.int().min(1).meta({
         description:
           'Controllers: etcd members and API servers that also run workloads. Odd, at least 2k+1 where k = floor(N/3) (any-third), at most 7.',
       }),

@@ -117,6 +117,32 @@ describe('failure-domains fault budget', () => {
 
   it('fails with a single controller', () => {
     const r = computeFaultBudget({ controllers: 1, workers: 5, faultModel: { type: 'failure-domains', domains: 3 } });
-    expect(r.ok ? [] : r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/1 controllers cannot keep etcd quorum/)]);
+    expect(r.ok ? [] : r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/1 controller cannot keep etcd quorum/)]);
+  });
+});
+
+describe('failure-domains placement', () => {
+  it('never puts half of an odd etcd membership in one domain, for 3 to 7 controllers over 3 to 26 domains', () => {
+    for (let domains = 3; domains <= 26; domains++) {
+      for (const m of [3, 5, 7]) {
+        const perDomain = new Array<number>(domains).fill(0);
+        assignFailureDomains(m, 40, domains)
+          .slice(0, m)
+          .forEach((d) => perDomain[d]++);
+        expect(m - Math.max(...perDomain)).toBeGreaterThan(m / 2);
+      }
+    }
+  });
+});
+
+describe('even controller counts suggest counts that also keep quorum', () => {
+  it.each([
+    [4, 2, 'Use 5'],
+    [2, 1, 'Use 3'],
+    [6, 0, 'Use 5 or 7'],
+    [4, 0, 'Use 3 or 5'],
+  ])('%i controllers and %i workers: %s', (controllers, workers, suggestion) => {
+    const r = computeFaultBudget({ controllers, workers, faultModel: anyThird });
+    expect(r.ok ? [] : r.problems.map((p) => p.message)).toEqual([expect.stringMatching(new RegExp(`is even; .*${suggestion}$`))]);
   });
 });

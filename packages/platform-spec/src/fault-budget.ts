@@ -1,4 +1,4 @@
-import { MAX_CEPH_MONITORS, MAX_ETCD_MEMBERS } from './catalogue';
+import { MAX_ETCD_MEMBERS } from './catalogue';
 import type { FaultModel } from './config-schema';
 
 /**
@@ -96,10 +96,13 @@ export function computeFaultBudget(input: FaultBudgetInput): FaultBudgetResult {
   const problems: BudgetProblem[] = [];
   const refuse = (path: string, message: string) => problems.push({ path, message });
 
+  // The smallest odd member count that can keep quorum under this model.
+  const needed = faultModel.type === 'any-third' ? 2 * nodesAllowedToFail(n) + 1 : 3;
   if (m % 2 === 0) {
+    const options = [m - 1, m + 1].filter((c) => c >= Math.max(3, needed) && c <= MAX_ETCD_MEMBERS);
     refuse(
       CONTROLLERS,
-      `${m} is even; etcd needs an odd member count (${m} members tolerate no more failures than ${m - 1}). Use ${Math.max(3, m - 1)} or ${m + 1}`,
+      `${m} is even; etcd needs an odd member count (an even count survives no more member failures than one member fewer). Use ${options.length > 0 ? options.join(' or ') : Math.max(3, needed)}`,
     );
   }
   if (m > MAX_ETCD_MEMBERS) {
@@ -116,15 +119,14 @@ export function computeFaultBudget(input: FaultBudgetInput): FaultBudgetResult {
     }
     const k = nodesAllowedToFail(n);
     const quorum = 2 * k + 1;
+    // etcd's limit (7) is below Ceph's (9 monitors), so it is the one that binds.
     if (quorum > MAX_ETCD_MEMBERS) {
       refuse(
         'nodes',
         `${n} nodes give k = floor(${n}/3) = ${k}, which needs ${quorum} etcd members (2k+1); etcd runs well with at most ${MAX_ETCD_MEMBERS}. Use at most 11 nodes, or faultModel: { type: failure-domains, domains: 3 } to promise the loss of one failure domain instead`,
       );
-    } else if (quorum > MAX_CEPH_MONITORS) {
-      refuse('nodes', `${n} nodes need ${quorum} Ceph monitors (2k+1); Ceph supports at most ${MAX_CEPH_MONITORS}. Use the failure-domains fault model`);
     }
-    if (m < quorum && quorum <= MAX_ETCD_MEMBERS) {
+    if (m < quorum && quorum <= MAX_ETCD_MEMBERS && m % 2 === 1) {
       const survivors = m - Math.min(k, m);
       refuse(
         CONTROLLERS,
@@ -157,22 +159,12 @@ export function computeFaultBudget(input: FaultBudgetInput): FaultBudgetResult {
     return { ok: false, problems };
   }
   if (m < 3) {
-    refuse(CONTROLLERS, `${m} controllers cannot keep etcd quorum after losing a failure domain; use 3 or 5`);
+    refuse(CONTROLLERS, `${plural(m, 'controller')} cannot keep etcd quorum after losing a failure domain; use 3 or 5`);
   }
-  const placement = assignFailureDomains(m, workers, domains);
-  const perDomain = (count: number) => {
-    const c = new Array<number>(domains).fill(0);
-    placement.slice(0, count).forEach((d) => c[d]++);
-    return Math.max(...c);
-  };
-  const worstEtcdLoss = perDomain(m);
-  if (m >= 3 && m - worstEtcdLoss <= Math.floor(m / 2)) {
-    refuse(
-      CONTROLLERS,
-      `losing the failure domain that holds ${worstEtcdLoss} of ${m} etcd members leaves no majority; use an odd count of 3 to 7 spread over ${domains} domains`,
-    );
-  }
+  // Controllers are dealt round-robin over >= 3 domains, so an odd count of 3
+  // to 7 never puts half of them in one domain (a test checks every case).
   if (problems.length > 0) return { ok: false, problems };
+  const placement = assignFailureDomains(m, workers, domains);
   const allCounts = new Array<number>(domains).fill(0);
   placement.forEach((d) => allCounts[d]++);
   const monitors = n >= 5 ? 5 : 3;

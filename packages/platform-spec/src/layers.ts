@@ -27,7 +27,11 @@ export interface LayerInfo {
   readonly folder: string;
   /** The implementation chosen in the config (`cilium`, `traefik`, ...). */
   readonly implementation: string;
-  /** Argo CD sync wave of the layer's Application: lower waves are healthy first. */
+  /**
+   * Argo CD sync wave of the layer's Application: lower waves sync first, and
+   * wait to be healthy once Argo CD's Application health check is enabled
+   * (the Argo CD install does that).
+   */
   readonly syncWave: number;
   readonly namespaces: readonly NamespacePlan[];
   /** One line for humans (README, `verify` report). */

@@ -168,3 +168,32 @@ describe('exampleConfig', () => {
     expect(parsePlatformConfig(exampleConfig()).config).toEqual({ ...fromFile, acme: { ...fromFile.acme } });
   });
 });
+
+describe('config details', () => {
+  it('lists only the chosen fault model keys when a key is unknown', () => {
+    expect(problemsAfter((c) => (c.faultModel = { type: 'any-third', domains: 3 }))).toEqual([
+      { path: 'faultModel.domains', message: 'unknown key "domains"; allowed here: type. Remove it or fix its spelling' },
+    ]);
+  });
+
+  it('accepts YAML merge keys for shared node settings', () => {
+    const text = readFileSync(fixture, 'utf8').replace(
+      /nodes:\n {2}# .*\n {2}controllers:\n {4}count: 5\n {4}size: s-4vcpu-8gb\n {2}workers:\n {4}count: 1\n {4}size: s-4vcpu-8gb/,
+      'nodes:\n  controllers: &node\n    count: 5\n    size: s-4vcpu-8gb\n  workers:\n    <<: *node\n    count: 1',
+    );
+    expect(text).toContain('<<: *node');
+    expect(parsePlatformConfig(parseConfigText(text, 'p.yaml')).config.nodes.workers).toEqual({ count: 1, size: 's-4vcpu-8gb' });
+  });
+
+  it('refuses zero controllers', () => {
+    expect(problemsAfter((c) => (c.nodes.controllers.count = 0))).toEqual([
+      { path: 'nodes.controllers.count', message: expect.stringMatching(/got 0, .*>=1/) },
+    ]);
+  });
+
+  it('calls a list a list', () => {
+    expect(problemsAfter((c) => (c.adminCidrs = '10.0.0.0/8'))).toEqual([
+      { path: 'adminCidrs', message: 'expected a list, got "10.0.0.0/8" (a string); write a list' },
+    ]);
+  });
+});

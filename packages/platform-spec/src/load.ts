@@ -83,7 +83,11 @@ const FIXES: Record<string, string> = {
   'nodes.workers.size': 'use a DigitalOcean size slug such as "s-4vcpu-8gb"',
 };
 
-function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+/**
+ * The keys allowed at `path`. For a discriminated union, the keys of the
+ * option the input chose (its `type`/`name` value), or of every option.
+ */
+function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[], input: unknown): string[] {
   // Walk the schema along the path to list the keys allowed at that level.
   let s: unknown = schema;
   const unwrap = (x: unknown): unknown => {
@@ -99,9 +103,11 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
   }
   const obj = unwrap(s) as { shape?: Record<string, unknown>; def?: { options?: unknown[] } };
   if (obj?.shape) return Object.keys(obj.shape);
-  // A discriminated union: every key any of its options allows.
-  const keys = (obj?.def?.options ?? []).flatMap((o) => Object.keys((unwrap(o) as { shape?: object }).shape ?? {}));
-  return [...new Set(keys)];
+  const options = (obj?.def?.options ?? []).map((o) => (unwrap(o) as { shape?: Record<string, { def?: { values?: unknown[] } }> }).shape ?? {});
+  const chosen = options.filter((shape) =>
+    Object.entries(shape).some(([k, v]) => v.def?.values && input && typeof input === 'object' && v.def.values.includes((input as Record<string, unknown>)[k])),
+  );
+  return [...new Set((chosen.length > 0 ? chosen : options).flatMap((shape) => Object.keys(shape)))];
 }
 
 const dotted = (path: readonly PropertyKey[]) =>
@@ -112,7 +118,7 @@ function explain(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const allowed = allowedKeys(platformConfigSchema, issue.path);
+      const allowed = allowedKeys(platformConfigSchema, issue.path, input);
       return issue.keys.map((key) => {
         const guess = closest(key, allowed);
         return {
@@ -126,7 +132,7 @@ function explain(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
         return [{ path, message: `is required (expected ${issue.expected}); add it${FIXES[path] ? `: ${FIXES[path]}` : ''}` }];
       }
       const numeric = issue.expected === 'number' || issue.expected === 'int';
-      const expected = numeric ? 'a whole number' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`;
+      const expected = numeric ? 'a whole number' : issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
       let fix = FIXES[path] ?? `write ${expected}`;
       if (numeric && typeof input === 'string' && /^\d+$/.test(input.trim())) fix = `drop the quotes: ${input.trim()}`;
       return [{ path, message: `expected ${expected}, got ${describeType(input)}; ${fix}` }];
@@ -224,13 +230,14 @@ export function loadPlatformSpec(file: string): PlatformSpec {
 
 /** Parses YAML (a superset of JSON); syntax errors become a {@link PlatformConfigError}. */
 export function parseConfigText(text: string, source: string): unknown {
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // merge: YAML 1.1 merge keys (`<<: *defaults`), which people use to share node settings.
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new PlatformConfigError(
       source,
       doc.errors.map((e) => ({
         path: '(file)',
-        message: `not valid YAML at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}; fix the syntax (JSON is valid YAML too)`,
+        message: `not valid YAML at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}; fix the syntax (JSON is valid YAML too)`,
       })),
     );
   }
