@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: cold `keelson synth` (whole process, compiled JS) for the
 // default config and a 60-node config, against a floor that writes the same
-// number of objects with `yaml` alone, plus an Nx cache hit of platform:synth.
+// number of objects with `yaml` alone, plus an Nx cache hit of platform:synth,
+// then etcd's failover time (tools/bench-etcd-failover.mjs).
 // Medians of RUNS runs (env KEELSON_BENCH_RUNS, default 7); peak RSS per process.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -90,3 +91,9 @@ for (const r of table) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEn
 console.log('\nNodes do not add objects to charts-out/ yet (per-node output arrives with infra-out/), so the 60-node row shows the fixed cost of a bigger spec only.');
 rmSync(work, { recursive: true, force: true });
 if (!cached) process.exitCode = 1;
+
+// etcd failover on a real 3-member cluster with client and peer mTLS: leader
+// killed to first acknowledged write (tools/bench-etcd-failover.mjs).
+console.log('');
+const failover = spawnSync(process.execPath, [join(root, 'tools/bench-etcd-failover.mjs')], { cwd: root, stdio: 'inherit' });
+if (failover.status !== 0) process.exitCode = 1;

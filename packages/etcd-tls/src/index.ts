@@ -18,3 +18,7 @@ export type {
   RotateOptions,
   RotateResult,
 } from './bundle';
+export { EtcdClient, EtcdError } from './etcd-client';
+export type { EtcdClientOptions, EtcdErrorKind, EtcdKeyValue, RangeOptions, RangeResult, EtcdMember, EtcdStatus, EtcdHealth } from './etcd-client';
+export { replaceEtcdMember } from './membership';
+export type { ReplaceEtcdMemberOptions, ReplacementMember, EtcdMemberPlan, EtcdMemberReplacement } from './membership';
