@@ -79,7 +79,15 @@ export interface SecretsBundleOptions {
   /** The bundle folder, e.g. `secrets/<cluster>` at the repo root (git-ignored). */
   readonly dir: string;
   readonly spec: PlatformSpec;
-  /** Private addresses of members, by name, when known; added to their SANs. */
+  /**
+   * Private addresses of members, by name; added to their SANs.
+   *
+   * A real member needs its address here before it can join: since etcd 3.2
+   * a member accepts a peer only when the peer certificate's IP SANs include
+   * the connecting address (or its DNS SANs resolve to it). Certificates
+   * issued without it work on loopback only.
+   * @see https://etcd.io/docs/v3.4/op-guide/security/#notes-for-tls-authentication
+   */
   readonly memberAddresses?: Readonly<Record<string, string>>;
   /** @default new Date() */
   readonly now?: Date;
