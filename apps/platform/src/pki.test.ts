@@ -10,7 +10,7 @@ describe('keelson pki', () => {
     const run = keelson('pki', 'show', '--secrets', secrets);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^created 35 files in .*secrets\/keelson \(mode 0600, folders 0700\)/);
+    expect(run.stdout).toMatch(/^created 36 files in .*secrets\/keelson \(mode 0600, folders 0700\)/);
     expect(run.stdout).toMatch(/NAME +SUBJECT +SANS +ISSUER +EXPIRES +DAYS LEFT/);
     expect(run.stdout).toMatch(/etcd\/members\/keelson-controller-5\/peer +CN=keelson-controller-5 +keelson-controller-5,localhost,127\.0\.0\.1 +CN=keelson-etcd-ca +\d{4}-\d\d-\d\d +36[45]\n/);
     expect(run.stdout.match(/^etcd\/members\//gm)).toHaveLength(10);

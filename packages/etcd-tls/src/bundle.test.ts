@@ -44,7 +44,8 @@ describe('openSecretsBundle', () => {
   it('creates every CA, key and certificate on first use, files 0600 in 0700 folders', async () => {
     const dir = tmp();
     const { bundle, created } = await openSecretsBundle({ dir, spec: spec() });
-    expect(created).toHaveLength(35);
+    expect(created).toHaveLength(36);
+    expect(bundle.bootstrapToken).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
     expect(modes(dir)).toEqual(new Set(['dir 700', 'file 600']));
     expect(Object.keys(bundle.members)).toEqual(['keelson-controller-1', 'keelson-controller-2', 'keelson-controller-3', 'keelson-controller-4', 'keelson-controller-5']);
     const etcdCa = new X509Certificate(bundle.etcdCa.certPem);

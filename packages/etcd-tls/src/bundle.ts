@@ -4,6 +4,8 @@ import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, rea
 import { dirname, join, relative } from 'node:path';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import {
+  createBootstrapToken,
+  BOOTSTRAP_TOKEN,
   createCertificateAuthority,
   createEncryptionKey,
   createKeyPair,
@@ -44,6 +46,8 @@ export interface SecretsBundle {
   readonly serviceAccount: KeyPairPem;
   /** base64 32-byte key for Secrets at rest in etcd (secretbox). */
   readonly encryptionKey: string;
+  /** kubeadm bootstrap token nodes join with (`[a-z0-9]{6}.[a-z0-9]{16}`). */
+  readonly bootstrapToken: string;
   /** By member (node) name. */
   readonly members: Readonly<Record<string, EtcdMemberCertificates>>;
   readonly clients: EtcdClientCertificates;
@@ -65,6 +69,7 @@ export const BUNDLE_LAYOUT = {
   serviceAccountKey: 'service-account/sa.key',
   serviceAccountPub: 'service-account/sa.pub',
   encryptionKey: 'encryption/secrets-at-rest.key',
+  bootstrapToken: 'kubeadm/bootstrap-token',
   member: (name: string, kind: 'server' | 'peer') => `etcd/members/${name}/${kind}`,
   client: (name: keyof EtcdClientCertificates) => `etcd/clients/${name}`,
 } as const;
@@ -252,6 +257,7 @@ export async function openSecretsBundle(options: SecretsBundleOptions): Promise<
     put(BUNDLE_LAYOUT.serviceAccountPub, sa.publicKeyPem);
   }
   if (!existsSync(join(dir, BUNDLE_LAYOUT.encryptionKey))) put(BUNDLE_LAYOUT.encryptionKey, `${createEncryptionKey()}\n`);
+  if (!existsSync(join(dir, BUNDLE_LAYOUT.bootstrapToken))) put(BUNDLE_LAYOUT.bootstrapToken, `${createBootstrapToken()}\n`);
 
   const members: Record<string, EtcdMemberCertificates> = {};
   for (const node of options.spec.topology.controllers) {
@@ -270,8 +276,12 @@ export async function openSecretsBundle(options: SecretsBundleOptions): Promise<
   if (Buffer.from(encryptionKey, 'base64').length !== 32) {
     throw new SecretsBundleError(`secrets bundle ${dir}: ${BUNDLE_LAYOUT.encryptionKey} is not a base64 32-byte key; restore it from your backup (without it, Secrets in etcd cannot be read)`);
   }
+  const bootstrapToken = read(dir, BUNDLE_LAYOUT.bootstrapToken).trim();
+  if (!BOOTSTRAP_TOKEN.test(bootstrapToken)) {
+    throw new SecretsBundleError(`secrets bundle ${dir}: ${BUNDLE_LAYOUT.bootstrapToken} is not a kubeadm token ([a-z0-9]{6}.[a-z0-9]{16}); delete the file to have a new one made (nodes not yet joined need the new one)`);
+  }
   checkBundlePermissions(dir);
-  return { bundle: { dir, etcdCa, kubernetesCa, frontProxyCa, serviceAccount, encryptionKey, members, clients }, created };
+  return { bundle: { dir, etcdCa, kubernetesCa, frontProxyCa, serviceAccount, encryptionKey, bootstrapToken, members, clients }, created };
 }
 
 /** One certificate of the bundle, for `keelson pki show`. */

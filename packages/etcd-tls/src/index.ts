@@ -1,4 +1,4 @@
-export { createCertificateAuthority, issueCertificate, createKeyPair, createEncryptionKey, summarizeCertificate } from './pki';
+export { createCertificateAuthority, issueCertificate, createKeyPair, createEncryptionKey, createBootstrapToken, BOOTSTRAP_TOKEN, summarizeCertificate } from './pki';
 export type { KeyAlgorithm, KeyPairPem, CertificateMaterial, CertificateUsage, Validity, CaOptions, LeafOptions, CertificateSummary } from './pki';
 export {
   openSecretsBundle,

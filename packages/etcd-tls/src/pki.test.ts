@@ -1,5 +1,5 @@
 import { X509Certificate, createPublicKey } from 'node:crypto';
-import { createCertificateAuthority, createEncryptionKey, createKeyPair, issueCertificate, summarizeCertificate } from './pki';
+import { createBootstrapToken, createCertificateAuthority, createEncryptionKey, createKeyPair, issueCertificate, summarizeCertificate } from './pki';
 
 const DAY = 86_400_000;
 const EKU = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' };
@@ -110,5 +110,13 @@ describe('keys', () => {
     const [a, b] = [createEncryptionKey(), createEncryptionKey()];
     expect(Buffer.from(a, 'base64')).toHaveLength(32);
     expect(a).not.toBe(b);
+  });
+});
+
+describe('createBootstrapToken', () => {
+  it('makes kubeadm-shaped tokens, different each time', () => {
+    const tokens = new Set(Array.from({ length: 50 }, () => createBootstrapToken()));
+    expect(tokens.size).toBe(50);
+    for (const t of tokens) expect(t).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
   });
 });

@@ -204,6 +204,27 @@ export function createEncryptionKey(): string {
   return randomBytes(32).toString('base64');
 }
 
+/** The shape kubeadm requires of a bootstrap token: `<id>.<secret>`. */
+export const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+
+/**
+ * A kubeadm bootstrap token, drawn uniformly from `[a-z0-9]`.
+ *
+ * @see https://kubernetes.io/docs/reference/access-authn-authz/bootstrap-tokens/
+ */
+export function createBootstrapToken(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const pick = (n: number) => {
+    let out = '';
+    while (out.length < n) {
+      // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
+      for (const b of randomBytes(n)) if (b < 252 && out.length < n) out += alphabet[b % 36];
+    }
+    return out;
+  };
+  return `${pick(6)}.${pick(16)}`;
+}
+
 /** Escapes characters with a meaning in an RFC 4514 distinguished name. */
 function escapeRdn(value: string): string {
   return value.replace(/([,+"\\<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');

@@ -37,6 +37,8 @@ export type {
   IngressLayer,
   StorageLayer,
   BackupTarget,
+  PemPair,
+  ClusterSecrets,
 } from './layers';
 export { loadPlatformSpec, parsePlatformConfig, parseConfigText, PlatformConfigError } from './load';
 export type { PlatformSpec, ConfigProblem } from './load';

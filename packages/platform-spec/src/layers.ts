@@ -185,3 +185,27 @@ export interface BackupTarget {
   readonly region: string;
   readonly credentials: SecretRef;
 }
+
+/** A certificate and its private key, PEM. */
+export interface PemPair {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/**
+ * The secret material nodes boot with, as the secrets bundle provides it.
+ *
+ * Host layers (Ignition, infra) receive it through this interface, never by
+ * reading the bundle themselves.
+ */
+export interface ClusterSecrets {
+  readonly etcdCa: PemPair;
+  readonly kubernetesCa: PemPair;
+  readonly frontProxyCa: PemPair;
+  /** Signs service-account tokens. */
+  readonly serviceAccount: { readonly privateKeyPem: string; readonly publicKeyPem: string };
+  /** base64 32-byte key for Secrets at rest in etcd. */
+  readonly encryptionKey: string;
+  /** kubeadm bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` nodes join with. */
+  readonly bootstrapToken: string;
+}
