@@ -1,0 +1,24 @@
+export { IgnitionConfig, IgnitionConfigError, IGNITION_SPEC_VERSION, DIGITALOCEAN_USER_DATA_LIMIT, SYSTEMD_UNIT_SUFFIXES, ignitionHash, decodeInlineContents } from './builder';
+export type {
+  IgnitionHash,
+  InlineContents,
+  RemoteContents,
+  FileContents,
+  Owner,
+  FileProps,
+  DirectoryProps,
+  LinkProps,
+  DropinProps,
+  DefinedUnitProps,
+  MaskedUnitProps,
+  UnitProps,
+  ConfigReference,
+  RenderOptions,
+} from './builder';
+export { validateIgnitionConfig, findLoginCredentials } from './validate';
+export type * as IgnitionV3_3 from './generated/ignition-v3_3';
+export { renderNodeConfigs, apiEndpoint, NODE_IP, NODE_PATHS } from './node-configs';
+export type { NodeConfigsProps, NodeIgnition } from './node-configs';
+export { validateKubeadmConfig, caCertHash } from './kubeadm';
+export type { InitConfiguration, ClusterConfiguration, JoinConfiguration, KubeletConfiguration } from './kubeadm';
+export { KUBERNETES_RELEASES, SYSEXT_BASE_URL, CLUSTER_NETWORK } from './pins';

@@ -1,0 +1,441 @@
+import YAML from 'yaml';
+import type { ClusterSecrets, NodeSpec, PlatformSpec } from '@keelson/platform-spec';
+import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
+import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
+import { CLUSTER_NETWORK, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL } from './pins';
+
+/** Placeholder the bootstrap script replaces with the node's private address from the metadata service. */
+export const NODE_IP = '@NODE_IP@';
+
+/** Where things live on a node. */
+export const NODE_PATHS = {
+  bootstrapScript: '/opt/keelson/bin/kubeadm-bootstrap',
+  kubeadmInit: '/etc/keelson/kubeadm-init.yaml',
+  kubeadmJoin: '/etc/keelson/kubeadm-join.yaml',
+  encryptionConfig: '/etc/kubernetes/encryption/config.yaml',
+  auditPolicy: '/etc/kubernetes/audit/policy.yaml',
+  auditLogDir: '/var/log/kubernetes/audit',
+  authenticationConfig: '/etc/kubernetes/authn/config.yaml',
+  pki: '/etc/kubernetes/pki',
+  sysextDir: '/opt/extensions/kubernetes',
+  sysupdateDir: '/etc/sysupdate.kubernetes.d',
+} as const;
+
+export interface NodeConfigsProps {
+  readonly spec: PlatformSpec;
+  readonly secrets: ClusterSecrets;
+  /**
+   * The URL each node fetches its secret part from, once, at first boot
+   * (an expiring link to a private bucket, made by the infrastructure layer).
+   */
+  readonly secretPartUrl: (node: NodeSpec) => string;
+  /**
+   * Whether the first controller may create a new cluster (`kubeadm init`)
+   * when no API server answers. Node replacements render with `false`, so a
+   * replaced first controller always joins.
+   * @default true
+   */
+  readonly initialize?: boolean;
+}
+
+/** One node's Ignition, in the three forms the platform needs. */
+export interface NodeIgnition {
+  readonly node: NodeSpec;
+  /**
+   * The droplet's user-data: only public content, plus an `ignition.config.merge`
+   * of the secret part pinned by its SHA-512. No key material.
+   */
+  readonly pointer: string;
+  /** Keys, certificates and the kubeadm config with its bootstrap token: served once, then gone. */
+  readonly secretPart: string;
+  /** sha512 of `secretPart`, as the pointer pins it (`sha512-<hex>`). */
+  readonly secretPartHash: string;
+  /** Everything in one config (what the node ends up with), for inspection: `infra-out/ignition/<node>.ign`. */
+  readonly full: string;
+}
+
+/** The API server endpoint nodes join through: the load balancer's DNS name. */
+export function apiEndpoint(spec: PlatformSpec): string {
+  return `api.${spec.config.domain}:6443`;
+}
+
+/**
+ * Renders every node's Ignition: Flatcar with Kubernetes from the sysext
+ * bakery, kubeadm init/join with the cluster's CAs and a pinned CA hash,
+ * etcd with mTLS, Secrets encrypted at rest, audit logging, and no SSH.
+ */
+export function renderNodeConfigs(props: NodeConfigsProps): NodeIgnition[] {
+  return props.spec.topology.nodes.map((node) => renderNode(props, node));
+}
+
+function renderNode(props: NodeConfigsProps, node: NodeSpec): NodeIgnition {
+  const publicPart = new IgnitionConfig();
+  const secret = new IgnitionConfig();
+  addPublicContent(publicPart, props, node);
+  addSecretContent(secret, props, node);
+
+  const secretPart = secret.render();
+  const secretPartHash = ignitionHash(secretPart);
+  publicPart.mergeConfig({ source: props.secretPartUrl(node), hash: secretPartHash });
+  const pointer = publicPart.render({ maxBytes: DIGITALOCEAN_USER_DATA_LIMIT });
+
+  const full = new IgnitionConfig();
+  addPublicContent(full, props, node);
+  addSecretContent(full, props, node);
+  return { node, pointer, secretPart, secretPartHash, full: full.render() };
+}
+
+const kubernetesRelease = (spec: PlatformSpec) => KUBERNETES_RELEASES[spec.config.versions.kubernetes];
+const isFirstController = (node: NodeSpec) => node.role === 'controller' && node.index === 1;
+
+/** Content with no secret in it: units, scripts, policies, the sysext transfer. */
+function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
+  const { spec } = props;
+  const minor = spec.config.versions.kubernetes;
+  const release = kubernetesRelease(spec);
+
+  cfg.addFile({ path: '/etc/hostname', contents: { text: `${node.name}\n` }, mode: 0o644 });
+
+  // No way in: sshd never runs, and no key is ever fetched from the metadata service.
+  for (const unit of ['sshd.service', 'sshd.socket', 'coreos-metadata-sshkeys@core.service']) cfg.addUnit({ name: unit, mask: true });
+  // Reboots are coordinated in the cluster (one node at a time, draining
+  // within the PodDisruptionBudgets); locksmith would reboot on its own.
+  cfg.addUnit({ name: 'locksmithd.service', mask: true });
+  cfg.addUnit({ name: 'update-engine.service', enabled: true });
+  cfg.addUnit({ name: 'containerd.service', enabled: true });
+  cfg.addUnit({
+    name: 'keelson-os-reboot-flag.service',
+    enabled: true,
+    contents: unit({
+      Unit: ['Description=Flag a pending Flatcar update for the cluster reboot coordinator', 'After=update-engine.service', 'Requires=update-engine.service'],
+      Service: [
+        'Type=simple',
+        // Blocks until update_engine has staged an update that needs a reboot.
+        'ExecStart=/usr/bin/update_engine_client -block_until_reboot_is_needed',
+        'ExecStartPost=/usr/bin/touch /run/reboot-required',
+        'Restart=on-failure',
+        'RestartSec=60',
+      ],
+      Install: ['WantedBy=multi-user.target'],
+    }),
+  });
+
+  // Kubernetes from the sysext bakery: the pinned release at first boot,
+  // newer patches of the same minor later, each verified against SHA256SUMS.
+  cfg.addDirectory({ path: NODE_PATHS.sysextDir, mode: 0o755 });
+  cfg.addFile({
+    path: `${NODE_PATHS.sysupdateDir}/kubernetes-v${minor}.conf`,
+    mode: 0o644,
+    contents: { text: sysupdateTransfer(minor) },
+  });
+  cfg.addLink({ path: '/etc/extensions/kubernetes.raw', target: `${NODE_PATHS.sysextDir}/kubernetes-v${release}-${SYSEXT_ARCH}.raw` });
+  cfg.addUnit({
+    name: 'keelson-kubernetes-sysext.service',
+    enabled: true,
+    contents: unit({
+      Unit: [
+        `Description=Fetch the pinned Kubernetes v${release} system extension`,
+        'Wants=network-online.target',
+        'After=network-online.target',
+        `ConditionPathExists=!${NODE_PATHS.sysextDir}/kubernetes-v${release}-${SYSEXT_ARCH}.raw`,
+      ],
+      Service: [
+        'Type=oneshot',
+        'RemainAfterExit=yes',
+        // The transfer's @v is the patch number within the minor release.
+        `ExecStart=/usr/lib/systemd/systemd-sysupdate --definitions=${NODE_PATHS.sysupdateDir} update ${release.split('.')[2]}`,
+        'ExecStartPost=/usr/bin/systemctl restart systemd-sysext.service',
+        'ExecStartPost=/usr/bin/systemctl daemon-reload',
+        'Restart=on-failure',
+        'RestartSec=30',
+      ],
+      Install: ['WantedBy=multi-user.target'],
+    }),
+  });
+  cfg.addUnit({
+    name: 'keelson-kubernetes-update.service',
+    contents: unit({
+      Unit: ['Description=Stage the newest Kubernetes patch release of this minor', 'Wants=network-online.target', 'After=network-online.target'],
+      Service: [
+        'Type=oneshot',
+        'ExecStart=/usr/bin/sh -c "readlink -f /etc/extensions/kubernetes.raw > /run/keelson-kubernetes.before"',
+        `ExecStart=/usr/lib/systemd/systemd-sysupdate --definitions=${NODE_PATHS.sysupdateDir} update`,
+        // A new image only takes effect after a reboot, which the cluster coordinates.
+        'ExecStartPost=/usr/bin/sh -c "readlink -f /etc/extensions/kubernetes.raw | cmp -s - /run/keelson-kubernetes.before || touch /run/reboot-required"',
+      ],
+    }),
+  });
+  cfg.addUnit({
+    name: 'keelson-kubernetes-update.timer',
+    enabled: true,
+    contents: unit({
+      Unit: ['Description=Look for Kubernetes patch releases every few hours'],
+      Timer: ['OnBootSec=1h', 'OnUnitActiveSec=6h', 'RandomizedDelaySec=2h'],
+      Install: ['WantedBy=timers.target'],
+    }),
+  });
+
+  // First boot: init or join with kubeadm once the extension is in place.
+  cfg.addFile({ path: NODE_PATHS.bootstrapScript, mode: 0o755, contents: { text: bootstrapScript(props, node) } });
+  cfg.addUnit({
+    name: 'keelson-kubeadm.service',
+    enabled: true,
+    contents: unit({
+      Unit: [
+        `Description=Bring this node into the Kubernetes cluster (${node.role})`,
+        'Wants=network-online.target coreos-metadata.service keelson-kubernetes-sysext.service',
+        'After=network-online.target coreos-metadata.service keelson-kubernetes-sysext.service containerd.service',
+        'ConditionPathExists=!/etc/kubernetes/kubelet.conf',
+      ],
+      Service: ['Type=oneshot', 'RemainAfterExit=yes', `ExecStart=${NODE_PATHS.bootstrapScript}`, 'Restart=on-failure', 'RestartSec=20'],
+      Install: ['WantedBy=multi-user.target'],
+    }),
+  });
+
+  if (node.role === 'controller') {
+    cfg.addFile({ path: NODE_PATHS.auditPolicy, mode: 0o644, contents: { text: auditPolicy() } });
+    cfg.addFile({ path: NODE_PATHS.authenticationConfig, mode: 0o644, contents: { text: authenticationConfig() } });
+    cfg.addDirectory({ path: NODE_PATHS.auditLogDir, mode: 0o700 });
+  }
+}
+
+/** Keys, certificates and the bootstrap token. */
+function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
+  const { spec, secrets } = props;
+  const secretFile = (path: string, text: string) => cfg.addFile({ path, mode: 0o600, contents: { text } });
+  if (node.role === 'controller') {
+    // kubeadm issues this node's own certificates (etcd server and peer, API
+    // server, kubelet client) from these CAs, with the node's address in them:
+    // etcd accepts a peer only when its certificate names the peer's address.
+    const pki = NODE_PATHS.pki;
+    secretFile(`${pki}/ca.crt`, secrets.kubernetesCa.certPem);
+    secretFile(`${pki}/ca.key`, secrets.kubernetesCa.keyPem);
+    secretFile(`${pki}/front-proxy-ca.crt`, secrets.frontProxyCa.certPem);
+    secretFile(`${pki}/front-proxy-ca.key`, secrets.frontProxyCa.keyPem);
+    secretFile(`${pki}/etcd/ca.crt`, secrets.etcdCa.certPem);
+    secretFile(`${pki}/etcd/ca.key`, secrets.etcdCa.keyPem);
+    secretFile(`${pki}/sa.key`, secrets.serviceAccount.privateKeyPem);
+    secretFile(`${pki}/sa.pub`, secrets.serviceAccount.publicKeyPem);
+    secretFile(NODE_PATHS.encryptionConfig, encryptionConfig(secrets.encryptionKey));
+    if (isFirstController(node) && props.initialize !== false) secretFile(NODE_PATHS.kubeadmInit, initConfig(spec, secrets, node));
+  }
+  secretFile(NODE_PATHS.kubeadmJoin, joinConfig(spec, secrets, node));
+}
+
+const kubeletConfig = (): KubeletConfiguration => ({
+  apiVersion: 'kubelet.config.k8s.io/v1beta1',
+  kind: 'KubeletConfiguration',
+  cgroupDriver: 'systemd',
+  authentication: { anonymous: { enabled: false }, webhook: { enabled: true } },
+  authorization: { mode: 'Webhook' },
+  rotateCertificates: true,
+  tlsMinVersion: 'VersionTLS12',
+  protectKernelDefaults: false,
+});
+
+const nodeRegistration = (node: NodeSpec) => ({
+  name: node.name,
+  criSocket: 'unix:///run/containerd/containerd.sock',
+  // Controllers also run workloads (DESIGN.md: most small-cluster nodes are etcd members).
+  taints: [],
+  kubeletExtraArgs: [
+    { name: 'node-ip', value: NODE_IP },
+    { name: 'node-labels', value: Object.entries(node.labels).map(([k, v]) => `${k}=${v}`).join(',') },
+  ],
+});
+
+function clusterConfig(spec: PlatformSpec): ClusterConfiguration {
+  const endpoint = apiEndpoint(spec);
+  const vol = (name: string, path: string, readOnly: boolean, pathType: 'File' | 'Directory' | 'DirectoryOrCreate') => ({ name, hostPath: path, mountPath: path, readOnly, pathType });
+  return {
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    kind: 'ClusterConfiguration',
+    clusterName: spec.config.cluster.name,
+    kubernetesVersion: `v${kubernetesRelease(spec)}`,
+    controlPlaneEndpoint: endpoint,
+    certificatesDir: '/etc/kubernetes/pki',
+    encryptionAlgorithm: spec.config.pki.keyAlgorithm === 'ecdsa-p384' ? 'ECDSA-P384' : 'ECDSA-P256',
+    networking: { ...CLUSTER_NETWORK },
+    etcd: {
+      local: {
+        dataDir: '/var/lib/etcd',
+        // kubeadm already turns on client and peer certificate authentication.
+        extraArgs: [{ name: 'tls-min-version', value: 'TLS1.3' }],
+      },
+    },
+    apiServer: {
+      certSANs: [endpoint.split(':')[0]],
+      extraArgs: [
+        { name: 'encryption-provider-config', value: NODE_PATHS.encryptionConfig },
+        { name: 'audit-policy-file', value: NODE_PATHS.auditPolicy },
+        { name: 'audit-log-path', value: `${NODE_PATHS.auditLogDir}/audit.log` },
+        { name: 'audit-log-maxage', value: '30' },
+        { name: 'audit-log-maxbackup', value: '10' },
+        { name: 'audit-log-maxsize', value: '100' },
+        // Anonymous requests only for health checks (the load balancer's and kubelet probes).
+        { name: 'authentication-config', value: NODE_PATHS.authenticationConfig },
+        { name: 'tls-min-version', value: 'VersionTLS12' },
+        { name: 'profiling', value: 'false' },
+      ],
+      extraVolumes: [
+        vol('encryption', '/etc/kubernetes/encryption', true, 'Directory'),
+        vol('audit-policy', '/etc/kubernetes/audit', true, 'Directory'),
+        vol('audit-log', NODE_PATHS.auditLogDir, false, 'DirectoryOrCreate'),
+        vol('authn', '/etc/kubernetes/authn', true, 'Directory'),
+      ],
+    },
+    controllerManager: { extraArgs: [{ name: 'profiling', value: 'false' }] },
+    scheduler: { extraArgs: [{ name: 'profiling', value: 'false' }] },
+  };
+}
+
+function initConfig(spec: PlatformSpec, secrets: ClusterSecrets, node: NodeSpec): string {
+  const init: InitConfiguration = {
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    kind: 'InitConfiguration',
+    bootstrapTokens: [
+      {
+        token: secrets.bootstrapToken,
+        description: 'Keelson node bootstrap (secrets bundle kubeadm/bootstrap-token)',
+        // Nodes join for the cluster's whole life (replacements, new workers);
+        // the token only lets a node ask for a kubelet certificate.
+        ttl: '0s',
+        usages: ['signing', 'authentication'],
+        groups: ['system:bootstrappers:kubeadm:default-node-token'],
+      },
+    ],
+    nodeRegistration: nodeRegistration(node),
+    localAPIEndpoint: { advertiseAddress: NODE_IP, bindPort: 6443 },
+    // The CAs, service-account keys and encryption key come from the secrets bundle.
+    skipPhases: ['upload-certs'],
+  };
+  return renderKubeadmConfig([init, clusterConfig(spec), kubeletConfig()]);
+}
+
+function joinConfig(spec: PlatformSpec, secrets: ClusterSecrets, node: NodeSpec): string {
+  const join: JoinConfiguration = {
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    kind: 'JoinConfiguration',
+    nodeRegistration: nodeRegistration(node),
+    discovery: {
+      bootstrapToken: {
+        token: secrets.bootstrapToken,
+        apiServerEndpoint: apiEndpoint(spec),
+        caCertHashes: [caCertHash(secrets.kubernetesCa.certPem)],
+      },
+    },
+    ...(node.role === 'controller' ? { controlPlane: { localAPIEndpoint: { advertiseAddress: NODE_IP, bindPort: 6443 } } } : {}),
+  };
+  return renderKubeadmConfig([join]);
+}
+
+/**
+ * Secrets encrypted at rest with `secretbox` (XSalsa20-Poly1305); `identity`
+ * last so Secrets written before encryption stay readable.
+ *
+ * @see https://kubernetes.io/docs/tasks/administer-cluster/encrypt-data/
+ */
+function encryptionConfig(key: string): string {
+  return YAML.stringify({
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'EncryptionConfiguration',
+    resources: [{ resources: ['secrets'], providers: [{ secretbox: { keys: [{ name: 'keelson-1', secret: key }] } }, { identity: {} }] }],
+  });
+}
+
+/**
+ * Audit policy: metadata of every request, never the bodies of Secrets,
+ * nothing for health checks and the noisy read-only system watches.
+ *
+ * @see https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/
+ */
+function auditPolicy(): string {
+  return YAML.stringify({
+    apiVersion: 'audit.k8s.io/v1',
+    kind: 'Policy',
+    omitStages: ['RequestReceived'],
+    rules: [
+      { level: 'None', nonResourceURLs: ['/healthz*', '/livez*', '/readyz*', '/version'] },
+      { level: 'None', users: ['system:kube-proxy'], verbs: ['watch'] },
+      { level: 'Metadata', resources: [{ group: '', resources: ['secrets', 'configmaps', 'serviceaccounts/token'] }] },
+      { level: 'Request', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
+      { level: 'Metadata' },
+    ],
+  });
+}
+
+/**
+ * Anonymous access only to the health endpoints (the load balancer's check
+ * and kubeadm's probes); every other anonymous request is refused.
+ *
+ * @see https://kubernetes.io/docs/reference/access-authn-authz/authentication/#anonymous-authenticator-configuration
+ */
+function authenticationConfig(): string {
+  return YAML.stringify({
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AuthenticationConfiguration',
+    anonymous: { enabled: true, conditions: [{ path: '/livez' }, { path: '/readyz' }, { path: '/healthz' }] },
+  });
+}
+
+/**
+ * A systemd-sysupdate transfer for the bakery's Kubernetes images of one
+ * minor release; sysupdate verifies each download against SHA256SUMS.
+ *
+ * @see https://www.freedesktop.org/software/systemd/man/latest/sysupdate.d.html
+ */
+function sysupdateTransfer(minor: string): string {
+  // @v is the patch number: the transfer never leaves its minor release.
+  const pattern = `MatchPattern=kubernetes-v${minor}.@v-${SYSEXT_ARCH}.raw`;
+  return ini({
+    // The bakery does not sign SHA256SUMS; the hash list comes over HTTPS.
+    Transfer: ['Verify=false'],
+    Source: ['Type=url-file', `Path=${SYSEXT_BASE_URL}/`, pattern],
+    Target: ['InstancesMax=2', 'Type=regular-file', `Path=${NODE_PATHS.sysextDir}`, pattern, 'CurrentSymlink=/etc/extensions/kubernetes.raw'],
+  });
+}
+
+/** The first-boot script: which kubeadm command runs, with the node's address filled in. */
+function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
+  const mayInit = isFirstController(node) && props.initialize !== false;
+  const endpoint = apiEndpoint(props.spec);
+  return [
+    '#!/bin/bash',
+    `# Keelson first boot for ${node.name} (${node.role}): join the cluster${mayInit ? ', or create it when no API server answers yet' : ''}.`,
+    'set -euo pipefail',
+    '# coreos-metadata.service writes the droplet metadata here.',
+    'source /run/metadata/flatcar',
+    'ip="${COREOS_DIGITALOCEAN_IPV4_PRIVATE_0:?coreos-metadata wrote no private IPv4 address}"',
+    'install -d -m 0700 /run/keelson',
+    `config=${NODE_PATHS.kubeadmJoin}`,
+    'command=join',
+    ...(mayInit
+      ? [
+          '# Only a cluster nobody answers for may be created: a replaced first controller joins.',
+          `if ! curl --silent --fail --max-time 5 --cacert ${NODE_PATHS.pki}/ca.crt https://${endpoint}/livez >/dev/null; then`,
+          `  config=${NODE_PATHS.kubeadmInit}`,
+          '  command=init',
+          'fi',
+        ]
+      : []),
+    `sed "s/${NODE_IP}/\${ip}/g" "\${config}" > /run/keelson/kubeadm.yaml`,
+    'chmod 0600 /run/keelson/kubeadm.yaml',
+    'systemctl enable kubelet.service',
+    'if [ "${command}" = init ]; then',
+    '  kubeadm init --config /run/keelson/kubeadm.yaml --skip-token-print',
+    'else',
+    '  kubeadm join --config /run/keelson/kubeadm.yaml',
+    'fi',
+    'rm -f /run/keelson/kubeadm.yaml',
+    '',
+  ].join('\n');
+}
+
+/** Renders an INI-style systemd file from sections of `Key=value` lines. */
+function ini(sections: Record<string, readonly string[]>): string {
+  return `${Object.entries(sections)
+    .map(([name, lines]) => `[${name}]\n${lines.join('\n')}\n`)
+    .join('\n')}`;
+}
+
+const unit = ini;
