@@ -408,7 +408,7 @@ function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
     'ip="${COREOS_DIGITALOCEAN_IPV4_PRIVATE_0:?coreos-metadata wrote no private IPv4 address}"',
     'install -d -m 0700 /run/keelson',
     `config=${NODE_PATHS.kubeadmJoin}`,
-    'command=join',
+    ...(mayInit ? ['command=join'] : []),
     ...(mayInit
       ? [
           '# Only a cluster nobody answers for may be created: a replaced first controller joins.',
@@ -421,11 +421,15 @@ function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
     `sed "s/${NODE_IP}/\${ip}/g" "\${config}" > /run/keelson/kubeadm.yaml`,
     'chmod 0600 /run/keelson/kubeadm.yaml',
     'systemctl enable kubelet.service',
-    'if [ "${command}" = init ]; then',
-    '  kubeadm init --config /run/keelson/kubeadm.yaml --skip-token-print',
-    'else',
-    '  kubeadm join --config /run/keelson/kubeadm.yaml',
-    'fi',
+    ...(mayInit
+      ? [
+          'if [ "${command}" = init ]; then',
+          '  kubeadm init --config /run/keelson/kubeadm.yaml --skip-token-print',
+          'else',
+          '  kubeadm join --config /run/keelson/kubeadm.yaml',
+          'fi',
+        ]
+      : ['kubeadm join --config /run/keelson/kubeadm.yaml']),
     'rm -f /run/keelson/kubeadm.yaml',
     '',
   ].join('\n');

@@ -1,0 +1,211 @@
+import { spawnSync } from 'node:child_process';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { exampleConfig, parsePlatformConfig, type NodeSpec, type PlatformConfigInput } from '@keelson/platform-spec';
+import { scanForSecrets } from '@keelson/k8s-schemas';
+import YAML from 'yaml';
+import { decodeInlineContents, DIGITALOCEAN_USER_DATA_LIMIT } from './builder';
+import { caCertHash, validateKubeadmConfig } from './kubeadm';
+import { NODE_PATHS, renderNodeConfigs } from './node-configs';
+import { KUBERNETES_RELEASES } from './pins';
+import { applyIgnition, applyIgnitionPresets, runIgnitionValidate, systemdAnalyzeVerify } from './testing';
+import { findLoginCredentials, validateIgnitionConfig } from './validate';
+import { testClusterSecrets } from './test-cluster-secrets';
+
+jest.setTimeout(60_000);
+
+const secrets = testClusterSecrets();
+const platform = (nodes?: { controllers: number; workers: number }) => {
+  const c: PlatformConfigInput = exampleConfig();
+  if (nodes) c.nodes = { controllers: { count: nodes.controllers }, workers: { count: nodes.workers } };
+  return parsePlatformConfig(c);
+};
+const render = (spec = platform(), url = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`, initialize?: boolean) =>
+  renderNodeConfigs({ spec, secrets, secretPartUrl: url, initialize });
+
+/** Every inline file of a config, decoded. */
+function files(json: string): Map<string, string> {
+  const config = JSON.parse(json) as { storage?: { files?: Array<{ path: string; contents?: { source?: string; compression?: string } }> } };
+  return new Map((config.storage?.files ?? []).map((f) => [f.path, decodeInlineContents(f.contents ?? {})?.toString('utf8') ?? '']));
+}
+
+describe.each([
+  ['3 nodes', { controllers: 3, workers: 0 }],
+  ['the default 6 nodes', undefined],
+  ['9 nodes', { controllers: 7, workers: 2 }],
+])('node configs for %s', (_name, nodes) => {
+  const spec = platform(nodes);
+  const configs = render(spec);
+
+  it('render one config per node', () => {
+    expect(configs.map((c) => c.node.name)).toEqual(spec.topology.nodes.map((n) => n.name));
+  });
+
+  it('pass the real ignition-validate and the schema, every part of every role', () => {
+    for (const c of configs) {
+      for (const part of [c.pointer, c.secretPart, c.full]) {
+        expect(validateIgnitionConfig(JSON.parse(part))).toEqual([]);
+        expect(runIgnitionValidate(part)).toMatchObject({ ok: true, errors: [], warnings: [] });
+      }
+    }
+  });
+
+  it('keep the user-data pointer under the DigitalOcean limit', () => {
+    for (const c of configs) expect(Buffer.byteLength(c.pointer)).toBeLessThan(DIGITALOCEAN_USER_DATA_LIMIT);
+  });
+});
+
+describe('the pointer config (droplet user-data)', () => {
+  const configs = render();
+
+  it('holds no PEM block, token or key, decoded or not', () => {
+    for (const c of configs) {
+      const texts = [c.pointer, ...files(c.pointer).values()];
+      for (const text of texts) {
+        expect(text).not.toMatch(/-----BEGIN/);
+        expect(text).not.toContain(secrets.bootstrapToken);
+        expect(text).not.toContain(secrets.encryptionKey);
+        expect(scanForSecrets(text, c.node.name)).toEqual([]);
+      }
+    }
+  });
+
+  it('merges the secret part from its URL pinned by SHA-512', () => {
+    for (const c of configs) {
+      const ign = JSON.parse(c.pointer).ignition;
+      expect(ign.config.merge).toEqual([{ source: `http://127.0.0.1:1/${c.node.name}.ign`, verification: { hash: c.secretPartHash } }]);
+      expect(c.secretPartHash).toMatch(/^sha512-[0-9a-f]{128}$/);
+    }
+  });
+
+  it('sets no login for anyone, in any part', () => {
+    for (const c of configs) for (const part of [c.pointer, c.secretPart, c.full]) expect(findLoginCredentials(part)).toEqual([]);
+  });
+});
+
+describe('applied by the real Ignition', () => {
+  const spec = platform();
+  // The secret parts do not depend on where they are served from, so they can
+  // be served before the pointers (which name the server's URL) are rendered.
+  const secretParts = (initialize?: boolean) => Object.fromEntries(render(spec, undefined, initialize).map((c) => [`/${c.node.name}.ign`, c.secretPart]));
+  const served = secretParts();
+
+  /** Boots `node` as a droplet would: its pointer as user-data, its secret part fetched over HTTP. */
+  const boot = (node: NodeSpec, initialize?: boolean, serve = served) =>
+    applyIgnition((server) => render(spec, (n) => `${server.url}/${n.name}.ign`, initialize).find((c) => c.node.name === node.name)?.pointer ?? '', { serve });
+
+  it('lays out the first controller: keys, kubeadm config, sysext, no SSH', async () => {
+    const applied = await boot(spec.topology.controllers[0]);
+    try {
+      expect(applied.stages).toEqual(['fetch-offline', 'fetch', 'files']);
+      const root = applied.root;
+      for (const u of ['sshd.service', 'sshd.socket', 'coreos-metadata-sshkeys@core.service', 'locksmithd.service']) {
+        expect(readlinkSync(join(root, 'etc/systemd/system', u))).toBe('/dev/null');
+      }
+      for (const f of ['ca.key', 'etcd/ca.key', 'front-proxy-ca.key', 'sa.key']) {
+        const st = statSync(join(root, NODE_PATHS.pki, f));
+        expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o600, 0, 0]);
+      }
+      expect(statSync(join(root, NODE_PATHS.encryptionConfig)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(root, NODE_PATHS.pki, 'ca.crt'), 'utf8')).toBe(secrets.kubernetesCa.certPem);
+      expect(readFileSync(join(root, NODE_PATHS.encryptionConfig), 'utf8')).toContain(secrets.encryptionKey);
+
+      const presets = await applyIgnitionPresets(root);
+      expect(presets.presets).toEqual(
+        expect.arrayContaining(['enable keelson-kubeadm.service', 'enable keelson-kubernetes-sysext.service', 'enable keelson-kubernetes-update.timer', 'enable keelson-os-reboot-flag.service']),
+      );
+      // systemctl preset turns them into the links systemd starts them by.
+      expect(presets.links).toEqual(
+        expect.arrayContaining(['multi-user.target.wants/keelson-kubeadm.service', 'multi-user.target.wants/keelson-kubernetes-sysext.service', 'timers.target.wants/keelson-kubernetes-update.timer']),
+      );
+
+      const init = readFileSync(join(root, NODE_PATHS.kubeadmInit), 'utf8');
+      const joinConfig = readFileSync(join(root, NODE_PATHS.kubeadmJoin), 'utf8');
+      expect(validateKubeadmConfig(init)).toEqual([]);
+      expect(validateKubeadmConfig(joinConfig)).toEqual([]);
+      const docs = YAML.parseAllDocuments(init).map((d) => d.toJS());
+      const cluster = docs.find((d) => d.kind === 'ClusterConfiguration');
+      expect(cluster.controlPlaneEndpoint).toBe('api.example.com:6443');
+      expect(cluster.kubernetesVersion).toBe(`v${KUBERNETES_RELEASES['1.36']}`);
+      expect(cluster.apiServer.extraArgs).toEqual(expect.arrayContaining([{ name: 'encryption-provider-config', value: NODE_PATHS.encryptionConfig }, { name: 'audit-policy-file', value: NODE_PATHS.auditPolicy }]));
+      expect(docs.find((d) => d.kind === 'InitConfiguration').bootstrapTokens[0].token).toBe(secrets.bootstrapToken);
+      const join_ = YAML.parse(joinConfig);
+      expect(join_.discovery.bootstrapToken).toEqual({
+        token: secrets.bootstrapToken,
+        apiServerEndpoint: 'api.example.com:6443',
+        caCertHashes: [caCertHash(secrets.kubernetesCa.certPem)],
+      });
+      expect(join_.controlPlane.localAPIEndpoint.advertiseAddress).toBe('@NODE_IP@');
+
+      expect(readlinkSync(join(root, 'etc/extensions/kubernetes.raw'))).toBe(`${NODE_PATHS.sysextDir}/kubernetes-v${KUBERNETES_RELEASES['1.36']}-x86-64.raw`);
+      expect(readFileSync(join(root, NODE_PATHS.sysupdateDir, 'kubernetes-v1.36.conf'), 'utf8')).toMatch(/MatchPattern=kubernetes-v1\.36\.@v-x86-64\.raw/);
+      expect(lstatSync(join(root, NODE_PATHS.bootstrapScript)).mode & 0o777).toBe(0o755);
+      expect(readFileSync(join(root, NODE_PATHS.bootstrapScript), 'utf8')).toMatch(/command=init/);
+    } finally {
+      applied.cleanup();
+    }
+  });
+
+  it('lays out a worker: only the join config, no CA keys', async () => {
+    const applied = await boot(spec.topology.workers[0]);
+    try {
+      const root = applied.root;
+      const join_ = YAML.parse(readFileSync(join(root, NODE_PATHS.kubeadmJoin), 'utf8'));
+      expect(join_.controlPlane).toBeUndefined();
+      expect(join_.nodeRegistration.name).toBe('keelson-worker-1');
+      expect(() => statSync(join(root, NODE_PATHS.pki, 'ca.key'))).toThrow(/ENOENT/);
+      expect(() => statSync(join(root, NODE_PATHS.kubeadmInit))).toThrow(/ENOENT/);
+      expect(readFileSync(join(root, NODE_PATHS.bootstrapScript), 'utf8')).not.toMatch(/command=init/);
+    } finally {
+      applied.cleanup();
+    }
+  });
+
+  it('a replaced first controller only ever joins', async () => {
+    const applied = await boot(spec.topology.controllers[0], false, secretParts(false));
+    try {
+      expect(() => statSync(join(applied.root, NODE_PATHS.kubeadmInit))).toThrow(/ENOENT/);
+      expect(readFileSync(join(applied.root, NODE_PATHS.bootstrapScript), 'utf8')).not.toMatch(/kubeadm init/);
+    } finally {
+      applied.cleanup();
+    }
+  });
+
+  it('refuses a secret part that does not match the pinned hash', async () => {
+    const node = spec.topology.workers[0];
+    // Still valid JSON, one byte longer: only the hash can tell.
+    const tampered = { ...served, [`/${node.name}.ign`]: `${served[`/${node.name}.ign`]} ` };
+    await expect(boot(node, undefined, tampered)).rejects.toThrow(/hash verification failed/);
+  });
+});
+
+describe('the generated units', () => {
+  it('pass systemd-analyze verify', () => {
+    const units = new Map<string, string>();
+    for (const c of render()) {
+      const config = JSON.parse(c.full) as { systemd?: { units?: Array<{ name: string; contents?: string }> } };
+      for (const u of config.systemd?.units ?? []) if (u.contents) units.set(u.name, u.contents);
+    }
+    expect([...units.keys()].sort()).toEqual([
+      'keelson-kubeadm.service',
+      'keelson-kubernetes-sysext.service',
+      'keelson-kubernetes-update.service',
+      'keelson-kubernetes-update.timer',
+      'keelson-os-reboot-flag.service',
+    ]);
+    const result = systemdAnalyzeVerify(Object.fromEntries(units), {
+      // Flatcar's own units and the programs the Kubernetes sysext and Flatcar bring.
+      assumeUnits: ['containerd.service', 'coreos-metadata.service', 'update-engine.service', 'systemd-sysext.service'],
+      assumeExecutables: ['/usr/bin/update_engine_client', '/usr/lib/systemd/systemd-sysupdate', NODE_PATHS.bootstrapScript],
+    });
+    expect(result).toMatchObject({ ok: true });
+  });
+
+  it('ship bootstrap scripts that bash can parse, for every role', () => {
+    for (const c of [...render(), ...render(undefined, undefined, false)]) {
+      const script = files(c.full).get(NODE_PATHS.bootstrapScript) ?? '';
+      expect(script).toMatch(/^#!\/bin\/bash\n/);
+      expect(spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' })).toMatchObject({ status: 0, stderr: '' });
+    }
+  });
+});
