@@ -63,8 +63,13 @@ for (const { label, config } of configs) {
   const file = join(work, `${label.split(' ')[0]}.yaml`);
   writeFileSync(file, YAML.stringify(config));
   const out = join(work, `out-${label.split(' ')[0]}`);
-  const synth = measure([cli, 'synth', '--config', file, '--out', out], () => rmSync(out, { recursive: true, force: true }));
-  const objects = countFiles(join(out, 'charts-out'));
+  // The secrets bundle is made once, on first use, like on a real machine; each timed run renders from it.
+  const secrets = join(work, `secrets-${label.split(' ')[0]}`);
+  const args = [cli, 'synth', '--config', file, '--out', out, '--secrets', secrets];
+  spawnSync(process.execPath, args, { cwd: root });
+  const synth = measure(args, () => rmSync(out, { recursive: true, force: true }));
+  // Everything synth writes: Kubernetes objects and each node's Ignition files.
+  const objects = countFiles(join(out, 'charts-out')) + countFiles(join(out, 'infra-out'));
   const floorOut = join(work, 'floor');
   const floor = measure([join(root, 'tools/bench-floor.cjs'), String(objects), floorOut], () => rmSync(floorOut, { recursive: true, force: true }));
   rows.push([`synth, ${label}`, objects, synth.seconds, synth.rssMiB, `${(synth.seconds / floor.seconds).toFixed(2)}x floor`]);
@@ -78,6 +83,8 @@ const nx = (args) => {
   if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, out: r.stdout };
 };
+// Twice: a first synth may create the secrets bundle, which is an input of the next.
+nx(['run', 'platform:synth', '--outputStyle=static']);
 nx(['run', 'platform:synth', '--outputStyle=static']);
 const hit = nx(['run', 'platform:synth', '--outputStyle=static']);
 const cached = /read the output from the cache|\[local cache\]|existing outputs match the cache/.test(hit.out);
@@ -88,7 +95,6 @@ const table = [header, ...rows.map(([a, b, c, d, e]) => [a, String(b), c.toFixed
 const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
 console.log(`\nkeelson bench: ${runs} runs each, node ${process.version}, bundled CLI (${(statSync(cli).size / 1024).toFixed(0)} KiB)`);
 for (const r of table) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-console.log('\nNodes do not add objects to charts-out/ yet (per-node output arrives with infra-out/), so the 60-node row shows the fixed cost of a bigger spec only.');
 rmSync(work, { recursive: true, force: true });
 if (!cached) process.exitCode = 1;
 

@@ -3,9 +3,10 @@
 // esbuild, from the TypeScript sources of the workspace packages (export
 // condition "@keelson/source"), so zod and yaml are tree-shaken and a cold
 // `keelson synth` loads one file instead of hundreds. The verify-only
-// and pki dependencies (k8s-schemas with ajv and kubernetes-models; etcd-tls
-// with @peculiar/x509) stay external, loaded from node_modules when used:
-// synth never loads them.
+// dependencies (k8s-schemas with ajv and kubernetes-models) stay external,
+// loaded from node_modules when verify runs, and so are Ajv for Ignition
+// configs and @peculiar/x509, which are required lazily when a config is
+// validated or a certificate is made.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -32,7 +33,8 @@ await build({
   target: 'node20',
   format: 'cjs',
   conditions: ['@keelson/source'],
-  external: ['@keelson/k8s-schemas', '@keelson/etcd-tls'],
+  // Loaded lazily at run time, from node_modules, only by the commands that need them.
+  external: ['@keelson/k8s-schemas', 'ajv-draft-04', '@peculiar/x509', 'reflect-metadata'],
   plugins: [oneYaml],
   legalComments: 'linked',
   logLevel: 'warning',

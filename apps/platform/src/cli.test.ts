@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { scanForSecrets } from '@keelson/k8s-schemas';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { configWith, keelson, tempDir, treeDigest } from './test-helpers';
@@ -15,10 +16,29 @@ describe('keelson synth', () => {
     expect(existsSync(join(out, 'charts-out/argocd/application-argocd-root.yaml'))).toBe(true);
   });
 
+  it('writes each node\'s Ignition to infra-out/ignition, private, with no secret in the user-data pointer', () => {
+    const dir = join(out, 'infra-out/ignition');
+    expect(statSync(join(out, 'infra-out')).mode & 0o777).toBe(0o700);
+    const names = readdirSync(dir).sort();
+    expect(names).toHaveLength(6 * 3);
+    expect(names.slice(0, 3)).toEqual(['keelson-controller-1.ign', 'keelson-controller-1.pointer.ign', 'keelson-controller-1.secret.ign']);
+    for (const n of names) expect(statSync(join(dir, n)).mode & 0o777).toBe(0o600);
+    const token = readFileSync(join(out, 'secrets/keelson/kubeadm/bootstrap-token'), 'utf8').trim();
+    for (const n of names.filter((f) => f.endsWith('.pointer.ign'))) {
+      const pointer = readFileSync(join(dir, n), 'utf8');
+      expect(pointer).not.toContain(token);
+      expect(scanForSecrets(pointer, n)).toEqual([]);
+    }
+    expect(first.stdout).toMatch(/infra-out\/ignition\/: 6 nodes/);
+  });
+
   it('is deterministic: a second synth writes the same bytes', () => {
     const again = tempDir();
     expect(keelson('synth', '--out', again).status).toBe(0);
     expect(treeDigest(join(again, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));
+    const before = treeDigest(join(out, 'infra-out'));
+    expect(keelson('synth', '--out', out).status).toBe(0);
+    expect(treeDigest(join(out, 'infra-out'))).toEqual(before);
   });
 
   const refusals: Array<[string, (c: any) => void, RegExp]> = [
@@ -64,14 +84,14 @@ describe('keelson synth', () => {
     writeFileSync(file, 'x');
     const run = keelson('synth', '--out', file);
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/--out .*a-file: cannot write .*a-file \((EEXIST|ENOTDIR): a file stands where a folder is needed\); choose a folder you can write to with --out/);
+    expect(run.stderr).toMatch(/--out .*a-file: cannot write .*a-file\S* \((EEXIST|ENOTDIR): a file stands where a folder is needed\); choose a folder you can write to with --out/);
   });
 
   it('writes to gitops.path, the folder Argo CD syncs', () => {
     const custom = tempDir();
     const run = keelson('synth', '--config', configWith((c) => (c.gitops.path = 'deploy/rendered')), '--out', custom);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/wrote .*deploy\/rendered\n/);
+    expect(run.stdout).toMatch(/wrote .*deploy\/rendered and /);
     expect(readFileSync(join(custom, 'deploy/rendered/argocd/application-argocd-apps.yaml'), 'utf8')).toMatch(/path: deploy\/rendered\/apps/);
   });
 

@@ -65,15 +65,16 @@ export function buildCli(): Command {
 
   program
     .command('synth')
-    .description('render DIR/charts-out from the config; earlier output is left untouched on any error')
+    .description('render DIR/charts-out and DIR/infra-out from the config; earlier output is left untouched on any error')
     .addOption(configOption())
     .addOption(outOption())
-    .action(async (opts: CommonOptions) => {
+    .addOption(new Option('--secrets <dir>', 'secrets bundle folder, git-ignored, mode 0700 (default: DIR/secrets/<cluster name>)'))
+    .action(async (opts: CommonOptions & { secrets?: string }) => {
       const { configPath, outDir } = resolvePaths(opts);
       try {
         const { synth, describeSynth } = await import('./synth.js');
-        const result = synth({ configPath, outDir });
-        process.stdout.write(`keelson synth: wrote ${result.chartsDir}\n${describeSynth(result).join('\n')}\n`);
+        const result = await synth({ configPath, outDir, secretsDir: opts.secrets ? resolve(opts.secrets) : undefined });
+        process.stdout.write(`keelson synth: wrote ${result.chartsDir} and ${result.infraDir}\n${describeSynth(result).join('\n')}\n`);
       } catch (e) {
         fail(describeWriteError(e, outDir));
         process.stderr.write(`keelson: nothing was written; earlier output under ${outDir} is as it was\n`);

@@ -1,12 +1,17 @@
 import { basename, dirname, join } from 'node:path';
 import { renderCharts, writeTreeAtomically, type RenderedFile } from '@keelson/cluster-kit';
-import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
+import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
+import { loadPlatformSpec, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { composePlatform } from './platform';
 
+/** Folder under `--out` for what provisions the nodes; holds secrets, git-ignored. */
+export const INFRA_OUT = 'infra-out';
 
 export interface SynthOptions {
   readonly configPath: string;
   readonly outDir: string;
+  /** The secrets bundle folder. @default `<outDir>/secrets/<cluster name>` */
+  readonly secretsDir?: string;
 }
 
 export interface SynthResult {
@@ -14,26 +19,60 @@ export interface SynthResult {
   readonly files: readonly RenderedFile[];
   /** The folder written: `<outDir>/<gitops.path>`. */
   readonly chartsDir: string;
+  /** `<outDir>/infra-out`. */
+  readonly infraDir: string;
+  readonly nodes: readonly NodeIgnition[];
+  /** Files the secrets bundle created on this run (first use). */
+  readonly createdSecrets: readonly string[];
 }
 
 /**
- * Renders the platform described by `configPath` into `outDir/<gitops.path>/`
- * (`charts-out/` by default), the folder Argo CD syncs.
+ * Where a node's secret part is fetched from at first boot.
  *
- * Everything is rendered in memory first and written by a rename, so any
- * error (bad config, a layer refusing its props, a full disk) leaves the
- * previous output as it was.
+ * TODO(#5): infra-nodes creates this private bucket and hands out a link
+ * that expires after first boot; until then this names the object.
  */
-export function synth(options: SynthOptions): SynthResult {
+const secretPartUrl = (spec: PlatformSpec) => (node: NodeSpec) =>
+  `https://${spec.config.cluster.name}-ignition.${spec.config.provider.region}.digitaloceanspaces.com/${node.name}.ign`;
+
+/**
+ * Renders the platform described by `configPath`: Kubernetes YAML into
+ * `outDir/<gitops.path>/` (`charts-out/` by default), the folder Argo CD
+ * syncs, and each node's Ignition into `outDir/infra-out/ignition/` (mode
+ * 0600, from the secrets bundle, which is created on first use).
+ *
+ * Everything is rendered in memory first and written by renames, so any
+ * error (bad config, a layer refusing its props, a damaged bundle, a full
+ * disk) leaves the previous output as it was.
+ */
+export async function synth(options: SynthOptions): Promise<SynthResult> {
   const spec = loadPlatformSpec(options.configPath);
   const files = renderCharts(composePlatform(spec));
+  // The PKI library is loaded only here: it is the heaviest dependency of synth.
+  const { openSecretsBundle } = await import('@keelson/etcd-tls');
+  const secretsDir = options.secretsDir ?? join(options.outDir, 'secrets', spec.config.cluster.name);
+  const { bundle, created } = await openSecretsBundle({ dir: secretsDir, spec });
+  const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: secretPartUrl(spec) });
+
   const chartsDir = join(options.outDir, spec.config.gitops.path);
+  const infraDir = join(options.outDir, INFRA_OUT);
+  const secretFile = (path: string, content: string) => ({ path, content, mode: 0o600 });
   writeTreeAtomically({ parent: dirname(chartsDir), name: basename(chartsDir), files });
-  return { spec, files, chartsDir };
+  writeTreeAtomically({
+    parent: options.outDir,
+    name: INFRA_OUT,
+    mode: 0o700,
+    files: nodes.flatMap((n) => [
+      secretFile(`ignition/${n.node.name}.ign`, n.full),
+      secretFile(`ignition/${n.node.name}.pointer.ign`, n.pointer),
+      secretFile(`ignition/${n.node.name}.secret.ign`, n.secretPart),
+    ]),
+  });
+  return { spec, files, chartsDir, infraDir, nodes, createdSecrets: created };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, createdSecrets }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -51,5 +90,7 @@ export function describeSynth({ spec, files }: SynthResult): string[] {
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
     `  cost: replicated pools store every byte ${budget.rawSpaceOverhead} times: ${raw} GiB raw (${n} x ${config.nodes.volumeSizeGiB} GiB) holds about ${Math.floor(raw / budget.rawSpaceOverhead)} GiB of data`,
     `  ${config.gitops.path}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
+    `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
+    ...(createdSecrets.length > 0 ? [`  secrets bundle: created ${createdSecrets.length} files (back the folder up; it never leaves this machine)`] : []),
   ];
 }

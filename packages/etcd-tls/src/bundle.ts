@@ -1,5 +1,5 @@
-import { X509Certificate, createPublicKey } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { X509Certificate, createHash, createPublicKey } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { PlatformSpec } from '@keelson/platform-spec';
@@ -122,21 +122,15 @@ export function checkBundlePermissions(dir: string): void {
   }
 }
 
-/** Refuses a bundle folder inside a git work tree that git does not ignore. */
+/** Refuses a bundle folder inside a git work tree that git does not ignore (one `git check-ignore`). */
 function checkGitIgnored(dir: string): void {
-  let top: string;
-  try {
-    top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: existingAncestor(dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return; // not in a git work tree (or no git): nothing can commit it by accident
-  }
-  try {
-    execFileSync('git', ['check-ignore', '-q', relative(top, dir) || '.'], { cwd: top, stdio: 'ignore' });
-  } catch {
-    throw new SecretsBundleError(
-      `secrets bundle ${dir} is inside the git repository ${top} and not ignored; it would be committed. Fix: add "/${relative(top, dir)}/" to .gitignore, or pass --secrets with a folder outside the repository`,
-    );
-  }
+  const r = spawnSync('git', ['-C', existingAncestor(dir), 'check-ignore', '-q', '--no-index', dir], { stdio: 'ignore' });
+  // 0: ignored; 1: inside a work tree and not ignored; anything else: no work tree (or no git).
+  if (r.status !== 1) return;
+  const top = spawnSync('git', ['-C', existingAncestor(dir), 'rev-parse', '--show-toplevel'], { encoding: 'utf8' }).stdout.trim();
+  throw new SecretsBundleError(
+    `secrets bundle ${dir} is inside the git repository ${top} and not ignored; it would be committed. Fix: add "/${relative(top, dir)}/" to .gitignore, or pass --secrets with a folder outside the repository`,
+  );
 }
 
 function existingAncestor(path: string): string {
@@ -173,8 +167,25 @@ function replace(dir: string, rel: string, content: string): void {
 
 const read = (dir: string, rel: string) => readFileSync(join(dir, rel), 'utf8');
 
+/** Records the digest of a bundle whose pairs and signatures were all checked. */
+const VERIFIED_STAMP = '.verified';
+
+/** sha256 over every file of the bundle (name and content), the stamp excepted. */
+function bundleDigest(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path);
+      else if (path !== VERIFIED_STAMP) hash.update(`${path}\0`).update(readFileSync(join(dir, path))).update('\0');
+    }
+  };
+  walk('');
+  return `${hash.digest('hex')}\n`;
+}
+
 /** Checks that a certificate and its key belong together and that the certificate chains to `ca`. */
-function checkPair(dir: string, base: string, ca?: CertificateMaterial): CertificateMaterial {
+function checkPair(dir: string, base: string, ca: CertificateMaterial | undefined, verified: boolean): CertificateMaterial {
   const [crt, key] = [`${base}.crt`, `${base}.key`];
   const missing = [crt, key].filter((f) => !existsSync(join(dir, f)));
   if (missing.length === 1) {
@@ -183,6 +194,7 @@ function checkPair(dir: string, base: string, ca?: CertificateMaterial): Certifi
     );
   }
   const material = { certPem: read(dir, crt), keyPem: read(dir, key) };
+  if (verified) return material;
   const cert = new X509Certificate(material.certPem);
   const fromKey = createPublicKey(material.keyPem).export({ type: 'spki', format: 'der' });
   if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(fromKey)) {
@@ -231,13 +243,16 @@ export async function openSecretsBundle(options: SecretsBundleOptions): Promise<
   if (existsSync(dir)) checkBundlePermissions(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
+  // Checking every key against its certificate costs more than the rest of
+  // synth; it is done once per content of the bundle and remembered.
+  const verified = existsSync(join(dir, VERIFIED_STAMP)) && read(dir, VERIFIED_STAMP) === bundleDigest(dir);
   const created: string[] = [];
   const put = (rel: string, content: string) => {
     writeNew(dir, rel, content);
     created.push(rel);
   };
   const pair = async (base: string, make: () => Promise<CertificateMaterial>, ca?: CertificateMaterial) => {
-    if (existsSync(join(dir, `${base}.crt`)) || existsSync(join(dir, `${base}.key`))) return checkPair(dir, base, ca);
+    if (existsSync(join(dir, `${base}.crt`)) || existsSync(join(dir, `${base}.key`))) return checkPair(dir, base, ca, verified);
     const m = await make();
     put(`${base}.key`, m.keyPem);
     put(`${base}.crt`, m.certPem);
@@ -281,6 +296,7 @@ export async function openSecretsBundle(options: SecretsBundleOptions): Promise<
     throw new SecretsBundleError(`secrets bundle ${dir}: ${BUNDLE_LAYOUT.bootstrapToken} is not a kubeadm token ([a-z0-9]{6}.[a-z0-9]{16}); delete the file to have a new one made (nodes not yet joined need the new one)`);
   }
   checkBundlePermissions(dir);
+  if (!verified) replace(dir, VERIFIED_STAMP, bundleDigest(dir));
   return { bundle: { dir, etcdCa, kubernetesCa, frontProxyCa, serviceAccount, encryptionKey, bootstrapToken, members, clients }, created };
 }
 

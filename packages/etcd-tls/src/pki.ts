@@ -1,9 +1,23 @@
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 
-// @peculiar/x509 types its provider with the DOM Crypto type; Node's webcrypto is that API.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[1]);
+let loaded: typeof X509 | undefined;
+/**
+ * @peculiar/x509 (with its ASN.1 stack and reflect-metadata), loaded on first
+ * use: opening an existing bundle needs node:crypto alone, which keeps
+ * `keelson synth` fast.
+ */
+function lib(): typeof X509 {
+  if (!loaded) {
+    /* eslint-disable @typescript-eslint/no-require-imports -- a lazy load; import() would make every caller async */
+    require('reflect-metadata');
+    loaded = require('@peculiar/x509') as typeof X509;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    // @peculiar/x509 types its provider with the DOM Crypto type; Node's webcrypto is that API.
+    loaded.cryptoProvider.set(webcrypto as unknown as Parameters<typeof X509.cryptoProvider.set>[1]);
+  }
+  return loaded;
+}
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -45,10 +59,14 @@ export interface CertificateMaterial {
  */
 export type CertificateUsage = 'client' | 'server' | 'peer';
 
+/** Extended key usage OIDs (RFC 5280, 4.2.1.12). */
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
 const EKUS: Record<CertificateUsage, string[]> = {
-  client: [x509.ExtendedKeyUsage.clientAuth],
-  server: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
-  peer: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+  client: [CLIENT_AUTH],
+  server: [SERVER_AUTH, CLIENT_AUTH],
+  peer: [SERVER_AUTH, CLIENT_AUTH],
 };
 
 /** Validity of a certificate: a lifetime from now, or explicit dates (tests use this for expired certificates). */
@@ -88,10 +106,12 @@ async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
 const normalizePem = (pem: string) => `${pem.replace(/\r\n/g, '\n').trimEnd()}\n`;
 
 async function privateKeyPem(key: CryptoKey): Promise<string> {
+  const x509 = lib();
   return normalizePem(x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY'));
 }
 
 async function importPrivateKey(pem: string): Promise<{ key: CryptoKey; algorithm: KeyAlgorithm }> {
+  const x509 = lib();
   const der = x509.PemConverter.decodeFirst(pem);
   for (const algorithm of Object.keys(CURVES) as KeyAlgorithm[]) {
     try {
@@ -124,6 +144,7 @@ function serialNumber(): string {
 
 /** Creates a self-signed CA that can sign leaf certificates only (path length 0). */
 export async function createCertificateAuthority(options: CaOptions): Promise<CertificateMaterial> {
+  const x509 = lib();
   const algorithm = options.algorithm ?? 'ecdsa-p256';
   const keys = await generateKeys(algorithm);
   const { notBefore, notAfter } = dates(options.validity, options.now ?? new Date());
@@ -148,6 +169,7 @@ export async function createCertificateAuthority(options: CaOptions): Promise<Ce
 
 /** Issues a leaf certificate signed by `ca`, with only the usages `options.usage` needs. */
 export async function issueCertificate(ca: CertificateMaterial, options: LeafOptions): Promise<CertificateMaterial> {
+  const x509 = lib();
   const caCert = new x509.X509Certificate(ca.certPem);
   const { key: caKey, algorithm: caAlgorithm } = await importPrivateKey(ca.keyPem);
   const algorithm = options.algorithm ?? caAlgorithm;
@@ -158,7 +180,7 @@ export async function issueCertificate(ca: CertificateMaterial, options: LeafOpt
       `issueCertificate: ${options.commonName} would outlive its CA (${caCert.subject}, until ${caCert.notAfter.toISOString()}); shorten the leaf lifetime or rotate the CA`,
     );
   }
-  const sans: x509.JsonGeneralName[] = [
+  const sans: X509.JsonGeneralName[] = [
     ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
   ];
@@ -189,6 +211,7 @@ export async function issueCertificate(ca: CertificateMaterial, options: LeafOpt
 
 /** A signing key pair (the service-account token signer). */
 export async function createKeyPair(algorithm: KeyAlgorithm = 'ecdsa-p256'): Promise<KeyPairPem> {
+  const x509 = lib();
   const keys = await generateKeys(algorithm);
   const spki = await webcrypto.subtle.exportKey('spki', keys.publicKey);
   return { privateKeyPem: await privateKeyPem(keys.privateKey), publicKeyPem: normalizePem(x509.PemConverter.encode(spki, 'PUBLIC KEY')) };
@@ -244,12 +267,13 @@ export interface CertificateSummary {
 }
 
 const EKU_NAMES: Record<string, string> = {
-  [x509.ExtendedKeyUsage.serverAuth]: 'serverAuth',
-  [x509.ExtendedKeyUsage.clientAuth]: 'clientAuth',
+  [SERVER_AUTH]: 'serverAuth',
+  [CLIENT_AUTH]: 'clientAuth',
 };
 
 /** Reads the fields a human needs from a PEM certificate. */
 export function summarizeCertificate(pem: string): CertificateSummary {
+  const x509 = lib();
   const cert = new x509.X509Certificate(pem);
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const names = san?.names.toJSON() ?? [];

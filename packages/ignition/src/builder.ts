@@ -680,12 +680,8 @@ function gzip(bytes: Buffer): Buffer {
 
 /** RFC 3986 percent-encoding of every byte except the unreserved characters. */
 function percentEncode(bytes: Buffer): string {
-  let out = '';
-  for (const b of bytes) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9\-._~]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+  // encodeURIComponent escapes every UTF-8 byte but the unreserved set and !'()*, which RFC 3986 reserves.
+  return encodeURIComponent(bytes.toString('utf8')).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Percent-decoding to bytes (unlike decodeURIComponent, it accepts sequences that are not UTF-8). */

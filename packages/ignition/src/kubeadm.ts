@@ -123,10 +123,12 @@ export function validateKubeadmConfig(text: string): string[] {
 
 /** Renders kubeadm documents as one YAML stream, validating each first. */
 export function renderKubeadmConfig(docs: ReadonlyArray<InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration>): string {
-  const text = docs.map((d) => YAML.stringify(d, { aliasDuplicateObjects: false, lineWidth: 0 })).join('---\n');
-  const problems = validateKubeadmConfig(text);
+  const problems = docs.flatMap((d) => {
+    const r = SCHEMAS[d.kind].safeParse(d);
+    return r.success ? [] : r.error.issues.map((issue) => `${d.kind}.${issue.path.join('.')}: ${issue.message}`);
+  });
   if (problems.length > 0) throw new Error(`kubeadm config: ${problems.join('; ')}`);
-  return text;
+  return docs.map((d) => YAML.stringify(d, { aliasDuplicateObjects: false, lineWidth: 0 })).join('---\n');
 }
 
 /**

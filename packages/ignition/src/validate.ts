@@ -1,4 +1,4 @@
-import Ajv from 'ajv-draft-04';
+import type AjvDraft04 from 'ajv-draft-04';
 import type { ErrorObject, ValidateFunction } from 'ajv-draft-04';
 import { dropinNameProblem, hashProblem, IGNITION_SPEC_VERSION, pathProblem, systemdPathConflicts, unitNameProblem } from './builder';
 import type { Config } from './generated/ignition-v3_3';
@@ -98,6 +98,9 @@ export function findLoginCredentials(json: unknown): string[] {
 
 function getValidator(): ValidateFunction {
   if (!validator) {
+    // Loaded on first use: rendering configs (keelson synth) never needs Ajv.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load; import() would make validation async
+    const Ajv = (require('ajv-draft-04') as { default: typeof AjvDraft04 }).default;
     const ajv = new Ajv({ strict: false, allErrors: true });
     validator = ajv.compile(schema);
   }
