@@ -146,6 +146,28 @@ describe('applied by the real Ignition', () => {
     }
   });
 
+  it.each([
+    ['3 nodes', { controllers: 3, workers: 0 }],
+    ['6 nodes', undefined],
+    ['9 nodes', { controllers: 7, workers: 2 }],
+  ])('applies every role of a %s platform', async (_name, nodes) => {
+    const sized = platform(nodes);
+    const parts = Object.fromEntries(render(sized).map((c) => [`/${c.node.name}.ign`, c.secretPart]));
+    const roles = [sized.topology.controllers[0], sized.topology.controllers[1], ...sized.topology.workers.slice(0, 1)];
+    for (const node of roles) {
+      const applied = await applyIgnition((server) => render(sized, (n) => `${server.url}/${n.name}.ign`).find((c) => c.node.name === node.name)?.pointer ?? '', { serve: parts });
+      try {
+        expect(readFileSync(join(applied.root, 'etc/hostname'), 'utf8')).toBe(`${node.name}\n`);
+        const joinConfig = readFileSync(join(applied.root, NODE_PATHS.kubeadmJoin), 'utf8');
+        expect(validateKubeadmConfig(joinConfig)).toEqual([]);
+        expect(YAML.parse(joinConfig).controlPlane !== undefined).toBe(node.role === 'controller');
+        expect(readlinkSync(join(applied.root, 'etc/systemd/system/sshd.service'))).toBe('/dev/null');
+      } finally {
+        applied.cleanup();
+      }
+    }
+  });
+
   it('lays out a worker: only the join config, no CA keys', async () => {
     const applied = await boot(spec.topology.workers[0]);
     try {
