@@ -30,6 +30,14 @@ export const DIGITALOCEAN_REGIONS = [
 export type DigitalOceanRegion = (typeof DIGITALOCEAN_REGIONS)[number];
 
 /**
+ * Hetzner Cloud locations (the second provider behind the same seam).
+ *
+ * @see https://docs.hetzner.com/cloud/general/locations/
+ */
+export const HETZNER_LOCATIONS = ['fsn1', 'nbg1', 'hel1', 'ash', 'hil', 'sin'] as const;
+export type HetznerLocation = (typeof HETZNER_LOCATIONS)[number];
+
+/**
  * Kubernetes minor versions Keelson renders for (Flatcar sysext bakery builds,
  * kubeadm config `v1beta4`). The newest is the default.
  */

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import {
   BACKUP_LAYERS,
   DIGITALOCEAN_REGIONS,
+  HETZNER_LOCATIONS,
   FLATCAR_CHANNELS,
   INGRESS_LAYERS,
   NETWORK_LAYERS,
@@ -13,8 +14,8 @@ import {
 const DNS_LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 /** A fully qualified domain name with at least two labels, no trailing dot. */
 const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-/** DigitalOcean size slugs look like `s-4vcpu-8gb` or `g-8vcpu-32gb-intel`. */
-const SIZE_SLUG = /^[a-z0-9]+(-[a-z0-9]+)+$/;
+/** DigitalOcean size slugs look like `s-4vcpu-8gb`; Hetzner server types like `cx32`. */
+const SIZE_SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 /** IPv4 CIDR with a prefix length. */
 const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
 /** A Git URL Argo CD can clone: https, or ssh in either form. */
@@ -27,7 +28,7 @@ const nodeSize = (what: string) =>
     .string()
     .regex(SIZE_SLUG)
     .default(DEFAULT_NODE_SIZE)
-    .meta({ description: `DigitalOcean droplet size slug for ${what}.` });
+    .meta({ description: `Node size for ${what}: a DigitalOcean size slug, or a Hetzner server type (e.g. cx32).` });
 
 const anyThird = z.strictObject({
   type: z.literal('any-third').meta({
@@ -66,8 +67,12 @@ export const platformConfigSchema = z.strictObject({
   }),
   provider: z.discriminatedUnion('name', [
     z.strictObject({
-      name: z.literal('digitalocean').meta({ description: 'Cloud provider. Only DigitalOcean for now.' }),
-      region: z.enum(DIGITALOCEAN_REGIONS).meta({ description: 'DigitalOcean region slug for every resource.' }),
+      name: z.literal('digitalocean').meta({ description: 'Cloud provider: `digitalocean` (default platform) or `hetzner`.' }),
+      region: z.enum(DIGITALOCEAN_REGIONS).meta({ description: 'DigitalOcean region slug, or Hetzner Cloud location, for every resource.' }),
+    }),
+    z.strictObject({
+      name: z.literal('hetzner'),
+      region: z.enum(HETZNER_LOCATIONS),
     }),
   ]),
   nodes: z.strictObject({

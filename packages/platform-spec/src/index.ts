@@ -1,5 +1,6 @@
 export {
   DIGITALOCEAN_REGIONS,
+  HETZNER_LOCATIONS,
   SUPPORTED_KUBERNETES_VERSIONS,
   FLATCAR_CHANNELS,
   NETWORK_LAYERS,
@@ -11,6 +12,7 @@ export {
 } from './catalogue';
 export type {
   DigitalOceanRegion,
+  HetznerLocation,
   KubernetesVersion,
   FlatcarChannel,
   NetworkLayerChoice,
@@ -39,6 +41,10 @@ export type {
   BackupTarget,
   PemPair,
   ClusterSecrets,
+  NodeBootConfig,
+  InfraInput,
+  TerraformDocument,
+  NodeProvider,
 } from './layers';
 export { loadPlatformSpec, parsePlatformConfig, parseConfigText, PlatformConfigError } from './load';
 export type { PlatformSpec, ConfigProblem } from './load';

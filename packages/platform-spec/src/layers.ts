@@ -1,5 +1,7 @@
 import type { IConstruct } from 'constructs';
 import type { PlatformConfig } from './config-schema';
+import type { PlatformSpec } from './load';
+import type { NodeSpec } from './topology';
 
 /**
  * Pod Security Admission level enforced on a namespace.
@@ -208,4 +210,43 @@ export interface ClusterSecrets {
   readonly encryptionKey: string;
   /** kubeadm bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` nodes join with. */
   readonly bootstrapToken: string;
+}
+
+/** One node's boot config as the infrastructure receives it. */
+export interface NodeBootConfig {
+  /** The node's stable name (topology). */
+  readonly name: string;
+  /** The user-data: the Ignition pointer, which holds no secret. */
+  readonly userData: string;
+  /** The secret part the pointer merges, stored privately so the node fetches it once. */
+  readonly secretPart: string;
+  /** Object key of the secret part in the private bucket, e.g. `<node>.ign`. */
+  readonly secretPartKey: string;
+}
+
+/** What a {@link NodeProvider} renders from. */
+export interface InfraInput {
+  readonly spec: PlatformSpec;
+  /** One entry per node of `spec.topology`, same order. */
+  readonly nodes: readonly NodeBootConfig[];
+}
+
+/** A rendered Terraform configuration (JSON), ready for `terraform` or `tofu`. */
+export interface TerraformDocument {
+  /** File name under `infra-out/`, e.g. `main.tf.json`. */
+  readonly fileName: string;
+  /** The Terraform JSON, serialised. */
+  readonly content: string;
+}
+
+/**
+ * The seam between the platform and a cloud: renders everything the platform
+ * needs from the cloud (image, network, firewall, nodes, load balancers,
+ * volumes, buckets, DNS) as Terraform JSON. One line of config picks one.
+ */
+export interface NodeProvider {
+  readonly id: 'digitalocean' | 'hetzner';
+  /** Where the secret part of a node's Ignition will be fetched from (the pointer names it). */
+  secretPartUrl(spec: PlatformSpec, node: NodeSpec): string;
+  renderTerraform(input: InfraInput): TerraformDocument;
 }

@@ -120,7 +120,7 @@ describe('config refusals name the field, the value and the fix', () => {
 
   it('a cloud provider Keelson does not support', () => {
     expect(problemsAfter((c) => (c.provider.name = 'aws'))).toEqual([
-      { path: 'provider.name', message: 'got "aws"; allowed: digitalocean' },
+      { path: 'provider.name', message: 'got "aws"; allowed: digitalocean, hetzner' },
     ]);
   });
 

@@ -56,7 +56,15 @@ export function configReference(): ConfigKey[] {
       for (const option of s.oneOf) {
         for (const [k, v] of Object.entries(option.properties ?? {})) {
           const prev = merged[k];
-          merged[k] = prev?.const !== undefined && v.const !== undefined ? { ...prev, enum: [...(prev.enum ?? [prev.const]), v.const], const: undefined, description: `${prev.description} ${v.description}` } : (prev ?? v);
+          const valuesOf = (x: JsonSchema) => x.enum ?? (x.const !== undefined ? [x.const] : []);
+          const values = prev ? [...new Set([...valuesOf(prev), ...valuesOf(v)])] : [];
+          merged[k] = prev
+            ? {
+                ...prev,
+                ...(values.length > 0 ? { enum: values, const: undefined } : {}),
+                description: [prev.description, v.description].filter(Boolean).join(' '),
+              }
+            : v;
         }
       }
       const requiredInAll = Object.keys(merged).filter((k) => s.oneOf!.every((o) => (o.required ?? []).includes(k)));
