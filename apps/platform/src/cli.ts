@@ -68,12 +68,18 @@ export function buildCli(): Command {
     .description('render DIR/charts-out and DIR/infra-out from the config; earlier output is left untouched on any error')
     .addOption(configOption())
     .addOption(outOption())
-    .addOption(new Option('--secrets <dir>', 'secrets bundle folder, git-ignored, mode 0700 (default: DIR/secrets/<cluster name>)'))
+    .addOption(new Option('--secrets <dir>', 'secrets bundle folder, git-ignored, mode 0700 (default: secrets/<cluster name> at the repo root)'))
     .action(async (opts: CommonOptions & { secrets?: string }) => {
       const { configPath, outDir } = resolvePaths(opts);
       try {
         const { synth, describeSynth } = await import('./synth.js');
-        const result = await synth({ configPath, outDir, secretsDir: opts.secrets ? resolve(opts.secrets) : undefined });
+        // One bundle per cluster, wherever the output goes: the same default as `keelson pki`.
+        const root = findRepoRoot(process.cwd());
+        const result = await synth({
+          configPath,
+          outDir,
+          secretsDir: opts.secrets ? resolve(opts.secrets) : (spec) => join(root, 'secrets', spec.config.cluster.name),
+        });
         process.stdout.write(`keelson synth: wrote ${result.chartsDir} and ${result.infraDir}\n${describeSynth(result).join('\n')}\n`);
       } catch (e) {
         fail(describeWriteError(e, outDir));

@@ -56,10 +56,11 @@ function table(certs: readonly BundleCertificate[]): string[] {
 /** `keelson pki rotate`: reissue leaf certificates under the same CAs, and say which nodes must be replaced. */
 export async function pkiRotate(options: PkiOptions & { members?: readonly string[] }): Promise<string[]> {
   const spec = loadPlatformSpec(options.configPath);
-  const { rotated, nodesToReplace } = await rotateLeafCertificates({ dir: options.secretsDir, spec, members: options.members, now: options.now });
+  const { rotated } = await rotateLeafCertificates({ dir: options.secretsDir, spec, members: options.members, now: options.now });
   return [
     `reissued ${rotated.length} certificates under the same CAs in ${options.secretsDir}:`,
     ...rotated.map((r) => `  ${r}`),
-    `nodes that must be replaced to pick them up, one at a time so etcd keeps quorum: ${nodesToReplace.join(', ')}`,
+    'they serve the operator tools (backups, health checks, etcd member replacement); no node needs replacing:',
+    `nodes issue their own certificates from the CAs with kubeadm, valid ${spec.config.pki.leafValidityDays} days, renewed by keelson upgrade`,
   ];
 }

@@ -10,8 +10,11 @@ export const INFRA_OUT = 'infra-out';
 export interface SynthOptions {
   readonly configPath: string;
   readonly outDir: string;
-  /** The secrets bundle folder. @default `<outDir>/secrets/<cluster name>` */
-  readonly secretsDir?: string;
+  /**
+   * The secrets bundle folder, or how to find it from the spec.
+   * @default `<outDir>/secrets/<cluster name>`
+   */
+  readonly secretsDir?: string | ((spec: PlatformSpec) => string);
 }
 
 export interface SynthResult {
@@ -50,7 +53,8 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   const files = renderCharts(composePlatform(spec));
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
-  const secretsDir = options.secretsDir ?? join(options.outDir, 'secrets', spec.config.cluster.name);
+  const secretsDir =
+    typeof options.secretsDir === 'function' ? options.secretsDir(spec) : (options.secretsDir ?? join(options.outDir, 'secrets', spec.config.cluster.name));
   const { bundle, created } = await openSecretsBundle({ dir: secretsDir, spec });
   const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: secretPartUrl(spec) });
 

@@ -20,6 +20,10 @@ export interface CliRun {
 
 /** Runs the compiled `keelson` CLI as a user would. */
 export function keelson(...args: string[]): CliRun {
+  // Keep tests off the repository's own secrets bundle: a synth into a scratch
+  // folder keeps its bundle there too.
+  const out = args.indexOf('--out');
+  if (args[0] === 'synth' && out >= 0 && !args.includes('--secrets')) args = [...args, '--secrets', join(args[out + 1], 'secrets', 'keelson')];
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', cwd: repoRoot });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

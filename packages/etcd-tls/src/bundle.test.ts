@@ -116,6 +116,22 @@ describe('openSecretsBundle', () => {
     await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/etcd\/clients\/backup\.key does not belong to etcd\/clients\/backup\.crt/);
   });
 
+  it('refuses a service-account public key that does not match its private key', async () => {
+    const dir = tmp();
+    await openSecretsBundle({ dir, spec: spec() });
+    const other = tmp();
+    await openSecretsBundle({ dir: other, spec: spec() });
+    writeFileSync(join(dir, 'service-account/sa.pub'), readFileSync(join(other, 'service-account/sa.pub')), { mode: 0o600 });
+    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/service-account\/sa\.pub does not belong to service-account\/sa\.key/);
+  });
+
+  it('refuses a CA certificate where a client certificate belongs', async () => {
+    const dir = tmp();
+    await openSecretsBundle({ dir, spec: spec() });
+    for (const ext of ['crt', 'key']) writeFileSync(join(dir, `etcd/clients/backup.${ext}`), readFileSync(join(dir, `etcd/ca.${ext}`)), { mode: 0o600 });
+    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/etcd\/clients\/backup\.crt is a CA certificate where a leaf belongs/);
+  });
+
   it('refuses a certificate not signed by its CA', async () => {
     const dir = tmp();
     await openSecretsBundle({ dir, spec: spec() });
@@ -152,13 +168,12 @@ describe('listBundleCertificates', () => {
 });
 
 describe('rotateLeafCertificates', () => {
-  it('reissues every leaf under the same CAs and names every controller to replace', async () => {
+  it('reissues every leaf under the same CAs', async () => {
     const dir = tmp();
     const { bundle: before } = await openSecretsBundle({ dir, spec: spec() });
     const result = await rotateLeafCertificates({ dir, spec: spec() });
     const { bundle: after } = await openSecretsBundle({ dir, spec: spec() });
     expect(result.rotated).toHaveLength(13);
-    expect(result.nodesToReplace).toEqual(spec().topology.controllers.map((n) => n.name));
     expect(after.etcdCa).toEqual(before.etcdCa);
     expect(after.serviceAccount).toEqual(before.serviceAccount);
     expect(after.encryptionKey).toBe(before.encryptionKey);
@@ -172,7 +187,7 @@ describe('rotateLeafCertificates', () => {
     await openSecretsBundle({ dir, spec: spec() });
     const before = files(dir);
     const result = await rotateLeafCertificates({ dir, spec: spec(), members: ['keelson-controller-4'] });
-    expect(result.nodesToReplace).toEqual(['keelson-controller-4']);
+    expect(result.rotated).toEqual(['etcd/members/keelson-controller-4/server', 'etcd/members/keelson-controller-4/peer']);
     const after = files(dir);
     const changed = Object.keys(after).filter((p) => after[p] !== before[p]).sort();
     expect(changed).toEqual(['peer.crt', 'peer.key', 'server.crt', 'server.key'].map((f) => `etcd/members/keelson-controller-4/${f}`));

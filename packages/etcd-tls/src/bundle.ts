@@ -185,7 +185,7 @@ function bundleDigest(dir: string): string {
 }
 
 /** Checks that a certificate and its key belong together and that the certificate chains to `ca`. */
-function checkPair(dir: string, base: string, ca: CertificateMaterial | undefined, verified: boolean): CertificateMaterial {
+function checkPair(dir: string, base: string, ca: CertificateMaterial | undefined, verified: boolean, usage?: CertificateUsage): CertificateMaterial {
   const [crt, key] = [`${base}.crt`, `${base}.key`];
   const missing = [crt, key].filter((f) => !existsSync(join(dir, f)));
   if (missing.length === 1) {
@@ -203,8 +203,27 @@ function checkPair(dir: string, base: string, ca: CertificateMaterial | undefine
   if (ca && !cert.verify(new X509Certificate(ca.certPem).publicKey)) {
     throw new SecretsBundleError(`secrets bundle ${dir}: ${crt} is not signed by its CA; restore it from your backup or run keelson pki rotate`);
   }
+  // A CA where a CA belongs, a leaf with the usages it was issued for elsewhere.
+  if (cert.ca !== !ca) {
+    throw new SecretsBundleError(`secrets bundle ${dir}: ${crt} ${ca ? 'is a CA certificate where a leaf belongs' : 'is not a CA certificate'}; restore it from your backup`);
+  }
+  const usages = usage ? EXPECTED_USAGES[usage] : undefined;
+  if (usages && JSON.stringify(cert.keyUsage ?? []) !== JSON.stringify(usages)) {
+    throw new SecretsBundleError(`secrets bundle ${dir}: ${crt} has extended key usages ${JSON.stringify(cert.keyUsage ?? [])}, not those of a ${usage} certificate; run keelson pki rotate`);
+  }
+  if (new Date(cert.validTo) < new Date()) {
+    throw new SecretsBundleError(
+      `secrets bundle ${dir}: ${crt} expired on ${new Date(cert.validTo).toISOString().slice(0, 10)}; ${ca ? 'run keelson pki rotate' : 'the CA must be replaced, and every node with it'}`,
+    );
+  }
   return material;
 }
+
+const EXPECTED_USAGES: Record<CertificateUsage, string[]> = {
+  client: ['1.3.6.1.5.5.7.3.2'],
+  server: ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'],
+  peer: ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'],
+};
 
 /** SANs of a member: its name, its private address when known, and loopback for local health checks. */
 function memberSans(name: string, address?: string) {
@@ -244,15 +263,17 @@ export async function openSecretsBundle(options: SecretsBundleOptions): Promise<
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   // Checking every key against its certificate costs more than the rest of
-  // synth; it is done once per content of the bundle and remembered.
+  // synth; it is done once per content of the bundle and remembered. The stamp
+  // detects accidental damage; whoever can write the bundle could replace the
+  // CAs themselves, so it is no defence against that, and needs none.
   const verified = existsSync(join(dir, VERIFIED_STAMP)) && read(dir, VERIFIED_STAMP) === bundleDigest(dir);
   const created: string[] = [];
   const put = (rel: string, content: string) => {
     writeNew(dir, rel, content);
     created.push(rel);
   };
-  const pair = async (base: string, make: () => Promise<CertificateMaterial>, ca?: CertificateMaterial) => {
-    if (existsSync(join(dir, `${base}.crt`)) || existsSync(join(dir, `${base}.key`))) return checkPair(dir, base, ca, verified);
+  const pair = async (base: string, make: () => Promise<CertificateMaterial>, ca?: CertificateMaterial, usage?: CertificateUsage) => {
+    if (existsSync(join(dir, `${base}.crt`)) || existsSync(join(dir, `${base}.key`))) return checkPair(dir, base, ca, verified, usage);
     const m = await make();
     put(`${base}.key`, m.keyPem);
     put(`${base}.crt`, m.certPem);
@@ -278,15 +299,21 @@ export async function openSecretsBundle(options: SecretsBundleOptions): Promise<
   for (const node of options.spec.topology.controllers) {
     const sans = memberSans(node.name, options.memberAddresses?.[node.name]);
     members[node.name] = {
-      server: await pair(BUNDLE_LAYOUT.member(node.name, 'server'), () => leaf(etcdCa, plan, node.name, 'server', sans), etcdCa),
-      peer: await pair(BUNDLE_LAYOUT.member(node.name, 'peer'), () => leaf(etcdCa, plan, node.name, 'peer', sans), etcdCa),
+      server: await pair(BUNDLE_LAYOUT.member(node.name, 'server'), () => leaf(etcdCa, plan, node.name, 'server', sans), etcdCa, 'server'),
+      peer: await pair(BUNDLE_LAYOUT.member(node.name, 'peer'), () => leaf(etcdCa, plan, node.name, 'peer', sans), etcdCa, 'peer'),
     };
   }
   const client = (name: keyof EtcdClientCertificates) =>
-    pair(BUNDLE_LAYOUT.client(name), () => leaf(etcdCa, plan, CLIENT_NAMES[name], 'client'), etcdCa);
+    pair(BUNDLE_LAYOUT.client(name), () => leaf(etcdCa, plan, CLIENT_NAMES[name], 'client'), etcdCa, 'client');
   const clients = { apiserver: await client('apiserver'), backup: await client('backup'), healthcheck: await client('healthcheck') };
 
   const serviceAccount = { privateKeyPem: read(dir, BUNDLE_LAYOUT.serviceAccountKey), publicKeyPem: read(dir, BUNDLE_LAYOUT.serviceAccountPub) };
+  if (!verified) {
+    const fromKey = createPublicKey(serviceAccount.privateKeyPem).export({ type: 'spki', format: 'der' });
+    if (!createPublicKey(serviceAccount.publicKeyPem).export({ type: 'spki', format: 'der' }).equals(fromKey)) {
+      throw new SecretsBundleError(`secrets bundle ${dir}: ${BUNDLE_LAYOUT.serviceAccountPub} does not belong to ${BUNDLE_LAYOUT.serviceAccountKey}; restore both from your backup`);
+    }
+  }
   const encryptionKey = read(dir, BUNDLE_LAYOUT.encryptionKey).trim();
   if (Buffer.from(encryptionKey, 'base64').length !== 32) {
     throw new SecretsBundleError(`secrets bundle ${dir}: ${BUNDLE_LAYOUT.encryptionKey} is not a base64 32-byte key; restore it from your backup (without it, Secrets in etcd cannot be read)`);
@@ -339,14 +366,14 @@ export interface RotateOptions extends SecretsBundleOptions {
 export interface RotateResult {
   /** Bundle paths (without extension) of the certificates reissued. */
   readonly rotated: readonly string[];
-  /** Nodes that hold a reissued certificate and must be replaced to pick it up. */
-  readonly nodesToReplace: readonly string[];
 }
 
 /**
- * Reissues leaf certificates (fresh keys) under the same CAs. CAs, the
- * service-account key and the encryption key are kept, so nothing else
- * changes and nodes can be replaced one at a time.
+ * Reissues the bundle's leaf certificates (fresh keys) under the same CAs.
+ * CAs, the service-account key and the encryption key are kept. These leaves
+ * serve the operator's tools (backups, health checks, the membership helper);
+ * nodes issue their own certificates from the CAs with kubeadm, so no node
+ * needs replacing for a rotation.
  */
 export async function rotateLeafCertificates(options: RotateOptions): Promise<RotateResult> {
   const { bundle } = await openSecretsBundle(options);
@@ -375,7 +402,5 @@ export async function rotateLeafCertificates(options: RotateOptions): Promise<Ro
       write(BUNDLE_LAYOUT.client(name), await leaf(bundle.etcdCa, plan, CLIENT_NAMES[name], 'client'));
     }
   }
-  // Client certificates live on every controller (the API server's) or run from them (backups, health checks).
-  const nodesToReplace = options.members ? [...members] : options.spec.topology.controllers.map((n) => n.name);
-  return { rotated, nodesToReplace };
+  return { rotated };
 }

@@ -54,6 +54,8 @@ export const clusterConfigurationSchema = z.strictObject({
   controlPlaneEndpoint: z.string().regex(/^[a-z0-9.-]+:\d+$/),
   certificatesDir: z.literal('/etc/kubernetes/pki'),
   encryptionAlgorithm: z.enum(['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']),
+  /** Lifetime of the certificates kubeadm issues on the node (etcd, API server, kubelet client). */
+  certificateValidityPeriod: z.string().regex(/^\d+h$/),
   networking: z.strictObject({ podSubnet: z.string(), serviceSubnet: z.string(), dnsDomain: z.string() }),
   etcd: z.strictObject({ local: z.strictObject({ dataDir: z.string().startsWith('/'), extraArgs: z.array(arg) }) }),
   apiServer: z.strictObject({ certSANs: z.array(z.string()), extraArgs: z.array(arg), extraVolumes: z.array(hostPathMount) }),

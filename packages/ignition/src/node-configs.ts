@@ -10,6 +10,8 @@ export const NODE_IP = '@NODE_IP@';
 /** Where things live on a node. */
 export const NODE_PATHS = {
   bootstrapScript: '/opt/keelson/bin/kubeadm-bootstrap',
+  joinedStamp: '/var/lib/keelson/kubeadm-joined',
+  sysextStamp: '/var/lib/keelson/kubernetes-sysext-installed',
   kubeadmInit: '/etc/keelson/kubeadm-init.yaml',
   kubeadmJoin: '/etc/keelson/kubeadm-join.yaml',
   encryptionConfig: '/etc/kubernetes/encryption/config.yaml',
@@ -137,7 +139,8 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
         `Description=Fetch the pinned Kubernetes v${release} system extension`,
         'Wants=network-online.target',
         'After=network-online.target',
-        `ConditionPathExists=!${NODE_PATHS.sysextDir}/kubernetes-v${release}-${SYSEXT_ARCH}.raw`,
+        // A stamp, not the image file: sysupdate deletes old images after patch updates.
+        `ConditionPathExists=!${NODE_PATHS.sysextStamp}`,
       ],
       Service: [
         'Type=oneshot',
@@ -146,6 +149,8 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
         `ExecStart=/usr/lib/systemd/systemd-sysupdate --definitions=${NODE_PATHS.sysupdateDir} update ${release.split('.')[2]}`,
         'ExecStartPost=/usr/bin/systemctl restart systemd-sysext.service',
         'ExecStartPost=/usr/bin/systemctl daemon-reload',
+        `ExecStartPost=/usr/bin/mkdir -p ${NODE_PATHS.sysextStamp.replace(/\/[^/]+$/, '')}`,
+        `ExecStartPost=/usr/bin/touch ${NODE_PATHS.sysextStamp}`,
         'Restart=on-failure',
         'RestartSec=30',
       ],
@@ -183,9 +188,12 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     contents: unit({
       Unit: [
         `Description=Bring this node into the Kubernetes cluster (${node.role})`,
-        'Wants=network-online.target coreos-metadata.service keelson-kubernetes-sysext.service',
+        'Wants=network-online.target',
+        'Requires=coreos-metadata.service keelson-kubernetes-sysext.service containerd.service',
         'After=network-online.target coreos-metadata.service keelson-kubernetes-sysext.service containerd.service',
-        'ConditionPathExists=!/etc/kubernetes/kubelet.conf',
+        // Keyed on success, not on kubelet.conf: kubeadm writes that file before
+        // the etcd step, so a failed control-plane join would otherwise stop here.
+        `ConditionPathExists=!${NODE_PATHS.joinedStamp}`,
       ],
       Service: ['Type=oneshot', 'RemainAfterExit=yes', `ExecStart=${NODE_PATHS.bootstrapScript}`, 'Restart=on-failure', 'RestartSec=20'],
       Install: ['WantedBy=multi-user.target'],
@@ -255,6 +263,8 @@ function clusterConfig(spec: PlatformSpec): ClusterConfiguration {
     controlPlaneEndpoint: endpoint,
     certificatesDir: '/etc/kubernetes/pki',
     encryptionAlgorithm: spec.config.pki.keyAlgorithm === 'ecdsa-p384' ? 'ECDSA-P384' : 'ECDSA-P256',
+    // The node's own certificates follow the same lifetime as the bundle's leaves (pki.leafValidityDays).
+    certificateValidityPeriod: `${spec.config.pki.leafValidityDays * 24}h`,
     networking: { ...CLUSTER_NETWORK },
     etcd: {
       local: {
@@ -357,7 +367,15 @@ function auditPolicy(): string {
     rules: [
       { level: 'None', nonResourceURLs: ['/healthz*', '/livez*', '/readyz*', '/version'] },
       { level: 'None', users: ['system:kube-proxy'], verbs: ['watch'] },
-      { level: 'Metadata', resources: [{ group: '', resources: ['secrets', 'configmaps', 'serviceaccounts/token'] }] },
+      // Bodies that carry credentials are logged as metadata only.
+      {
+        level: 'Metadata',
+        resources: [
+          { group: '', resources: ['secrets', 'configmaps', 'serviceaccounts/token'] },
+          { group: 'authentication.k8s.io', resources: ['tokenreviews'] },
+          { group: 'certificates.k8s.io', resources: ['certificatesigningrequests'] },
+        ],
+      },
       { level: 'Request', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
       { level: 'Metadata' },
     ],
@@ -366,15 +384,27 @@ function auditPolicy(): string {
 
 /**
  * Anonymous access only to the health endpoints (the load balancer's check
- * and kubeadm's probes); every other anonymous request is refused.
+ * and kubeadm's probes) and to kube-public/cluster-info, which kubeadm's
+ * token discovery reads before a joining node has credentials; every other
+ * anonymous request is refused.
  *
+ * @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-join/#token-based-discovery-with-ca-pinning
  * @see https://kubernetes.io/docs/reference/access-authn-authz/authentication/#anonymous-authenticator-configuration
  */
 function authenticationConfig(): string {
   return YAML.stringify({
     apiVersion: 'apiserver.config.k8s.io/v1',
     kind: 'AuthenticationConfiguration',
-    anonymous: { enabled: true, conditions: [{ path: '/livez' }, { path: '/readyz' }, { path: '/healthz' }] },
+    anonymous: {
+      enabled: true,
+      conditions: [
+        { path: '/livez' },
+        { path: '/readyz' },
+        { path: '/healthz' },
+        // kubeadm join's token discovery reads the signed cluster-info ConfigMap anonymously.
+        { path: '/api/v1/namespaces/kube-public/configmaps/cluster-info' },
+      ],
+    },
   });
 }
 
@@ -399,38 +429,57 @@ function sysupdateTransfer(minor: string): string {
 function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
   const mayInit = isFirstController(node) && props.initialize !== false;
   const endpoint = apiEndpoint(props.spec);
+  // Controllers join one after another: concurrent control-plane joins race on
+  // etcd member changes (etcd refuses a reconfiguration until it has been
+  // healthy for a while). Each later controller waits its turn.
+  const turnDelaySeconds = node.role === 'controller' ? (node.index - 1) * 90 : 0;
   return [
     '#!/bin/bash',
-    `# Keelson first boot for ${node.name} (${node.role}): join the cluster${mayInit ? ', or create it when no API server answers yet' : ''}.`,
+    `# Keelson first boot for ${node.name} (${node.role}): join the cluster${mayInit ? ', or create it when no API server has ever answered' : ''}.`,
+    '# Runs until it succeeds (keelson-kubeadm.service restarts it); a failed attempt is reset before the next.',
     'set -euo pipefail',
+    'umask 077',
+    `done_stamp=${NODE_PATHS.joinedStamp}`,
+    'work=/run/keelson/kubeadm.yaml',
+    'trap \'rm -f "${work}"\' EXIT',
     '# coreos-metadata.service writes the droplet metadata here.',
     'source /run/metadata/flatcar',
     'ip="${COREOS_DIGITALOCEAN_IPV4_PRIVATE_0:?coreos-metadata wrote no private IPv4 address}"',
-    'install -d -m 0700 /run/keelson',
+    'mkdir -p /run/keelson',
     `config=${NODE_PATHS.kubeadmJoin}`,
     ...(mayInit ? ['command=join'] : []),
     ...(mayInit
       ? [
-          '# Only a cluster nobody answers for may be created: a replaced first controller joins.',
-          `if ! curl --silent --fail --max-time 5 --cacert ${NODE_PATHS.pki}/ca.crt https://${endpoint}/livez >/dev/null; then`,
+          '# A new cluster is created only when, for three minutes, nothing at all answers on the API',
+          '# endpoint: any HTTP status (even 401 or 500) means a cluster exists and this node joins it.',
+          'answered=no',
+          'for attempt in $(seq 1 18); do',
+          `  code=$(curl --silent --insecure --output /dev/null --max-time 5 --write-out '%{http_code}' https://${endpoint}/livez || true)`,
+          '  if [ "${code}" != "000" ]; then answered=yes; break; fi',
+          '  sleep 10',
+          'done',
+          'if [ "${answered}" = no ]; then',
           `  config=${NODE_PATHS.kubeadmInit}`,
           '  command=init',
           'fi',
         ]
       : []),
-    `sed "s/${NODE_IP}/\${ip}/g" "\${config}" > /run/keelson/kubeadm.yaml`,
-    'chmod 0600 /run/keelson/kubeadm.yaml',
-    'systemctl enable kubelet.service',
+    ...(turnDelaySeconds > 0 ? [`[ -e /run/keelson/waited ] || { sleep ${turnDelaySeconds}; touch /run/keelson/waited; }`] : []),
+    `sed "s/${NODE_IP}/\${ip}/g" "\${config}" > "\${work}"`,
+    '# On failure, kubeadm reset undoes the attempt (and removes an etcd member it added) before the retry.',
     ...(mayInit
       ? [
           'if [ "${command}" = init ]; then',
-          '  kubeadm init --config /run/keelson/kubeadm.yaml --skip-token-print',
+          '  kubeadm init --config "${work}" --skip-token-print || { kubeadm reset --force; exit 1; }',
           'else',
-          '  kubeadm join --config /run/keelson/kubeadm.yaml',
+          '  kubeadm join --config "${work}" || { kubeadm reset --force; exit 1; }',
           'fi',
         ]
-      : ['kubeadm join --config /run/keelson/kubeadm.yaml']),
-    'rm -f /run/keelson/kubeadm.yaml',
+      : ['kubeadm join --config "${work}" || { kubeadm reset --force; exit 1; }']),
+    '# Joined: the configs with the bootstrap token are not needed any more.',
+    `rm -f ${NODE_PATHS.kubeadmInit} ${NODE_PATHS.kubeadmJoin}`,
+    'mkdir -p "$(dirname "${done_stamp}")"',
+    'touch "${done_stamp}"',
     '',
   ].join('\n');
 }
