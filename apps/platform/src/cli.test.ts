@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { scanForSecrets } from '@keelson/k8s-schemas';
+import { findSecretsInUserData, findSshAccess } from '@keelson/infra-nodes';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { configWith, keelson, tempDir, treeDigest } from './test-helpers';
@@ -30,6 +31,49 @@ describe('keelson synth', () => {
       expect(scanForSecrets(pointer, n)).toEqual([]);
     }
     expect(first.stdout).toMatch(/infra-out\/ignition\/: 6 nodes/);
+  });
+
+  it('writes the Terraform JSON for the nodes: no SSH, no secret in user-data, one droplet per node', () => {
+    const doc = JSON.parse(readFileSync(join(out, 'infra-out/main.tf.json'), 'utf8'));
+    expect(statSync(join(out, 'infra-out/main.tf.json')).mode & 0o777).toBe(0o600);
+    expect(findSshAccess(doc)).toEqual([]);
+    const token = readFileSync(join(out, 'secrets/keelson/kubeadm/bootstrap-token'), 'utf8').trim();
+    expect(findSecretsInUserData(doc, { tokens: [token] })).toEqual([]);
+    expect(Object.keys(doc.resource.digitalocean_droplet).sort()).toEqual([
+      'keelson-controller-1',
+      'keelson-controller-2',
+      'keelson-controller-3',
+      'keelson-controller-4',
+      'keelson-controller-5',
+      'keelson-worker-1',
+    ]);
+    // Each droplet boots from its pointer, exactly as written to infra-out/ignition.
+    const pointer = readFileSync(join(out, 'infra-out/ignition/keelson-worker-1.pointer.ign'), 'utf8');
+    expect(doc.resource.digitalocean_droplet['keelson-worker-1'].user_data.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')).toBe(pointer);
+    expect(first.stdout).toMatch(/infra-out\/main\.tf\.json: Terraform JSON for digitalocean/);
+  });
+
+  it('switches the cloud with one line of config: Hetzner', () => {
+    const dir = tempDir();
+    const config = configWith((c) => {
+      c.provider = { name: 'hetzner', region: 'fsn1' };
+      c.nodes.controllers.size = 'cx32';
+      c.nodes.workers.size = 'cx32';
+    });
+    const run = keelson('synth', '--config', config, '--out', dir);
+    expect(run.stderr).toBe('');
+    const doc = JSON.parse(readFileSync(join(dir, 'infra-out/main.tf.json'), 'utf8'));
+    expect(Object.keys(doc.resource.hcloud_server ?? {})).toHaveLength(6);
+    expect(doc.resource.digitalocean_droplet).toBeUndefined();
+    expect(findSshAccess(doc)).toEqual([]);
+    // Nothing outside the infrastructure changes.
+    expect(treeDigest(join(dir, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));
+  });
+
+  it('refuses a DigitalOcean size on Hetzner, naming the field and the fix', () => {
+    const run = keelson('synth', '--config', configWith((c) => (c.provider = { name: 'hetzner', region: 'fsn1' })), '--out', tempDir());
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/nodes\.controllers\.size.*s-4vcpu-8gb/);
   });
 
   it('is deterministic: a second synth writes the same bytes', () => {

@@ -1,7 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { renderCharts, writeTreeAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
-import { loadPlatformSpec, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
+import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { composePlatform } from './platform';
 
 /** Folder under `--out` for what provisions the nodes; holds secrets, git-ignored. */
@@ -25,18 +25,11 @@ export interface SynthResult {
   /** `<outDir>/infra-out`. */
   readonly infraDir: string;
   readonly nodes: readonly NodeIgnition[];
+  /** The Terraform JSON file written under infra-out/. */
+  readonly terraformFile: string;
   /** Files the secrets bundle created on this run (first use). */
   readonly createdSecrets: readonly string[];
 }
-
-/**
- * Where a node's secret part is fetched from at first boot.
- *
- * TODO(#5): infra-nodes creates this private bucket and hands out a link
- * that expires after first boot; until then this names the object.
- */
-const secretPartUrl = (spec: PlatformSpec) => (node: NodeSpec) =>
-  `https://${spec.config.cluster.name}-ignition.${spec.config.provider.region}.digitaloceanspaces.com/${node.name}.ign`;
 
 /**
  * Renders the platform described by `configPath`: Kubernetes YAML into
@@ -56,7 +49,14 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   const secretsDir =
     typeof options.secretsDir === 'function' ? options.secretsDir(spec) : (options.secretsDir ?? join(options.outDir, 'secrets', spec.config.cluster.name));
   const { bundle, created } = await openSecretsBundle({ dir: secretsDir, spec });
-  const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: secretPartUrl(spec) });
+  // cdktf and the provider bindings load only here.
+  const { nodeProviderFor } = await import('@keelson/infra-nodes');
+  const provider = nodeProviderFor(spec);
+  const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: (node) => provider.secretPartUrl(spec, node) });
+  const terraform = provider.renderTerraform({
+    spec,
+    nodes: nodes.map((n) => ({ name: n.node.name, userData: n.pointer, secretPart: n.secretPart, secretPartKey: `${n.node.name}.ign` })),
+  });
 
   const chartsDir = join(options.outDir, spec.config.gitops.path);
   const infraDir = join(options.outDir, INFRA_OUT);
@@ -66,17 +66,21 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     parent: options.outDir,
     name: INFRA_OUT,
     mode: 0o700,
-    files: nodes.flatMap((n) => [
-      secretFile(`ignition/${n.node.name}.ign`, n.full),
-      secretFile(`ignition/${n.node.name}.pointer.ign`, n.pointer),
-      secretFile(`ignition/${n.node.name}.secret.ign`, n.secretPart),
-    ]),
+    files: [
+      // The Terraform JSON holds the secret parts (as private bucket objects): as secret as the rest.
+      secretFile(terraform.fileName, terraform.content),
+      ...nodes.flatMap((n) => [
+        secretFile(`ignition/${n.node.name}.ign`, n.full),
+        secretFile(`ignition/${n.node.name}.pointer.ign`, n.pointer),
+        secretFile(`ignition/${n.node.name}.secret.ign`, n.secretPart),
+      ]),
+    ],
   });
-  return { spec, files, chartsDir, infraDir, nodes, createdSecrets: created };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, createdSecrets }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -94,6 +98,7 @@ export function describeSynth({ spec, files, nodes, createdSecrets }: SynthResul
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
     `  cost: replicated pools store every byte ${budget.rawSpaceOverhead} times: ${raw} GiB raw (${n} x ${config.nodes.volumeSizeGiB} GiB) holds about ${Math.floor(raw / budget.rawSpaceOverhead)} GiB of data`,
     `  ${config.gitops.path}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
+    `  ${INFRA_OUT}/${terraformFile}: Terraform JSON for ${spec.config.provider.name} (apply with terraform or tofu; holds the secret parts, mode 0600)`,
     `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
     ...(createdSecrets.length > 0 ? [`  secrets bundle: created ${createdSecrets.length} files (back the folder up; it never leaves this machine)`] : []),
   ];

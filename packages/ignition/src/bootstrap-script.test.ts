@@ -27,13 +27,22 @@ interface Run {
   readonly stderr: string;
 }
 
-function boot(node: NodeSpec, env: { curlCode?: string; kubeadmExit?: number }, root = mkdtempSync(join(tmpdir(), 'keelson-boot-')), initialize?: boolean): Run {
+interface Scenario {
+  readonly curlCode?: string;
+  readonly kubeadmExit?: number;
+  /** Contents of /run/metadata/flatcar. @default DigitalOcean's, with a private address */
+  readonly metadata?: string;
+  /** What `ip -4 -o addr show` prints. @default nothing */
+  readonly ipOutput?: string;
+}
+
+function boot(node: NodeSpec, env: Scenario, root = mkdtempSync(join(tmpdir(), 'keelson-boot-')), initialize?: boolean): Run {
   const files = scriptFiles(node, initialize);
   const rooted = (text: string) => text.replace(/(?<![\w/])\/(run|etc\/keelson|var\/lib\/keelson)\b/g, `${root}/$1`);
   const bin = join(root, 'bin');
   mkdirSync(bin, { recursive: true });
   mkdirSync(join(root, 'run/metadata'), { recursive: true });
-  writeFileSync(join(root, 'run/metadata/flatcar'), 'COREOS_DIGITALOCEAN_IPV4_PRIVATE_0=10.10.0.7\n');
+  writeFileSync(join(root, 'run/metadata/flatcar'), env.metadata ?? 'COREOS_DIGITALOCEAN_IPV4_PRIVATE_0=10.10.0.7\n');
   for (const path of [NODE_PATHS.kubeadmInit, NODE_PATHS.kubeadmJoin]) {
     if (!files.has(path) || existsSync(rooted(path))) continue;
     mkdirSync(join(rooted(path), '..'), { recursive: true });
@@ -46,6 +55,7 @@ function boot(node: NodeSpec, env: { curlCode?: string; kubeadmExit?: number }, 
   };
   stub('curl', `printf '%s' "${env.curlCode ?? '000'}"`);
   stub('sleep', 'exit 0');
+  stub('ip', `printf '%s' "${env.ipOutput ?? ''}"`);
   stub('kubeadm', `if [ "$1" = reset ]; then exit 0; fi\n[ -f "\${@: -1}" ] || true\ncp "$3" ${root}/kubeadm-seen.yaml 2>/dev/null || true\nexit ${env.kubeadmExit ?? 0}`);
   const script = join(root, 'bootstrap');
   writeFileSync(script, rooted(files.get(NODE_PATHS.bootstrapScript) as string));
@@ -107,11 +117,17 @@ describe('the first-boot script', () => {
     expect(existsSync(rootedPath(retried.root, NODE_PATHS.joinedStamp))).toBe(true);
   });
 
-  it('stops with a clear message when the metadata has no private address', () => {
-    const run = boot(worker, {});
-    writeFileSync(join(run.root, 'run/metadata/flatcar'), 'COREOS_DIGITALOCEAN_HOSTNAME=x\n');
-    const again = spawnSync('bash', [join(run.root, 'bootstrap')], { encoding: 'utf8', env: { PATH: `${join(run.root, 'bin')}:${process.env.PATH}` } });
-    expect(again.status).not.toBe(0);
-    expect(again.stderr).toMatch(/coreos-metadata wrote no private IPv4 address/);
+  it('takes the address from the node network when the metadata has none (Hetzner)', () => {
+    const run = boot(worker, { metadata: 'COREOS_HETZNER_HOSTNAME=x\n', ipOutput: '3: enp7s0    inet 10.10.0.9/32 brd 10.10.0.9 scope global dynamic enp7s0\n' });
+    expect(run.status).toBe(0);
+    expect(run.calls).toContain('ip -4 -o addr show to 10.10.0.0/16');
+    expect(readFileSync(join(run.root, 'kubeadm-seen.yaml'), 'utf8')).toMatch(/value: "10\.10\.0\.9"/);
+  });
+
+  it('stops with a clear message when no private address can be found', () => {
+    const run = boot(worker, { metadata: 'COREOS_HETZNER_HOSTNAME=x\n' });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/coreos-metadata wrote no private IPv4 address and no interface is in the node network/);
+    expect(run.calls.filter((c) => c.startsWith('kubeadm'))).toEqual([]);
   });
 });

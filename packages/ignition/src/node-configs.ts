@@ -1,5 +1,5 @@
 import YAML from 'yaml';
-import type { ClusterSecrets, NodeSpec, PlatformSpec } from '@keelson/platform-spec';
+import { NODE_NETWORK_CIDR, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
 import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
 import { CLUSTER_NETWORK, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL } from './pins';
@@ -442,9 +442,12 @@ function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
     `done_stamp=${NODE_PATHS.joinedStamp}`,
     'work=/run/keelson/kubeadm.yaml',
     'trap \'rm -f "${work}"\' EXIT',
-    '# coreos-metadata.service writes the droplet metadata here.',
-    'source /run/metadata/flatcar',
-    'ip="${COREOS_DIGITALOCEAN_IPV4_PRIVATE_0:?coreos-metadata wrote no private IPv4 address}"',
+    '# The private address: from the metadata coreos-metadata.service writes on DigitalOcean,',
+    `# else the node's address in the private network (${NODE_NETWORK_CIDR}; Hetzner's metadata has none).`,
+    'if [ -f /run/metadata/flatcar ]; then source /run/metadata/flatcar; fi',
+    'ip="${COREOS_DIGITALOCEAN_IPV4_PRIVATE_0:-}"',
+    `[ -n "\${ip}" ] || ip=$(ip -4 -o addr show to ${NODE_NETWORK_CIDR} | awk '{ split($4, a, "/"); print a[1]; exit }')`,
+    '[ -n "${ip}" ] || { echo "kubeadm-bootstrap: coreos-metadata wrote no private IPv4 address and no interface is in the node network" >&2; exit 1; }',
     'mkdir -p /run/keelson',
     `config=${NODE_PATHS.kubeadmJoin}`,
     ...(mayInit ? ['command=join'] : []),

@@ -1,1 +1,9 @@
-export {};
+export { DigitalOceanProvider, DROPLET_IGNORED_CHANGES, FLATCAR_DIGITALOCEAN_IMAGE } from './digitalocean';
+export type { DigitalOceanProviderProps, DigitalOceanBackend, DigitalOceanDnsProps, IngressTargetPorts, FlatcarImage } from './digitalocean';
+export { nodeProviderFor } from './provider';
+export type { NodeProviderOptions } from './provider';
+export { presignS3Url } from './presign';
+export type { PresignS3UrlOptions } from './presign';
+export { HetznerProvider, SERVER_IGNORED_CHANGES, FLATCAR_SNAPSHOT_SELECTOR } from './hetzner';
+export type { HetznerProviderProps, HetznerDnsProps } from './hetzner';
+export { findSshAccess, findSecretsInUserData, inboundRules } from './security-assertions';

@@ -77,3 +77,11 @@ export const MAX_ETCD_MEMBERS = 7;
  * @see https://rook.io/docs/rook/latest/CRDs/Cluster/ceph-cluster-crd/#mon-settings
  */
 export const MAX_CEPH_MONITORS = 9;
+
+/**
+ * The private network the nodes share (a DigitalOcean VPC, a Hetzner network):
+ * the infrastructure creates it, nodes find their own address in it, and the
+ * firewall lets node-to-node traffic in only from it. Chosen away from the pod
+ * (10.244.0.0/16) and service (10.96.0.0/16) ranges.
+ */
+export const NODE_NETWORK_CIDR = '10.10.0.0/16';

@@ -9,6 +9,7 @@ export {
   BACKUP_LAYERS,
   MAX_ETCD_MEMBERS,
   MAX_CEPH_MONITORS,
+  NODE_NETWORK_CIDR,
 } from './catalogue';
 export type {
   DigitalOceanRegion,

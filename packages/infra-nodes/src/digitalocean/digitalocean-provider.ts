@@ -1,0 +1,539 @@
+import type {
+  InfraInput,
+  NodeProvider,
+  NodeSpec,
+  PlatformSpec,
+  TerraformDocument,
+} from '@keelson/platform-spec';
+import { NODE_NETWORK_CIDR } from '@keelson/platform-spec';
+// Deep imports only: the package root loads every DigitalOcean resource
+// binding (~200 modules), which DESIGN.md measured at +0.15 s per synth.
+import { CustomImage } from '@cdktf/provider-digitalocean/lib/custom-image';
+import { DataDigitaloceanDomain } from '@cdktf/provider-digitalocean/lib/data-digitalocean-domain';
+import { Domain } from '@cdktf/provider-digitalocean/lib/domain';
+import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
+import { Firewall, type FirewallInboundRule } from '@cdktf/provider-digitalocean/lib/firewall';
+import { Loadbalancer } from '@cdktf/provider-digitalocean/lib/loadbalancer';
+import { DigitaloceanProvider } from '@cdktf/provider-digitalocean/lib/provider';
+import { Record as DnsRecord } from '@cdktf/provider-digitalocean/lib/record';
+import { SpacesBucket } from '@cdktf/provider-digitalocean/lib/spaces-bucket';
+import { SpacesBucketObject } from '@cdktf/provider-digitalocean/lib/spaces-bucket-object';
+import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
+import { Volume } from '@cdktf/provider-digitalocean/lib/volume';
+import { VolumeAttachment } from '@cdktf/provider-digitalocean/lib/volume-attachment';
+import { Vpc } from '@cdktf/provider-digitalocean/lib/vpc';
+import { LocalBackend, S3Backend, TerraformOutput, Token, type TerraformStack } from 'cdktf';
+import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan, type LoadBalancerRole, type TagRole } from './firewall';
+import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
+import { newStack, renderStack } from './terraform-json';
+
+/** Where Terraform keeps its state. */
+export type DigitalOceanBackend =
+  | {
+      /** State in a file next to the configuration (`infra-out/`), mode 0600 is the caller's job. */
+      readonly type: 'local';
+      /**
+       * State file, relative to the folder Terraform runs in.
+       * @default 'terraform.tfstate'
+       */
+      readonly path?: string;
+    }
+  | {
+      /** State in an S3-compatible bucket: DigitalOcean Spaces by default. */
+      readonly type: 's3';
+      /** An existing bucket: it cannot be one this configuration creates. */
+      readonly bucket: string;
+      /**
+       * Object key of the state.
+       * @default '<cluster>/terraform.tfstate'
+       */
+      readonly key?: string;
+      /**
+       * S3 endpoint.
+       * @default 'https://<spaces region>.digitaloceanspaces.com'
+       */
+      readonly endpoint?: string;
+    };
+
+/** Ports on the nodes the ingress load balancer forwards 80 and 443 to. */
+export interface IngressTargetPorts {
+  readonly http: number;
+  readonly https: number;
+}
+
+/** Where the `api.` and `*.` records of `config.domain` go. */
+export interface DigitalOceanDnsProps {
+  /**
+   * The DigitalOcean DNS zone holding the records: `config.domain` itself or a parent of it.
+   * @default - config.domain
+   */
+  readonly zone?: string;
+  /**
+   * Whether this configuration creates the zone (and `terraform destroy` deletes it).
+   * @default false — the zone must already exist in DigitalOcean DNS; plan fails early if it does not
+   */
+  readonly createZone?: boolean;
+}
+
+export interface DigitalOceanProviderProps {
+  /**
+   * Image new droplets boot from.
+   * @default - FLATCAR_DIGITALOCEAN_IMAGE for the config's Flatcar channel
+   */
+  readonly image?: FlatcarImage;
+  /**
+   * IPv4 range of the VPC; must not overlap the pod (10.244.0.0/16) or Service (10.96.0.0/16) ranges.
+   * @default '10.10.0.0/16'
+   */
+  readonly vpcIpRange?: string;
+  /**
+   * Ports on every node the ingress controller listens on (hostPort or
+   * NodePort), which the ingress load balancer forwards 80 and 443 to.
+   * @default { http: 80, https: 443 } — the ingress controller's hostPorts, as on Hetzner
+   */
+  readonly ingressTargetPorts?: IngressTargetPorts;
+  /**
+   * Whether the ingress load balancer speaks PROXY protocol v1 to the ingress controller
+   * (set it when the ingress layer expects PROXY protocol, to see client addresses).
+   * @default false
+   */
+  readonly ingressProxyProtocol?: boolean;
+  /** @default - records in the existing zone `config.domain` */
+  readonly dns?: DigitalOceanDnsProps;
+  /** @default { type: 'local', path: 'terraform.tfstate' } */
+  readonly backend?: DigitalOceanBackend;
+  /**
+   * Days a replaced or deleted backup object is kept in the versioned backups bucket.
+   * @default 30
+   */
+  readonly backupNoncurrentVersionDays?: number;
+}
+
+/** Pod and Service ranges of the cluster (`@keelson/ignition`'s CLUSTER_NETWORK): the VPC must not overlap them. */
+const CLUSTER_RANGES = { pods: '10.244.0.0/16', services: '10.96.0.0/16' } as const;
+/** The node network every layer agrees on (nodes find their address in it). */
+const DEFAULT_VPC_IP_RANGE = NODE_NETWORK_CIDR;
+const DEFAULT_INGRESS_TARGET_PORTS: IngressTargetPorts = { http: 80, https: 443 };
+
+/**
+ * Spaces is not offered in every droplet region; these regions keep their
+ * buckets in the nearest one that has it.
+ *
+ * @see https://docs.digitalocean.com/platform/regional-availability/
+ */
+const SPACES_REGION: Readonly<Record<string, string>> = { nyc1: 'nyc3', nyc2: 'nyc3' };
+
+/** Attributes a plain `terraform apply` never changes on a running droplet; see the README's node-change policy. */
+export const DROPLET_IGNORED_CHANGES = ['user_data', 'image', 'size'] as const;
+
+/**
+ * The DigitalOcean implementation of the platform's {@link NodeProvider}:
+ * Flatcar droplets without SSH in a VPC behind tag-based cloud firewalls, a
+ * load balancer for the Kubernetes API and one for ingress, a raw block
+ * volume per node for Ceph, private Spaces buckets for backups and for the
+ * secret part of each node's Ignition, and the DNS records.
+ *
+ * Renders plain Terraform JSON with cdktf in memory; nothing is written.
+ */
+export class DigitalOceanProvider implements NodeProvider {
+  public readonly id = 'digitalocean' as const;
+  private readonly props: DigitalOceanProviderProps;
+
+  constructor(props: DigitalOceanProviderProps = {}) {
+    checkProps(props);
+    this.props = props;
+  }
+
+  /** `https://<cluster>-ignition.<spaces region>.digitaloceanspaces.com/<node>.ign`: private, so presign it (`presignS3Url`) to hand it to a node. */
+  public secretPartUrl(spec: PlatformSpec, node: NodeSpec): string {
+    return `https://${ignitionBucketName(spec)}.${spacesRegion(spec)}.digitaloceanspaces.com/${secretPartKey(node)}`;
+  }
+
+  /** The Spaces region of the platform's buckets (the signing region for `presignS3Url`). */
+  public spacesRegion(spec: PlatformSpec): string {
+    return spacesRegion(spec);
+  }
+
+  /** The Terraform address of a node's droplet, for `terraform apply -replace=...`. */
+  public dropletAddress(node: NodeSpec): string {
+    return `digitalocean_droplet.${node.name}`;
+  }
+
+  public renderTerraform(input: InfraInput): TerraformDocument {
+    checkInput(input, this.props.dns ?? {});
+    const stack = newStack(input.spec.config.cluster.name);
+    buildStack(stack, input, this.props);
+    return { fileName: 'main.tf.json', content: renderStack(stack) };
+  }
+}
+
+const ignitionBucketName = (spec: PlatformSpec) => `${spec.config.cluster.name}-ignition`;
+const backupsBucketName = (spec: PlatformSpec) => `${spec.config.cluster.name}-backups`;
+const secretPartKey = (node: { readonly name: string }) => `${node.name}.ign`;
+const spacesRegion = (spec: PlatformSpec) => SPACES_REGION[spec.config.provider.region] ?? spec.config.provider.region;
+
+function checkProps(props: DigitalOceanProviderProps): void {
+  const range = props.vpcIpRange ?? DEFAULT_VPC_IP_RANGE;
+  const parsed = parseCidr(range);
+  if (!parsed) throw new Error(`DigitalOceanProvider: vpcIpRange ${JSON.stringify(range)} is not an IPv4 CIDR; use a private range such as "10.10.0.0/16"`);
+  for (const [what, cidr] of Object.entries(CLUSTER_RANGES)) {
+    if (overlaps(parsed, parseCidr(cidr)!)) {
+      throw new Error(`DigitalOceanProvider: vpcIpRange ${range} overlaps the ${what} range ${cidr}; pick a range outside it, such as "10.10.0.0/16"`);
+    }
+  }
+  const ports = props.ingressTargetPorts ?? DEFAULT_INGRESS_TARGET_PORTS;
+  // Node-to-node ports must stay closed to the internet-facing balancer.
+  const taken = new Set(
+    [...nodeToNodeRules('cilium'), ...nodeToNodeRules('flannel'), ...controllerInboundRules([])]
+      .filter((r) => r.protocol === 'tcp' && r.ports !== undefined)
+      .flatMap((r) => expandPorts(r.ports!)),
+  );
+  for (const [what, port] of Object.entries(ports)) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || taken.has(port) || port === 22) {
+      throw new Error(
+        `DigitalOceanProvider: ingressTargetPorts.${what} is ${port}; use a free TCP port (80/443 or a NodePort in 30000-32767), not 22 or one the nodes use among themselves`,
+      );
+    }
+  }
+  if (ports.http === ports.https) throw new Error(`DigitalOceanProvider: ingressTargetPorts.http and .https are both ${ports.http}; give HTTP and HTTPS their own port`);
+  const days = props.backupNoncurrentVersionDays ?? 30;
+  if (!Number.isInteger(days) || days < 1) throw new Error(`DigitalOceanProvider: backupNoncurrentVersionDays is ${days}; use a whole number of days >= 1`);
+}
+
+function checkInput({ spec, nodes }: InfraInput, dns: DigitalOceanDnsProps): void {
+  if (spec.config.provider.name !== 'digitalocean') {
+    throw new Error(`DigitalOceanProvider: the config's provider is "${spec.config.provider.name}"; render it with nodeProviderFor(spec), or set provider.name: digitalocean`);
+  }
+  const expected = spec.topology.nodes.map((n) => n.name);
+  const got = nodes.map((n) => n.name);
+  if (expected.join('\n') !== got.join('\n')) {
+    throw new Error(`DigitalOceanProvider: boot configs are for [${got.join(', ')}] but the topology has [${expected.join(', ')}]; pass one NodeBootConfig per topology node, in order`);
+  }
+  for (const boot of nodes) {
+    if (boot.secretPartKey !== secretPartKey(boot)) {
+      throw new Error(`DigitalOceanProvider: ${boot.name} has secretPartKey "${boot.secretPartKey}" but its pointer fetches "${secretPartKey(boot)}" (secretPartUrl); use "${secretPartKey(boot)}"`);
+    }
+  }
+  const domain = spec.config.domain;
+  const zone = dns.zone ?? domain;
+  if (domain !== zone && !domain.endsWith(`.${zone}`)) {
+    throw new Error(`DigitalOceanProvider: dns.zone "${zone}" does not contain the domain "${domain}"; use "${domain}" or one of its parents`);
+  }
+}
+
+function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: DigitalOceanProviderProps): void {
+  const { config, topology } = spec;
+  const cluster = config.cluster.name;
+  const region = config.provider.region;
+  const bucketRegion = spacesRegion(spec);
+  const vpcIpRange = props.vpcIpRange ?? DEFAULT_VPC_IP_RANGE;
+  const named = <T extends { overrideLogicalId(id: string): void }>(resource: T, logicalId: string): T => {
+    // Addresses are the contract with `terraform apply -replace` and with
+    // existing state: explicit, one per node name, never a hash.
+    resource.overrideLogicalId(logicalId);
+    return resource;
+  };
+
+  // Credentials come from the environment only (DIGITALOCEAN_TOKEN,
+  // SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY), never from this file.
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs#argument-reference
+  new DigitaloceanProvider(stack, 'digitalocean', {});
+  addBackend(stack, spec, props.backend ?? { type: 'local' });
+
+  const tags: Record<TagRole, Tag> = {
+    cluster: named(new Tag(stack, 'tag-cluster', { name: cluster }), 'cluster'),
+    controller: named(new Tag(stack, 'tag-controller', { name: `${cluster}-controller` }), 'controller'),
+    worker: named(new Tag(stack, 'tag-worker', { name: `${cluster}-worker` }), 'worker'),
+  };
+
+  const vpc = named(
+    new Vpc(stack, 'vpc', { name: cluster, region, ipRange: vpcIpRange, description: `Keelson platform ${cluster}: node-to-node traffic` }),
+    'network',
+  );
+
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/custom_image
+  const flatcar = props.image ?? FLATCAR_DIGITALOCEAN_IMAGE[config.versions.flatcarChannel];
+  const image = named(
+    new CustomImage(stack, 'image', {
+      name: `flatcar-${config.versions.flatcarChannel}-${flatcar.version}`,
+      url: flatcar.url,
+      regions: [region],
+      description: `Flatcar Container Linux ${flatcar.version} for Keelson platform ${cluster}`,
+      // A bump imports the new image before the old one goes; droplets ignore the change (ignore_changes).
+      lifecycle: { createBeforeDestroy: true },
+    }),
+    'flatcar',
+  );
+
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet
+  const droplets = new Map<string, Droplet>();
+  for (const [i, node] of topology.nodes.entries()) {
+    const boot = nodes[i]; // same order as the topology (checkInput)
+    const droplet = named(
+      new Droplet(stack, `droplet-${node.name}`, {
+        name: node.name,
+        region,
+        size: node.size,
+        image: image.id,
+        vpcUuid: vpc.id,
+        tags: [tags.cluster.name, tags[node.role].name],
+        // The Ignition pointer: public content and the hash-pinned URL of the secret part.
+        userData: terraformLiteral(boot.userData),
+        monitoring: true,
+        // The droplet agent exists to open a web console over SSH; nodes have no way in.
+        dropletAgent: false,
+        gracefulShutdown: true,
+        // No ssh_keys: there is no key to put on a node, and sshd is masked by Ignition.
+        lifecycle: { ignoreChanges: [...DROPLET_IGNORED_CHANGES] },
+      }),
+      node.name,
+    );
+    droplets.set(node.name, droplet);
+
+    // Ceph needs a raw block device: no filesystem_type, so DigitalOcean leaves it unformatted.
+    // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/volume
+    const volume = named(
+      new Volume(stack, `volume-${node.name}`, {
+        name: `${node.name}-osd`,
+        region,
+        size: config.nodes.volumeSizeGiB,
+        description: `Ceph OSD of ${node.name} (raw block device)`,
+        tags: [tags.cluster.name],
+      }),
+      node.name,
+    );
+    named(new VolumeAttachment(stack, `attachment-${node.name}`, { dropletId: Token.asNumber(droplet.id), volumeId: volume.id }), node.name);
+  }
+
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/loadbalancer
+  const api = named(
+    new Loadbalancer(stack, 'lb-api', {
+      name: `${cluster}-api`,
+      region,
+      vpcUuid: vpc.id,
+      dropletTag: tags.controller.name,
+      forwardingRule: [{ entryProtocol: 'tcp', entryPort: 6443, targetProtocol: 'tcp', targetPort: 6443 }],
+      // /readyz (anonymous, see @keelson/ignition) fails while an API server
+      // shuts down or loses etcd, so the balancer drains it within ~10 s.
+      healthcheck: {
+        protocol: 'https',
+        port: 6443,
+        path: '/readyz',
+        checkIntervalSeconds: 5,
+        responseTimeoutSeconds: 3,
+        unhealthyThreshold: 2,
+        healthyThreshold: 2,
+      },
+      // Only admins and the nodes themselves reach the API: kubelets join and
+      // talk through api.<domain>, from their public addresses, or from the
+      // VPC should DigitalOcean route droplet-to-balancer traffic privately.
+      // @see https://docs.digitalocean.com/products/networking/load-balancers/how-to/manage/#firewall-rules
+      firewall: {
+        allow: [
+          ...config.adminCidrs.map((cidr) => `cidr:${cidr}`),
+          `cidr:${vpcIpRange}`,
+          ...topology.nodes.map((n) => `ip:${droplets.get(n.name)!.ipv4Address}`),
+        ],
+      },
+    }),
+    'api',
+  );
+  const ingressPorts = props.ingressTargetPorts ?? DEFAULT_INGRESS_TARGET_PORTS;
+  const ingress = named(
+    new Loadbalancer(stack, 'lb-ingress', {
+      name: `${cluster}-ingress`,
+      region,
+      vpcUuid: vpc.id,
+      // Every node; the balancer sends only to those whose health check passes (the ingress controller runs there).
+      dropletTag: tags.cluster.name,
+      // TCP passthrough: TLS ends at the ingress controller (cert-manager's certificates).
+      forwardingRule: [
+        { entryProtocol: 'tcp', entryPort: 80, targetProtocol: 'tcp', targetPort: ingressPorts.http },
+        { entryProtocol: 'tcp', entryPort: 443, targetProtocol: 'tcp', targetPort: ingressPorts.https },
+      ],
+      healthcheck: { protocol: 'tcp', port: ingressPorts.https, checkIntervalSeconds: 5, responseTimeoutSeconds: 3, unhealthyThreshold: 2, healthyThreshold: 2 },
+      enableProxyProtocol: props.ingressProxyProtocol ?? false,
+    }),
+    'ingress',
+  );
+
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/firewall
+  const loadBalancers: Record<LoadBalancerRole, Loadbalancer> = { api, ingress };
+  const inbound = (rules: readonly InboundRulePlan[]): FirewallInboundRule[] =>
+    rules.map((r) => ({
+      protocol: r.protocol,
+      ...(r.ports !== undefined ? { portRange: r.ports } : {}),
+      ...(r.fromAddresses?.length ? { sourceAddresses: [...r.fromAddresses] } : {}),
+      ...(r.fromTags?.length ? { sourceTags: r.fromTags.map((t) => tags[t].name) } : {}),
+      ...(r.fromLoadBalancers?.length ? { sourceLoadBalancerUids: r.fromLoadBalancers.map((lb) => loadBalancers[lb].id) } : {}),
+    }));
+  const anywhere = ['0.0.0.0/0', '::/0'];
+  const outbound = [
+    { protocol: 'tcp', portRange: '1-65535', destinationAddresses: anywhere },
+    { protocol: 'udp', portRange: '1-65535', destinationAddresses: anywhere },
+    { protocol: 'icmp', destinationAddresses: anywhere },
+  ];
+  named(
+    new Firewall(stack, 'firewall-nodes', {
+      name: `${cluster}-nodes`,
+      tags: [tags.cluster.name],
+      inboundRule: inbound(nodeInboundRules(config.layers.network, ingressPorts)),
+      outboundRule: outbound,
+    }),
+    'nodes',
+  );
+  named(
+    new Firewall(stack, 'firewall-controllers', {
+      name: `${cluster}-controllers`,
+      tags: [tags.controller.name],
+      inboundRule: inbound(controllerInboundRules(config.adminCidrs)),
+      // DigitalOcean requires each firewall to list its own outbound rules; same as the node firewall.
+      outboundRule: outbound,
+    }),
+    'controllers',
+  );
+
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/spaces_bucket
+  const backupNoncurrentDays = props.backupNoncurrentVersionDays ?? 30;
+  named(
+    new SpacesBucket(stack, 'bucket-backups', {
+      name: backupsBucketName(spec),
+      region: bucketRegion,
+      acl: 'private',
+      versioning: { enabled: true },
+      lifecycleRule: [
+        {
+          id: 'expire-noncurrent-versions',
+          enabled: true,
+          noncurrentVersionExpiration: { days: backupNoncurrentDays },
+          abortIncompleteMultipartUploadDays: 7,
+        },
+      ],
+      // Backups outlive the cluster: destroy refuses a bucket that still has objects.
+      forceDestroy: false,
+    }),
+    'backups',
+  );
+  const ignitionBucket = named(
+    new SpacesBucket(stack, 'bucket-ignition', {
+      name: ignitionBucketName(spec),
+      region: bucketRegion,
+      acl: 'private',
+      // A secret part is read once, at first boot; after a day it is gone
+      // (the next apply uploads it again, for a node replaced later).
+      lifecycleRule: [{ id: 'expire-secret-parts', enabled: true, expiration: { days: 1 } }],
+      forceDestroy: true,
+    }),
+    'ignition',
+  );
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/spaces_bucket_object
+  for (const boot of nodes) {
+    named(
+      new SpacesBucketObject(stack, `secret-part-${boot.name}`, {
+        region: bucketRegion,
+        bucket: ignitionBucket.name,
+        key: boot.secretPartKey,
+        content: terraformLiteral(boot.secretPart),
+        contentType: 'application/json',
+        acl: 'private',
+      }),
+      boot.name,
+    );
+  }
+
+  addDns(stack, spec, props.dns ?? {}, api, ingress, named);
+
+  new TerraformOutput(stack, 'api_endpoint', { value: `api.${config.domain}:6443`, description: 'Kubernetes API endpoint (the API load balancer)' });
+  new TerraformOutput(stack, 'api_load_balancer_ip', { value: api.ip, description: 'Public IPv4 of the API load balancer' });
+  new TerraformOutput(stack, 'ingress_load_balancer_ip', { value: ingress.ip, description: 'Public IPv4 of the ingress load balancer' });
+  new TerraformOutput(stack, 'backups_bucket', { value: backupsBucketName(spec), description: 'Spaces bucket for backups' });
+  new TerraformOutput(stack, 'backups_bucket_endpoint', { value: `https://${bucketRegion}.digitaloceanspaces.com`, description: 'S3 endpoint of the backups bucket' });
+  new TerraformOutput(stack, 'ignition_bucket', { value: ignitionBucketName(spec), description: "Private Spaces bucket holding each node's secret Ignition part" });
+  new TerraformOutput(stack, 'node_addresses', {
+    value: Object.fromEntries(
+      topology.nodes.map((n) => [n.name, { public: droplets.get(n.name)!.ipv4Address, private: droplets.get(n.name)!.ipv4AddressPrivate }]),
+    ),
+    description: 'Public and private IPv4 of every node',
+    // Not a credential, but a map of every node's public address does not belong in CI logs.
+    sensitive: true,
+  });
+}
+
+function addBackend(stack: TerraformStack, spec: PlatformSpec, backend: DigitalOceanBackend): void {
+  if (backend.type === 'local') {
+    new LocalBackend(stack, { path: backend.path ?? 'terraform.tfstate' });
+    return;
+  }
+  // Spaces speaks S3 but is not AWS: no account, STS, region or checksum
+  // checks. Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set to a Spaces key.
+  // @see https://developer.hashicorp.com/terraform/language/backend/s3
+  new S3Backend(stack, {
+    bucket: backend.bucket,
+    key: backend.key ?? `${spec.config.cluster.name}/terraform.tfstate`,
+    region: 'us-east-1',
+    endpoints: { s3: backend.endpoint ?? `https://${spacesRegion(spec)}.digitaloceanspaces.com` },
+    skipCredentialsValidation: true,
+    skipRequestingAccountId: true,
+    skipMetadataApiCheck: true,
+    skipRegionValidation: true,
+    skipS3Checksum: true,
+  });
+}
+
+function addDns(
+  stack: TerraformStack,
+  spec: PlatformSpec,
+  dns: DigitalOceanDnsProps,
+  api: Loadbalancer,
+  ingress: Loadbalancer,
+  named: <T extends { overrideLogicalId(id: string): void }>(resource: T, logicalId: string) => T,
+): void {
+  const domain = spec.config.domain;
+  const zone = dns.zone ?? domain;
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/domain
+  const zoneName = dns.createZone
+    ? named(new Domain(stack, 'zone', { name: zone }), 'zone').name
+    : // Read, not managed: plan stops early when the zone is missing, and destroy never deletes it.
+      named(new DataDigitaloceanDomain(stack, 'zone', { name: zone }), 'zone').name;
+  const relative = domain === zone ? '' : `.${domain.slice(0, -(zone.length + 1))}`;
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/record
+  named(new DnsRecord(stack, 'record-api', { domain: zoneName, type: 'A', name: `api${relative}`, value: api.ip, ttl: 300 }), 'api');
+  named(new DnsRecord(stack, 'record-ingress', { domain: zoneName, type: 'A', name: `*${relative}`, value: ingress.ip, ttl: 300 }), 'ingress');
+}
+
+/**
+ * `text` as a Terraform string literal: every string in Terraform JSON is a
+ * template, so `${` and `%{` in Ignition content (shell scripts, say) would
+ * be evaluated. cdktf's `Fn.rawString` escapes only `${`.
+ *
+ * @see https://developer.hashicorp.com/terraform/language/expressions/strings#escape-sequences
+ */
+export function terraformLiteral(text: string): string {
+  // Function replacers: in a replacement string `$$` would mean one `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+interface Cidr {
+  readonly start: number;
+  readonly end: number;
+}
+
+function parseCidr(text: string): Cidr | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return undefined;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - bits);
+  const start = Math.floor(address / size) * size;
+  return { start, end: start + size - 1 };
+}
+
+const overlaps = (a: Cidr, b: Cidr) => a.start <= b.end && b.start <= a.end;
+
+/** `'6800-7300'` -> every port in it. */
+function expandPorts(range: string): number[] {
+  const [low, high = low] = range.split('-').map(Number);
+  return Array.from({ length: high - low + 1 }, (_, i) => low + i);
+}

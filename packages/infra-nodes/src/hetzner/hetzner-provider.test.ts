@@ -1,0 +1,462 @@
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scanForSecrets } from '@keelson/k8s-schemas';
+import { exampleConfig, parsePlatformConfig, PlatformConfigError, type NodeBootConfig, type NodeSpec, type PlatformConfigInput, type PlatformSpec } from '@keelson/platform-spec';
+import { DigitalOceanProvider } from '../digitalocean';
+import { presignS3Url } from '../presign';
+import { findSecretsInUserData, findSshAccess, inboundRules, listResources, type TerraformBlock, type TerraformJson } from '../security-assertions';
+import { HetznerProvider, type HetznerProviderProps } from './index';
+
+const BOOTSTRAP_TOKEN = 'abcdef.0123456789abcdef';
+const PRIVATE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+function hetznerSpec(workers = 1, overrides: Partial<PlatformConfigInput> = {}): PlatformSpec {
+  return parsePlatformConfig({
+    ...exampleConfig(),
+    provider: { name: 'hetzner', region: 'fsn1' },
+    nodes: { controllers: { count: 5, size: 'cx32' }, workers: { count: workers, size: 'cx32' } },
+    ...overrides,
+  });
+}
+
+/**
+ * A boot config shaped like `@keelson/ignition`'s: a pointer that merges the
+ * secret part from the provider's URL, with shell and systemd text holding
+ * `${...}` (which Terraform would read as a template), and a secret part
+ * holding a private key and the bootstrap token.
+ */
+function fakeBoot(provider: HetznerProvider, spec: PlatformSpec, node: NodeSpec, source = provider.secretPartUrl(spec, node)): NodeBootConfig {
+  const script = `#!/bin/bash\nsource /run/metadata/flatcar\nip="\${COREOS_HETZNER_PRIVATE_IPV4_0:?no private address}"\necho "%{not a template}"\n`;
+  const pointer = {
+    ignition: {
+      version: '3.3.0',
+      config: { merge: [{ source, verification: { hash: `sha512-${'ab'.repeat(64)}` } }] },
+    },
+    storage: {
+      files: [
+        { path: '/etc/hostname', mode: 0o644, contents: { source: `data:,${node.name}%0A` } },
+        { path: '/opt/keelson/bin/kubeadm-bootstrap', mode: 0o755, contents: { source: `data:,${encodeURIComponent(script)}` } },
+      ],
+    },
+    systemd: {
+      units: [
+        { name: 'sshd.service', mask: true },
+        { name: 'keelson-bootstrap.service', enabled: true, contents: '[Unit]\nDescription=%{not a template either}\n[Service]\nExecStart=/bin/sh -c "echo ${HOSTNAME}"\n' },
+      ],
+    },
+  };
+  const secretPart = {
+    ignition: { version: '3.3.0' },
+    storage: {
+      files: [
+        { path: '/etc/kubernetes/pki/ca.key', mode: 0o600, contents: { source: `data:;base64,${Buffer.from(PRIVATE_KEY).toString('base64')}` } },
+        { path: '/etc/keelson/kubeadm-join.yaml', mode: 0o600, contents: { source: `data:,${encodeURIComponent(`token: ${BOOTSTRAP_TOKEN}\n`)}` } },
+      ],
+    },
+  };
+  return { name: node.name, userData: JSON.stringify(pointer), secretPart: JSON.stringify(secretPart), secretPartKey: `${node.name}.ign` };
+}
+
+function render(spec: PlatformSpec, props: HetznerProviderProps = {}): { provider: HetznerProvider; boots: NodeBootConfig[]; content: string; doc: TerraformJson } {
+  const provider = new HetznerProvider(props);
+  const boots = spec.topology.nodes.map((node) => fakeBoot(provider, spec, node));
+  const { content } = provider.renderTerraform({ spec, nodes: boots });
+  return { provider, boots, content, doc: JSON.parse(content) as TerraformJson };
+}
+
+const one = (doc: TerraformJson, address: string): TerraformBlock => {
+  const found = listResources(doc, { data: true }).filter((b) => b.address === address);
+  expect(found.map((b) => b.address)).toEqual([address]);
+  return found[0];
+};
+
+/** Servers a Hetzner label selector (`k=v,k2=v2`) matches. */
+const selectServers = (doc: TerraformJson, selector: string): string[] => {
+  const wanted = selector.split(',').map((term) => term.split('='));
+  return listResources(doc, { type: 'hcloud_server' })
+    .filter((s) => wanted.every(([k, v]) => (s.attributes.labels as Record<string, string>)[k] === v))
+    .map((s) => s.attributes.name as string);
+};
+
+/** What Terraform hands the provider for a JSON string without references. */
+const untemplate = (s: string) => s.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{');
+
+/** Runs the real `terraform`; fails (never skips) when it is not installed. */
+function terraform(args: string[], cwd: string): string {
+  try {
+    return execFileSync('terraform', [...args, '-no-color'], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error('this test needs terraform (1.5 or newer) on PATH; install it from https://developer.hashicorp.com/terraform/install');
+    }
+    throw new Error(`terraform ${args.join(' ')} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+  }
+}
+
+function inTempDir<T>(fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'keelson-hetzner-'));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('HetznerProvider', () => {
+  const spec = hetznerSpec();
+  const { provider, boots, content, doc } = render(spec);
+  const servers = listResources(doc, { type: 'hcloud_server' });
+
+  describe('security promises (the same assertions as DigitalOcean)', () => {
+    it('opens no way in over SSH: no ssh_keys, no SSH key resource, no rule reaching port 22', () => {
+      expect(findSshAccess(doc)).toEqual([]);
+      expect(content).not.toContain('ssh_keys');
+    });
+
+    it('keeps every key, token and credential out of user-data', () => {
+      expect(findSecretsInUserData(doc, { tokens: [BOOTSTRAP_TOKEN, Buffer.from(PRIVATE_KEY).toString('base64')] })).toEqual([]);
+      for (const server of servers) expect(scanForSecrets(untemplate(server.attributes.user_data as string), server.address)).toEqual([]);
+    });
+
+    it('holds no credential outside the secret-part objects (tokens come from the environment)', () => {
+      const withoutSecretParts = { ...doc, resource: { ...doc.resource, minio_s3_object: {} } };
+      expect(scanForSecrets(JSON.stringify(withoutSecretParts, null, 2), 'main.tf.json')).toEqual([]);
+      expect(doc.provider).toEqual({
+        hcloud: [{}],
+        minio: [{ minio_server: 'fsn1.your-objectstorage.com', minio_region: 'fsn1', minio_ssl: true, skip_bucket_tagging: true }],
+      });
+    });
+
+    it('allows in only the admin CIDRs on 6443 and the private network on the node-to-node ports', () => {
+      const privateNetwork = ['10.10.0.0/16'];
+      const allowed = (resource: string, rules: Array<[string, string]>) => rules.map(([protocol, ports]) => ({ resource, protocol, ports, sources: privateNetwork }));
+      expect(inboundRules(doc)).toEqual([
+        { resource: 'hcloud_firewall.controllers', protocol: 'tcp', ports: '6443', sources: ['203.0.113.0/24'] },
+        ...allowed('hcloud_firewall.controllers', [
+          ['tcp', '6443'],
+          ['tcp', '2379-2380'],
+        ]),
+        ...allowed('hcloud_firewall.nodes', [
+          ['tcp', '80'],
+          ['tcp', '443'],
+          ['tcp', '10250'],
+          ['udp', '51871'],
+          ['udp', '8472'],
+          ['tcp', '4240'],
+          ['tcp', '4244'],
+          ['icmp', 'all'],
+          ['tcp', '3300'],
+          ['tcp', '6789'],
+          ['tcp', '6800-7300'],
+        ]),
+      ]);
+    });
+
+    it('opens the same ports as the DigitalOcean firewalls', () => {
+      const onDigitalOcean = parsePlatformConfig({ ...exampleConfig(), nodes: { controllers: { count: 5 }, workers: { count: 1 } } });
+      const digitalocean = new DigitalOceanProvider();
+      const doBoots = onDigitalOcean.topology.nodes.map((node) => ({ ...fakeBoot(provider, spec, node), userData: digitalocean.secretPartUrl(onDigitalOcean, node) }));
+      const doDoc = JSON.parse(digitalocean.renderTerraform({ spec: onDigitalOcean, nodes: doBoots }).content) as TerraformJson;
+      const ports = (d: TerraformJson) => [...new Set(inboundRules(d).map((r) => `${r.protocol} ${r.ports}`))].sort();
+      expect(ports(doc)).toEqual(ports(doDoc));
+    });
+
+    it('applies the node firewall to every node and the controller firewall to controllers, by label, outbound left open', () => {
+      expect(one(doc, 'hcloud_firewall.nodes').attributes.apply_to).toEqual([{ label_selector: 'keelson.dev/cluster=keelson' }]);
+      expect(one(doc, 'hcloud_firewall.controllers').attributes.apply_to).toEqual([{ label_selector: 'keelson.dev/cluster=keelson,keelson.dev/role=controller' }]);
+      expect(selectServers(doc, 'keelson.dev/cluster=keelson')).toEqual(spec.topology.nodes.map((n) => n.name));
+      expect(selectServers(doc, 'keelson.dev/cluster=keelson,keelson.dev/role=controller')).toEqual(spec.topology.controllers.map((n) => n.name));
+      for (const firewall of listResources(doc, { type: 'hcloud_firewall' })) {
+        expect((firewall.attributes.rule as Array<{ direction: string }>).filter((r) => r.direction !== 'in')).toEqual([]);
+      }
+    });
+
+    it('keeps secret parts in a private bucket that forgets them after a day, uploaded before their server boots', () => {
+      expect(one(doc, 'minio_s3_bucket.ignition').attributes).toMatchObject({ bucket: 'keelson-ignition-a379a6f6', acl: 'private' });
+      expect(listResources(doc, { type: 'minio_s3_bucket_policy' })).toEqual([]);
+      expect(one(doc, 'minio_ilm_policy.ignition').attributes).toEqual({
+        bucket: '${minio_s3_bucket.ignition.bucket}',
+        provider: 'minio',
+        rule: [{ id: 'expire-secret-parts', expiration: '1d' }],
+      });
+      boots.forEach((boot) => {
+        const object = one(doc, `minio_s3_object.${boot.name}`).attributes;
+        expect(object).toMatchObject({ bucket_name: '${minio_s3_bucket.ignition.bucket}', object_name: `${boot.name}.ign` });
+        expect(object).not.toHaveProperty('acl');
+        expect(untemplate(object.content as string)).toBe(boot.secretPart);
+        const controller = boot.name.includes('controller');
+        expect(one(doc, `hcloud_server.${boot.name}`).attributes.depends_on).toEqual([
+          'hcloud_firewall.nodes',
+          ...(controller ? ['hcloud_firewall.controllers'] : []),
+          `minio_s3_object.${boot.name}`,
+        ]);
+      });
+    });
+
+    it('accepts pointers that fetch the secret part through a presigned, expiring link', () => {
+      const presigned = spec.topology.nodes.map((node) =>
+        fakeBoot(
+          provider,
+          spec,
+          node,
+          presignS3Url({ url: provider.secretPartUrl(spec, node), accessKeyId: 'EXAMPLEKEYID', secretAccessKey: 'example-not-a-secret', region: 'fsn1', expiresSeconds: 3600, now: new Date(0) }),
+        ),
+      );
+      const json = JSON.parse(provider.renderTerraform({ spec, nodes: presigned }).content) as TerraformJson;
+      const userData = untemplate(one(json, 'hcloud_server.keelson-worker-1').attributes.user_data as string);
+      expect(userData).toContain('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-worker-1.ign?X-Amz-Algorithm=AWS4-HMAC-SHA256');
+      expect(userData).toContain('X-Amz-Expires=3600');
+    });
+  });
+
+  describe('nodes', () => {
+    it('creates one server per node from the Flatcar snapshot, with its size, location, role labels and pointer', () => {
+      expect(servers.map((s) => s.name)).toEqual(spec.topology.nodes.map((n) => n.name).sort());
+      expect(one(doc, 'data.hcloud_image.flatcar').attributes).toMatchObject({ with_selector: 'os=flatcar,flatcar-channel=stable', with_architecture: 'x86', most_recent: true });
+      spec.topology.nodes.forEach((node, i) => {
+        const server = one(doc, `hcloud_server.${node.name}`).attributes;
+        expect(server).toMatchObject({
+          name: node.name,
+          server_type: 'cx32',
+          location: 'fsn1',
+          image: '${data.hcloud_image.flatcar.id}',
+          labels: { 'keelson.dev/cluster': 'keelson', 'keelson.dev/role': node.role, 'keelson.dev/node': node.name },
+          network: [{ subnet_id: '${hcloud_network_subnet.nodes.id}', alias_ips: [] }],
+          public_net: [{ ipv4_enabled: true, ipv6_enabled: false }],
+        });
+        expect(untemplate(server.user_data as string)).toBe(boots[i].userData);
+      });
+    });
+
+    it('never replaces or resizes a running server for new user-data, a newer snapshot or another server type', () => {
+      for (const server of servers) expect(server.attributes.lifecycle).toEqual({ ignore_changes: ['user_data', 'image', 'server_type'] });
+      expect(provider.serverAddress(spec.topology.nodes[0])).toBe('hcloud_server.keelson-controller-1');
+    });
+
+    it('attaches exactly one raw volume of the configured size to every server', () => {
+      const volumes = listResources(doc, { type: 'hcloud_volume' });
+      expect(volumes.map((v) => v.attributes.server_id).sort()).toEqual(servers.map((s) => `\${hcloud_server.${s.name}.id}`).sort());
+      for (const volume of volumes) {
+        expect(volume.attributes).toMatchObject({ size: 100, automount: false });
+        expect(volume.attributes).not.toHaveProperty('format');
+      }
+    });
+
+    it('puts the nodes on a private network clear of the pod and service ranges', () => {
+      expect(one(doc, 'hcloud_network.network').attributes).toMatchObject({ name: 'keelson', ip_range: '10.10.0.0/16' });
+      expect(one(doc, 'hcloud_network_subnet.nodes').attributes).toMatchObject({ type: 'cloud', network_zone: 'eu-central', ip_range: '10.10.0.0/20' });
+    });
+
+    it('spreads each role over placement groups of at most 10 servers', () => {
+      const big = render(hetznerSpec(25, { faultModel: { type: 'failure-domains', domains: 3 } })).doc;
+      const members = new Map<string, string[]>();
+      for (const server of listResources(big, { type: 'hcloud_server' })) {
+        const group = server.attributes.placement_group_id as string;
+        members.set(group, [...(members.get(group) ?? []), server.name]);
+      }
+      expect([...members.values()].map((m) => m.length).sort((a, b) => a - b)).toEqual([5, 5, 10, 10]);
+      for (const group of listResources(big, { type: 'hcloud_placement_group' })) expect(group.attributes.type).toBe('spread');
+    });
+  });
+
+  describe('load balancers and DNS', () => {
+    it('sends the API to every controller, and only controllers, over the private network, health-checking /readyz on 6443', () => {
+      const target = one(doc, 'hcloud_load_balancer_target.api');
+      expect(target.attributes).toMatchObject({ type: 'label_selector', load_balancer_id: '${hcloud_load_balancer.api.id}', use_private_ip: true });
+      expect(target.attributes.depends_on).toEqual(['hcloud_load_balancer_network.api']);
+      expect(selectServers(doc, target.attributes.label_selector as string)).toEqual(spec.topology.controllers.map((n) => n.name));
+      expect(one(doc, 'hcloud_load_balancer_network.api').attributes).toMatchObject({ subnet_id: '${hcloud_network_subnet.nodes.id}' });
+      expect(one(doc, 'hcloud_load_balancer_service.api').attributes).toMatchObject({
+        load_balancer_id: '${hcloud_load_balancer.api.id}',
+        protocol: 'tcp',
+        listen_port: 6443,
+        destination_port: 6443,
+        health_check: [{ protocol: 'http', port: 6443, http: [{ path: '/readyz', tls: true, status_codes: ['200'] }] }],
+      });
+    });
+
+    it('passes 80 and 443 from the ingress load balancer to every node, on the configured ports, PROXY protocol only when asked', () => {
+      const target = one(doc, 'hcloud_load_balancer_target.ingress').attributes;
+      expect(selectServers(doc, target.label_selector as string)).toEqual(spec.topology.nodes.map((n) => n.name));
+      expect(one(doc, 'hcloud_load_balancer_service.ingress-http').attributes).toMatchObject({ protocol: 'tcp', listen_port: 80, destination_port: 80, proxyprotocol: false });
+      expect(one(doc, 'hcloud_load_balancer_service.ingress-https').attributes).toMatchObject({ protocol: 'tcp', listen_port: 443, destination_port: 443, proxyprotocol: false });
+      const nodePorts = render(spec, { ingressTargetPorts: { http: 30080, https: 30443 }, ingressProxyProtocol: true }).doc;
+      expect(one(nodePorts, 'hcloud_load_balancer_service.ingress-https').attributes).toMatchObject({ listen_port: 443, destination_port: 30443, proxyprotocol: true });
+      expect(inboundRules(nodePorts).filter((r) => r.resource === 'hcloud_firewall.nodes').map((r) => r.ports).slice(0, 2)).toEqual(['30080', '30443']);
+    });
+
+    it('sizes load balancers to the servers they target', () => {
+      expect(one(doc, 'hcloud_load_balancer.ingress').attributes.load_balancer_type).toBe('lb11');
+      const big = render(hetznerSpec(25, { faultModel: { type: 'failure-domains', domains: 3 } })).doc;
+      expect(one(big, 'hcloud_load_balancer.ingress').attributes.load_balancer_type).toBe('lb21');
+      expect(one(big, 'hcloud_load_balancer.api').attributes.load_balancer_type).toBe('lb11');
+    });
+
+    it('points api.<domain> and *.<domain> at the load balancers in the existing zone', () => {
+      expect(one(doc, 'data.hcloud_zone.zone').attributes).toEqual({ name: 'example.com', provider: 'hcloud' });
+      expect(listResources(doc, { type: 'hcloud_zone' })).toEqual([]);
+      expect(one(doc, 'hcloud_zone_rrset.api').attributes).toMatchObject({ zone: '${data.hcloud_zone.zone.name}', name: 'api', type: 'A', records: [{ value: '${hcloud_load_balancer.api.ipv4}' }] });
+      expect(one(doc, 'hcloud_zone_rrset.ingress').attributes).toMatchObject({ name: '*', type: 'A', records: [{ value: '${hcloud_load_balancer.ingress.ipv4}' }] });
+    });
+
+    it('creates the zone when asked, and names records relative to a parent zone', () => {
+      const sub = hetznerSpec(1, { domain: 'cloud.example.com' });
+      const created = render(sub, { dns: { zone: 'example.com', createZone: true } }).doc;
+      expect(one(created, 'hcloud_zone.zone').attributes).toMatchObject({ name: 'example.com', mode: 'primary' });
+      expect(one(created, 'hcloud_zone_rrset.api').attributes).toMatchObject({ zone: '${hcloud_zone.zone.name}', name: 'api.cloud' });
+      expect(one(created, 'hcloud_zone_rrset.ingress').attributes).toMatchObject({ name: '*.cloud' });
+      expect(() => render(sub, { dns: { zone: 'example.org' } })).toThrow(/dns\.zone "example\.org" does not contain the domain "cloud\.example\.com"/);
+    });
+
+    it('outputs the API endpoint, load balancer and bucket addresses, and node addresses as sensitive', () => {
+      expect(doc.output).toEqual({
+        api_endpoint: { description: 'Kubernetes API endpoint (the API load balancer)', value: 'api.example.com:6443' },
+        api_load_balancer_ip: { description: 'Public IPv4 of the API load balancer', value: '${hcloud_load_balancer.api.ipv4}' },
+        ingress_load_balancer_ip: { description: 'Public IPv4 of the ingress load balancer', value: '${hcloud_load_balancer.ingress.ipv4}' },
+        ignition_bucket: expect.objectContaining({ value: 'keelson-ignition-a379a6f6' }),
+        ignition_bucket_endpoint: expect.objectContaining({ value: 'https://fsn1.your-objectstorage.com' }),
+        node_addresses: expect.objectContaining({ sensitive: true }),
+      });
+      expect((doc.output as Record<string, { value: Record<string, unknown> }>).node_addresses.value['keelson-worker-1']).toEqual({
+        public: '${hcloud_server.keelson-worker-1.ipv4_address}',
+        private: '${one(hcloud_server.keelson-worker-1.network[*].ip)}',
+      });
+    });
+  });
+
+  describe('rendering', () => {
+    it('changes only the new workers, their volumes, secret parts and addresses when two workers are added', () => {
+      const scaled = render(hetznerSpec(3)).doc;
+      const byAddress = (d: TerraformJson) => new Map(listResources(d, { data: true }).map((b) => [b.address, JSON.stringify(b.attributes)]));
+      const before = byAddress(doc);
+      const after = byAddress(scaled);
+      const added = [...after.keys()].filter((a) => !before.has(a)).sort();
+      const removed = [...before.keys()].filter((a) => !after.has(a));
+      const changed = [...before.keys()].filter((a) => after.has(a) && after.get(a) !== before.get(a));
+      expect(added).toEqual(
+        ['hcloud_server', 'hcloud_volume', 'minio_s3_object'].flatMap((type) => [`${type}.keelson-worker-2`, `${type}.keelson-worker-3`]).sort(),
+      );
+      expect(removed).toEqual([]);
+      // Firewall and load-balancer membership follows the new servers' labels: no existing resource changes.
+      expect(changed).toEqual([]);
+      const outputs = (d: TerraformJson) => d.output as Record<string, { value: Record<string, unknown> }>;
+      expect(Object.keys(outputs(scaled).node_addresses.value).filter((n) => !(n in outputs(doc).node_addresses.value))).toEqual(['keelson-worker-2', 'keelson-worker-3']);
+      expect({ ...outputs(scaled), node_addresses: undefined }).toEqual({ ...outputs(doc), node_addresses: undefined });
+      expect(scaled.provider).toEqual(doc.provider);
+      expect(scaled.terraform).toEqual(doc.terraform);
+    });
+
+    it('renders byte-identical JSON for the same input, with no path or time in it', () => {
+      expect(render(spec).content).toBe(content);
+      expect(content).not.toContain(tmpdir());
+      expect(content).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/);
+      expect(content.endsWith('}\n')).toBe(true);
+    });
+
+    it('escapes template syntax so Terraform passes user-data and secret parts through unchanged', () => {
+      const literals = boots.flatMap((b) => [one(doc, `hcloud_server.${b.name}`).attributes.user_data as string, one(doc, `minio_s3_object.${b.name}`).attributes.content as string]);
+      const expected = boots.flatMap((b) => [b.userData, b.secretPart]);
+      expect(expected.some((s) => s.includes('${') && s.includes('%{'))).toBe(true);
+      const values = inTempDir((dir) => {
+        const outputs = Object.fromEntries(literals.map((value, i) => [`v${i}`, { value }]));
+        writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({ output: outputs }));
+        terraform(['init', '-input=false'], dir);
+        terraform(['apply', '-auto-approve', '-input=false'], dir);
+        const out = JSON.parse(terraform(['output', '-json'], dir)) as Record<string, { value: string }>;
+        return literals.map((_, i) => out[`v${i}`].value);
+      });
+      expect(values).toEqual(expected);
+    });
+
+    it('requires only the pinned hcloud and minio providers, as Terraform reads the document', () => {
+      const providers = inTempDir((dir) => {
+        writeFileSync(join(dir, 'main.tf.json'), content);
+        return terraform(['providers'], dir);
+      });
+      // Terraform lists them in no fixed order.
+      expect(providers.match(/provider\[[^\]]+\][^\n]*/g)?.sort()).toEqual([
+        'provider[registry.terraform.io/aminueza/minio] >= 3.38.3, < 4.0.0',
+        'provider[registry.terraform.io/hetznercloud/hcloud] ~> 1.63',
+      ]);
+    });
+
+    it('boots from another snapshot when given a selector', () => {
+      const custom = render(spec, { imageSelector: 'os=flatcar,flatcar-version=4459.2.1' }).doc;
+      expect(one(custom, 'data.hcloud_image.flatcar').attributes.with_selector).toBe('os=flatcar,flatcar-version=4459.2.1');
+    });
+  });
+
+  describe('secretPartUrl', () => {
+    it("names the node's object in the cluster's bucket in the location's Object Storage", () => {
+      expect(provider.secretPartUrl(spec, spec.topology.nodes[0])).toBe('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-controller-1.ign');
+    });
+
+    it('keeps secret parts in Falkenstein for locations without Object Storage', () => {
+      const ash = hetznerSpec(1, { provider: { name: 'hetzner', region: 'ash' } });
+      expect(provider.secretPartUrl(ash, ash.topology.nodes[0])).toBe('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-controller-1.ign');
+      expect(one(render(ash).doc, 'hcloud_network_subnet.nodes').attributes.network_zone).toBe('us-east');
+    });
+  });
+
+  describe('refusals', () => {
+    it('refuses a DigitalOcean size slug, naming the field, the value and the fix', () => {
+      const doSizes = hetznerSpec(1, { nodes: { controllers: { count: 5, size: 's-4vcpu-8gb' }, workers: { count: 1, size: 's-2vcpu-4gb' } } });
+      expect(() => render(doSizes)).toThrow(PlatformConfigError);
+      expect(() => render(doSizes)).toThrow(
+        /HetznerProvider: 2 problems\n {2}nodes\.controllers\.size: "s-4vcpu-8gb" is a DigitalOcean size slug, not a Hetzner Cloud server type; use an x86 Hetzner Cloud server type such as "cx32", "cpx31" or "ccx23"\n {2}nodes\.workers\.size: "s-2vcpu-4gb" is a DigitalOcean size slug/,
+      );
+      expect(() => provider.secretPartUrl(doSizes, doSizes.topology.nodes[0])).toThrow(/nodes\.controllers\.size: "s-4vcpu-8gb"/);
+    });
+
+    it('refuses Arm and unknown server types', () => {
+      expect(() => render(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cax21' }, workers: { count: 1, size: 'cx32' } } }))).toThrow(
+        /nodes\.controllers\.size: "cax21" is an Arm server type, but nodes download x86-64 Kubernetes system extensions/,
+      );
+      expect(() => render(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cx32' }, workers: { count: 1, size: 'big' } } }))).toThrow(
+        /nodes\.workers\.size: "big" is not a Hetzner Cloud server type/,
+      );
+    });
+
+    it('ignores the default size of a role with no nodes', () => {
+      const noWorkers = parsePlatformConfig({ ...exampleConfig(), provider: { name: 'hetzner', region: 'fsn1' }, nodes: { controllers: { count: 3, size: 'cpx31' } } });
+      expect(listResources(render(noWorkers).doc, { type: 'hcloud_server' }).map((s) => s.attributes.server_type)).toEqual(['cpx31', 'cpx31', 'cpx31']);
+    });
+
+    it('refuses a platform on another provider', () => {
+      const digitalocean = parsePlatformConfig({ ...exampleConfig(), nodes: { controllers: { count: 5, size: 'cx32' }, workers: { count: 1, size: 'cx32' } } });
+      expect(() => render(digitalocean)).toThrow(/provider\.name: got "digitalocean", but HetznerProvider renders Hetzner Cloud only/);
+    });
+
+    it('refuses boot configs that do not match the topology, the pointer URL or the user-data limit', () => {
+      const nodes = spec.topology.nodes;
+      const good = nodes.map((n) => fakeBoot(provider, spec, n));
+      const renderWith = (bootConfigs: NodeBootConfig[]) => () => provider.renderTerraform({ spec, nodes: bootConfigs });
+      expect(renderWith(good.slice(1))).toThrow(/got 5 boot configs for 6 nodes/);
+      expect(renderWith([good[1], good[0], ...good.slice(2)])).toThrow(/boot config #1 is for "keelson-controller-2", but node #1 of the topology is "keelson-controller-1"/);
+      expect(renderWith([{ ...good[0], secretPartKey: 'other.ign' }, ...good.slice(1)])).toThrow(/secretPartKey of "keelson-controller-1" is "other.ign"/);
+      expect(renderWith([{ ...good[0], userData: good[0].userData.replace('your-objectstorage.com', 'digitaloceanspaces.com') }, ...good.slice(1)])).toThrow(
+        /user-data of "keelson-controller-1" does not fetch its secret part from https:\/\/keelson-ignition-a379a6f6\.fsn1\.your-objectstorage\.com\/keelson-controller-1\.ign/,
+      );
+      expect(renderWith([{ ...good[0], userData: `${good[0].userData}${' '.repeat(33 * 1024)}` }, ...good.slice(1)])).toThrow(/user-data of "keelson-controller-1" is \d+ bytes; Hetzner Cloud accepts at most 32768/);
+    });
+
+    it('refuses ingress target ports that are SSH, taken by the nodes, or shared', () => {
+      expect(() => new HetznerProvider({ ingressTargetPorts: { http: 22, https: 443 } })).toThrow(/ingressTargetPorts\.http is 22; use a free TCP port/);
+      expect(() => new HetznerProvider({ ingressTargetPorts: { http: 80, https: 10250 } })).toThrow(/ingressTargetPorts\.https is 10250; use a free TCP port/);
+      expect(() => new HetznerProvider({ ingressTargetPorts: { http: 30080, https: 30080 } })).toThrow(/ingressTargetPorts\.http and \.https are both 30080/);
+    });
+
+    it('refuses more servers than the largest load balancer takes', () => {
+      const huge = hetznerSpec(150, { faultModel: { type: 'failure-domains', domains: 3 } });
+      expect(() => render(huge)).toThrow(/the ingress load balancer would target 155 servers; the largest type \(lb31\) takes 150/);
+    });
+  });
+});

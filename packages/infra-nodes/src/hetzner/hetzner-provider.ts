@@ -1,0 +1,511 @@
+import { createHash } from 'node:crypto';
+import {
+  PlatformConfigError,
+  type ConfigProblem,
+  type InfraInput,
+  type NodeBootConfig,
+  type NodeProvider,
+  type NodeRole,
+  type NodeSpec,
+  type PlatformSpec,
+  type TerraformDocument,
+} from '@keelson/platform-spec';
+import type { TerraformStack } from 'cdktf';
+// The same port plan as the DigitalOcean firewalls: one list, two clouds.
+import type { IngressTargetPorts } from '../digitalocean/digitalocean-provider';
+import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan } from '../digitalocean/firewall';
+// One byte-stable rendering for both clouds.
+import { newStack, renderStack } from '../digitalocean/terraform-json';
+import {
+  FLATCAR_SNAPSHOT_SELECTOR,
+  LOAD_BALANCER_TYPES,
+  NETWORK_ZONES,
+  OBJECT_STORAGE_LOCATIONS,
+  PRIVATE_NETWORK,
+  SECRET_PART_EXPIRY,
+  SERVER_TYPE,
+  SPREAD_GROUP_SIZE,
+  TERRAFORM_PROVIDERS,
+  USER_DATA_LIMIT_BYTES,
+  objectStorageHost,
+} from './pins';
+import {
+  GenericDataSource,
+  GenericProvider,
+  GenericResource,
+  literal,
+  output,
+  type GenericBlockProps,
+  type TfAttributes,
+  type TfValue,
+} from './terraform-json';
+
+/** Where the `api.` and `*.` records of `config.domain` go. */
+export interface HetznerDnsProps {
+  /**
+   * The Hetzner DNS zone holding the records: `config.domain` itself or a parent of it.
+   * @default - config.domain
+   */
+  readonly zone?: string;
+  /**
+   * Whether this configuration creates the zone (and `terraform destroy` deletes it).
+   * @default false — the zone must already exist in the project; plan fails early if it does not
+   */
+  readonly createZone?: boolean;
+}
+
+/** Options of {@link HetznerProvider}; every one has a default, and they mirror `DigitalOceanProviderProps`. */
+export interface HetznerProviderProps {
+  /**
+   * Label selector of the Flatcar snapshot servers boot from (the newest match wins).
+   * @default - `FLATCAR_SNAPSHOT_SELECTOR[versions.flatcarChannel]` from `pins.ts`, e.g. `os=flatcar,flatcar-channel=stable`
+   */
+  readonly imageSelector?: string;
+  /**
+   * Ports on every node the ingress controller listens on (hostPort or
+   * NodePort), which the ingress load balancer forwards 80 and 443 to.
+   * @default { http: 80, https: 443 }
+   */
+  readonly ingressTargetPorts?: IngressTargetPorts;
+  /**
+   * Whether the ingress load balancer sends the PROXY protocol header to the
+   * ingress controller (set it when the ingress layer expects it, to see client addresses).
+   * @default false
+   */
+  readonly ingressProxyProtocol?: boolean;
+  /** @default - records in the existing zone `config.domain` */
+  readonly dns?: HetznerDnsProps;
+}
+
+const DEFAULT_INGRESS_TARGET_PORTS: IngressTargetPorts = { http: 80, https: 443 };
+
+/**
+ * Attributes a plain `terraform apply` never changes on a running server: a
+ * new pointer, a newer snapshot or another server type would restart or
+ * replace every node at once; `keelson upgrade` replaces nodes one at a time.
+ */
+export const SERVER_IGNORED_CHANGES = ['user_data', 'image', 'server_type'] as const;
+
+const LABEL = {
+  cluster: 'keelson.dev/cluster',
+  role: 'keelson.dev/role',
+  node: 'keelson.dev/node',
+} as const;
+
+/**
+ * Hetzner Cloud behind the {@link NodeProvider} seam: the platform the
+ * DigitalOcean provider renders (private network, firewalls with no SSH, one
+ * server and one raw volume per node, an API and an ingress load balancer, a
+ * private bucket for the secret parts of node configs, DNS records) as
+ * Terraform JSON for the `hetznercloud/hcloud` provider, through cdktf's
+ * generic resources (no prebuilt hcloud bindings exist).
+ *
+ * What differs from DigitalOcean, each explained in `src/hetzner/README.md`:
+ * - Flatcar boots from a snapshot made once per project (`pins.ts`).
+ * - Secret parts live in Hetzner Object Storage (managed with the `minio`
+ *   provider, as Hetzner recommends); nodes fetch them through a presigned,
+ *   expiring link, exactly as on DigitalOcean.
+ * - Cloud firewalls filter public interfaces only; load balancers and nodes
+ *   talk over the private network, which Hetzner never filters.
+ * - Load balancers have no source filter: the API load balancer answers the
+ *   internet, and the API server refuses every anonymous request but health
+ *   checks and cluster-info.
+ *
+ * Credentials never enter the JSON: `HCLOUD_TOKEN` for Hetzner Cloud,
+ * `MINIO_USER`/`MINIO_PASSWORD` (an Object Storage access key) for the bucket.
+ *
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs
+ */
+export class HetznerProvider implements NodeProvider {
+  readonly id = 'hetzner' as const;
+  private readonly props: HetznerProviderProps;
+
+  constructor(props: HetznerProviderProps = {}) {
+    checkProps(props);
+    this.props = props;
+  }
+
+  /**
+   * `https://<cluster>-ignition-<hash>.<location>.your-objectstorage.com/<node>.ign`:
+   * the private object a node's pointer merges at first boot (presign it,
+   * with an Object Storage key and the location as region, to hand it out).
+   */
+  secretPartUrl(spec: PlatformSpec, node: NodeSpec): string {
+    checkSpec(spec);
+    const store = secretStore(spec);
+    return `https://${store.bucket}.${objectStorageHost(store.location)}/${secretPartKey(node)}`;
+  }
+
+  /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
+  serverAddress(node: NodeSpec): string {
+    return `hcloud_server.${node.name}`;
+  }
+
+  /**
+   * Renders `main.tf.json`. Throws a {@link PlatformConfigError} listing
+   * every setting Hetzner cannot use (a DigitalOcean size, another
+   * provider), and an `Error` when the boot configs do not match the
+   * topology or do not fit a server's user-data.
+   */
+  renderTerraform(input: InfraInput): TerraformDocument {
+    const { spec } = input;
+    checkSpec(spec);
+    checkInput(spec, input.nodes, this.props.dns ?? {}, (node) => this.secretPartUrl(spec, node));
+    const stack = newStack(spec.config.cluster.name);
+    buildStack(stack, spec, input.nodes, this.props);
+    return { fileName: 'main.tf.json', content: renderStack(stack) };
+  }
+}
+
+/** The object key of a node's secret part. */
+const secretPartKey = (node: { readonly name: string }): string => `${node.name}.ign`;
+
+/**
+ * Where secret parts live. Bucket names are global across Hetzner Object
+ * Storage, so the name carries a short hash of the domain the platform owns.
+ */
+function secretStore(spec: PlatformSpec): { bucket: string; location: string } {
+  const { cluster, domain, provider } = spec.config;
+  const suffix = createHash('sha256').update(domain).digest('hex').slice(0, 8);
+  const location = provider.name === 'hetzner' ? OBJECT_STORAGE_LOCATIONS[provider.region] : OBJECT_STORAGE_LOCATIONS.fsn1;
+  return { bucket: `${cluster.name}-ignition-${suffix}`, location };
+}
+
+function checkProps(props: HetznerProviderProps): void {
+  const ports = props.ingressTargetPorts ?? DEFAULT_INGRESS_TARGET_PORTS;
+  // The ingress load balancer must never reach a port nodes use among themselves.
+  const taken = new Set(
+    [...nodeToNodeRules('cilium'), ...nodeToNodeRules('flannel'), ...controllerInboundRules([])]
+      .filter((r) => r.protocol === 'tcp' && r.ports !== undefined)
+      .flatMap((r) => expandPorts(r.ports as string)),
+  );
+  for (const [what, port] of Object.entries(ports)) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || taken.has(port) || port === 22) {
+      throw new Error(
+        `HetznerProvider: ingressTargetPorts.${what} is ${port}; use a free TCP port (80/443 or a NodePort in 30000-32767), not 22 or one the nodes use among themselves`,
+      );
+    }
+  }
+  if (ports.http === ports.https) throw new Error(`HetznerProvider: ingressTargetPorts.http and .https are both ${ports.http}; give HTTP and HTTPS their own port`);
+}
+
+function expandPorts(ports: string): number[] {
+  const [from, to = from] = ports.split('-').map(Number);
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+function checkSpec(spec: PlatformSpec): void {
+  const problems: ConfigProblem[] = [];
+  const { provider, nodes } = spec.config;
+  if (provider.name !== 'hetzner') {
+    problems.push({
+      path: 'provider.name',
+      message: `got "${provider.name}", but HetznerProvider renders Hetzner Cloud only; set provider.name to "hetzner" with a Hetzner location, or use nodeProviderFor(spec)`,
+    });
+  }
+  const roles: ReadonlyArray<{ role: NodeRole; path: string; size: string; count: number }> = [
+    { role: 'controller', path: 'nodes.controllers.size', size: nodes.controllers.size, count: nodes.controllers.count },
+    { role: 'worker', path: 'nodes.workers.size', size: nodes.workers.size, count: nodes.workers.count },
+  ];
+  for (const { path, size, count } of roles) {
+    // An unused role keeps the schema's default (a DigitalOcean slug): nothing is created from it.
+    if (count === 0 || SERVER_TYPE.test(size)) continue;
+    problems.push({ path, message: sizeProblem(size) });
+  }
+  if (problems.length > 0) throw new PlatformConfigError('HetznerProvider', problems);
+}
+
+function sizeProblem(size: string): string {
+  const fix = 'use an x86 Hetzner Cloud server type such as "cx32", "cpx31" or "ccx23"';
+  if (size.includes('-')) return `"${size}" is a DigitalOcean size slug, not a Hetzner Cloud server type; ${fix}`;
+  if (/^cax\d+$/.test(size)) return `"${size}" is an Arm server type, but nodes download x86-64 Kubernetes system extensions; ${fix}`;
+  return `"${size}" is not a Hetzner Cloud server type (cx, cpx or ccx followed by two digits); ${fix}`;
+}
+
+function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], dns: HetznerDnsProps, urlOf: (node: NodeSpec) => string): void {
+  const nodes = spec.topology.nodes;
+  const problems: string[] = [];
+  if (boots.length !== nodes.length) {
+    problems.push(`got ${boots.length} boot configs for ${nodes.length} nodes; pass one per node of spec.topology, in the same order`);
+  }
+  nodes.forEach((node, i) => {
+    const boot = boots[i];
+    if (!boot) return;
+    if (boot.name !== node.name) {
+      problems.push(`boot config #${i + 1} is for "${boot.name}", but node #${i + 1} of the topology is "${node.name}"; keep the topology order`);
+      return;
+    }
+    const bytes = Buffer.byteLength(boot.userData, 'utf8');
+    if (bytes > USER_DATA_LIMIT_BYTES) {
+      problems.push(`user-data of "${node.name}" is ${bytes} bytes; Hetzner Cloud accepts at most ${USER_DATA_LIMIT_BYTES}; move content into the secret part or a remote file`);
+    }
+    if (boot.secretPartKey !== secretPartKey(node)) {
+      problems.push(`secretPartKey of "${node.name}" is "${boot.secretPartKey}", but its pointer is meant to fetch "${secretPartKey(node)}"; use "${secretPartKey(node)}"`);
+    }
+    // A presigned link is the URL plus a query: the pointer must name this object either way.
+    const url = urlOf(node);
+    if (!boot.userData.includes(url)) {
+      problems.push(`user-data of "${node.name}" does not fetch its secret part from ${url}; render the pointer with HetznerProvider.secretPartUrl`);
+    }
+  });
+  const zone = dns.zone ?? spec.config.domain;
+  if (spec.config.domain !== zone && !spec.config.domain.endsWith(`.${zone}`)) {
+    problems.push(`dns.zone "${zone}" does not contain the domain "${spec.config.domain}"; use "${spec.config.domain}" or one of its parents`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`HetznerProvider: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** The smallest load balancer type that takes `targets` servers. */
+function loadBalancerType(targets: number, what: string): string {
+  const type = LOAD_BALANCER_TYPES.find((t) => t.maxTargets >= targets);
+  if (!type) {
+    const max = LOAD_BALANCER_TYPES[LOAD_BALANCER_TYPES.length - 1];
+    throw new Error(`HetznerProvider: the ${what} load balancer would target ${targets} servers; the largest type (${max.name}) takes ${max.maxTargets}. Use fewer, larger nodes.`);
+  }
+  return type.name;
+}
+
+/** Placement group of a node: spread groups of at most 10, per role, filled in index order. */
+const placementGroupName = (node: NodeSpec): string => `${node.role}s-${Math.ceil(node.index / SPREAD_GROUP_SIZE)}`;
+
+/**
+ * A rule of the shared port plan as a Hetzner firewall rule. Sources that
+ * DigitalOcean names by tag or load balancer (nodes, load balancers) are the
+ * private network here; only literal addresses (admin CIDRs) stay as they are.
+ */
+function hetznerRules(rules: readonly InboundRulePlan[]): TfValue[] {
+  return rules.flatMap((r) => {
+    const base = { direction: 'in', protocol: r.protocol, ...(r.ports !== undefined ? { port: r.ports } : {}) };
+    const out: TfValue[] = [];
+    // Hetzner caps a rule's description at 255 characters.
+    if (r.fromAddresses?.length) out.push({ ...base, source_ips: [...r.fromAddresses], description: `admin CIDRs: ${r.why}`.slice(0, 255) });
+    if (r.fromTags?.length || r.fromLoadBalancers?.length) {
+      out.push({ ...base, source_ips: [PRIVATE_NETWORK.ipRange], description: `private network: ${r.why}`.slice(0, 255) });
+    }
+    return out;
+  });
+}
+
+function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly NodeBootConfig[], props: HetznerProviderProps): void {
+  const { config, topology } = spec;
+  if (config.provider.name !== 'hetzner') throw new Error('unreachable: checked by checkSpec');
+  const cluster = config.cluster.name;
+  const location = config.provider.region;
+  const store = secretStore(spec);
+  const clusterLabels = { [LABEL.cluster]: cluster };
+  const clusterSelector = `${LABEL.cluster}=${cluster}`;
+  const controllerSelector = `${clusterSelector},${LABEL.role}=controller`;
+  const ingressPorts = props.ingressTargetPorts ?? DEFAULT_INGRESS_TARGET_PORTS;
+
+  // The token comes from HCLOUD_TOKEN; Object Storage keys from MINIO_USER/MINIO_PASSWORD.
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs#argument-reference
+  const hcloud = new GenericProvider(stack, 'hcloud', TERRAFORM_PROVIDERS.hcloud);
+  // @see https://registry.terraform.io/providers/aminueza/minio/latest/docs
+  const minio = new GenericProvider(stack, 'minio', TERRAFORM_PROVIDERS.minio, {
+    minio_server: objectStorageHost(store.location),
+    minio_region: store.location,
+    minio_ssl: true,
+    // Hetzner Object Storage does not implement bucket tagging.
+    skip_bucket_tagging: true,
+  });
+  const resource = (type: string, name: string, attributes: TfAttributes, extra: Pick<GenericBlockProps, 'dependsOn' | 'lifecycle'> = {}) =>
+    new GenericResource(stack, { provider: type.startsWith('minio_') ? minio : hcloud, type, name, attributes, ...extra });
+
+  // The newest Flatcar snapshot of the channel (pins.ts says how to make it).
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/data-sources/image
+  const image = new GenericDataSource(stack, {
+    provider: hcloud,
+    type: 'hcloud_image',
+    name: 'flatcar',
+    attributes: {
+      with_selector: props.imageSelector ?? FLATCAR_SNAPSHOT_SELECTOR[config.versions.flatcarChannel],
+      with_architecture: 'x86',
+      most_recent: true,
+    },
+  });
+
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/network_subnet
+  const network = resource('hcloud_network', 'network', { name: cluster, ip_range: PRIVATE_NETWORK.ipRange, labels: clusterLabels });
+  const subnet = resource('hcloud_network_subnet', 'nodes', {
+    network_id: network.ref('id'),
+    type: 'cloud',
+    network_zone: NETWORK_ZONES[location],
+    ip_range: PRIVATE_NETWORK.subnet,
+  });
+
+  // Firewalls on the public interfaces, applied by label so a new server is
+  // covered from creation; no rule for port 22, no outbound rule (all allowed).
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/firewall
+  const nodesFirewall = resource('hcloud_firewall', 'nodes', {
+    name: `${cluster}-nodes`,
+    labels: clusterLabels,
+    rule: hetznerRules(nodeInboundRules(config.layers.network, ingressPorts)),
+    apply_to: [{ label_selector: clusterSelector }],
+  });
+  const controllersFirewall = resource('hcloud_firewall', 'controllers', {
+    name: `${cluster}-controllers`,
+    labels: clusterLabels,
+    rule: hetznerRules(controllerInboundRules(config.adminCidrs)),
+    apply_to: [{ label_selector: controllerSelector }],
+  });
+
+  // Secret parts: a private bucket, objects gone a day after upload; nodes
+  // fetch theirs through a presigned link that expires.
+  // @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/s3_bucket
+  const bucket = resource('minio_s3_bucket', 'ignition', { bucket: store.bucket, acl: 'private', force_destroy: true });
+  resource('minio_ilm_policy', 'ignition', { bucket: bucket.ref('bucket'), rule: [{ id: 'expire-secret-parts', expiration: SECRET_PART_EXPIRY }] });
+
+  const groups = new Map<string, GenericResource>();
+  const placementGroup = (node: NodeSpec): GenericResource => {
+    const name = placementGroupName(node);
+    let group = groups.get(name);
+    if (!group) {
+      // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/placement_group
+      group = resource('hcloud_placement_group', name, { name: `${cluster}-${name}`, type: 'spread', labels: clusterLabels });
+      groups.set(name, group);
+    }
+    return group;
+  };
+
+  const servers = topology.nodes.map((node, i) => {
+    const boot = boots[i];
+    const labels = { ...clusterLabels, [LABEL.role]: node.role, [LABEL.node]: node.name };
+    // @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/s3_object
+    const secret = resource('minio_s3_object', node.name, {
+      bucket_name: bucket.ref('bucket'),
+      object_name: boot.secretPartKey,
+      content: literal(boot.secretPart),
+      content_type: 'application/json',
+    });
+    // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/server
+    const server = resource(
+      'hcloud_server',
+      node.name,
+      {
+        name: node.name,
+        server_type: node.size,
+        image: image.ref('id'),
+        location,
+        labels,
+        // The Ignition pointer: public content and the hash-pinned URL of the secret part.
+        user_data: literal(boot.userData),
+        placement_group_id: placementGroup(node).ref('id'),
+        // A public IPv4 for egress (images, the API through its load balancer); no IPv6 to firewall.
+        public_net: [{ ipv4_enabled: true, ipv6_enabled: false }],
+        // alias_ips = [] avoids a detach/attach on every apply (hcloud provider #650).
+        network: [{ subnet_id: subnet.ref('id'), alias_ips: [] }],
+        shutdown_before_deletion: true,
+        // No ssh_keys: there is no key to put on a node, and sshd is masked by Ignition.
+      },
+      {
+        // The firewalls exist before the server, and its secret part before it boots.
+        dependsOn: [nodesFirewall, ...(node.role === 'controller' ? [controllersFirewall] : []), secret],
+        lifecycle: { ignoreChanges: [...SERVER_IGNORED_CHANGES] },
+      },
+    );
+    // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/volume
+    resource('hcloud_volume', node.name, {
+      name: `${node.name}-osd`,
+      size: config.nodes.volumeSizeGiB,
+      server_id: server.ref('id'),
+      // A raw block device for a Ceph OSD: never formatted or mounted.
+      automount: false,
+      labels,
+    });
+    return { node, server };
+  });
+
+  // Load balancers reach nodes on their private addresses, so they join the network first.
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_target
+  const loadBalancer = (name: 'api' | 'ingress', targets: number, selector: string) => {
+    const lb = resource('hcloud_load_balancer', name, {
+      name: `${cluster}-${name}`,
+      load_balancer_type: loadBalancerType(targets, name),
+      location,
+      labels: clusterLabels,
+    });
+    const attachment = resource('hcloud_load_balancer_network', name, { load_balancer_id: lb.ref('id'), subnet_id: subnet.ref('id'), enable_public_interface: true });
+    resource(
+      'hcloud_load_balancer_target',
+      name,
+      { type: 'label_selector', load_balancer_id: lb.ref('id'), label_selector: selector, use_private_ip: true },
+      { dependsOn: [attachment] },
+    );
+    return lb;
+  };
+
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_service
+  const api = loadBalancer('api', topology.controllers.length, controllerSelector);
+  resource('hcloud_load_balancer_service', 'api', {
+    load_balancer_id: api.ref('id'),
+    protocol: 'tcp',
+    listen_port: 6443,
+    destination_port: 6443,
+    // /readyz (anonymous, see @keelson/ignition) fails while an API server
+    // shuts down or loses etcd, so the balancer drains it within ~10 s.
+    health_check: [{ protocol: 'http', port: 6443, interval: 5, timeout: 3, retries: 2, http: [{ path: '/readyz', tls: true, status_codes: ['200'] }] }],
+  });
+
+  // Every node; the balancer sends only to those whose health check passes (the ingress controller runs there).
+  const ingress = loadBalancer('ingress', topology.nodes.length, clusterSelector);
+  for (const [name, listen, target] of [
+    ['ingress-http', 80, ingressPorts.http],
+    ['ingress-https', 443, ingressPorts.https],
+  ] as const) {
+    resource('hcloud_load_balancer_service', name, {
+      load_balancer_id: ingress.ref('id'),
+      // TCP passthrough: TLS ends at the ingress controller (cert-manager's certificates).
+      protocol: 'tcp',
+      listen_port: listen,
+      destination_port: target,
+      proxyprotocol: props.ingressProxyProtocol ?? false,
+      health_check: [{ protocol: 'tcp', port: ingressPorts.https, interval: 5, timeout: 3, retries: 2 }],
+    });
+  }
+
+  addDns(stack, spec, props.dns ?? {}, hcloud, resource, api, ingress);
+
+  output(stack, 'api_endpoint', { value: `api.${config.domain}:6443`, description: 'Kubernetes API endpoint (the API load balancer)' });
+  output(stack, 'api_load_balancer_ip', { value: api.ref('ipv4'), description: 'Public IPv4 of the API load balancer' });
+  output(stack, 'ingress_load_balancer_ip', { value: ingress.ref('ipv4'), description: 'Public IPv4 of the ingress load balancer' });
+  output(stack, 'ignition_bucket', { value: store.bucket, description: "Private Object Storage bucket holding each node's secret Ignition part" });
+  output(stack, 'ignition_bucket_endpoint', { value: `https://${objectStorageHost(store.location)}`, description: 'S3 endpoint (and, as its first label, the signing region) of the ignition bucket' });
+  output(stack, 'node_addresses', {
+    value: Object.fromEntries(
+      servers.map(({ node, server }) => [
+        node.name,
+        // `network` is a set: its one address is read with a splat.
+        { public: server.ref('ipv4_address'), private: `\${one(${server.address}.network[*].ip)}` },
+      ]),
+    ),
+    description: 'Public and private IPv4 of every node',
+    // Not a credential, but a map of every node's public address does not belong in CI logs.
+    sensitive: true,
+  });
+}
+
+/**
+ * `api.` and `*.` records of the domain in its zone, pointing at the load balancers.
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/zone_rrset
+ */
+function addDns(
+  stack: TerraformStack,
+  spec: PlatformSpec,
+  dns: HetznerDnsProps,
+  hcloud: GenericProvider,
+  resource: (type: string, name: string, attributes: TfAttributes) => GenericResource,
+  api: GenericResource,
+  ingress: GenericResource,
+): void {
+  const domain = spec.config.domain;
+  const zone = dns.zone ?? domain;
+  const zoneName = dns.createZone
+    ? resource('hcloud_zone', 'zone', { name: zone, mode: 'primary', ttl: 300, labels: { [LABEL.cluster]: spec.config.cluster.name } }).ref('name')
+    : // Read, not managed: plan stops early when the zone is missing, and destroy never deletes it.
+      new GenericDataSource(stack, { provider: hcloud, type: 'hcloud_zone', name: 'zone', attributes: { name: zone } }).ref('name');
+  const relative = domain === zone ? '' : `.${domain.slice(0, -(zone.length + 1))}`;
+  resource('hcloud_zone_rrset', 'api', { zone: zoneName, name: `api${relative}`, type: 'A', ttl: 300, records: [{ value: api.ref('ipv4') }] });
+  resource('hcloud_zone_rrset', 'ingress', { zone: zoneName, name: `*${relative}`, type: 'A', ttl: 300, records: [{ value: ingress.ref('ipv4') }] });
+}

@@ -1,0 +1,144 @@
+import { NODE_NETWORK_CIDR, type FlatcarChannel, type HetznerLocation } from '@keelson/platform-spec';
+
+/**
+ * Every version and every Hetzner-specific constant the Hetzner rendering
+ * uses, in one place.
+ */
+
+/**
+ * Terraform providers, pinned to a minor line.
+ *
+ * - `hcloud` 1.63 is the first release with `subnet_id` in a server's inline
+ *   `network` block (so a server boots with its private address, no
+ *   `depends_on` race); it has `location` on `hcloud_primary_ip` (1.58; the
+ *   API dropped `datacenter` on 1 July 2026) and the DNS resources
+ *   (`hcloud_zone`, `hcloud_zone_rrset`, generally available since 1.56).
+ * - `minio` 3.38.3 talks to Hetzner Object Storage, which Hetzner recommends
+ *   managing with it; it tolerates the bucket-tagging calls Hetzner does not
+ *   implement.
+ *
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs
+ * @see https://github.com/hetznercloud/terraform-provider-hcloud/pull/1278
+ * @see https://github.com/hetznercloud/terraform-provider-hcloud/pull/1309
+ * @see https://docs.hetzner.com/storage/object-storage/getting-started/creating-a-bucket-minio-terraform
+ */
+export const TERRAFORM_PROVIDERS = {
+  hcloud: { source: 'hetznercloud/hcloud', version: '~> 1.63' },
+  minio: { source: 'aminueza/minio', version: '>= 3.38.3, < 4.0.0' },
+} as const;
+
+/**
+ * Label selector of the Flatcar snapshot new servers boot from, per channel.
+ *
+ * Hetzner Cloud cannot import a disk image: a snapshot is made once per
+ * project by writing Flatcar's Hetzner image onto a throw-away server from
+ * the rescue system and snapshotting its disk. `hcloud-upload-image` does
+ * all of that in one command and labels the snapshot so this selector finds
+ * it (see `src/hetzner/README.md`):
+ *
+ * ```sh
+ * hcloud-upload-image upload --architecture=x86 --compression=bz2 \
+ *   --image-url=https://stable.release.flatcar-linux.net/amd64-usr/current/flatcar_production_hetzner_image.bin.bz2 \
+ *   --labels os=flatcar,flatcar-channel=stable --description flatcar-stable-x86
+ * ```
+ *
+ * The newest matching snapshot is used. Only the first boot uses it: Flatcar
+ * updates itself in place afterwards and servers ignore `image` changes, so
+ * a newer snapshot never replaces a running node.
+ *
+ * @see https://www.flatcar.org/docs/latest/installing/cloud/hetzner/
+ * @see https://github.com/apricote/hcloud-upload-image
+ */
+export const FLATCAR_SNAPSHOT_SELECTOR: Readonly<Record<FlatcarChannel, string>> = {
+  stable: 'os=flatcar,flatcar-channel=stable',
+  beta: 'os=flatcar,flatcar-channel=beta',
+};
+
+/**
+ * The private network every server and load balancer joins.
+ *
+ * 10.10.0.0/16 stays clear of the pod (10.244.0.0/16) and service
+ * (10.96.0.0/16) ranges of the cluster network.
+ *
+ * @see https://docs.hetzner.com/cloud/networks/faq
+ */
+export const PRIVATE_NETWORK = {
+  ipRange: NODE_NETWORK_CIDR,
+  /** The one cloud subnet nodes and load balancers get their addresses from. */
+  subnet: '10.10.0.0/20',
+} as const;
+
+/**
+ * Network zone of each location (a network and its subnets live in one zone).
+ * @see https://docs.hetzner.com/cloud/networks/faq
+ */
+export const NETWORK_ZONES: Readonly<Record<HetznerLocation, string>> = {
+  fsn1: 'eu-central',
+  nbg1: 'eu-central',
+  hel1: 'eu-central',
+  ash: 'us-east',
+  hil: 'us-west',
+  sin: 'ap-southeast',
+};
+
+/**
+ * Where the secret parts of node configs are stored: Hetzner Object Storage
+ * exists only in Falkenstein, Nuremberg and Helsinki, so clusters elsewhere
+ * keep them in Falkenstein (each node fetches its part once, over HTTPS).
+ *
+ * @see https://docs.hetzner.com/storage/object-storage/overview
+ */
+export const OBJECT_STORAGE_LOCATIONS: Readonly<Record<HetznerLocation, string>> = {
+  fsn1: 'fsn1',
+  nbg1: 'nbg1',
+  hel1: 'hel1',
+  ash: 'fsn1',
+  hil: 'fsn1',
+  sin: 'fsn1',
+};
+
+/**
+ * How long a secret part stays in the bucket after an apply uploads it: a
+ * node reads it once, at first boot (the next apply uploads it again, for a
+ * node replaced later). Same policy as the DigitalOcean Spaces bucket.
+ *
+ * @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/ilm_policy
+ */
+export const SECRET_PART_EXPIRY = '1d';
+
+/** Host of the S3 endpoint of an Object Storage location. */
+export const objectStorageHost = (location: string): string => `${location}.your-objectstorage.com`;
+
+/**
+ * Load balancer types, smallest first, with how many targets each takes: a
+ * label-selector target counts every server it matches.
+ *
+ * @see https://docs.hetzner.com/cloud/load-balancers/overview
+ */
+export const LOAD_BALANCER_TYPES: ReadonlyArray<{ readonly name: string; readonly maxTargets: number }> = [
+  { name: 'lb11', maxTargets: 25 },
+  { name: 'lb21', maxTargets: 75 },
+  { name: 'lb31', maxTargets: 150 },
+];
+
+/**
+ * Servers per spread placement group: Hetzner puts each server of a group on
+ * a different physical host, for at most 10 servers.
+ *
+ * @see https://docs.hetzner.com/cloud/placement-groups/overview
+ */
+export const SPREAD_GROUP_SIZE = 10;
+
+/**
+ * The largest user-data a server accepts.
+ * @see https://docs.hetzner.cloud/reference/cloud#servers-create-a-server
+ */
+export const USER_DATA_LIMIT_BYTES = 32 * 1024;
+
+/**
+ * x86 server types: shared vCPU (`cx`, `cpx`) and dedicated vCPU (`ccx`).
+ * Arm types (`cax`) are refused: nodes download x86-64 system extensions.
+ *
+ * @see https://docs.hetzner.com/cloud/servers/overview
+ */
+export const SERVER_TYPE = /^(cx|cpx|ccx)[1-9]\d$/;

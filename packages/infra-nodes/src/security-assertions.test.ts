@@ -1,0 +1,228 @@
+import { gzipSync } from 'node:zlib';
+import { findSecretsInUserData, findSshAccess, inboundRules, listResources, opensPort, type TerraformJson } from './security-assertions';
+
+const PEM_KEY = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB0=\n-----END EC PRIVATE KEY-----\n';
+const TOKEN = 'abcdef.0123456789abcdef';
+
+/** A pointer shaped like an Ignition config, with one inline file. */
+const pointer = (fileSource: string) =>
+  JSON.stringify({
+    ignition: { version: '3.3.0', config: { merge: [{ source: 'https://bucket.example.com/node-1.ign', verification: { hash: `sha512-${'0'.repeat(128)}` } }] } },
+    storage: { files: [{ path: '/etc/keelson/file', contents: { source: fileSource } }] },
+  });
+
+/** A clean DigitalOcean document: droplet, firewall with the shapes the provider allows. */
+function digitalocean(): TerraformJson {
+  return {
+    resource: {
+      digitalocean_droplet: {
+        'node-1': { name: 'node-1', user_data: pointer('data:,hello%0A'), monitoring: true },
+      },
+      digitalocean_firewall: {
+        nodes: {
+          name: 'nodes',
+          tags: ['keelson'],
+          inbound_rule: [
+            { protocol: 'tcp', port_range: '6443', source_addresses: ['203.0.113.0/24'], source_load_balancer_uids: ['${digitalocean_loadbalancer.api.id}'] },
+            { protocol: 'tcp', port_range: '2379-2380', source_tags: ['keelson-controller'] },
+            { protocol: 'udp', port_range: '51871', source_tags: ['keelson'], source_droplet_ids: ['${digitalocean_droplet.node-1.id}'] },
+            { protocol: 'icmp', source_addresses: ['10.0.0.0/16'] },
+          ],
+          outbound_rule: [{ protocol: 'tcp', port_range: 'all', destination_addresses: ['0.0.0.0/0'] }],
+        },
+      },
+    },
+  };
+}
+
+/** A clean Hetzner document: server, firewall with an outbound rule on 22 (outbound is not a way in). */
+function hetzner(): TerraformJson {
+  return {
+    resource: {
+      hcloud_server: { 'node-1': { name: 'node-1', user_data: pointer('data:;base64,aGVsbG8K'), labels: { role: 'controller' } } },
+      hcloud_firewall: {
+        nodes: {
+          rule: [
+            { direction: 'in', protocol: 'tcp', port: '6443', source_ips: ['203.0.113.0/24'] },
+            { direction: 'in', protocol: 'tcp', port: '6800-7300', source_ips: ['10.10.0.0/16'] },
+            { direction: 'in', protocol: 'icmp', source_ips: ['10.10.0.0/16'] },
+            { direction: 'out', protocol: 'tcp', port: '22', destination_ips: ['0.0.0.0/0'] },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** The document with `patch` merged into one resource's attributes. */
+function withResource(doc: TerraformJson, type: string, name: string, attributes: Record<string, unknown>): TerraformJson {
+  const resource = { ...(doc.resource ?? {}) };
+  resource[type] = { ...(resource[type] ?? {}), [name]: attributes };
+  return { ...doc, resource };
+}
+
+const droplet = (doc: TerraformJson) => doc.resource?.digitalocean_droplet?.['node-1'] as Record<string, unknown>;
+
+describe('inboundRules', () => {
+  it('normalises DigitalOcean inbound rules, prefixing each kind of source', () => {
+    expect(inboundRules(digitalocean())).toEqual([
+      { resource: 'digitalocean_firewall.nodes', protocol: 'tcp', ports: '6443', sources: ['203.0.113.0/24', 'load_balancer:${digitalocean_loadbalancer.api.id}'] },
+      { resource: 'digitalocean_firewall.nodes', protocol: 'tcp', ports: '2379-2380', sources: ['tag:keelson-controller'] },
+      { resource: 'digitalocean_firewall.nodes', protocol: 'udp', ports: '51871', sources: ['tag:keelson', 'droplet:${digitalocean_droplet.node-1.id}'] },
+      { resource: 'digitalocean_firewall.nodes', protocol: 'icmp', ports: 'all', sources: ['10.0.0.0/16'] },
+    ]);
+  });
+
+  it('reads a DigitalOcean rule written as one block instead of a list', () => {
+    const doc = withResource({}, 'digitalocean_firewall', 'single', { inbound_rule: { protocol: 'tcp', port_range: '443', source_addresses: ['0.0.0.0/0'] } });
+    expect(inboundRules(doc)).toEqual([{ resource: 'digitalocean_firewall.single', protocol: 'tcp', ports: '443', sources: ['0.0.0.0/0'] }]);
+  });
+
+  it('normalises Hetzner inbound rules and leaves outbound ones out', () => {
+    expect(inboundRules(hetzner())).toEqual([
+      { resource: 'hcloud_firewall.nodes', protocol: 'tcp', ports: '6443', sources: ['203.0.113.0/24'] },
+      { resource: 'hcloud_firewall.nodes', protocol: 'tcp', ports: '6800-7300', sources: ['10.10.0.0/16'] },
+      { resource: 'hcloud_firewall.nodes', protocol: 'icmp', ports: 'all', sources: ['10.10.0.0/16'] },
+    ]);
+  });
+
+  it('finds no rules in a document without firewalls', () => {
+    expect(inboundRules({ resource: { hcloud_server: {} } })).toEqual([]);
+    expect(inboundRules({})).toEqual([]);
+  });
+});
+
+describe('opensPort', () => {
+  it('matches single ports, ranges and all ports for the protocol asked', () => {
+    expect(opensPort({ protocol: 'tcp', ports: '22' }, 22)).toBe(true);
+    expect(opensPort({ protocol: 'tcp', ports: '1-65535' }, 22)).toBe(true);
+    expect(opensPort({ protocol: 'tcp', ports: 'all' }, 22)).toBe(true);
+    expect(opensPort({ protocol: 'tcp', ports: '2379-2380' }, 22)).toBe(false);
+    expect(opensPort({ protocol: 'tcp', ports: '220' }, 22)).toBe(false);
+    expect(opensPort({ protocol: 'udp', ports: '22' }, 22)).toBe(false);
+    expect(opensPort({ protocol: 'icmp', ports: 'all' }, 22)).toBe(false);
+    expect(opensPort({ protocol: 'udp', ports: '51871' }, 51871, 'udp')).toBe(true);
+  });
+});
+
+describe('findSshAccess', () => {
+  it('finds nothing in clean DigitalOcean and Hetzner documents', () => {
+    expect(findSshAccess(digitalocean())).toEqual([]);
+    expect(findSshAccess(hetzner())).toEqual([]);
+  });
+
+  it('reports ssh_keys on a droplet or a server, even an empty list, naming the value', () => {
+    const doc = withResource(digitalocean(), 'digitalocean_droplet', 'node-1', { ...droplet(digitalocean()), ssh_keys: ['12:34'] });
+    expect(findSshAccess(doc)).toEqual([{ resource: 'digitalocean_droplet.node-1', message: 'sets ssh_keys = ["12:34"]' }]);
+    const server = withResource(hetzner(), 'hcloud_server', 'node-2', { name: 'node-2', ssh_keys: [] });
+    expect(findSshAccess(server)).toEqual([{ resource: 'hcloud_server.node-2', message: 'sets ssh_keys = []' }]);
+  });
+
+  it('reports ssh_keys nested in a block of any resource', () => {
+    const doc = withResource({}, 'some_thing', 'x', { config: [{ ssh_keys: '${var.keys}' }] });
+    expect(findSshAccess(doc)).toEqual([{ resource: 'some_thing.x', message: 'sets config[0].ssh_keys = "${var.keys}"' }]);
+  });
+
+  it('reports SSH key resources and data sources of both providers', () => {
+    const doc: TerraformJson = {
+      resource: { digitalocean_ssh_key: { admin: { name: 'admin', public_key: 'ssh-ed25519 AAAA' } } },
+      data: { hcloud_ssh_key: { admin: { name: 'admin' } } },
+    };
+    expect(findSshAccess(doc)).toEqual([
+      { resource: 'digitalocean_ssh_key.admin', message: 'declares an SSH key (digitalocean_ssh_key)' },
+      { resource: 'data.hcloud_ssh_key.admin', message: 'declares an SSH key (hcloud_ssh_key)' },
+    ]);
+  });
+
+  it.each([
+    ['the port itself', '22'],
+    ['a range over it', '1-65535'],
+    ['all ports', 'all'],
+    ['no port range (every port)', undefined],
+  ])('reports a DigitalOcean inbound rule opening 22 through %s', (_what, portRange) => {
+    const doc = withResource({}, 'digitalocean_firewall', 'open', { inbound_rule: [{ protocol: 'tcp', port_range: portRange, source_addresses: ['0.0.0.0/0'] }] });
+    expect(findSshAccess(doc)).toEqual([{ resource: 'digitalocean_firewall.open', message: `opens port 22: tcp ${portRange ?? 'all'} from 0.0.0.0/0` }]);
+  });
+
+  it.each([
+    ['the port itself', '22', '22'],
+    ['a range over it', '20-30', '20-30'],
+    ['any port', 'any', 'all'],
+  ])('reports a Hetzner inbound rule opening 22 through %s', (_what, port, shown) => {
+    const doc = withResource({}, 'hcloud_firewall', 'open', { rule: [{ direction: 'in', protocol: 'tcp', port, source_ips: ['0.0.0.0/0', '::/0'] }] });
+    expect(findSshAccess(doc)).toEqual([{ resource: 'hcloud_firewall.open', message: `opens port 22: tcp ${shown} from 0.0.0.0/0, ::/0` }]);
+  });
+
+  it('ignores UDP 22 and outbound rules on 22', () => {
+    const doc = withResource(hetzner(), 'hcloud_firewall', 'other', {
+      rule: [
+        { direction: 'in', protocol: 'udp', port: '22', source_ips: ['0.0.0.0/0'] },
+        { direction: 'out', protocol: 'tcp', port: 'any', destination_ips: ['0.0.0.0/0'] },
+      ],
+    });
+    expect(findSshAccess(doc)).toEqual([]);
+  });
+});
+
+describe('findSecretsInUserData', () => {
+  const serverWith = (userData: string) => withResource(hetzner(), 'hcloud_server', 'node-1', { name: 'node-1', user_data: userData });
+
+  it('finds nothing in clean pointers of both providers', () => {
+    expect(findSecretsInUserData(digitalocean(), { tokens: [TOKEN] })).toEqual([]);
+    expect(findSecretsInUserData(hetzner(), { tokens: [TOKEN] })).toEqual([]);
+  });
+
+  it('reports a PEM block in plain user-data, naming its header only', () => {
+    expect(findSecretsInUserData(serverWith(`#!/bin/sh\ncat > /key <<EOF\n${PEM_KEY}EOF\n`))).toEqual([
+      { resource: 'hcloud_server.node-1', message: 'user_data text holds a PEM block "-----BEGIN EC PRIVATE KEY-----"' },
+    ]);
+  });
+
+  it.each([
+    ['base64', `data:;base64,${Buffer.from(PEM_KEY).toString('base64')}`, 'data:;base64,'],
+    ['percent-encoded', `data:,${encodeURIComponent(PEM_KEY)}`, 'data:,'],
+    ['gzip and base64', `data:;base64,${gzipSync(PEM_KEY).toString('base64')}`, 'data:;base64,'],
+  ])('reports a PEM block inside a %s Ignition data URL', (_how, source, prefix) => {
+    const doc = withResource(digitalocean(), 'digitalocean_droplet', 'node-1', { name: 'node-1', user_data: pointer(source) });
+    expect(findSecretsInUserData(doc)).toEqual([
+      { resource: 'digitalocean_droplet.node-1', message: `user_data (inline ${prefix}… decoded) holds a PEM block "-----BEGIN EC PRIVATE KEY-----"` },
+    ]);
+  });
+
+  it('reports a kubeadm bootstrap token without printing its secret half', () => {
+    const problems = findSecretsInUserData(serverWith(pointer(`data:,token%3A%20${TOKEN}%0A`)));
+    expect(problems).toEqual([{ resource: 'hcloud_server.node-1', message: 'user_data (inline data:,… decoded) holds a kubeadm token "abcdef.****************"' }]);
+    expect(JSON.stringify(problems)).not.toContain('0123456789abcdef');
+  });
+
+  it('reports a given secret string, redacted', () => {
+    const secret = 'c2VjcmV0LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGVzIQ==';
+    const problems = findSecretsInUserData(serverWith(`{"key":"${secret}"}`), { tokens: ['', secret] });
+    expect(problems).toEqual([{ resource: 'hcloud_server.node-1', message: 'user_data text holds secret #1 ("c2Vj…(44 characters)")' }]);
+    expect(JSON.stringify(problems)).not.toContain(secret);
+  });
+
+  it('reads through Terraform template escapes and reports user-data it cannot prove literal', () => {
+    expect(findSecretsInUserData(serverWith('echo "$${HOME}" %%{ if x }'))).toEqual([]);
+    expect(findSecretsInUserData(serverWith('${file("node-1.ign")}'))).toEqual([
+      { resource: 'hcloud_server.node-1', message: 'user_data refers to ${file("node-1.ign")}; only literal user-data can be proven free of secrets' },
+    ]);
+    expect(findSecretsInUserData(withResource({}, 'hcloud_server', 'odd', { user_data: 42 }))).toEqual([
+      { resource: 'hcloud_server.odd', message: 'user_data is not a string (number); cannot prove it holds no secret' },
+    ]);
+  });
+
+  it('leaves attributes other than user_data alone (secret parts belong in private objects)', () => {
+    const doc = withResource(hetzner(), 'minio_s3_object', 'node-1', { content: PEM_KEY });
+    expect(findSecretsInUserData(doc)).toEqual([]);
+  });
+});
+
+describe('listResources', () => {
+  it('lists resources, data sources on request, and one type when asked', () => {
+    const doc: TerraformJson = { ...hetzner(), data: { hcloud_image: { flatcar: { with_selector: 'os=flatcar' } } } };
+    expect(listResources(doc).map((b) => b.address)).toEqual(['hcloud_server.node-1', 'hcloud_firewall.nodes']);
+    expect(listResources(doc, { data: true }).map((b) => b.address)).toContain('data.hcloud_image.flatcar');
+    expect(listResources(doc, { type: 'hcloud_firewall' }).map((b) => b.name)).toEqual(['nodes']);
+  });
+});
