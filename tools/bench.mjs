@@ -98,6 +98,11 @@ for (const r of table) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEn
 rmSync(work, { recursive: true, force: true });
 if (!cached) process.exitCode = 1;
 
+// cdktf synth of the DigitalOcean Terraform JSON, deep imports against the package root.
+console.log('');
+const { benchInfra } = await import('./bench-infra.mjs');
+benchInfra();
+
 // etcd failover on a real 3-member cluster with client and peer mTLS: leader
 // killed to first acknowledged write (tools/bench-etcd-failover.mjs).
 console.log('');
