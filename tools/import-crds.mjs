@@ -19,7 +19,7 @@ const shared = resolve(process.env.KEELSON_SHARED ?? join(root, '..', 'shared'))
 
 /** Which kinds each package imports, from which CRD file. */
 export const IMPORTS = [
-  { pkg: 'gitops-argocd', file: 'argocd.crds.yaml', kinds: ['Application', 'AppProject'] },
+  { pkg: 'cluster-kit', file: 'argocd.crds.yaml', kinds: ['Application', 'AppProject'] },
 ];
 
 const cdk8s = join(root, 'node_modules', '.bin', 'cdk8s');

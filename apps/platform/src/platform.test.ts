@@ -15,7 +15,7 @@ describe('composePlatform', () => {
   it('renders one Argo CD Application per layer folder', () => {
     const files = render();
     const folders = new Set([...files.keys()].map((p) => p.split('/')[0]));
-    expect([...folders].sort()).toEqual(['apps', 'argocd', 'backups', 'ingress', 'storage']);
+    expect([...folders].sort()).toEqual(['apps', 'argocd', 'backups', 'ingress', 'maintenance', 'storage']);
     for (const folder of folders) expect(files.has(`argocd/application-argocd-${folder === 'argocd' ? 'root' : folder}.yaml`)).toBe(true);
   });
 

@@ -1,6 +1,7 @@
 import { App } from 'cdk8s';
 import { LayerChart } from '@keelson/cluster-kit';
 import { ArgoCdAppOfApps } from '@keelson/gitops-argocd';
+import { KuredRebootCoordinator } from '@keelson/node-maintenance';
 import type { PlatformSpec } from '@keelson/platform-spec';
 
 /**
@@ -15,12 +16,13 @@ export function composePlatform(spec: PlatformSpec): App {
   const layer = (id: Parameters<typeof layerChart>[2]) => layerChart(app, spec, id);
 
   const network = layer('network');
+  const maintenance = new KuredRebootCoordinator(app, 'maintenance', { spec });
   const storage = layer('storage');
   const ingress = layer('ingress');
   const backups = layer('backups');
   const apps = layer('apps');
 
-  new ArgoCdAppOfApps(app, 'gitops', { spec, layers: [network, storage, ingress, backups, apps].filter((c): c is LayerChart => c !== undefined) });
+  new ArgoCdAppOfApps(app, 'gitops', { spec, layers: [network, maintenance, storage, ingress, backups, apps].filter((c): c is LayerChart => c !== undefined) });
   return app;
 }
 

@@ -96,10 +96,18 @@ describe('keelson verify', () => {
     expect(run.stdout).toMatch(/Application apps: spec\.source\.path is "not\/the\/repo\/apps", but the config says "charts-out\/apps"; run keelson synth/);
   });
 
+  it('fails on an upstream chart that is not pinned to a release', () => {
+    const out = copy();
+    edit(out, 'maintenance/application-argocd-maintenance-kured.yaml', (o) => (o.spec.source.targetRevision = '6.x'));
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/Application maintenance-kured installs chart kured at "6\.x", not a pinned release/);
+  });
+
   it('prints the report as JSON with --json', () => {
     const run = keelson('verify', '--out', pristine, '--json');
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ ok: true, objects: 15 });
+    expect(report).toMatchObject({ ok: true, objects: 18 });
     expect(report.checks.map((c: any) => c.check)).toEqual(['files', 'schema', 'secrets', 'pod-security', 'gitops', 'config']);
   });
 

@@ -39,7 +39,7 @@ interface LooseObject {
   readonly apiVersion?: unknown;
   readonly kind?: unknown;
   readonly metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  readonly spec?: { source?: { path?: unknown; repoURL?: unknown; targetRevision?: unknown } };
+  readonly spec?: { source?: { path?: unknown; repoURL?: unknown; targetRevision?: unknown; chart?: unknown } };
 }
 
 interface Manifest {
@@ -117,9 +117,18 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}):
   }
 
   const folders = [...new Set(manifests.map((m) => m.file.split('/')[1]))].filter(Boolean);
-  const apps = manifests.filter((m) => m.object.apiVersion === 'argoproj.io/v1alpha1' && m.object.kind === 'Application');
+  const allApps = manifests.filter((m) => m.object.apiVersion === 'argoproj.io/v1alpha1' && m.object.kind === 'Application');
+  // Applications of upstream Helm charts install pinned releases; the others sync a folder of charts-out.
+  const charts = allApps.filter((a) => a.object.spec?.source?.chart !== undefined);
+  const apps = allApps.filter((a) => a.object.spec?.source?.chart === undefined);
   const synced = new Map<string, string>(apps.map((a) => [String(a.object.spec?.source?.path ?? '').split('/').pop() ?? '', a.object.metadata?.name ?? '?']));
   const gitopsFindings: Finding[] = [];
+  for (const { file, object } of charts) {
+    const version = String(object.spec?.source?.targetRevision ?? '');
+    if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
+      gitopsFindings.push({ file, message: `Application ${object.metadata?.name} installs chart ${String(object.spec?.source?.chart)} at "${version}", not a pinned release; pin an exact version` });
+    }
+  }
   for (const folder of folders) {
     if (!synced.has(folder)) gitopsFindings.push({ file: `charts-out/${folder}/`, message: `no Argo CD Application syncs this folder; it would never reach the cluster` });
   }
@@ -148,7 +157,7 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}):
     check('schema', `${manifests.length} objects against Kubernetes and CRD schemas, unknown fields refused`, schemaFindings),
     check('secrets', `${files.length} files scanned for private keys, tokens, passwords and Secret data`, secretFindings),
     check('pod-security', `${namespaces.length} namespaces enforce a Pod Security level`, psaFindings),
-    check('gitops', `${folders.length} folders, ${apps.length} Argo CD Applications`, gitopsFindings),
+    check('gitops', `${folders.length} folders, ${apps.length} Argo CD Applications for them, ${charts.length} pinned upstream charts`, gitopsFindings),
     ...(expected.namespaces
       ? [check('config', `${expected.namespaces.length} namespaces planned by the config are rendered`, planFindings)]
       : []),

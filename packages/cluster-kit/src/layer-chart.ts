@@ -1,6 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { LayerId, LayerInfo, NamespacePlan, PlatformSpec } from '@keelson/platform-spec';
+import type { UpstreamDeclaration } from './upstream-chart';
 
 /** Label every Keelson object carries, so `kubectl get -l` finds the platform. */
 export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
@@ -27,6 +28,7 @@ export class LayerChart extends Chart {
   public readonly layer: LayerInfo;
   /** Folder under `charts-out/` that {@link renderCharts} writes this chart to: the layer's folder. */
   public readonly outputFolder: string;
+  private readonly upstream: UpstreamDeclaration[] = [];
 
   constructor(scope: Construct, id: string, props: LayerChartProps) {
     const layer = props.spec.layers.find((l) => l.id === props.layer);
@@ -42,6 +44,16 @@ export class LayerChart extends Chart {
     for (const ns of layer.namespaces) {
       new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, props.spec.config.versions.kubernetes));
     }
+  }
+
+  /** Records what the layer installs from upstream (see UpstreamHelmChart), for the AppProject. */
+  public declareUpstream(declaration: UpstreamDeclaration): void {
+    this.upstream.push(declaration);
+  }
+
+  /** Everything the layer installs from upstream charts. */
+  public get upstreamDeclarations(): readonly UpstreamDeclaration[] {
+    return [...this.upstream];
   }
 }
 

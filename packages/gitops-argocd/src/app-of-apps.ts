@@ -1,14 +1,9 @@
 import type { Construct } from 'constructs';
-import { LayerChart } from '@keelson/cluster-kit';
+import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, SYNC_WAVE } from '@keelson/cluster-kit';
 import type { PlatformSpec } from '@keelson/platform-spec';
-import { Application, AppProject } from './imports/argoproj.io';
 
-/** The in-cluster API server, as Argo CD names it. */
-export const IN_CLUSTER = 'https://kubernetes.default.svc';
-/** Namespace Argo CD runs in and its Applications live in. */
-export const ARGOCD_NAMESPACE = 'argocd';
-/** Annotation Argo CD orders syncs by. @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/ */
-export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
+
 
 /** Retries with backoff for every sync. */
 export interface SyncRetry {
@@ -74,6 +69,11 @@ export class ArgoCdAppOfApps extends LayerChart {
     for (const c of charts) c.layer.namespaces.forEach((n) => namespaces.add(n.name));
     for (const o of objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
     const clusterKinds = new Map<string, { group: string; kind: string }>();
+    const upstream = charts.flatMap((c) => c.upstreamDeclarations);
+    for (const u of upstream) {
+      namespaces.add(u.namespace);
+      for (const r of u.clusterResources) clusterKinds.set(`${r.group}/${r.kind}`, { group: r.group, kind: r.kind });
+    }
     for (const o of objects) {
       if (o.metadata.namespace) continue;
       const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
@@ -84,8 +84,8 @@ export class ArgoCdAppOfApps extends LayerChart {
     new AppProject(this, 'project', {
       metadata: { name: project, namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE]: '-100' } },
       spec: {
-        description: `Keelson platform ${props.spec.config.cluster.name}: only its repository, its namespaces and the cluster-scoped kinds it renders`,
-        sourceRepos: [gitops.repoURL, ...(props.extraSourceRepos ?? [])],
+        description: `Keelson platform ${props.spec.config.cluster.name}: only its repository and pinned upstream charts, its namespaces and the cluster-scoped kinds it renders or installs`,
+        sourceRepos: [...new Set([gitops.repoURL, ...upstream.map((u) => u.repoURL), ...(props.extraSourceRepos ?? [])])],
         destinations: [...namespaces].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
         clusterResourceWhitelist: [...clusterKinds.values()].sort(byKey),
         orphanedResources: { warn: true },

@@ -17,7 +17,7 @@ describe('planLayers', () => {
     const { layers } = parsePlatformConfig(base);
     const waves = layers.map((l) => l.syncWave);
     expect([...waves].sort((a, b) => a - b)).toEqual(waves);
-    expect(layers.map((l) => l.id)).toEqual(['gitops', 'network', 'storage', 'ingress', 'backups', 'apps']);
+    expect(layers.map((l) => l.id)).toEqual(['gitops', 'network', 'maintenance', 'storage', 'ingress', 'backups', 'apps']);
   });
 
   it('swapping the ingress changes only the ingress layer', () => {

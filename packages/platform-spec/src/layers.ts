@@ -20,7 +20,7 @@ export interface NamespacePlan {
 }
 
 /** The swappable layers, each rendered into its own `charts-out/<folder>/`. */
-export type LayerId = 'gitops' | 'network' | 'storage' | 'ingress' | 'backups' | 'apps';
+export type LayerId = 'gitops' | 'network' | 'maintenance' | 'storage' | 'ingress' | 'backups' | 'apps';
 
 /** Where a layer renders to, when Argo CD syncs it, and which namespaces it owns. */
 export interface LayerInfo {
@@ -72,6 +72,20 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
           ? [{ name: 'kube-flannel', podSecurity: 'privileged', reason: 'flannel programs the host network and WireGuard interface' }]
           : [],
       description: `pod network (${layers.network}, WireGuard between nodes)`,
+    },
+    {
+      id: 'maintenance',
+      folder: 'maintenance',
+      implementation: 'kured',
+      syncWave: -3,
+      namespaces: [
+        {
+          name: 'kured',
+          podSecurity: 'privileged',
+          reason: 'kured enters the host (hostPID, privileged) to reboot a node once it is drained',
+        },
+      ],
+      description: 'coordinated node reboots: one node at a time, drained within PodDisruptionBudgets',
     },
     {
       id: 'storage',

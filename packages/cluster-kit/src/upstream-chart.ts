@@ -1,0 +1,94 @@
+import { Construct } from 'constructs';
+import { Application } from './imports/argoproj.io';
+import type { LayerChart } from './layer-chart';
+
+/** Namespace Argo CD's Applications live in. */
+export const ARGOCD_NAMESPACE = 'argocd';
+/** In-cluster API server, as Argo CD names it. */
+export const IN_CLUSTER = 'https://kubernetes.default.svc';
+/** Annotation Argo CD orders syncs by. @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/ */
+export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+
+/** A cluster-scoped kind an upstream chart creates (the AppProject must allow it). */
+export interface ClusterResource {
+  readonly group: string;
+  readonly kind: string;
+}
+
+/** What a layer installs from upstream, for the AppProject's allow-lists. */
+export interface UpstreamDeclaration {
+  readonly repoURL: string;
+  readonly namespace: string;
+  readonly clusterResources: readonly ClusterResource[];
+}
+
+/** Props for {@link UpstreamHelmChart}. */
+export interface UpstreamHelmChartProps<Values extends object> {
+  /** Helm repository URL. */
+  readonly repoURL: string;
+  readonly chart: string;
+  /** Exact chart version: upstream software is always pinned. */
+  readonly version: string;
+  /** Namespace the release goes to (one the layer owns). */
+  readonly namespace: string;
+  /** Helm values, typed by the caller. */
+  readonly values: Values;
+  /** Cluster-scoped kinds the chart creates. */
+  readonly clusterResources: readonly ClusterResource[];
+  /**
+   * Sync wave inside the layer's folder.
+   * @default 0
+   */
+  readonly syncWave?: number;
+  /**
+   * Argo CD AppProject the Application belongs to.
+   * @default 'keelson'
+   */
+  readonly project?: string;
+}
+
+const PINNED = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
+/**
+ * Installs a pinned upstream Helm chart through an Argo CD Application in the
+ * layer's folder, with typed values, and declares on the layer what the
+ * AppProject must allow (the chart's repository and cluster-scoped kinds).
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/helm/
+ */
+export class UpstreamHelmChart<Values extends object> extends Construct {
+  /** The Application's name (`<layer folder>-<chart>`). */
+  public readonly applicationName: string;
+
+  constructor(scope: LayerChart, id: string, props: UpstreamHelmChartProps<Values>) {
+    super(scope, id);
+    if (!PINNED.test(props.version)) {
+      throw new Error(`UpstreamHelmChart ${props.chart}: version "${props.version}" is not an exact release; pin one such as "1.2.3"`);
+    }
+    if (!scope.layer.namespaces.some((n) => n.name === props.namespace)) {
+      throw new Error(
+        `UpstreamHelmChart ${props.chart}: namespace "${props.namespace}" is not one of layer ${scope.layer.id}'s (${scope.layer.namespaces.map((n) => n.name).join(', ') || 'none'}); add it to the layer plan in platform-spec`,
+      );
+    }
+    this.applicationName = `${scope.layer.folder}-${props.chart}`;
+    new Application(this, 'application', {
+      metadata: {
+        name: this.applicationName,
+        namespace: ARGOCD_NAMESPACE,
+        annotations: { [SYNC_WAVE]: String(props.syncWave ?? 0) },
+        finalizers: ['resources-finalizer.argocd.argoproj.io'],
+      },
+      spec: {
+        project: props.project ?? 'keelson',
+        source: { repoUrl: props.repoURL, chart: props.chart, targetRevision: props.version, helm: { releaseName: props.chart, valuesObject: props.values } },
+        destination: { server: IN_CLUSTER, namespace: props.namespace },
+        syncPolicy: {
+          automated: { prune: true, selfHeal: true },
+          syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'],
+          retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '300s' } },
+        },
+      },
+    });
+    scope.declareUpstream({ repoURL: props.repoURL, namespace: props.namespace, clusterResources: props.clusterResources });
+  }
+}
