@@ -1,7 +1,7 @@
 import { App } from 'cdk8s';
 import { LayerChart } from '@keelson/cluster-kit';
 import { ArgoCdAppOfApps } from '@keelson/gitops-argocd';
-import { KuredRebootCoordinator } from '@keelson/node-maintenance';
+import { NodeMaintenance } from '@keelson/node-maintenance';
 import type { PlatformSpec } from '@keelson/platform-spec';
 
 /**
@@ -16,7 +16,7 @@ export function composePlatform(spec: PlatformSpec): App {
   const layer = (id: Parameters<typeof layerChart>[2]) => layerChart(app, spec, id);
 
   const network = layer('network');
-  const maintenance = new KuredRebootCoordinator(app, 'maintenance', { spec });
+  const maintenance = new NodeMaintenance(app, 'maintenance', { spec });
   const storage = layer('storage');
   const ingress = layer('ingress');
   const backups = layer('backups');

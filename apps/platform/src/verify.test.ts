@@ -107,7 +107,7 @@ describe('keelson verify', () => {
   it('prints the report as JSON with --json', () => {
     const run = keelson('verify', '--out', pristine, '--json');
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ ok: true, objects: 18 });
+    expect(report).toMatchObject({ ok: true, objects: 20 });
     expect(report.checks.map((c: any) => c.check)).toEqual(['files', 'schema', 'secrets', 'pod-security', 'gitops', 'config']);
   });
 

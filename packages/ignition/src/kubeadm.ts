@@ -88,6 +88,8 @@ export const kubeletConfigurationSchema = z.strictObject({
   }),
   authorization: z.strictObject({ mode: z.literal('Webhook') }),
   rotateCertificates: z.literal(true),
+  /** Serving certificates signed by the cluster CA (approved in-cluster), not self-signed. */
+  serverTLSBootstrap: z.literal(true),
   tlsMinVersion: z.enum(['VersionTLS12', 'VersionTLS13']),
   protectKernelDefaults: z.boolean(),
 });

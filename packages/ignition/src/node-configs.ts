@@ -237,6 +237,9 @@ const kubeletConfig = (): KubeletConfiguration => ({
   authentication: { anonymous: { enabled: false }, webhook: { enabled: true } },
   authorization: { mode: 'Webhook' },
   rotateCertificates: true,
+  // The kubelet asks the cluster CA for its serving certificate; the maintenance
+  // layer's approver signs off requests from this cluster's nodes only.
+  serverTLSBootstrap: true,
   tlsMinVersion: 'VersionTLS12',
   protectKernelDefaults: false,
 });
@@ -286,6 +289,8 @@ function clusterConfig(spec: PlatformSpec): ClusterConfiguration {
         { name: 'authentication-config', value: NODE_PATHS.authenticationConfig },
         { name: 'tls-min-version', value: 'VersionTLS12' },
         { name: 'profiling', value: 'false' },
+        // Verify kubelets' serving certificates (issued through serverTLSBootstrap).
+        { name: 'kubelet-certificate-authority', value: `${NODE_PATHS.pki}/ca.crt` },
       ],
       extraVolumes: [
         vol('encryption', '/etc/kubernetes/encryption', true, 'Directory'),

@@ -1,2 +1,2 @@
-export { KuredRebootCoordinator, KURED_CHART } from './kured';
-export type { KuredRebootCoordinatorProps, KuredValues } from './kured';
+export { NodeMaintenance, KURED_CHART, KUBELET_CSR_APPROVER_CHART } from './node-maintenance';
+export type { NodeMaintenanceProps, KuredValues, KubeletCsrApproverValues } from './node-maintenance';

@@ -84,8 +84,9 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
           podSecurity: 'privileged',
           reason: 'kured enters the host (hostPID, privileged) to reboot a node once it is drained',
         },
+        restricted('kubelet-csr-approver'),
       ],
-      description: 'coordinated node reboots: one node at a time, drained within PodDisruptionBudgets',
+      description: 'node upkeep: coordinated reboots within PodDisruptionBudgets, kubelet serving certificates signed by the cluster CA',
     },
     {
       id: 'storage',

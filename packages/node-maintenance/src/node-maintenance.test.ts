@@ -1,14 +1,15 @@
 import { App, Testing } from 'cdk8s';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
 import { validateManifest } from '@keelson/k8s-schemas';
-import { KuredRebootCoordinator } from './kured';
+import { NodeMaintenance } from './node-maintenance';
 
 const spec = parsePlatformConfig(exampleConfig());
 
-describe('KuredRebootCoordinator', () => {
-  const chart = new KuredRebootCoordinator(new App(), 'maintenance', { spec });
+describe('NodeMaintenance', () => {
+  const chart = new NodeMaintenance(new App(), 'maintenance', { spec });
   const objects = Testing.synth(chart);
-  const app = objects.find((o) => o.kind === 'Application');
+  const app = objects.find((o) => o.kind === 'Application' && o.metadata.name === 'maintenance-kured');
+  const approver = objects.find((o) => o.kind === 'Application' && o.metadata.name === 'maintenance-kubelet-csr-approver');
 
   it('installs the pinned kured chart through an Argo CD Application', () => {
     expect(app.metadata).toMatchObject({ name: 'maintenance-kured', namespace: 'argocd' });
@@ -20,15 +21,27 @@ describe('KuredRebootCoordinator', () => {
     expect(app.spec.source.helm.valuesObject.configuration).toMatchObject({ concurrency: 1, forceReboot: false, drainTimeout: '0', rebootSentinel: '/var/run/reboot-required' });
   });
 
-  it('runs in its own privileged namespace, with the reason stated', () => {
-    const ns = objects.find((o) => o.kind === 'Namespace');
+  it('approves kubelet serving certificates only for this cluster\'s node names and node network', () => {
+    expect(approver.spec.source).toMatchObject({ chart: 'kubelet-csr-approver', targetRevision: '1.2.13' });
+    expect(approver.spec.source.helm.valuesObject).toEqual({
+      providerRegex: '^keelson-(controller|worker)-[0-9]+$',
+      providerIpPrefixes: ['10.10.0.0/16'],
+      bypassDnsResolution: true,
+      podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    });
+    expect(approver.spec.destination.namespace).toBe('kubelet-csr-approver');
+  });
+
+  it('runs kured in its own privileged namespace, with the reason stated', () => {
+    const ns = objects.find((o) => o.kind === 'Namespace' && o.metadata.name === 'kured');
     expect(ns.metadata.name).toBe('kured');
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
     expect(ns.metadata.annotations['keelson.dev/pod-security-reason']).toMatch(/reboot/);
   });
 
-  it('declares the chart repository and cluster-scoped kinds for the AppProject', () => {
-    expect(chart.upstreamDeclarations).toEqual([
+  it('declares the chart repositories and cluster-scoped kinds for the AppProject', () => {
+    expect(chart.upstreamDeclarations.map((d) => d.repoURL)).toEqual(['https://kubereboot.github.io/charts', 'https://postfinance.github.io/kubelet-csr-approver']);
+    expect(chart.upstreamDeclarations.slice(0, 1)).toEqual([
       {
         repoURL: 'https://kubereboot.github.io/charts',
         namespace: 'kured',
