@@ -23,9 +23,9 @@ import { Volume } from '@cdktf/provider-digitalocean/lib/volume';
 import { VolumeAttachment } from '@cdktf/provider-digitalocean/lib/volume-attachment';
 import { Vpc } from '@cdktf/provider-digitalocean/lib/vpc';
 import { LocalBackend, S3Backend, TerraformOutput, Token, type TerraformStack } from 'cdktf';
-import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan, type LoadBalancerRole, type TagRole } from './firewall';
+import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan, type LoadBalancerRole, type TagRole } from '../internal/firewall';
 import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
-import { newStack, renderStack } from './terraform-json';
+import { newStack, renderStack } from '../internal/terraform-json';
 
 /** Where Terraform keeps its state. */
 export type DigitalOceanBackend =

@@ -13,9 +13,9 @@ import {
 import type { TerraformStack } from 'cdktf';
 // The same port plan as the DigitalOcean firewalls: one list, two clouds.
 import type { IngressTargetPorts } from '../digitalocean/digitalocean-provider';
-import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan } from '../digitalocean/firewall';
+import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan } from '../internal/firewall';
 // One byte-stable rendering for both clouds.
-import { newStack, renderStack } from '../digitalocean/terraform-json';
+import { newStack, renderStack } from '../internal/terraform-json';
 import {
   FLATCAR_SNAPSHOT_SELECTOR,
   LOAD_BALANCER_TYPES,

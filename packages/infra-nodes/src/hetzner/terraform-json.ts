@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 
 /**
  * Generic cdktf elements for providers without prebuilt bindings (the stack
- * is rendered by `../digitalocean/terraform-json.ts`, shared by both clouds).
+ * is rendered by `../internal/terraform-json.ts`, shared by both clouds).
  *
  * Attribute names are written as Terraform spells them (snake_case); values
  * may hold cdktf tokens (`ref()`), which render as `${type.name.attr}`.
