@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { scanForSecrets } from '@keelson/k8s-schemas';
-import { findSecretsInUserData, findSshAccess } from '@keelson/infra-nodes';
+import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess } from '@keelson/infra-nodes';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { configWith, keelson, tempDir, treeDigest } from './test-helpers';
+import { configWith, keelson, keelsonWithEnv, tempDir, treeDigest } from './test-helpers';
 
 describe('keelson synth', () => {
   const out = tempDir();
@@ -37,6 +37,7 @@ describe('keelson synth', () => {
     const doc = JSON.parse(readFileSync(join(out, 'infra-out/main.tf.json'), 'utf8'));
     expect(statSync(join(out, 'infra-out/main.tf.json')).mode & 0o777).toBe(0o600);
     expect(findSshAccess(doc)).toEqual([]);
+    expect(findOpenApiLoadBalancers(doc)).toEqual([]);
     const token = readFileSync(join(out, 'secrets/keelson/kubeadm/bootstrap-token'), 'utf8').trim();
     expect(findSecretsInUserData(doc, { tokens: [token] })).toEqual([]);
     expect(Object.keys(doc.resource.digitalocean_droplet).sort()).toEqual([
@@ -53,6 +54,25 @@ describe('keelson synth', () => {
     expect(first.stdout).toMatch(/infra-out\/main\.tf\.json: Terraform JSON for digitalocean/);
   });
 
+  it('keeps key material out of the Terraform JSON: Terraform reads each secret part from its file', () => {
+    const tf = readFileSync(join(out, 'infra-out/main.tf.json'), 'utf8');
+    expect(tf).not.toMatch(/-----BEGIN/);
+    expect(tf).toContain('sensitive(file(\\"${path.module}/ignition/keelson-worker-1.secret.ign\\"))');
+  });
+
+  it('says when the secret-part links are not signed, and signs them when the object-store keys are set', () => {
+    expect(first.stdout).toMatch(/secret-part links: NOT signed .*SPACES_ACCESS_KEY_ID/);
+    const dir = tempDir();
+    const run = keelsonWithEnv({ SPACES_ACCESS_KEY_ID: 'DO00EXAMPLEKEY', SPACES_SECRET_ACCESS_KEY: 'example-secret-not-real' }, 'synth', '--out', dir);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/secret-part links: signed, valid until \d{4}-\d\d-\d\d/);
+    const pointer = JSON.parse(readFileSync(join(dir, 'infra-out/ignition/keelson-worker-1.pointer.ign'), 'utf8'));
+    const source = new URL(pointer.ignition.config.merge[0].source);
+    expect(source.searchParams.get('X-Amz-Credential')).toMatch(/^DO00EXAMPLEKEY\/\d{8}\/fra1\/s3\/aws4_request$/);
+    expect(source.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(join(dir, 'infra-out/main.tf.json'), 'utf8')).not.toContain('example-secret-not-real');
+  });
+
   it('switches the cloud with one line of config: Hetzner', () => {
     const dir = tempDir();
     const config = configWith((c) => {
@@ -66,6 +86,7 @@ describe('keelson synth', () => {
     expect(Object.keys(doc.resource.hcloud_server ?? {})).toHaveLength(6);
     expect(doc.resource.digitalocean_droplet).toBeUndefined();
     expect(findSshAccess(doc)).toEqual([]);
+    expect(findOpenApiLoadBalancers(doc)).toEqual([]);
     // Nothing outside the infrastructure changes.
     expect(treeDigest(join(dir, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));
   });

@@ -15,6 +15,10 @@ export interface SynthOptions {
    * @default `<outDir>/secrets/<cluster name>`
    */
   readonly secretsDir?: string | ((spec: PlatformSpec) => string);
+  /** Where object-store credentials are read from, to sign the secret-part links. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** @default new Date() */
+  readonly now?: Date;
 }
 
 export interface SynthResult {
@@ -27,6 +31,8 @@ export interface SynthResult {
   readonly nodes: readonly NodeIgnition[];
   /** The Terraform JSON file written under infra-out/. */
   readonly terraformFile: string;
+  /** When the secret-part links were signed, or undefined when no object-store credentials were set. */
+  readonly linksSignedAt?: Date;
   /** Files the secrets bundle created on this run (first use). */
   readonly createdSecrets: readonly string[];
 }
@@ -52,10 +58,23 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   // cdktf and the provider bindings load only here.
   const { nodeProviderFor } = await import('@keelson/infra-nodes');
   const provider = nodeProviderFor(spec);
-  const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: (node) => provider.secretPartUrl(spec, node) });
+  // Nodes fetch their secret part through a link that expires. It is signed
+  // at the start of the current UTC day, so output stays the same all day and
+  // links stay valid for the 7 days SigV4 allows.
+  const credentials = provider.credentialsFromEnv(options.env ?? process.env);
+  const signedAt = new Date(new Date(options.now ?? Date.now()).toISOString().slice(0, 10));
+  const signing = credentials ? { credentials, now: signedAt } : undefined;
+  const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: (node) => provider.secretPartUrl(spec, node, signing) });
   const terraform = provider.renderTerraform({
     spec,
-    nodes: nodes.map((n) => ({ name: n.node.name, userData: n.pointer, secretPart: n.secretPart, secretPartKey: `${n.node.name}.ign` })),
+    nodes: nodes.map((n) => ({
+      name: n.node.name,
+      userData: n.pointer,
+      secretPart: n.secretPart,
+      secretPartKey: `${n.node.name}.ign`,
+      // Read from infra-out/ignition by Terraform, so keys never enter the Terraform JSON or plan output.
+      secretPartFile: `ignition/${n.node.name}.secret.ign`,
+    })),
   });
 
   const chartsDir = join(options.outDir, spec.config.gitops.path);
@@ -76,11 +95,11 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       ]),
     ],
   });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -98,8 +117,11 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
     `  cost: replicated pools store every byte ${budget.rawSpaceOverhead} times: ${raw} GiB raw (${n} x ${config.nodes.volumeSizeGiB} GiB) holds about ${Math.floor(raw / budget.rawSpaceOverhead)} GiB of data`,
     `  ${config.gitops.path}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
-    `  ${INFRA_OUT}/${terraformFile}: Terraform JSON for ${spec.config.provider.name} (apply with terraform or tofu; holds the secret parts, mode 0600)`,
+    `  ${INFRA_OUT}/${terraformFile}: Terraform JSON for ${spec.config.provider.name} (terraform or tofu apply in infra-out/; reads the secret parts from ignition/ as sensitive values; mode 0600)`,
     `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
+    linksSignedAt
+      ? `  secret-part links: signed, valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`
+      : `  secret-part links: NOT signed (no object-store keys in the environment, e.g. SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY); nodes cannot fetch their secret parts: set the keys and synth again before deploying`,
     ...(createdSecrets.length > 0 ? [`  secrets bundle: created ${createdSecrets.length} files (back the folder up; it never leaves this machine)`] : []),
   ];
 }

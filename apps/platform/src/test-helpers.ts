@@ -20,11 +20,16 @@ export interface CliRun {
 
 /** Runs the compiled `keelson` CLI as a user would. */
 export function keelson(...args: string[]): CliRun {
+  return keelsonWithEnv({}, ...args);
+}
+
+/** {@link keelson} with extra environment variables. */
+export function keelsonWithEnv(env: Record<string, string>, ...args: string[]): CliRun {
   // Keep tests off the repository's own secrets bundle: a synth into a scratch
   // folder keeps its bundle there too.
   const out = args.indexOf('--out');
   if (args[0] === 'synth' && out >= 0 && !args.includes('--secrets')) args = [...args, '--secrets', join(args[out + 1], 'secrets', 'keelson')];
-  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', cwd: repoRoot });
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -6,4 +6,4 @@ export { presignS3Url } from './presign';
 export type { PresignS3UrlOptions } from './presign';
 export { HetznerProvider, SERVER_IGNORED_CHANGES, FLATCAR_SNAPSHOT_SELECTOR } from './hetzner';
 export type { HetznerProviderProps, HetznerDnsProps } from './hetzner';
-export { findSshAccess, findSecretsInUserData, inboundRules } from './security-assertions';
+export { findSshAccess, findSecretsInUserData, findOpenApiLoadBalancers, inboundRules } from './security-assertions';

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { findSecretsInUserData, findSshAccess, inboundRules, listResources, opensPort, type TerraformJson } from './security-assertions';
+import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess, inboundRules, listResources, opensPort, type TerraformJson } from './security-assertions';
 
 const PEM_KEY = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB0=\n-----END EC PRIVATE KEY-----\n';
 const TOKEN = 'abcdef.0123456789abcdef';
@@ -224,5 +224,87 @@ describe('listResources', () => {
     expect(listResources(doc).map((b) => b.address)).toEqual(['hcloud_server.node-1', 'hcloud_firewall.nodes']);
     expect(listResources(doc, { data: true }).map((b) => b.address)).toContain('data.hcloud_image.flatcar');
     expect(listResources(doc, { type: 'hcloud_firewall' }).map((b) => b.name)).toEqual(['nodes']);
+  });
+});
+
+describe('findOpenApiLoadBalancers', () => {
+  const apiRule = { entry_protocol: 'tcp', entry_port: 6443, target_protocol: 'tcp', target_port: 6443 };
+  const doApi = (attributes: Record<string, unknown>) =>
+    withResource(digitalocean(), 'digitalocean_loadbalancer', 'api', { name: 'api', forwarding_rule: [apiRule], ...attributes });
+
+  it('accepts a DigitalOcean API load balancer with a firewall allow list, or on the internal network', () => {
+    expect(findOpenApiLoadBalancers(doApi({ firewall: { allow: ['cidr:203.0.113.0/24', 'cidr:10.10.0.0/16', 'ip:${digitalocean_droplet.node-1.ipv4_address}'] } }))).toEqual([]);
+    expect(findOpenApiLoadBalancers(doApi({ firewall: [{ allow: ['cidr:203.0.113.0/24'] }] }))).toEqual([]);
+    expect(findOpenApiLoadBalancers(doApi({ network: 'INTERNAL' }))).toEqual([]);
+  });
+
+  it('reports a DigitalOcean API load balancer without a firewall allow list', () => {
+    const problem = [
+      { resource: 'digitalocean_loadbalancer.api', message: 'forwards 6443->6443 from the internet with no firewall allow list; set firewall.allow to the admin CIDRs and the nodes' },
+    ];
+    expect(findOpenApiLoadBalancers(doApi({}))).toEqual(problem);
+    expect(findOpenApiLoadBalancers(doApi({ firewall: { deny: ['cidr:198.51.100.0/24'] } }))).toEqual(problem);
+    expect(findOpenApiLoadBalancers(doApi({ firewall: { allow: [] }, network: 'EXTERNAL' }))).toEqual(problem);
+  });
+
+  it('reports a DigitalOcean allow list that lets in every address, and the API behind another entry port', () => {
+    expect(findOpenApiLoadBalancers(doApi({ firewall: { allow: ['cidr:203.0.113.0/24', 'cidr:0.0.0.0/0'] } }))).toEqual([
+      { resource: 'digitalocean_loadbalancer.api', message: 'forwards 6443->6443, and its firewall allows cidr:0.0.0.0/0 (every address)' },
+    ]);
+    const behind443 = doApi({ forwarding_rule: [{ ...apiRule, entry_port: 443 }] });
+    expect(findOpenApiLoadBalancers(behind443).map((p) => p.message)).toEqual([expect.stringMatching(/^forwards 443->6443 from the internet with no firewall allow list/)]);
+  });
+
+  it('leaves DigitalOcean load balancers that do not serve 6443 alone', () => {
+    const ingress = withResource(digitalocean(), 'digitalocean_loadbalancer', 'ingress', {
+      forwarding_rule: [
+        { entry_protocol: 'tcp', entry_port: 80, target_protocol: 'tcp', target_port: 80 },
+        { entry_protocol: 'tcp', entry_port: 443, target_protocol: 'tcp', target_port: 443 },
+      ],
+    });
+    expect(findOpenApiLoadBalancers(ingress)).toEqual([]);
+  });
+
+  /** A Hetzner API load balancer, its 6443 service, and its network attachment with `network` attributes (none: no attachment). */
+  function hetznerApi(network?: Record<string, unknown>, service: Record<string, unknown> = { listen_port: 6443, destination_port: 6443 }): TerraformJson {
+    let doc = withResource(hetzner(), 'hcloud_load_balancer', 'api', { name: 'api', load_balancer_type: 'lb11', location: 'fsn1' });
+    doc = withResource(doc, 'hcloud_load_balancer_service', 'api', { load_balancer_id: '${hcloud_load_balancer.api.id}', protocol: 'tcp', ...service });
+    if (network) doc = withResource(doc, 'hcloud_load_balancer_network', 'api', { load_balancer_id: '${hcloud_load_balancer.api.id}', subnet_id: '${hcloud_network_subnet.nodes.id}', ...network });
+    return doc;
+  }
+  const hetznerProblem = {
+    resource: 'hcloud_load_balancer.api',
+    message:
+      'serves 6443 (hcloud_load_balancer_service.api) on its public interface, and Hetzner load balancers have no source filter; attach it with hcloud_load_balancer_network enable_public_interface = false',
+  };
+
+  it('accepts a Hetzner API load balancer whose public interface is disabled', () => {
+    expect(findOpenApiLoadBalancers(hetznerApi({ enable_public_interface: false }))).toEqual([]);
+    expect(findOpenApiLoadBalancers(hetznerApi({ enable_public_interface: 'false' }))).toEqual([]);
+  });
+
+  it('reports a Hetzner API load balancer with its public interface on (the default), attached to a network or not', () => {
+    expect(findOpenApiLoadBalancers(hetznerApi())).toEqual([hetznerProblem]);
+    expect(findOpenApiLoadBalancers(hetznerApi({}))).toEqual([hetznerProblem]);
+    expect(findOpenApiLoadBalancers(hetznerApi({ enable_public_interface: true }))).toEqual([hetznerProblem]);
+    expect(findOpenApiLoadBalancers(hetznerApi({ enable_public_interface: true }, { listen_port: 443, destination_port: 6443 }))).toEqual([hetznerProblem]);
+  });
+
+  it('matches Hetzner services and networks to their own load balancer only', () => {
+    // The private attachment belongs to another balancer (api2): api stays public.
+    let doc = hetznerApi();
+    doc = withResource(doc, 'hcloud_load_balancer', 'api2', { name: 'api2' });
+    doc = withResource(doc, 'hcloud_load_balancer_network', 'api2', { load_balancer_id: '${hcloud_load_balancer.api2.id}', enable_public_interface: false });
+    expect(findOpenApiLoadBalancers(doc)).toEqual([hetznerProblem]);
+    // A public ingress balancer serving 80/443 is not an API balancer.
+    let ingress = withResource(hetzner(), 'hcloud_load_balancer', 'ingress', { name: 'ingress' });
+    ingress = withResource(ingress, 'hcloud_load_balancer_service', 'ingress-https', { load_balancer_id: '${hcloud_load_balancer.ingress.id}', protocol: 'tcp', listen_port: 443, destination_port: 443 });
+    expect(findOpenApiLoadBalancers(ingress)).toEqual([]);
+  });
+
+  it('finds nothing in documents without load balancers', () => {
+    expect(findOpenApiLoadBalancers(digitalocean())).toEqual([]);
+    expect(findOpenApiLoadBalancers(hetzner())).toEqual([]);
+    expect(findOpenApiLoadBalancers({})).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@ import { gunzipSync } from 'node:zlib';
 /**
  * Provider-neutral checks on a parsed Terraform JSON document: the promises
  * of the security model (no SSH, no secret in user-data, only the intended
- * inbound rules) that every provider's rendering must keep.
+ * inbound rules, no API load balancer open to the internet) that every
+ * provider's rendering must keep.
  *
  * Each check returns a list of problems, empty when the document is fine;
  * each problem names the resource address and the offending value, so a
@@ -258,4 +259,59 @@ function decodeDataUrl(source: string): string | undefined {
     }
   }
   return bytes.toString('utf8');
+}
+
+/** The Kubernetes API port. */
+const API_PORT = 6443;
+
+/** Allow-list entries that let in every address. */
+const ANY_ADDRESS = new Set(['cidr:0.0.0.0/0', 'cidr:::/0']);
+
+const servesApi = (...ports: unknown[]): boolean => ports.some((p) => p !== undefined && p !== null && Number(p) === API_PORT);
+
+/**
+ * Load balancers that answer the Kubernetes API (6443, as listen or target
+ * port) to the whole internet. Firewalls on the nodes cannot see this: the
+ * balancer forwards from its own address, which the node firewall allows.
+ *
+ * - DigitalOcean `digitalocean_loadbalancer` with a 6443 forwarding rule, not
+ *   `network = "INTERNAL"`, and no `firewall` allow list (or one allowing
+ *   0.0.0.0/0 or ::/0).
+ * - Hetzner `hcloud_load_balancer` with a 6443 `hcloud_load_balancer_service`
+ *   and its public interface on: no `hcloud_load_balancer_network` of it sets
+ *   `enable_public_interface = false` (Hetzner load balancers have no source
+ *   filter, so a public one answers everyone). Services and networks are
+ *   matched to the balancer by reference (`${hcloud_load_balancer.<name>.id}`).
+ *
+ * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/loadbalancer
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_network
+ */
+export function findOpenApiLoadBalancers(doc: TerraformJson): SecurityProblem[] {
+  const problems: SecurityProblem[] = [];
+  for (const lb of listResources(doc, { type: 'digitalocean_loadbalancer' })) {
+    const api = blocks(lb.attributes.forwarding_rule).filter((r) => servesApi(r.entry_port, r.target_port));
+    if (api.length === 0 || String(lb.attributes.network ?? '').toUpperCase() === 'INTERNAL') continue;
+    const forwards = api.map((r) => `${String(r.entry_port)}->${String(r.target_port)}`).join(', ');
+    const allow = blocks(lb.attributes.firewall).flatMap((f) => strings(f.allow));
+    const open = allow.filter((a) => ANY_ADDRESS.has(a.replace(/\s/g, '')));
+    if (allow.length === 0) {
+      problems.push({ resource: lb.address, message: `forwards ${forwards} from the internet with no firewall allow list; set firewall.allow to the admin CIDRs and the nodes` });
+    } else if (open.length > 0) {
+      problems.push({ resource: lb.address, message: `forwards ${forwards}, and its firewall allows ${open.join(', ')} (every address)` });
+    }
+  }
+  const refersTo = (block: TerraformBlock, lb: TerraformBlock) => strings(block.attributes.load_balancer_id).some((id) => id.includes(`hcloud_load_balancer.${lb.name}.`));
+  const services = listResources(doc, { type: 'hcloud_load_balancer_service' });
+  const networks = listResources(doc, { type: 'hcloud_load_balancer_network' });
+  for (const lb of listResources(doc, { type: 'hcloud_load_balancer' })) {
+    const api = services.filter((s) => refersTo(s, lb) && servesApi(s.attributes.listen_port, s.attributes.destination_port));
+    if (api.length === 0) continue;
+    const privateOnly = networks.some((n) => refersTo(n, lb) && String(n.attributes.enable_public_interface) === 'false');
+    if (privateOnly) continue;
+    problems.push({
+      resource: lb.address,
+      message: `serves 6443 (${api.map((s) => s.address).join(', ')}) on its public interface, and Hetzner load balancers have no source filter; attach it with hcloud_load_balancer_network enable_public_interface = false`,
+    });
+  }
+  return problems;
 }

@@ -46,6 +46,7 @@ export type {
   InfraInput,
   TerraformDocument,
   NodeProvider,
+  ObjectStoreCredentials,
 } from './layers';
 export { loadPlatformSpec, parsePlatformConfig, parseConfigText, PlatformConfigError } from './load';
 export type { PlatformSpec, ConfigProblem } from './load';

@@ -237,6 +237,19 @@ export interface NodeBootConfig {
   readonly secretPart: string;
   /** Object key of the secret part in the private bucket, e.g. `<node>.ign`. */
   readonly secretPartKey: string;
+  /**
+   * Path of the secret part's file relative to the Terraform file (e.g.
+   * `ignition/<node>.secret.ign`). When given, the Terraform reads the file
+   * through `sensitive(file(...))` instead of embedding its content, so keys
+   * stay out of the Terraform JSON and out of plan output.
+   */
+  readonly secretPartFile?: string;
+}
+
+/** Credentials to sign the expiring links nodes fetch their secret parts with. */
+export interface ObjectStoreCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
 }
 
 /** What a {@link NodeProvider} renders from. */
@@ -261,7 +274,13 @@ export interface TerraformDocument {
  */
 export interface NodeProvider {
   readonly id: 'digitalocean' | 'hetzner';
-  /** Where the secret part of a node's Ignition will be fetched from (the pointer names it). */
-  secretPartUrl(spec: PlatformSpec, node: NodeSpec): string;
+  /**
+   * Where the secret part of a node's Ignition is fetched from (the pointer
+   * names it): a link signed with `signing` that expires, or the bare object
+   * URL when no credentials are given (nodes cannot fetch that one).
+   */
+  secretPartUrl(spec: PlatformSpec, node: NodeSpec, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string;
+  /** The object-store credentials from the environment, when set (e.g. SPACES_ACCESS_KEY_ID). */
+  credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined;
   renderTerraform(input: InfraInput): TerraformDocument;
 }

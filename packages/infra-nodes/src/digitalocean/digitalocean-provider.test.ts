@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { scanForSecrets } from '@keelson/k8s-schemas';
@@ -155,15 +155,19 @@ describe('DigitalOceanProvider', () => {
   });
 
   describe('firewalls', () => {
-    it('puts every node behind the node firewall and controllers behind the controller firewall, by tag', () => {
-      expect(json.resource.digitalocean_firewall.nodes.tags.map((t: string) => resolveSource(json, t))).toEqual(['tag:keelson']);
-      expect(json.resource.digitalocean_firewall.controllers.tags.map((t: string) => resolveSource(json, t))).toEqual(['tag:keelson-controller']);
+    const tagsOf = (firewall: string) => json.resource.digitalocean_firewall[firewall].tags.map((t: string) => resolveSource(json, t));
+
+    it('puts every node behind the node firewalls and controllers behind the controller firewalls, by tag', () => {
+      expect(Object.keys(json.resource.digitalocean_firewall).sort()).toEqual(['api_lb', 'controllers', 'ingress_lb', 'nodes']);
+      expect(tagsOf('nodes')).toEqual(['tag:keelson']);
+      expect(tagsOf('ingress_lb')).toEqual(['tag:keelson']);
+      expect(tagsOf('controllers')).toEqual(['tag:keelson-controller']);
+      expect(tagsOf('api_lb')).toEqual(['tag:keelson-controller']);
     });
 
-    it('opens exactly the allowed inbound ports on every node', () => {
+    it('opens exactly the allowed inbound ports on every node: node-to-node in the base firewall, 80/443 from the ingress load balancer in their own', () => {
+      expect(inboundRules(json, 'ingress_lb')).toEqual(['tcp/80 <- lb:keelson-ingress', 'tcp/443 <- lb:keelson-ingress']);
       expect(inboundRules(json, 'nodes')).toEqual([
-        'tcp/80 <- lb:keelson-ingress',
-        'tcp/443 <- lb:keelson-ingress',
         'tcp/10250 <- tag:keelson',
         'udp/51871 <- tag:keelson',
         'udp/8472 <- tag:keelson',
@@ -177,14 +181,54 @@ describe('DigitalOceanProvider', () => {
     });
 
     it('opens 6443 only to the API load balancer, the admin CIDRs and the nodes, and etcd only between controllers', () => {
-      expect(inboundRules(json, 'controllers')).toEqual([
-        'tcp/6443 <- cidr:203.0.113.0/24,lb:keelson-api,tag:keelson',
-        'tcp/2379-2380 <- tag:keelson-controller',
+      expect(inboundRules(json, 'controllers')).toEqual(['tcp/6443 <- cidr:203.0.113.0/24,tag:keelson', 'tcp/2379-2380 <- tag:keelson-controller']);
+      expect(inboundRules(json, 'api_lb')).toEqual(['tcp/6443 <- lb:keelson-api']);
+    });
+
+    it('lets in exactly the documented allow-list across the four firewalls, per role tag', () => {
+      const byTag = (firewalls: string[]) => firewalls.flatMap((f) => inboundRules(json, f)).sort();
+      expect(byTag(['nodes', 'ingress_lb'])).toEqual(
+        [
+          'tcp/80 <- lb:keelson-ingress',
+          'tcp/443 <- lb:keelson-ingress',
+          'tcp/10250 <- tag:keelson',
+          'udp/51871 <- tag:keelson',
+          'udp/8472 <- tag:keelson',
+          'tcp/4240 <- tag:keelson',
+          'tcp/4244 <- tag:keelson',
+          'icmp/- <- tag:keelson',
+          'tcp/3300 <- tag:keelson',
+          'tcp/6789 <- tag:keelson',
+          'tcp/6800-7300 <- tag:keelson',
+        ].sort(),
+      );
+      expect(byTag(['controllers', 'api_lb'])).toEqual(
+        ['tcp/6443 <- cidr:203.0.113.0/24,tag:keelson', 'tcp/6443 <- lb:keelson-api', 'tcp/2379-2380 <- tag:keelson-controller'].sort(),
+      );
+    });
+
+    it('creates the base firewalls before any droplet: each droplet depends on those of its tags, which name no load balancer', () => {
+      for (const node of spec.topology.nodes) {
+        const dependsOn: string[] = json.resource.digitalocean_droplet[node.name].depends_on;
+        const firewalls = dependsOn.filter((d) => d.startsWith('digitalocean_firewall.'));
+        expect(firewalls).toEqual(node.role === 'controller' ? ['digitalocean_firewall.nodes', 'digitalocean_firewall.controllers'] : ['digitalocean_firewall.nodes']);
+      }
+      // No cycle: the base firewalls reference tags only, so they exist before droplets and balancers...
+      for (const firewall of ['nodes', 'controllers']) {
+        const refs = [...JSON.stringify(json.resource.digitalocean_firewall[firewall]).matchAll(/\$\{([\w.-]+)\}/g)].map((m) => m[1]);
+        expect(refs.every((r) => r.startsWith('digitalocean_tag.'))).toBe(true);
+        expect(json.resource.digitalocean_firewall[firewall].depends_on).toBeUndefined();
+      }
+      // ...while the rules from the balancers wait for those (and they for the droplets).
+      expect(json.resource.digitalocean_firewall.ingress_lb.inbound_rule.map((r: Json) => r.source_load_balancer_uids)).toEqual([
+        ['${digitalocean_loadbalancer.ingress.id}'],
+        ['${digitalocean_loadbalancer.ingress.id}'],
       ]);
+      expect(json.resource.digitalocean_firewall.api_lb.inbound_rule[0].source_load_balancer_uids).toEqual(['${digitalocean_loadbalancer.api.id}']);
     });
 
     it('opens node-to-node ports to the cluster tag only, never to an address', () => {
-      const internal = (json.resource.digitalocean_firewall.nodes.inbound_rule as Json[]).filter((r) => !r.source_load_balancer_uids);
+      const internal = json.resource.digitalocean_firewall.nodes.inbound_rule as Json[];
       expect(internal).toHaveLength(9);
       for (const rule of internal) {
         expect(rule.source_addresses).toBeUndefined();
@@ -301,7 +345,8 @@ describe('DigitalOceanProvider', () => {
       const ingress = proxied.resource.digitalocean_loadbalancer.ingress;
       expect(ingress.enable_proxy_protocol).toBe(true);
       expect(ingress.forwarding_rule.map((r: Json) => `${r.entry_port}->${r.target_port}`)).toEqual(['80->30080', '443->30443']);
-      expect(inboundRules(proxied, 'nodes').slice(0, 2)).toEqual(['tcp/30080 <- lb:keelson-ingress', 'tcp/30443 <- lb:keelson-ingress']);
+      expect(inboundRules(proxied, 'ingress_lb')).toEqual(['tcp/30080 <- lb:keelson-ingress', 'tcp/30443 <- lb:keelson-ingress']);
+      expect(inboundRules(proxied, 'nodes').filter((r) => /tcp\/(80|443|30080|30443) /.test(r))).toEqual([]);
     });
   });
 
@@ -334,6 +379,34 @@ describe('DigitalOceanProvider', () => {
         expect(JSON.stringify(rest)).not.toContain(token);
       }
       expect(Object.keys(objects)).toEqual(spec.topology.nodes.map((n) => n.name));
+    });
+
+    it('reads each secret part from its file through sensitive(file(...)) when secretPartFile is given, so main.tf.json holds no key material', () => {
+      const nodes = bootConfigs(spec).map((n) => ({ ...n, secretPartFile: `ignition/${n.name}.secret.ign` }));
+      const { json: fromFiles, content: text } = render(spec, {}, nodes);
+      for (const boot of nodes) {
+        expect(fromFiles.resource.digitalocean_spaces_bucket_object[boot.name]).toMatchObject({
+          key: `${boot.name}.ign`,
+          acl: 'private',
+          content: `\${sensitive(file("\${path.module}/ignition/${boot.name}.secret.ign"))}`,
+        });
+        const { pem, token } = secretsOf(boot.name);
+        expect(text).not.toContain(Buffer.from(pem).toString('base64').slice(0, 40));
+        expect(text).not.toContain(token);
+      }
+      expect(text).toContain('"content": "${sensitive(file(\\"${path.module}/ignition/keelson-controller-1.secret.ign\\"))}"');
+      expect(text).not.toContain('-----BEGIN');
+      expect(scanForSecrets(text, 'main.tf.json')).toEqual([]);
+      // Without a file the part is the literal content: the scanner finds the key there.
+      expect(json.resource.digitalocean_spaces_bucket_object['keelson-worker-1'].content).toBe(bootConfigs(spec)[spec.topology.nodes.length - 1].secretPart);
+      expect(scanForSecrets(content, 'main.tf.json').map((f) => f.rule)).toContain('private-key');
+    });
+
+    it('refuses a secretPartFile Terraform would not read as a plain relative path', () => {
+      for (const bad of ['/etc/shadow', '../x.ign', 'ignition/../x.ign', 'a"b.ign', 'ignition/${x}.ign', 'a b.ign', '']) {
+        const nodes = bootConfigs(spec).map((n, i) => (i === 0 ? { ...n, secretPartFile: bad } : n));
+        expect(() => new DigitalOceanProvider().renderTerraform({ spec, nodes })).toThrow(/keelson-controller-1 has secretPartFile .*use a path relative to main\.tf\.json/);
+      }
     });
 
     it('escapes Terraform template syntax in user-data and secret parts', () => {
@@ -372,13 +445,46 @@ describe('DigitalOceanProvider', () => {
       });
     });
 
-    it('keeps secret parts private and deletes them a day after upload', () => {
+    it('keeps secret parts private and expires them with Days: 1 (one to two days after upload)', () => {
       expect(json.resource.digitalocean_spaces_bucket.ignition).toMatchObject({
         name: 'keelson-ignition',
         acl: 'private',
         lifecycle_rule: [{ id: 'expire-secret-parts', enabled: true, expiration: { days: 1 } }],
       });
       expect(json.resource.digitalocean_spaces_bucket.ignition.versioning).toBeUndefined();
+    });
+
+    it('signs the secret-part link for 7 days with the Spaces key and region when given credentials, the same link for the same time', () => {
+      const provider = new DigitalOceanProvider();
+      const node = spec.topology.controllers[1];
+      const credentials = { accessKeyId: 'EXAMPLEKEYID', secretAccessKey: 'example-not-a-secret' };
+      const now = new Date('2025-03-04T00:00:00Z');
+      const signed = new URL(provider.secretPartUrl(spec, node, { credentials, now }));
+      expect(`${signed.origin}${signed.pathname}`).toBe('https://keelson-ignition.fra1.digitaloceanspaces.com/keelson-controller-2.ign');
+      expect(signed.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+      expect(signed.searchParams.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20250304/fra1/s3/aws4_request');
+      expect(signed.searchParams.get('X-Amz-Date')).toBe('20250304T000000Z');
+      expect(signed.searchParams.get('X-Amz-Expires')).toBe('604800');
+      expect(provider.secretPartUrl(spec, node, { credentials, now: new Date(now) })).toBe(signed.toString());
+      expect(provider.secretPartUrl(spec, node, { credentials, now: new Date('2025-03-05T00:00:00Z') })).not.toBe(signed.toString());
+      // nyc1 has no Spaces: the link is signed for the bucket's region, nyc3.
+      const nyc = specOf((c) => (c.provider = { name: 'digitalocean', region: 'nyc1' }));
+      expect(new URL(provider.secretPartUrl(nyc, nyc.topology.nodes[0], { credentials, now })).searchParams.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20250304/nyc3/s3/aws4_request');
+    });
+
+    it('reads the Spaces key pair from SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY, only when both are set', () => {
+      const provider = new DigitalOceanProvider();
+      expect(provider.credentialsFromEnv({ SPACES_ACCESS_KEY_ID: 'id', SPACES_SECRET_ACCESS_KEY: 'secret' })).toEqual({ accessKeyId: 'id', secretAccessKey: 'secret' });
+      expect(provider.credentialsFromEnv({ SPACES_ACCESS_KEY_ID: 'id' })).toBeUndefined();
+      expect(provider.credentialsFromEnv({ SPACES_ACCESS_KEY_ID: 'id', SPACES_SECRET_ACCESS_KEY: '' })).toBeUndefined();
+      expect(provider.credentialsFromEnv({ AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })).toBeUndefined();
+    });
+
+    it('boots each droplet only once its secret part is in the bucket', () => {
+      for (const node of spec.topology.nodes) {
+        expect(json.resource.digitalocean_droplet[node.name].depends_on).toContain(`digitalocean_spaces_bucket_object.${node.name}`);
+        expect(json.resource.digitalocean_droplet[node.name].depends_on.filter((d: string) => d.startsWith('digitalocean_spaces_bucket_object.'))).toHaveLength(1);
+      }
     });
 
     it('hands out the URL of the object it uploads for each node', () => {
@@ -563,6 +669,9 @@ describe('DigitalOceanProvider', () => {
         const address = parts[0] === 'data' ? parts.slice(0, 3).join('.') : parts.slice(0, 2).join('.');
         expect(known.has(address) ? address : `unknown reference ${ref}`).toBe(address);
       }
+      const dependsOn = findKeys(json, 'depends_on').flat() as string[];
+      expect(dependsOn.length).toBeGreaterThan(0);
+      for (const address of dependsOn) expect(known.has(address) ? address : `unknown depends_on ${address}`).toBe(address);
     });
 
     const terraform = process.env.PATH?.split(delimiter)
@@ -614,6 +723,31 @@ describe('DigitalOceanProvider', () => {
             expected[`secret/${n.name}`] = n.secretPart;
           }
           expect(evaluated).toEqual(expected);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+
+      it('terraform reads each secret part back from its file, marked sensitive', () => {
+        const tricky = 'echo ${NODE_IP} %{ if x } $${kept} 100% "quoted" \\ \n';
+        const nodes = bootConfigs(spec).map((n, i) => ({ ...n, secretPart: i === 0 ? `${n.secretPart}${tricky}` : n.secretPart, secretPartFile: `ignition/${n.name}.secret.ign` }));
+        const rendered = render(spec, {}, nodes).json;
+        const values: Record<string, string> = {};
+        for (const [name, o] of Object.entries<Json>(rendered.resource.digitalocean_spaces_bucket_object)) values[name] = o.content;
+        const dir = mkdtempSync(join(tmpdir(), 'keelson-infra-file-'));
+        try {
+          mkdirSync(join(dir, 'ignition'));
+          for (const n of nodes) writeFileSync(join(dir, n.secretPartFile), n.secretPart);
+          writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({ locals: { values } }));
+          const run = (input: string) => spawnSync(terraform!, ['console'], { cwd: dir, encoding: 'utf8', input, env: { ...process.env, CHECKPOINT_DISABLE: '1' } });
+          const hidden = run('local.values\n');
+          expect(hidden.status).toBe(0);
+          expect(hidden.stdout).toMatch(/\(sensitive value\)/);
+          expect(hidden.stdout).not.toContain('BEGIN');
+          const r = run('nonsensitive(base64encode(jsonencode(local.values)))\n');
+          expect(r.status).toBe(0);
+          const evaluated = JSON.parse(Buffer.from(JSON.parse(r.stdout.trim()) as string, 'base64').toString('utf8')) as Record<string, string>;
+          expect(evaluated).toEqual(Object.fromEntries(nodes.map((n) => [n.name, n.secretPart])));
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

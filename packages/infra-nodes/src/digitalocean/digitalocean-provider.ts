@@ -1,7 +1,9 @@
 import type {
   InfraInput,
+  NodeBootConfig,
   NodeProvider,
   NodeSpec,
+  ObjectStoreCredentials,
   PlatformSpec,
   TerraformDocument,
 } from '@keelson/platform-spec';
@@ -23,7 +25,16 @@ import { Volume } from '@cdktf/provider-digitalocean/lib/volume';
 import { VolumeAttachment } from '@cdktf/provider-digitalocean/lib/volume-attachment';
 import { Vpc } from '@cdktf/provider-digitalocean/lib/vpc';
 import { LocalBackend, S3Backend, TerraformOutput, Token, type TerraformStack } from 'cdktf';
-import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan, type LoadBalancerRole, type TagRole } from '../internal/firewall';
+import {
+  controllerInboundRules,
+  nodeInboundRules,
+  nodeToNodeRules,
+  splitLoadBalancerSources,
+  type InboundRulePlan,
+  type LoadBalancerRole,
+  type TagRole,
+} from '../internal/firewall';
+import { presignS3Url } from '../presign';
 import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
 import { newStack, renderStack } from '../internal/terraform-json';
 
@@ -89,7 +100,7 @@ export interface DigitalOceanProviderProps {
   /**
    * Ports on every node the ingress controller listens on (hostPort or
    * NodePort), which the ingress load balancer forwards 80 and 443 to.
-   * @default { http: 80, https: 443 } — the ingress controller's hostPorts, as on Hetzner
+   * @default { http: 80, https: 443 } — hostPorts the ingress layer must publish on every node (as on Hetzner)
    */
   readonly ingressTargetPorts?: IngressTargetPorts;
   /**
@@ -123,6 +134,9 @@ const DEFAULT_INGRESS_TARGET_PORTS: IngressTargetPorts = { http: 80, https: 443 
  */
 const SPACES_REGION: Readonly<Record<string, string>> = { nyc1: 'nyc3', nyc2: 'nyc3' };
 
+/** How long a signed secret-part link works: 7 days, the SigV4 maximum. */
+const SECRET_PART_LINK_SECONDS = 7 * 24 * 3600;
+
 /** Attributes a plain `terraform apply` never changes on a running droplet; see the README's node-change policy. */
 export const DROPLET_IGNORED_CHANGES = ['user_data', 'image', 'size'] as const;
 
@@ -144,9 +158,31 @@ export class DigitalOceanProvider implements NodeProvider {
     this.props = props;
   }
 
-  /** `https://<cluster>-ignition.<spaces region>.digitaloceanspaces.com/<node>.ign`: private, so presign it (`presignS3Url`) to hand it to a node. */
-  public secretPartUrl(spec: PlatformSpec, node: NodeSpec): string {
-    return `https://${ignitionBucketName(spec)}.${spacesRegion(spec)}.digitaloceanspaces.com/${secretPartKey(node)}`;
+  /**
+   * Where a node fetches its secret part: with `signing`, a link to
+   * `https://<cluster>-ignition.<spaces region>.digitaloceanspaces.com/<node>.ign`
+   * presigned with the Spaces key for 7 days from `signing.now` (the same
+   * `now` gives the same link); without it, the bare object URL, which a node
+   * cannot fetch (the bucket is private).
+   */
+  public secretPartUrl(spec: PlatformSpec, node: NodeSpec, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string {
+    const url = `https://${ignitionBucketName(spec)}.${spacesRegion(spec)}.digitaloceanspaces.com/${secretPartKey(node)}`;
+    if (!signing) return url;
+    return presignS3Url({
+      url,
+      accessKeyId: signing.credentials.accessKeyId,
+      secretAccessKey: signing.credentials.secretAccessKey,
+      region: spacesRegion(spec),
+      expiresSeconds: SECRET_PART_LINK_SECONDS,
+      now: signing.now,
+    });
+  }
+
+  /** The Spaces key pair from `SPACES_ACCESS_KEY_ID` and `SPACES_SECRET_ACCESS_KEY`, or undefined unless both are set. */
+  public credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined {
+    const accessKeyId = env.SPACES_ACCESS_KEY_ID;
+    const secretAccessKey = env.SPACES_SECRET_ACCESS_KEY;
+    return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
   }
 
   /** The Spaces region of the platform's buckets (the signing region for `presignS3Url`). */
@@ -213,6 +249,11 @@ function checkInput({ spec, nodes }: InfraInput, dns: DigitalOceanDnsProps): voi
     if (boot.secretPartKey !== secretPartKey(boot)) {
       throw new Error(`DigitalOceanProvider: ${boot.name} has secretPartKey "${boot.secretPartKey}" but its pointer fetches "${secretPartKey(boot)}" (secretPartUrl); use "${secretPartKey(boot)}"`);
     }
+    if (boot.secretPartFile !== undefined && !isPlainRelativePath(boot.secretPartFile)) {
+      throw new Error(
+        `DigitalOceanProvider: ${boot.name} has secretPartFile ${JSON.stringify(boot.secretPartFile)}; use a path relative to main.tf.json, of letters, digits, ".", "_", "-" and "/", without ".." (e.g. "ignition/${boot.name}.secret.ign")`,
+      );
+    }
   }
   const domain = spec.config.domain;
   const zone = dns.zone ?? domain;
@@ -265,6 +306,105 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     'flatcar',
   );
 
+  // Cloud firewalls, in two parts. DigitalOcean starts a droplet with every
+  // port open unless a firewall already selects one of its tags, and a rule
+  // naming a load balancer cannot exist before that balancer, which exists
+  // only after the droplets (the API balancer's own firewall lists their
+  // addresses). So the rules sourced from tags and addresses go into a base
+  // firewall per role tag that every droplet waits for (depends_on), and the
+  // rules sourced from a load balancer into firewalls of their own, created
+  // once the balancer is. Their union is the README's allow-list.
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/firewall
+  const ingressPorts = props.ingressTargetPorts ?? DEFAULT_INGRESS_TARGET_PORTS;
+  const nodeRules = splitLoadBalancerSources(nodeInboundRules(config.layers.network, ingressPorts));
+  const controllerRules = splitLoadBalancerSources(controllerInboundRules(config.adminCidrs));
+  if (nodeRules.fromLoadBalancer.api.length > 0 || controllerRules.fromLoadBalancer.ingress.length > 0) {
+    throw new Error('DigitalOceanProvider: a firewall rule names a load balancer that has no firewall of its own here; add one next to the api_lb and ingress_lb firewalls');
+  }
+  const inbound = (rules: readonly InboundRulePlan[], loadBalancers: Partial<Record<LoadBalancerRole, Loadbalancer>> = {}): FirewallInboundRule[] =>
+    rules.map((r) => ({
+      protocol: r.protocol,
+      ...(r.ports !== undefined ? { portRange: r.ports } : {}),
+      ...(r.fromAddresses?.length ? { sourceAddresses: [...r.fromAddresses] } : {}),
+      ...(r.fromTags?.length ? { sourceTags: r.fromTags.map((t) => tags[t].name) } : {}),
+      ...(r.fromLoadBalancers?.length ? { sourceLoadBalancerUids: r.fromLoadBalancers.map((lb) => loadBalancers[lb]!.id) } : {}),
+    }));
+  const anywhere = ['0.0.0.0/0', '::/0'];
+  // DigitalOcean wants each firewall to list its own outbound rules; all four list the same.
+  const outbound = [
+    { protocol: 'tcp', portRange: '1-65535', destinationAddresses: anywhere },
+    { protocol: 'udp', portRange: '1-65535', destinationAddresses: anywhere },
+    { protocol: 'icmp', destinationAddresses: anywhere },
+  ];
+  const baseFirewalls: Record<'cluster' | 'controller', Firewall> = {
+    cluster: named(
+      new Firewall(stack, 'firewall-nodes', { name: `${cluster}-nodes`, tags: [tags.cluster.name], inboundRule: inbound(nodeRules.base), outboundRule: outbound }),
+      'nodes',
+    ),
+    controller: named(
+      new Firewall(stack, 'firewall-controllers', {
+        name: `${cluster}-controllers`,
+        tags: [tags.controller.name],
+        inboundRule: inbound(controllerRules.base),
+        outboundRule: outbound,
+      }),
+      'controllers',
+    ),
+  };
+
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/spaces_bucket
+  const backupNoncurrentDays = props.backupNoncurrentVersionDays ?? 30;
+  named(
+    new SpacesBucket(stack, 'bucket-backups', {
+      name: backupsBucketName(spec),
+      region: bucketRegion,
+      acl: 'private',
+      versioning: { enabled: true },
+      lifecycleRule: [
+        {
+          id: 'expire-noncurrent-versions',
+          enabled: true,
+          // Spaces' S3 compatibility page lists only time-based expiration and
+          // incomplete-upload cleanup; whether it honours this needs a live check (README).
+          noncurrentVersionExpiration: { days: backupNoncurrentDays },
+          abortIncompleteMultipartUploadDays: 7,
+        },
+      ],
+      // Backups outlive the cluster: destroy refuses a bucket that still has objects.
+      forceDestroy: false,
+    }),
+    'backups',
+  );
+  const ignitionBucket = named(
+    new SpacesBucket(stack, 'bucket-ignition', {
+      name: ignitionBucketName(spec),
+      region: bucketRegion,
+      acl: 'private',
+      // A secret part is read once, at first boot. S3 expiry rounds up to the
+      // next midnight UTC, so a part lives one to two days (the next apply
+      // uploads it again, for a node replaced later).
+      lifecycleRule: [{ id: 'expire-secret-parts', enabled: true, expiration: { days: 1 } }],
+      forceDestroy: true,
+    }),
+    'ignition',
+  );
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/spaces_bucket_object
+  const secretParts = new Map<string, SpacesBucketObject>();
+  for (const boot of nodes) {
+    const object = named(
+      new SpacesBucketObject(stack, `secret-part-${boot.name}`, {
+        region: bucketRegion,
+        bucket: ignitionBucket.name,
+        key: boot.secretPartKey,
+        content: secretPartContent(boot),
+        contentType: 'application/json',
+        acl: 'private',
+      }),
+      boot.name,
+    );
+    secretParts.set(boot.name, object);
+  }
+
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet
   const droplets = new Map<string, Droplet>();
   for (const [i, node] of topology.nodes.entries()) {
@@ -285,6 +425,9 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
         gracefulShutdown: true,
         // No ssh_keys: there is no key to put on a node, and sshd is masked by Ignition.
         lifecycle: { ignoreChanges: [...DROPLET_IGNORED_CHANGES] },
+        // Boot behind the base firewalls of the droplet's tags, and only once
+        // the secret part the pointer fetches is in the bucket.
+        dependsOn: [baseFirewalls.cluster, ...(node.role === 'controller' ? [baseFirewalls.controller] : []), secretParts.get(node.name)!],
       }),
       node.name,
     );
@@ -338,7 +481,6 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     }),
     'api',
   );
-  const ingressPorts = props.ingressTargetPorts ?? DEFAULT_INGRESS_TARGET_PORTS;
   const ingress = named(
     new Loadbalancer(stack, 'lb-ingress', {
       name: `${cluster}-ingress`,
@@ -357,89 +499,25 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     'ingress',
   );
 
-  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/firewall
-  const loadBalancers: Record<LoadBalancerRole, Loadbalancer> = { api, ingress };
-  const inbound = (rules: readonly InboundRulePlan[]): FirewallInboundRule[] =>
-    rules.map((r) => ({
-      protocol: r.protocol,
-      ...(r.ports !== undefined ? { portRange: r.ports } : {}),
-      ...(r.fromAddresses?.length ? { sourceAddresses: [...r.fromAddresses] } : {}),
-      ...(r.fromTags?.length ? { sourceTags: r.fromTags.map((t) => tags[t].name) } : {}),
-      ...(r.fromLoadBalancers?.length ? { sourceLoadBalancerUids: r.fromLoadBalancers.map((lb) => loadBalancers[lb].id) } : {}),
-    }));
-  const anywhere = ['0.0.0.0/0', '::/0'];
-  const outbound = [
-    { protocol: 'tcp', portRange: '1-65535', destinationAddresses: anywhere },
-    { protocol: 'udp', portRange: '1-65535', destinationAddresses: anywhere },
-    { protocol: 'icmp', destinationAddresses: anywhere },
-  ];
+  // The rules sourced from the load balancers, once those exist.
   named(
-    new Firewall(stack, 'firewall-nodes', {
-      name: `${cluster}-nodes`,
+    new Firewall(stack, 'firewall-ingress-lb', {
+      name: `${cluster}-ingress-lb`,
       tags: [tags.cluster.name],
-      inboundRule: inbound(nodeInboundRules(config.layers.network, ingressPorts)),
+      inboundRule: inbound(nodeRules.fromLoadBalancer.ingress, { ingress }),
       outboundRule: outbound,
     }),
-    'nodes',
+    'ingress_lb',
   );
   named(
-    new Firewall(stack, 'firewall-controllers', {
-      name: `${cluster}-controllers`,
+    new Firewall(stack, 'firewall-api-lb', {
+      name: `${cluster}-api-lb`,
       tags: [tags.controller.name],
-      inboundRule: inbound(controllerInboundRules(config.adminCidrs)),
-      // DigitalOcean requires each firewall to list its own outbound rules; same as the node firewall.
+      inboundRule: inbound(controllerRules.fromLoadBalancer.api, { api }),
       outboundRule: outbound,
     }),
-    'controllers',
+    'api_lb',
   );
-
-  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/spaces_bucket
-  const backupNoncurrentDays = props.backupNoncurrentVersionDays ?? 30;
-  named(
-    new SpacesBucket(stack, 'bucket-backups', {
-      name: backupsBucketName(spec),
-      region: bucketRegion,
-      acl: 'private',
-      versioning: { enabled: true },
-      lifecycleRule: [
-        {
-          id: 'expire-noncurrent-versions',
-          enabled: true,
-          noncurrentVersionExpiration: { days: backupNoncurrentDays },
-          abortIncompleteMultipartUploadDays: 7,
-        },
-      ],
-      // Backups outlive the cluster: destroy refuses a bucket that still has objects.
-      forceDestroy: false,
-    }),
-    'backups',
-  );
-  const ignitionBucket = named(
-    new SpacesBucket(stack, 'bucket-ignition', {
-      name: ignitionBucketName(spec),
-      region: bucketRegion,
-      acl: 'private',
-      // A secret part is read once, at first boot; after a day it is gone
-      // (the next apply uploads it again, for a node replaced later).
-      lifecycleRule: [{ id: 'expire-secret-parts', enabled: true, expiration: { days: 1 } }],
-      forceDestroy: true,
-    }),
-    'ignition',
-  );
-  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/spaces_bucket_object
-  for (const boot of nodes) {
-    named(
-      new SpacesBucketObject(stack, `secret-part-${boot.name}`, {
-        region: bucketRegion,
-        bucket: ignitionBucket.name,
-        key: boot.secretPartKey,
-        content: terraformLiteral(boot.secretPart),
-        contentType: 'application/json',
-        acl: 'private',
-      }),
-      boot.name,
-    );
-  }
 
   addDns(stack, spec, props.dns ?? {}, api, ingress, named);
 
@@ -499,6 +577,25 @@ function addDns(
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/record
   named(new DnsRecord(stack, 'record-api', { domain: zoneName, type: 'A', name: `api${relative}`, value: api.ip, ttl: 300 }), 'api');
   named(new DnsRecord(stack, 'record-ingress', { domain: zoneName, type: 'A', name: `*${relative}`, value: ingress.ip, ttl: 300 }), 'ingress');
+}
+
+/**
+ * The content of a node's secret-part object: with `secretPartFile`, a
+ * Terraform expression reading that file next to main.tf.json, marked
+ * sensitive so `terraform plan` does not print it; otherwise the part itself,
+ * as a literal.
+ *
+ * @see https://developer.hashicorp.com/terraform/language/functions/file
+ * @see https://developer.hashicorp.com/terraform/language/functions/sensitive
+ */
+function secretPartContent(boot: NodeBootConfig): string {
+  // checkInput allows only characters that need no escaping inside the quotes.
+  return boot.secretPartFile === undefined ? terraformLiteral(boot.secretPart) : `\${sensitive(file("\${path.module}/${boot.secretPartFile}"))}`;
+}
+
+/** `ignition/x.secret.ign`: relative, without `..`, of characters a Terraform string takes unescaped. */
+function isPlainRelativePath(path: string): boolean {
+  return /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(path) && !path.split('/').some((segment) => segment === '..' || segment === '.');
 }
 
 /**

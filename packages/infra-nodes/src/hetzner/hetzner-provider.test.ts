@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanForSecrets } from '@keelson/k8s-schemas';
 import { exampleConfig, parsePlatformConfig, PlatformConfigError, type NodeBootConfig, type NodeSpec, type PlatformConfigInput, type PlatformSpec } from '@keelson/platform-spec';
 import { DigitalOceanProvider } from '../digitalocean';
 import { presignS3Url } from '../presign';
-import { findSecretsInUserData, findSshAccess, inboundRules, listResources, type TerraformBlock, type TerraformJson } from '../security-assertions';
+import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess, inboundRules, listResources, type TerraformBlock, type TerraformJson } from '../security-assertions';
 import { HetznerProvider, type HetznerProviderProps } from './index';
 
 const BOOTSTRAP_TOKEN = 'abcdef.0123456789abcdef';
@@ -60,9 +60,13 @@ function fakeBoot(provider: HetznerProvider, spec: PlatformSpec, node: NodeSpec,
   return { name: node.name, userData: JSON.stringify(pointer), secretPart: JSON.stringify(secretPart), secretPartKey: `${node.name}.ign` };
 }
 
-function render(spec: PlatformSpec, props: HetznerProviderProps = {}): { provider: HetznerProvider; boots: NodeBootConfig[]; content: string; doc: TerraformJson } {
+function render(
+  spec: PlatformSpec,
+  props: HetznerProviderProps = {},
+  tweak: (boot: NodeBootConfig) => NodeBootConfig = (boot) => boot,
+): { provider: HetznerProvider; boots: NodeBootConfig[]; content: string; doc: TerraformJson } {
   const provider = new HetznerProvider(props);
-  const boots = spec.topology.nodes.map((node) => fakeBoot(provider, spec, node));
+  const boots = spec.topology.nodes.map((node) => tweak(fakeBoot(provider, spec, node)));
   const { content } = provider.renderTerraform({ spec, nodes: boots });
   return { provider, boots, content, doc: JSON.parse(content) as TerraformJson };
 }
@@ -167,6 +171,18 @@ describe('HetznerProvider', () => {
       const doDoc = JSON.parse(digitalocean.renderTerraform({ spec: onDigitalOcean, nodes: doBoots }).content) as TerraformJson;
       const ports = (d: TerraformJson) => [...new Set(inboundRules(d).map((r) => `${r.protocol} ${r.ports}`))].sort();
       expect(ports(doc)).toEqual(ports(doDoc));
+      // Neither cloud's API load balancer answers the internet.
+      expect(findOpenApiLoadBalancers(doDoc)).toEqual([]);
+    });
+
+    it('gives the API load balancer no public interface (Hetzner load balancers have no source filter)', () => {
+      expect(findOpenApiLoadBalancers(doc)).toEqual([]);
+      expect(one(doc, 'hcloud_load_balancer_network.api').attributes).toMatchObject({ load_balancer_id: '${hcloud_load_balancer.api.id}', enable_public_interface: false });
+      // The ingress load balancer stays public; it serves 80 and 443 only.
+      expect(one(doc, 'hcloud_load_balancer_network.ingress').attributes).toMatchObject({ enable_public_interface: true });
+      // Admins reach 6443 on the controllers' public addresses, from the admin CIDRs only.
+      const publicApi = inboundRules(doc).filter((r) => r.ports === '6443' && !r.sources.includes('10.10.0.0/16'));
+      expect(publicApi).toEqual([{ resource: 'hcloud_firewall.controllers', protocol: 'tcp', ports: '6443', sources: ['203.0.113.0/24'] }]);
     });
 
     it('applies the node firewall to every node and the controller firewall to controllers, by label, outbound left open', () => {
@@ -215,6 +231,54 @@ describe('HetznerProvider', () => {
       expect(userData).toContain('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-worker-1.ign?X-Amz-Algorithm=AWS4-HMAC-SHA256');
       expect(userData).toContain('X-Amz-Expires=3600');
     });
+
+    describe('secret parts read from files', () => {
+      const withFiles = render(spec, {}, (boot) => ({ ...boot, secretPartFile: `ignition/${boot.name}.secret.ign` }));
+
+      it('reads each secret part through sensitive(file(...)), so main.tf.json holds no key material', () => {
+        for (const boot of withFiles.boots) {
+          expect(one(withFiles.doc, `minio_s3_object.${boot.name}`).attributes.content).toBe(`\${sensitive(file("\${path.module}/ignition/${boot.name}.secret.ign"))}`);
+        }
+        expect(scanForSecrets(withFiles.content, 'main.tf.json')).toEqual([]);
+        for (const secret of [BOOTSTRAP_TOKEN, Buffer.from(PRIVATE_KEY).toString('base64'), withFiles.boots[0].secretPart]) expect(withFiles.content).not.toContain(secret);
+        // Everything else is the same document.
+        const withoutObjects = (d: TerraformJson) => ({ ...d, resource: { ...d.resource, minio_s3_object: {} } });
+        expect(withoutObjects(withFiles.doc)).toEqual(withoutObjects(doc));
+      });
+
+      it('keeps the escaped literal when no file is given (the default)', () => {
+        for (const boot of boots) expect(one(doc, `minio_s3_object.${boot.name}`).attributes.content).toBe(boot.secretPart.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{'));
+        expect(content).toContain(BOOTSTRAP_TOKEN);
+      });
+
+      it('is read by the real terraform from next to the Terraform file, and never printed by plan', () => {
+        const boot = withFiles.boots[0];
+        const expression = one(withFiles.doc, `minio_s3_object.${boot.name}`).attributes.content as string;
+        const { plan, value } = inTempDir((dir) => {
+          mkdirSync(join(dir, 'ignition'));
+          writeFileSync(join(dir, 'ignition', `${boot.name}.secret.ign`), boot.secretPart);
+          // terraform_data is built into Terraform: no provider download.
+          writeFileSync(
+            join(dir, 'main.tf.json'),
+            JSON.stringify({ resource: { terraform_data: { part: { input: expression } } }, output: { part: { value: '${terraform_data.part.output}', sensitive: true } } }),
+          );
+          terraform(['init', '-input=false'], dir);
+          const planText = terraform(['plan', '-input=false'], dir);
+          terraform(['apply', '-auto-approve', '-input=false'], dir);
+          return { plan: planText, value: (JSON.parse(terraform(['output', '-json'], dir)) as Record<string, { value: string }>).part.value };
+        });
+        expect(plan).toMatch(/input\s+= \(sensitive value\)/);
+        expect(plan).not.toContain(BOOTSTRAP_TOKEN);
+        expect(value).toBe(boot.secretPart);
+      });
+
+      it('refuses a secret-part path that is absolute or that Terraform would read as syntax', () => {
+        for (const bad of ['/abs/node.ign', 'ignition/${x}.ign', 'ignition/"x".ign', 'ignition\\x.ign', 'ignition//x.ign', '']) {
+          expect(() => render(spec, {}, (b) => ({ ...b, secretPartFile: bad }))).toThrow(/secretPartFile of "keelson-controller-1" is .*; give a path relative to the Terraform file/);
+        }
+        expect(() => render(spec, {}, (b) => ({ ...b, secretPartFile: `../ignition-out/${b.name}.ign` }))).not.toThrow();
+      });
+    });
   });
 
   describe('nodes', () => {
@@ -255,15 +319,75 @@ describe('HetznerProvider', () => {
       expect(one(doc, 'hcloud_network_subnet.nodes').attributes).toMatchObject({ type: 'cloud', network_zone: 'eu-central', ip_range: '10.10.0.0/20' });
     });
 
-    it('spreads each role over placement groups of at most 10 servers', () => {
-      const big = render(hetznerSpec(25, { faultModel: { type: 'failure-domains', domains: 3 } })).doc;
-      const members = new Map<string, string[]>();
-      for (const server of listResources(big, { type: 'hcloud_server' })) {
-        const group = server.attributes.placement_group_id as string;
-        members.set(group, [...(members.get(group) ?? []), server.name]);
-      }
-      expect([...members.values()].map((m) => m.length).sort((a, b) => a - b)).toEqual([5, 5, 10, 10]);
-      for (const group of listResources(big, { type: 'hcloud_placement_group' })) expect(group.attributes.type).toBe('spread');
+    describe('spread placement groups', () => {
+      /** Servers of each placement group, in topology order, keyed by the group's address. */
+      const groupsOf = (d: TerraformJson, s: PlatformSpec): Map<string, string[]> => {
+        const members = new Map<string, string[]>();
+        for (const node of s.topology.nodes) {
+          const group = (one(d, `hcloud_server.${node.name}`).attributes.placement_group_id as string).replace(/^\$\{(.*)\.id\}$/, '$1');
+          members.set(group, [...(members.get(group) ?? []), node.name]);
+        }
+        for (const group of listResources(d, { type: 'hcloud_placement_group' })) expect(group.attributes.type).toBe('spread');
+        expect(listResources(d, { type: 'hcloud_placement_group' }).map((g) => g.address).sort()).toEqual([...members.keys()].sort());
+        return members;
+      };
+
+      it('puts a cluster of up to 10 nodes, controllers and workers alike, in one group: one node per host', () => {
+        // N = 4, k = 1: per-role groups would let a controller and a worker share a host.
+        const small = hetznerSpec(1, { nodes: { controllers: { count: 3, size: 'cx32' }, workers: { count: 1, size: 'cx32' } } });
+        expect(small.budget.k).toBe(1);
+        expect([...groupsOf(render(small).doc, small)]).toEqual([['hcloud_placement_group.spread-1', small.topology.nodes.map((n) => n.name)]]);
+        expect([...groupsOf(doc, spec)]).toEqual([['hcloud_placement_group.spread-1', spec.topology.nodes.map((n) => n.name)]]);
+        expect(one(doc, 'hcloud_placement_group.spread-1').attributes).toMatchObject({ name: 'keelson-spread-1', type: 'spread' });
+      });
+
+      it('beyond 10 nodes, fills ceil(N/10) groups of at most 10 in topology order, all controllers in the first', () => {
+        const big = hetznerSpec(25, { faultModel: { type: 'failure-domains', domains: 3 } });
+        const groups = groupsOf(render(big).doc, big);
+        const names = big.topology.nodes.map((n) => n.name);
+        expect([...groups]).toEqual([
+          ['hcloud_placement_group.spread-1', names.slice(0, 10)],
+          ['hcloud_placement_group.spread-2', names.slice(10, 20)],
+          ['hcloud_placement_group.spread-3', names.slice(20)],
+        ]);
+        expect(groups.get('hcloud_placement_group.spread-1')).toEqual(expect.arrayContaining(big.topology.controllers.map((n) => n.name)));
+      });
+
+      // A spread group puts each member on its own host; servers of different
+      // groups may share one. So a host holds at most one node per group.
+      it.each([
+        ...[3, 4, 5].map((n) => ({ model: 'any-third', controllers: 3, workers: n - 3, domains: 0 })),
+        ...[6, 7, 8].map((n) => ({ model: 'any-third', controllers: 5, workers: n - 5, domains: 0 })),
+        ...[9, 10, 11].map((n) => ({ model: 'any-third', controllers: 7, workers: n - 7, domains: 0 })),
+        ...[3, 5, 10].flatMap((domains) => [10, 11, 21, 35].map((n) => ({ model: 'failure-domains', controllers: 5, workers: n - 5, domains }))),
+      ])('keeps the nodes one host can hold within the fault budget k ($model, $controllers + $workers nodes, $domains domains)', ({ model, controllers, workers, domains }) => {
+        const s = hetznerSpec(workers, {
+          nodes: { controllers: { count: controllers, size: 'cx32' }, workers: { count: workers, size: 'cx32' } },
+          faultModel: model === 'any-third' ? { type: 'any-third' } : { type: 'failure-domains', domains },
+        });
+        const groups = [...groupsOf(render(s).doc, s).values()];
+        const n = s.topology.nodes.length;
+        for (const members of groups) expect(members.length).toBeLessThanOrEqual(10);
+        const perHost = groups.length;
+        // 1 for N <= 10, 2 for N <= 20, ...
+        expect(perHost).toBe(Math.ceil(n / 10));
+        expect(perHost).toBeLessThanOrEqual(s.budget.k);
+        // No two etcd members on one host.
+        expect(groups[0]).toEqual(expect.arrayContaining(s.topology.controllers.map((c) => c.name)));
+      });
+
+      it('never moves a running server to another group when workers are added', () => {
+        const before = hetznerSpec(5, { faultModel: { type: 'failure-domains', domains: 3 } }); // 10 nodes, one group
+        const after = hetznerSpec(6, { faultModel: { type: 'failure-domains', domains: 3 } }); // 11 nodes, two groups
+        const groupOf = (s: PlatformSpec) => {
+          const d = render(s).doc;
+          return new Map(s.topology.nodes.map((node) => [node.name, one(d, `hcloud_server.${node.name}`).attributes.placement_group_id]));
+        };
+        const was = groupOf(before);
+        const now = groupOf(after);
+        for (const [name, group] of was) expect(now.get(name)).toBe(group);
+        expect(now.get('keelson-worker-6')).toBe('${hcloud_placement_group.spread-2.id}');
+      });
     });
   });
 
@@ -273,7 +397,7 @@ describe('HetznerProvider', () => {
       expect(target.attributes).toMatchObject({ type: 'label_selector', load_balancer_id: '${hcloud_load_balancer.api.id}', use_private_ip: true });
       expect(target.attributes.depends_on).toEqual(['hcloud_load_balancer_network.api']);
       expect(selectServers(doc, target.attributes.label_selector as string)).toEqual(spec.topology.controllers.map((n) => n.name));
-      expect(one(doc, 'hcloud_load_balancer_network.api').attributes).toMatchObject({ subnet_id: '${hcloud_network_subnet.nodes.id}' });
+      expect(one(doc, 'hcloud_load_balancer_network.api').attributes).toMatchObject({ subnet_id: '${hcloud_network_subnet.nodes.id}', enable_public_interface: false });
       expect(one(doc, 'hcloud_load_balancer_service.api').attributes).toMatchObject({
         load_balancer_id: '${hcloud_load_balancer.api.id}',
         protocol: 'tcp',
@@ -300,10 +424,10 @@ describe('HetznerProvider', () => {
       expect(one(big, 'hcloud_load_balancer.api').attributes.load_balancer_type).toBe('lb11');
     });
 
-    it('points api.<domain> and *.<domain> at the load balancers in the existing zone', () => {
+    it('points api.<domain> at the private API load balancer and *.<domain> at the ingress load balancer in the existing zone', () => {
       expect(one(doc, 'data.hcloud_zone.zone').attributes).toEqual({ name: 'example.com', provider: 'hcloud' });
       expect(listResources(doc, { type: 'hcloud_zone' })).toEqual([]);
-      expect(one(doc, 'hcloud_zone_rrset.api').attributes).toMatchObject({ zone: '${data.hcloud_zone.zone.name}', name: 'api', type: 'A', records: [{ value: '${hcloud_load_balancer.api.ipv4}' }] });
+      expect(one(doc, 'hcloud_zone_rrset.api').attributes).toMatchObject({ zone: '${data.hcloud_zone.zone.name}', name: 'api', type: 'A', records: [{ value: '${hcloud_load_balancer_network.api.ip}' }] });
       expect(one(doc, 'hcloud_zone_rrset.ingress').attributes).toMatchObject({ name: '*', type: 'A', records: [{ value: '${hcloud_load_balancer.ingress.ipv4}' }] });
     });
 
@@ -318,8 +442,8 @@ describe('HetznerProvider', () => {
 
     it('outputs the API endpoint, load balancer and bucket addresses, and node addresses as sensitive', () => {
       expect(doc.output).toEqual({
-        api_endpoint: { description: 'Kubernetes API endpoint (the API load balancer)', value: 'api.example.com:6443' },
-        api_load_balancer_ip: { description: 'Public IPv4 of the API load balancer', value: '${hcloud_load_balancer.api.ipv4}' },
+        api_endpoint: { description: 'Kubernetes API endpoint (the API load balancer, reachable from the private network only)', value: 'api.example.com:6443' },
+        api_load_balancer_ip: { description: 'Private IPv4 of the API load balancer (it has no public interface)', value: '${hcloud_load_balancer_network.api.ip}' },
         ingress_load_balancer_ip: { description: 'Public IPv4 of the ingress load balancer', value: '${hcloud_load_balancer.ingress.ipv4}' },
         ignition_bucket: expect.objectContaining({ value: 'keelson-ignition-a379a6f6' }),
         ignition_bucket_endpoint: expect.objectContaining({ value: 'https://fsn1.your-objectstorage.com' }),
@@ -399,10 +523,65 @@ describe('HetznerProvider', () => {
       expect(provider.secretPartUrl(spec, spec.topology.nodes[0])).toBe('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-controller-1.ign');
     });
 
+    const credentials = { accessKeyId: 'EXAMPLEKEYID', secretAccessKey: 'example-not-a-secret' };
+    const now = new Date('2026-01-02T03:04:05Z');
+
+    it('signs the link with presignS3Url when given credentials: the location as region, valid for seven days from now', () => {
+      const node = spec.topology.nodes[0];
+      const bare = provider.secretPartUrl(spec, node);
+      const signed = provider.secretPartUrl(spec, node, { credentials, now });
+      expect(signed).toBe(presignS3Url({ url: bare, ...credentials, region: 'fsn1', expiresSeconds: 7 * 24 * 3600, now }));
+      expect(signed.startsWith(`${bare}?`)).toBe(true);
+      const query = new URL(signed).searchParams;
+      expect(query.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20260102/fsn1/s3/aws4_request');
+      expect(query.get('X-Amz-Date')).toBe('20260102T030405Z');
+      expect(query.get('X-Amz-Expires')).toBe('604800');
+      expect(query.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+      expect(signed).not.toContain(credentials.secretAccessKey);
+    });
+
+    it('signs the same link for the same time, another for another time, key or node', () => {
+      const [first, second] = spec.topology.nodes;
+      const signed = provider.secretPartUrl(spec, first, { credentials, now });
+      expect(new HetznerProvider().secretPartUrl(spec, first, { credentials, now: new Date(now.getTime()) })).toBe(signed);
+      expect(provider.secretPartUrl(spec, first, { credentials, now: new Date(now.getTime() + 1000) })).not.toBe(signed);
+      expect(provider.secretPartUrl(spec, first, { credentials: { ...credentials, secretAccessKey: 'other' }, now })).not.toBe(signed);
+      expect(provider.secretPartUrl(spec, second, { credentials, now })).not.toBe(signed);
+    });
+
+    it('signs for the Falkenstein Object Storage where the location has none', () => {
+      const ash = hetznerSpec(1, { provider: { name: 'hetzner', region: 'ash' } });
+      expect(new URL(provider.secretPartUrl(ash, ash.topology.nodes[0], { credentials, now })).searchParams.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20260102/fsn1/s3/aws4_request');
+    });
+
+    it('renders pointers signed by the provider, byte-identical for the same time', () => {
+      const signedRender = () => {
+        const nodes = spec.topology.nodes.map((node) => fakeBoot(provider, spec, node, provider.secretPartUrl(spec, node, { credentials, now })));
+        return provider.renderTerraform({ spec, nodes }).content;
+      };
+      const signed = signedRender();
+      expect(signedRender()).toBe(signed);
+      expect(signed).toContain('X-Amz-Expires=604800');
+    });
+
     it('keeps secret parts in Falkenstein for locations without Object Storage', () => {
       const ash = hetznerSpec(1, { provider: { name: 'hetzner', region: 'ash' } });
       expect(provider.secretPartUrl(ash, ash.topology.nodes[0])).toBe('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-controller-1.ign');
       expect(one(render(ash).doc, 'hcloud_network_subnet.nodes').attributes.network_zone).toBe('us-east');
+    });
+  });
+
+  describe('credentialsFromEnv', () => {
+    it('reads the Object Storage key pair from MINIO_USER and MINIO_PASSWORD, the minio provider\'s variables', () => {
+      expect(provider.credentialsFromEnv({ MINIO_USER: 'KEYID', MINIO_PASSWORD: 'secret', HCLOUD_TOKEN: 'token' })).toEqual({ accessKeyId: 'KEYID', secretAccessKey: 'secret' });
+    });
+
+    it('returns undefined unless both are set and non-empty', () => {
+      expect(provider.credentialsFromEnv({})).toBeUndefined();
+      expect(provider.credentialsFromEnv({ MINIO_USER: 'KEYID' })).toBeUndefined();
+      expect(provider.credentialsFromEnv({ MINIO_PASSWORD: 'secret' })).toBeUndefined();
+      expect(provider.credentialsFromEnv({ MINIO_USER: '', MINIO_PASSWORD: 'secret' })).toBeUndefined();
+      expect(provider.credentialsFromEnv({ SPACES_ACCESS_KEY_ID: 'KEYID', SPACES_SECRET_ACCESS_KEY: 'secret' })).toBeUndefined();
     });
   });
 

@@ -7,6 +7,7 @@ import {
   type NodeProvider,
   type NodeRole,
   type NodeSpec,
+  type ObjectStoreCredentials,
   type PlatformSpec,
   type TerraformDocument,
 } from '@keelson/platform-spec';
@@ -16,6 +17,7 @@ import type { IngressTargetPorts } from '../digitalocean/digitalocean-provider';
 import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan } from '../internal/firewall';
 // One byte-stable rendering for both clouds.
 import { newStack, renderStack } from '../internal/terraform-json';
+import { presignS3Url } from '../presign';
 import {
   FLATCAR_SNAPSHOT_SELECTOR,
   LOAD_BALANCER_TYPES,
@@ -23,6 +25,7 @@ import {
   OBJECT_STORAGE_LOCATIONS,
   PRIVATE_NETWORK,
   SECRET_PART_EXPIRY,
+  SECRET_PART_LINK_SECONDS,
   SERVER_TYPE,
   SPREAD_GROUP_SIZE,
   TERRAFORM_PROVIDERS,
@@ -106,10 +109,14 @@ const LABEL = {
  *   provider, as Hetzner recommends); nodes fetch them through a presigned,
  *   expiring link, exactly as on DigitalOcean.
  * - Cloud firewalls filter public interfaces only; load balancers and nodes
- *   talk over the private network, which Hetzner never filters.
- * - Load balancers have no source filter: the API load balancer answers the
- *   internet, and the API server refuses every anonymous request but health
- *   checks and cluster-info.
+ *   talk over the private network, which Hetzner never filters (the private
+ *   port plan is not enforced by the cloud; see the README).
+ * - Load balancers have no source filter, so the API load balancer has no
+ *   public interface: nodes reach it over the private network, admins reach
+ *   6443 on the controllers' public addresses, which the firewall limits to
+ *   `adminCidrs`.
+ * - Spread placement groups over all nodes, so a host holds at most
+ *   `ceil(N/10)` nodes (see {@link placementGroupIndex}).
  *
  * Credentials never enter the JSON: `HCLOUD_TOKEN` for Hetzner Cloud,
  * `MINIO_USER`/`MINIO_PASSWORD` (an Object Storage access key) for the bucket.
@@ -127,13 +134,34 @@ export class HetznerProvider implements NodeProvider {
 
   /**
    * `https://<cluster>-ignition-<hash>.<location>.your-objectstorage.com/<node>.ign`:
-   * the private object a node's pointer merges at first boot (presign it,
-   * with an Object Storage key and the location as region, to hand it out).
+   * the private object a node's pointer merges at first boot. With `signing`,
+   * the link is presigned (SigV4, region = the Object Storage location) and
+   * works for {@link SECRET_PART_LINK_SECONDS} from `signing.now`; the same
+   * inputs give the same link. Without it, the bare URL, which nodes cannot fetch.
    */
-  secretPartUrl(spec: PlatformSpec, node: NodeSpec): string {
+  secretPartUrl(spec: PlatformSpec, node: NodeSpec, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string {
     checkSpec(spec);
     const store = secretStore(spec);
-    return `https://${store.bucket}.${objectStorageHost(store.location)}/${secretPartKey(node)}`;
+    const url = `https://${store.bucket}.${objectStorageHost(store.location)}/${secretPartKey(node)}`;
+    if (!signing) return url;
+    return presignS3Url({
+      url,
+      accessKeyId: signing.credentials.accessKeyId,
+      secretAccessKey: signing.credentials.secretAccessKey,
+      region: store.location,
+      expiresSeconds: SECRET_PART_LINK_SECONDS,
+      now: signing.now,
+    });
+  }
+
+  /**
+   * The Object Storage key pair from `MINIO_USER` and `MINIO_PASSWORD`, the
+   * variables the `minio` Terraform provider reads too; `undefined` unless both are set.
+   */
+  credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined {
+    const accessKeyId = env.MINIO_USER;
+    const secretAccessKey = env.MINIO_PASSWORD;
+    return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
   }
 
   /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
@@ -239,6 +267,11 @@ function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], dns: H
     if (bytes > USER_DATA_LIMIT_BYTES) {
       problems.push(`user-data of "${node.name}" is ${bytes} bytes; Hetzner Cloud accepts at most ${USER_DATA_LIMIT_BYTES}; move content into the secret part or a remote file`);
     }
+    if (boot.secretPartFile !== undefined && !SECRET_PART_FILE.test(boot.secretPartFile)) {
+      problems.push(
+        `secretPartFile of "${node.name}" is ${JSON.stringify(boot.secretPartFile)}; give a path relative to the Terraform file, of letters, digits, ".", "_", "-" and "/" (e.g. "ignition/${node.name}.secret.ign")`,
+      );
+    }
     if (boot.secretPartKey !== secretPartKey(node)) {
       problems.push(`secretPartKey of "${node.name}" is "${boot.secretPartKey}", but its pointer is meant to fetch "${secretPartKey(node)}"; use "${secretPartKey(node)}"`);
     }
@@ -257,6 +290,26 @@ function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], dns: H
   }
 }
 
+/**
+ * A secret part's file, relative to the Terraform file: no absolute path (it
+ * would put this machine's layout into the JSON), nothing Terraform's
+ * template or string syntax would read (quotes, `${`, backslashes).
+ */
+const SECRET_PART_FILE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/**
+ * The `content` of a node's secret-part object: read from `secretPartFile`
+ * through `sensitive(file(...))` when given, so no key is in the JSON and
+ * `terraform plan` prints `(sensitive value)`; otherwise the escaped literal.
+ *
+ * @see https://developer.hashicorp.com/terraform/language/functions/sensitive
+ * @see https://developer.hashicorp.com/terraform/language/functions/file
+ */
+function secretPartContent(boot: NodeBootConfig): string {
+  if (boot.secretPartFile === undefined) return literal(boot.secretPart);
+  return `\${sensitive(file("\${path.module}/${boot.secretPartFile}"))}`;
+}
+
 /** The smallest load balancer type that takes `targets` servers. */
 function loadBalancerType(targets: number, what: string): string {
   const type = LOAD_BALANCER_TYPES.find((t) => t.maxTargets >= targets);
@@ -267,8 +320,26 @@ function loadBalancerType(targets: number, what: string): string {
   return type.name;
 }
 
-/** Placement group of a node: spread groups of at most 10, per role, filled in index order. */
-const placementGroupName = (node: NodeSpec): string => `${node.role}s-${Math.ceil(node.index / SPREAD_GROUP_SIZE)}`;
+/**
+ * The spread placement group (0-based) of the node at `position` in the
+ * topology order: every node, whatever its role, in groups of at most 10,
+ * filled in order (the first 10 nodes in group 0, the next 10 in group 1...).
+ *
+ * A spread group puts each of its servers on its own host; servers of
+ * different groups may share one. With N nodes there are `ceil(N/10)` groups,
+ * so a host holds at most `ceil(N/10)` nodes, one per group: 1 for N <= 10,
+ * 2 for N <= 20. That is within the fault budget `k` whenever
+ * `ceil(N/10) <= k`: always under `any-third` (N from 3 to 11, k = floor(N/3)
+ * >= ceil(N/10)), and under `failure-domains` with at most 10 domains
+ * (k = the largest domain >= ceil(N/10)).
+ *
+ * Filled in order rather than dealt round-robin, the bound is the same, and
+ * - adding workers never moves a running server to another group (Hetzner
+ *   adds a server to a placement group only while it is powered off);
+ * - controllers (the first nodes, at most 7) all share group 0, so no two
+ *   etcd members ever share a host.
+ */
+const placementGroupIndex = (position: number): number => Math.floor(position / SPREAD_GROUP_SIZE);
 
 /**
  * A rule of the shared port plan as a Hetzner firewall rule. Sources that
@@ -357,17 +428,11 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
   const bucket = resource('minio_s3_bucket', 'ignition', { bucket: store.bucket, acl: 'private', force_destroy: true });
   resource('minio_ilm_policy', 'ignition', { bucket: bucket.ref('bucket'), rule: [{ id: 'expire-secret-parts', expiration: SECRET_PART_EXPIRY }] });
 
-  const groups = new Map<string, GenericResource>();
-  const placementGroup = (node: NodeSpec): GenericResource => {
-    const name = placementGroupName(node);
-    let group = groups.get(name);
-    if (!group) {
-      // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/placement_group
-      group = resource('hcloud_placement_group', name, { name: `${cluster}-${name}`, type: 'spread', labels: clusterLabels });
-      groups.set(name, group);
-    }
-    return group;
-  };
+  // Spread placement groups over all nodes: at most ceil(N/10) nodes per host.
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/placement_group
+  const groups = Array.from({ length: Math.ceil(topology.nodes.length / SPREAD_GROUP_SIZE) }, (_, g) =>
+    resource('hcloud_placement_group', `spread-${g + 1}`, { name: `${cluster}-spread-${g + 1}`, type: 'spread', labels: clusterLabels }),
+  );
 
   const servers = topology.nodes.map((node, i) => {
     const boot = boots[i];
@@ -376,7 +441,7 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     const secret = resource('minio_s3_object', node.name, {
       bucket_name: bucket.ref('bucket'),
       object_name: boot.secretPartKey,
-      content: literal(boot.secretPart),
+      content: secretPartContent(boot),
       content_type: 'application/json',
     });
     // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/server
@@ -391,8 +456,8 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
         labels,
         // The Ignition pointer: public content and the hash-pinned URL of the secret part.
         user_data: literal(boot.userData),
-        placement_group_id: placementGroup(node).ref('id'),
-        // A public IPv4 for egress (images, the API through its load balancer); no IPv6 to firewall.
+        placement_group_id: groups[placementGroupIndex(i)].ref('id'),
+        // A public IPv4 for egress (images, updates) and admin access to 6443 on controllers; no IPv6 to firewall.
         public_net: [{ ipv4_enabled: true, ipv6_enabled: false }],
         // alias_ips = [] avoids a detach/attach on every apply (hcloud provider #650).
         network: [{ subnet_id: subnet.ref('id'), alias_ips: [] }],
@@ -418,26 +483,35 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
   });
 
   // Load balancers reach nodes on their private addresses, so they join the network first.
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_network
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_target
-  const loadBalancer = (name: 'api' | 'ingress', targets: number, selector: string) => {
+  const loadBalancer = (name: 'api' | 'ingress', targets: number, selector: string, publicInterface: boolean) => {
     const lb = resource('hcloud_load_balancer', name, {
       name: `${cluster}-${name}`,
       load_balancer_type: loadBalancerType(targets, name),
       location,
       labels: clusterLabels,
     });
-    const attachment = resource('hcloud_load_balancer_network', name, { load_balancer_id: lb.ref('id'), subnet_id: subnet.ref('id'), enable_public_interface: true });
+    const attachment = resource('hcloud_load_balancer_network', name, {
+      load_balancer_id: lb.ref('id'),
+      subnet_id: subnet.ref('id'),
+      enable_public_interface: publicInterface,
+    });
     resource(
       'hcloud_load_balancer_target',
       name,
       { type: 'label_selector', load_balancer_id: lb.ref('id'), label_selector: selector, use_private_ip: true },
       { dependsOn: [attachment] },
     );
-    return lb;
+    return { lb, attachment };
   };
 
+  // Private only: Hetzner load balancers have no source filter, so a public
+  // interface would answer 6443 to the whole internet. Nodes reach it over the
+  // private network through api.<domain>; admins reach 6443 on the
+  // controllers' public addresses, which the controller firewall limits to adminCidrs.
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_service
-  const api = loadBalancer('api', topology.controllers.length, controllerSelector);
+  const { lb: api, attachment: apiAttachment } = loadBalancer('api', topology.controllers.length, controllerSelector, false);
   resource('hcloud_load_balancer_service', 'api', {
     load_balancer_id: api.ref('id'),
     protocol: 'tcp',
@@ -449,7 +523,7 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
   });
 
   // Every node; the balancer sends only to those whose health check passes (the ingress controller runs there).
-  const ingress = loadBalancer('ingress', topology.nodes.length, clusterSelector);
+  const { lb: ingress } = loadBalancer('ingress', topology.nodes.length, clusterSelector, true);
   for (const [name, listen, target] of [
     ['ingress-http', 80, ingressPorts.http],
     ['ingress-https', 443, ingressPorts.https],
@@ -465,10 +539,12 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     });
   }
 
-  addDns(stack, spec, props.dns ?? {}, hcloud, resource, api, ingress);
+  // The private address of the API load balancer, read from its network attachment.
+  const apiPrivateIp = apiAttachment.ref('ip');
+  addDns(stack, spec, props.dns ?? {}, hcloud, resource, apiPrivateIp, ingress.ref('ipv4'));
 
-  output(stack, 'api_endpoint', { value: `api.${config.domain}:6443`, description: 'Kubernetes API endpoint (the API load balancer)' });
-  output(stack, 'api_load_balancer_ip', { value: api.ref('ipv4'), description: 'Public IPv4 of the API load balancer' });
+  output(stack, 'api_endpoint', { value: `api.${config.domain}:6443`, description: 'Kubernetes API endpoint (the API load balancer, reachable from the private network only)' });
+  output(stack, 'api_load_balancer_ip', { value: apiPrivateIp, description: 'Private IPv4 of the API load balancer (it has no public interface)' });
   output(stack, 'ingress_load_balancer_ip', { value: ingress.ref('ipv4'), description: 'Public IPv4 of the ingress load balancer' });
   output(stack, 'ignition_bucket', { value: store.bucket, description: "Private Object Storage bucket holding each node's secret Ignition part" });
   output(stack, 'ignition_bucket_endpoint', { value: `https://${objectStorageHost(store.location)}`, description: 'S3 endpoint (and, as its first label, the signing region) of the ignition bucket' });
@@ -487,7 +563,9 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
 }
 
 /**
- * `api.` and `*.` records of the domain in its zone, pointing at the load balancers.
+ * `api.` and `*.` records of the domain in its zone: `api.` at the API load
+ * balancer's private address (a public record of a private address: it
+ * answers only inside the network), `*.` at the ingress load balancer.
  * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/zone_rrset
  */
 function addDns(
@@ -496,8 +574,8 @@ function addDns(
   dns: HetznerDnsProps,
   hcloud: GenericProvider,
   resource: (type: string, name: string, attributes: TfAttributes) => GenericResource,
-  api: GenericResource,
-  ingress: GenericResource,
+  apiAddress: string,
+  ingressAddress: string,
 ): void {
   const domain = spec.config.domain;
   const zone = dns.zone ?? domain;
@@ -506,6 +584,6 @@ function addDns(
     : // Read, not managed: plan stops early when the zone is missing, and destroy never deletes it.
       new GenericDataSource(stack, { provider: hcloud, type: 'hcloud_zone', name: 'zone', attributes: { name: zone } }).ref('name');
   const relative = domain === zone ? '' : `.${domain.slice(0, -(zone.length + 1))}`;
-  resource('hcloud_zone_rrset', 'api', { zone: zoneName, name: `api${relative}`, type: 'A', ttl: 300, records: [{ value: api.ref('ipv4') }] });
-  resource('hcloud_zone_rrset', 'ingress', { zone: zoneName, name: `*${relative}`, type: 'A', ttl: 300, records: [{ value: ingress.ref('ipv4') }] });
+  resource('hcloud_zone_rrset', 'api', { zone: zoneName, name: `api${relative}`, type: 'A', ttl: 300, records: [{ value: apiAddress }] });
+  resource('hcloud_zone_rrset', 'ingress', { zone: zoneName, name: `*${relative}`, type: 'A', ttl: 300, records: [{ value: ingressAddress }] });
 }

@@ -12,7 +12,10 @@ import { NODE_NETWORK_CIDR, type FlatcarChannel, type HetznerLocation } from '@k
  *   `network` block (so a server boots with its private address, no
  *   `depends_on` race); it has `location` on `hcloud_primary_ip` (1.58; the
  *   API dropped `datacenter` on 1 July 2026) and the DNS resources
- *   (`hcloud_zone`, `hcloud_zone_rrset`, generally available since 1.56).
+ *   (`hcloud_zone`, `hcloud_zone_rrset`, added in 1.56). Their provider docs
+ *   still mark them experimental: "DNS API is in beta, breaking changes may
+ *   occur within minor releases", so a provider upgrade within `~> 1.63` may
+ *   need changes here.
  * - `minio` 3.38.3 talks to Hetzner Object Storage, which Hetzner recommends
  *   managing with it; it tolerates the bucket-tagging calls Hetzner does not
  *   implement.
@@ -20,6 +23,8 @@ import { NODE_NETWORK_CIDR, type FlatcarChannel, type HetznerLocation } from '@k
  * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs
  * @see https://github.com/hetznercloud/terraform-provider-hcloud/pull/1278
  * @see https://github.com/hetznercloud/terraform-provider-hcloud/pull/1309
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/zone_rrset
+ * @see https://docs.hetzner.cloud/changelog#2025-10-07-dns-beta
  * @see https://docs.hetzner.com/storage/object-storage/getting-started/creating-a-bucket-minio-terraform
  */
 export const TERRAFORM_PROVIDERS = {
@@ -106,6 +111,15 @@ export const OBJECT_STORAGE_LOCATIONS: Readonly<Record<HetznerLocation, string>>
  */
 export const SECRET_PART_EXPIRY = '1d';
 
+/**
+ * How long a presigned secret-part link works: seven days, the SigV4 maximum,
+ * so a node created within a week of rendering can still fetch its part
+ * (the object itself is uploaded again by every apply).
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+ */
+export const SECRET_PART_LINK_SECONDS = 7 * 24 * 3600;
+
 /** Host of the S3 endpoint of an Object Storage location. */
 export const objectStorageHost = (location: string): string => `${location}.your-objectstorage.com`;
 
@@ -123,7 +137,9 @@ export const LOAD_BALANCER_TYPES: ReadonlyArray<{ readonly name: string; readonl
 
 /**
  * Servers per spread placement group: Hetzner puts each server of a group on
- * a different physical host, for at most 10 servers.
+ * a different physical host, for at most 10 servers. Nodes of different
+ * groups may share a host, so with `ceil(N/10)` groups a host holds at most
+ * `ceil(N/10)` nodes (one per group).
  *
  * @see https://docs.hetzner.com/cloud/placement-groups/overview
  */

@@ -74,3 +74,42 @@ export function controllerInboundRules(adminCidrs: readonly string[]): InboundRu
     { protocol: 'tcp', ports: '2379-2380', fromTags: ['controller'], why: 'etcd client and peer traffic (mTLS), between controllers only' },
   ];
 }
+
+/** {@link splitLoadBalancerSources}: the rules of one firewall, split by whether a load balancer is their source. */
+export interface InboundRuleSplit {
+  /** Every rule, with its tag and address sources only; rules sourced only from load balancers are left out. */
+  readonly base: InboundRulePlan[];
+  /** Per load balancer, the rules with that balancer as their only source. */
+  readonly fromLoadBalancer: Record<LoadBalancerRole, InboundRulePlan[]>;
+}
+
+/**
+ * Splits rules into those that name no load balancer and those that do, one
+ * rule per source kind: a rule open to a load balancer and to tags or
+ * addresses becomes two. The union of what the parts let in is what the
+ * rules let in.
+ *
+ * On DigitalOcean the base rules go into a firewall that exists before any
+ * droplet boots, while a load balancer (and so a rule naming it) exists only
+ * after the droplets it balances.
+ */
+export function splitLoadBalancerSources(rules: readonly InboundRulePlan[]): InboundRuleSplit {
+  const split: InboundRuleSplit = { base: [], fromLoadBalancer: { api: [], ingress: [] } };
+  for (const rule of rules) {
+    if (!rule.fromLoadBalancers?.length) {
+      split.base.push(rule);
+      continue;
+    }
+    const { protocol, ports, why } = rule;
+    const kept = { protocol, ...(ports !== undefined ? { ports } : {}), why };
+    if (rule.fromTags?.length || rule.fromAddresses?.length) {
+      split.base.push({
+        ...kept,
+        ...(rule.fromTags?.length ? { fromTags: rule.fromTags } : {}),
+        ...(rule.fromAddresses?.length ? { fromAddresses: rule.fromAddresses } : {}),
+      });
+    }
+    for (const lb of rule.fromLoadBalancers) split.fromLoadBalancer[lb].push({ ...kept, fromLoadBalancers: [lb] });
+  }
+  return split;
+}
