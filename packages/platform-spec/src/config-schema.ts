@@ -154,7 +154,7 @@ export const platformConfigSchema = z.strictObject({
         .min(30)
         .max(825)
         .default(365)
-        .meta({ description: 'Lifetime of member and client certificates, in days; rotate with `keelson pki rotate`.' }),
+        .meta({ description: 'Lifetime of leaf certificates, in days: the bundle\'s (rotate with `keelson pki rotate`) and those nodes issue for themselves with kubeadm.' }),
     })
     .default({ keyAlgorithm: 'ecdsa-p256', caValidityDays: 3650, leafValidityDays: 365 })
     .meta({ description: 'The cluster PKI (secrets bundle).' }),
