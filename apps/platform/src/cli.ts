@@ -130,7 +130,7 @@ export function buildCli(): Command {
     });
   pki
     .command('rotate')
-    .description('reissue leaf certificates under the same CAs and name the nodes to replace')
+    .description('reissue the bundle\'s leaf certificates (operator tools) under the same CAs')
     .addOption(configOption())
     .addOption(secretsOption())
     .option('--member <name...>', 'rotate only these etcd members')

@@ -31,7 +31,7 @@ export async function pkiShow(options: PkiOptions): Promise<string[]> {
     lines.push(
       c.isCa
         ? `WARNING: ${c.id} (a CA) expires in ${c.daysLeft} days; every certificate it signed stops working then. Plan a CA rotation by replacing the cluster's nodes under a new bundle`
-        : `WARNING: ${c.id} expires in ${c.daysLeft} days (below ${EXPIRY_WARNING_DAYS}); run keelson pki rotate, then replace the nodes it names`,
+        : `WARNING: ${c.id} expires in ${c.daysLeft} days (below ${EXPIRY_WARNING_DAYS}); run keelson pki rotate`,
     );
   }
   return lines;
@@ -53,7 +53,7 @@ function table(certs: readonly BundleCertificate[]): string[] {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
 }
 
-/** `keelson pki rotate`: reissue leaf certificates under the same CAs, and say which nodes must be replaced. */
+/** `keelson pki rotate`: reissue the bundle's leaf certificates under the same CAs; nodes issue their own, so none is replaced. */
 export async function pkiRotate(options: PkiOptions & { members?: readonly string[] }): Promise<string[]> {
   const spec = loadPlatformSpec(options.configPath);
   const { rotated } = await rotateLeafCertificates({ dir: options.secretsDir, spec, members: options.members, now: options.now });
@@ -61,6 +61,6 @@ export async function pkiRotate(options: PkiOptions & { members?: readonly strin
     `reissued ${rotated.length} certificates under the same CAs in ${options.secretsDir}:`,
     ...rotated.map((r) => `  ${r}`),
     'they serve the operator tools (backups, health checks, etcd member replacement); no node needs replacing:',
-    `nodes issue their own certificates from the CAs with kubeadm, valid ${spec.config.pki.leafValidityDays} days, renewed by keelson upgrade`,
+    `nodes issue their own certificates from the CAs with kubeadm, valid ${spec.config.pki.leafValidityDays} days, renewed when a node is upgraded or replaced (keelson upgrade, #11)`,
   ];
 }

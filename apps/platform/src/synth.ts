@@ -86,7 +86,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     name: INFRA_OUT,
     mode: 0o700,
     files: [
-      // The Terraform JSON holds the secret parts (as private bucket objects): as secret as the rest.
+      // No key in it (it reads the secret parts from ignition/), but it names every node, address range and bucket.
       secretFile(terraform.fileName, terraform.content),
       ...nodes.flatMap((n) => [
         secretFile(`ignition/${n.node.name}.ign`, n.full),

@@ -72,7 +72,8 @@ export type BackupLayerChoice = (typeof BACKUP_LAYERS)[number];
 export const MAX_ETCD_MEMBERS = 7;
 
 /**
- * Most Ceph monitors Keelson will run (Rook accepts 1 to 9).
+ * Most Ceph monitors Keelson will run (Rook accepts 1 to 9). The etcd limit
+ * binds first today (2k+1 <= 7); the storage layer (#7) checks this one.
  *
  * @see https://rook.io/docs/rook/latest/CRDs/Cluster/ceph-cluster-crd/#mon-settings
  */

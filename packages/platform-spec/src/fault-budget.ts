@@ -23,7 +23,7 @@ export interface FaultBudget {
   readonly quorumMembers: number;
   /** etcd members: the controllers. At least `quorumMembers`, odd, at most 7. */
   readonly etcdMembers: number;
-  /** Ceph monitors: `quorumMembers`, one per node (failure-domains: 5, spread over domains; 3 on tiny clusters). */
+  /** Ceph monitors: `quorumMembers`, one per node (failure-domains: 5, spread over domains; 3 on tiny clusters). At most MAX_CEPH_MONITORS. */
   readonly cephMonitors: number;
   /** Copies kept by replicated Ceph pools: `k+2` (failure-domains: 3, one per domain). */
   readonly poolSize: number;
@@ -159,7 +159,7 @@ export function computeFaultBudget(input: FaultBudgetInput): FaultBudgetResult {
     return { ok: false, problems };
   }
   if (m < 3) {
-    refuse(CONTROLLERS, `${plural(m, 'controller')} cannot keep etcd quorum after losing a failure domain; use 3 or 5`);
+    refuse(CONTROLLERS, `${plural(m, 'controller')} cannot keep etcd quorum after losing a failure domain; use 3, 5 or 7`);
   }
   // Controllers are dealt round-robin over >= 3 domains, so an odd count of 3
   // to 7 never puts half of them in one domain (a test checks every case).

@@ -177,7 +177,7 @@ export interface ExposedService {
   readonly tlsSecretName: string;
 }
 
-/** What the ingress layer offers other layers: one call makes a service public over HTTPS. */
+/** What the ingress layer offers other layers: one call makes a service public over HTTPS. Implemented by the ingress layer (#8). */
 export interface IngressLayer {
   /** Namespace of the ingress controller, for network-policy allows. */
   readonly namespace: string;
@@ -185,7 +185,7 @@ export interface IngressLayer {
   expose(scope: IConstruct, service: ServiceRef, host: string, options?: ExposeOptions): ExposedService;
 }
 
-/** What the storage layer offers: class names only, so any storage can stand behind them. */
+/** What the storage layer offers: class names only, so any storage can stand behind them. Implemented by storage-rook (#7). */
 export interface StorageLayer {
   /** ReadWriteOnce block volumes (the default class). */
   readonly blockClass: string;
@@ -195,7 +195,7 @@ export interface StorageLayer {
   readonly filesystemSnapshotClass: string;
 }
 
-/** An S3-compatible bucket backups are written to. */
+/** An S3-compatible bucket backups are written to. Used by backups-velero (#9). */
 export interface BackupTarget {
   readonly bucket: string;
   readonly endpoint: string;

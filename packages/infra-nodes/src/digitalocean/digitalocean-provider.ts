@@ -1,6 +1,5 @@
 import type {
   InfraInput,
-  NodeBootConfig,
   NodeProvider,
   NodeSpec,
   ObjectStoreCredentials,
@@ -37,6 +36,7 @@ import {
 import { presignS3Url } from '../presign';
 import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
 import { newStack, renderStack } from '../internal/terraform-json';
+import { isPlainRelativePath, secretPartContent, terraformLiteral } from '../internal/secret-part';
 
 /** Where Terraform keeps its state. */
 export type DigitalOceanBackend =
@@ -577,37 +577,6 @@ function addDns(
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/record
   named(new DnsRecord(stack, 'record-api', { domain: zoneName, type: 'A', name: `api${relative}`, value: api.ip, ttl: 300 }), 'api');
   named(new DnsRecord(stack, 'record-ingress', { domain: zoneName, type: 'A', name: `*${relative}`, value: ingress.ip, ttl: 300 }), 'ingress');
-}
-
-/**
- * The content of a node's secret-part object: with `secretPartFile`, a
- * Terraform expression reading that file next to main.tf.json, marked
- * sensitive so `terraform plan` does not print it; otherwise the part itself,
- * as a literal.
- *
- * @see https://developer.hashicorp.com/terraform/language/functions/file
- * @see https://developer.hashicorp.com/terraform/language/functions/sensitive
- */
-function secretPartContent(boot: NodeBootConfig): string {
-  // checkInput allows only characters that need no escaping inside the quotes.
-  return boot.secretPartFile === undefined ? terraformLiteral(boot.secretPart) : `\${sensitive(file("\${path.module}/${boot.secretPartFile}"))}`;
-}
-
-/** `ignition/x.secret.ign`: relative, without `..`, of characters a Terraform string takes unescaped. */
-function isPlainRelativePath(path: string): boolean {
-  return /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(path) && !path.split('/').some((segment) => segment === '..' || segment === '.');
-}
-
-/**
- * `text` as a Terraform string literal: every string in Terraform JSON is a
- * template, so `${` and `%{` in Ignition content (shell scripts, say) would
- * be evaluated. cdktf's `Fn.rawString` escapes only `${`.
- *
- * @see https://developer.hashicorp.com/terraform/language/expressions/strings#escape-sequences
- */
-export function terraformLiteral(text: string): string {
-  // Function replacers: in a replacement string `$$` would mean one `$`.
-  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 interface Cidr {

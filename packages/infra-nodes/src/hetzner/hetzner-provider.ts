@@ -17,6 +17,7 @@ import type { IngressTargetPorts } from '../digitalocean/digitalocean-provider';
 import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan } from '../internal/firewall';
 // One byte-stable rendering for both clouds.
 import { newStack, renderStack } from '../internal/terraform-json';
+import { isPlainRelativePath, secretPartContent } from '../internal/secret-part';
 import { presignS3Url } from '../presign';
 import {
   FLATCAR_SNAPSHOT_SELECTOR,
@@ -267,9 +268,9 @@ function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], dns: H
     if (bytes > USER_DATA_LIMIT_BYTES) {
       problems.push(`user-data of "${node.name}" is ${bytes} bytes; Hetzner Cloud accepts at most ${USER_DATA_LIMIT_BYTES}; move content into the secret part or a remote file`);
     }
-    if (boot.secretPartFile !== undefined && !SECRET_PART_FILE.test(boot.secretPartFile)) {
+    if (boot.secretPartFile !== undefined && !isPlainRelativePath(boot.secretPartFile)) {
       problems.push(
-        `secretPartFile of "${node.name}" is ${JSON.stringify(boot.secretPartFile)}; give a path relative to the Terraform file, of letters, digits, ".", "_", "-" and "/" (e.g. "ignition/${node.name}.secret.ign")`,
+        `secretPartFile of "${node.name}" is ${JSON.stringify(boot.secretPartFile)}; give a path relative to the Terraform file, without "." or ".." segments, of letters, digits, ".", "_", "-" and "/" (e.g. "ignition/${node.name}.secret.ign")`,
       );
     }
     if (boot.secretPartKey !== secretPartKey(node)) {
@@ -288,26 +289,6 @@ function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], dns: H
   if (problems.length > 0) {
     throw new Error(`HetznerProvider: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
-}
-
-/**
- * A secret part's file, relative to the Terraform file: no absolute path (it
- * would put this machine's layout into the JSON), nothing Terraform's
- * template or string syntax would read (quotes, `${`, backslashes).
- */
-const SECRET_PART_FILE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
-
-/**
- * The `content` of a node's secret-part object: read from `secretPartFile`
- * through `sensitive(file(...))` when given, so no key is in the JSON and
- * `terraform plan` prints `(sensitive value)`; otherwise the escaped literal.
- *
- * @see https://developer.hashicorp.com/terraform/language/functions/sensitive
- * @see https://developer.hashicorp.com/terraform/language/functions/file
- */
-function secretPartContent(boot: NodeBootConfig): string {
-  if (boot.secretPartFile === undefined) return literal(boot.secretPart);
-  return `\${sensitive(file("\${path.module}/${boot.secretPartFile}"))}`;
 }
 
 /** The smallest load balancer type that takes `targets` servers. */

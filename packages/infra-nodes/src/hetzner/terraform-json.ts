@@ -117,16 +117,5 @@ export function output(scope: Construct, name: string, props: { value: TfValue; 
   return out;
 }
 
-/**
- * A literal string as Terraform must see it in JSON: `${` and `%{` start a
- * template there, so they are doubled (`$${`, `%%{`) and Terraform turns them
- * back into the original text. Use it for every string we did not write
- * ourselves (user-data, file contents), never for one that holds a `ref()`.
- *
- * @see https://developer.hashicorp.com/terraform/language/syntax/json#expression-mapping
- * @see https://developer.hashicorp.com/terraform/language/expressions/strings#escape-sequences
- */
-export function literal(text: string): string {
-  // Function replacements: in a replacement string, `$$` would mean one `$`.
-  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
-}
+/** A literal string as Terraform must see it in JSON (shared with DigitalOcean). */
+export { terraformLiteral as literal } from '../internal/secret-part';
