@@ -23,9 +23,5 @@ export const SYSEXT_BASE_URL = 'https://extensions.flatcar.org/extensions';
 /** The architecture suffix the bakery names images with; DigitalOcean droplets are x86-64. */
 export const SYSEXT_ARCH = 'x86-64';
 
-/** Address ranges inside the cluster; chosen away from DigitalOcean's default VPC ranges (10.1xx.0.0/20). */
-export const CLUSTER_NETWORK = {
-  podSubnet: '10.244.0.0/16',
-  serviceSubnet: '10.96.0.0/16',
-  dnsDomain: 'cluster.local',
-} as const;
+/** Address ranges inside the cluster: from the platform contract. */
+export { CLUSTER_NETWORK } from '@keelson/platform-spec';

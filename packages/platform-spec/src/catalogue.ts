@@ -86,3 +86,14 @@ export const MAX_CEPH_MONITORS = 9;
  * (10.244.0.0/16) and service (10.96.0.0/16) ranges.
  */
 export const NODE_NETWORK_CIDR = '10.10.0.0/16';
+
+/**
+ * Address ranges inside the cluster: pods and Services. Every layer that
+ * routes or filters traffic reads them from here, and the node network must
+ * not overlap them.
+ */
+export const CLUSTER_NETWORK = {
+  podSubnet: '10.244.0.0/16',
+  serviceSubnet: '10.96.0.0/16',
+  dnsDomain: 'cluster.local',
+} as const;

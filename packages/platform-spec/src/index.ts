@@ -10,6 +10,7 @@ export {
   MAX_ETCD_MEMBERS,
   MAX_CEPH_MONITORS,
   NODE_NETWORK_CIDR,
+  CLUSTER_NETWORK,
 } from './catalogue';
 export type {
   DigitalOceanRegion,

@@ -6,7 +6,7 @@ import type {
   PlatformSpec,
   TerraformDocument,
 } from '@keelson/platform-spec';
-import { NODE_NETWORK_CIDR } from '@keelson/platform-spec';
+import { CLUSTER_NETWORK, NODE_NETWORK_CIDR } from '@keelson/platform-spec';
 // Deep imports only: the package root loads every DigitalOcean resource
 // binding (~200 modules), which DESIGN.md measured at +0.15 s per synth.
 import { CustomImage } from '@cdktf/provider-digitalocean/lib/custom-image';
@@ -120,8 +120,8 @@ export interface DigitalOceanProviderProps {
   readonly backupNoncurrentVersionDays?: number;
 }
 
-/** Pod and Service ranges of the cluster (`@keelson/ignition`'s CLUSTER_NETWORK): the VPC must not overlap them. */
-const CLUSTER_RANGES = { pods: '10.244.0.0/16', services: '10.96.0.0/16' } as const;
+/** Pod and Service ranges of the cluster (platform-spec's CLUSTER_NETWORK): the VPC must not overlap them. */
+const CLUSTER_RANGES = { pods: CLUSTER_NETWORK.podSubnet, services: CLUSTER_NETWORK.serviceSubnet } as const;
 /** The node network every layer agrees on (nodes find their address in it). */
 const DEFAULT_VPC_IP_RANGE = NODE_NETWORK_CIDR;
 const DEFAULT_INGRESS_TARGET_PORTS: IngressTargetPorts = { http: 80, https: 443 };
