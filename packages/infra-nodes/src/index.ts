@@ -5,5 +5,5 @@ export type { NodeProviderOptions } from './provider';
 export { presignS3Url } from './presign';
 export type { PresignS3UrlOptions } from './presign';
 export { HetznerProvider, SERVER_IGNORED_CHANGES, FLATCAR_SNAPSHOT_SELECTOR } from './hetzner';
-export type { HetznerProviderProps, HetznerDnsProps } from './hetzner';
+export type { HetznerProviderProps, HetznerDnsProps, HetznerBackend } from './hetzner';
 export { findSshAccess, findSecretsInUserData, findOpenApiLoadBalancers, inboundRules } from './security-assertions';

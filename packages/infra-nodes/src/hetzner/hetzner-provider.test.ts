@@ -77,6 +77,9 @@ const one = (doc: TerraformJson, address: string): TerraformBlock => {
   return found[0];
 };
 
+/** The `terraform.backend` block of a document. */
+const backendOf = (doc: TerraformJson): unknown => (doc.terraform as { backend?: unknown } | undefined)?.backend;
+
 /** Servers a Hetzner label selector (`k=v,k2=v2`) matches. */
 const selectServers = (doc: TerraformJson, selector: string): string[] => {
   const wanted = selector.split(',').map((term) => term.split('='));
@@ -215,6 +218,23 @@ describe('HetznerProvider', () => {
           `minio_s3_object.${boot.name}`,
         ]);
       });
+    });
+
+    it('keeps backups in a private, versioned bucket that expires replaced versions after 30 days and survives destroy', () => {
+      expect(one(doc, 'minio_s3_bucket.backups').attributes).toEqual({ bucket: 'keelson-backups-a379a6f6', acl: 'private', force_destroy: false, provider: 'minio' });
+      expect(one(doc, 'minio_s3_bucket_versioning.backups').attributes).toEqual({
+        bucket: '${minio_s3_bucket.backups.bucket}',
+        provider: 'minio',
+        versioning_configuration: [{ status: 'Enabled' }],
+      });
+      expect(one(doc, 'minio_ilm_policy.backups').attributes).toEqual({
+        bucket: '${minio_s3_bucket.backups.bucket}',
+        provider: 'minio',
+        depends_on: ['minio_s3_bucket_versioning.backups'],
+        rule: [{ id: 'expire-noncurrent-versions', noncurrent_expiration: [{ days: '30d' }] }],
+      });
+      // Noncurrent versions only: the current backup never expires.
+      expect(one(doc, 'minio_ilm_policy.backups').attributes.rule).not.toContainEqual(expect.objectContaining({ expiration: expect.anything() }));
     });
 
     it('accepts pointers that fetch the secret part through a presigned, expiring link', () => {
@@ -445,6 +465,8 @@ describe('HetznerProvider', () => {
         api_endpoint: { description: 'Kubernetes API endpoint (the API load balancer, reachable from the private network only)', value: 'api.example.com:6443' },
         api_load_balancer_ip: { description: 'Private IPv4 of the API load balancer (it has no public interface)', value: '${hcloud_load_balancer_network.api.ip}' },
         ingress_load_balancer_ip: { description: 'Public IPv4 of the ingress load balancer', value: '${hcloud_load_balancer.ingress.ipv4}' },
+        backups_bucket: expect.objectContaining({ value: 'keelson-backups-a379a6f6' }),
+        backups_bucket_endpoint: expect.objectContaining({ value: 'https://fsn1.your-objectstorage.com' }),
         ignition_bucket: expect.objectContaining({ value: 'keelson-ignition-a379a6f6' }),
         ignition_bucket_endpoint: expect.objectContaining({ value: 'https://fsn1.your-objectstorage.com' }),
         node_addresses: expect.objectContaining({ sensitive: true }),
@@ -502,7 +524,10 @@ describe('HetznerProvider', () => {
 
     it('requires only the pinned hcloud and minio providers, as Terraform reads the document', () => {
       const providers = inTempDir((dir) => {
-        writeFileSync(join(dir, 'main.tf.json'), content);
+        // A backend block needs `terraform init`, which downloads providers; the rest is read as is.
+        const withoutBackend = structuredClone(doc) as { terraform: { backend?: unknown } };
+        delete withoutBackend.terraform.backend;
+        writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(withoutBackend));
         return terraform(['providers'], dir);
       });
       // Terraform lists them in no fixed order.
@@ -510,6 +535,37 @@ describe('HetznerProvider', () => {
         'provider[registry.terraform.io/aminueza/minio] >= 3.38.3, < 4.0.0',
         'provider[registry.terraform.io/hetznercloud/hcloud] ~> 1.63',
       ]);
+    });
+
+    it('keeps state next to the configuration by default', () => {
+      expect(backendOf(doc)).toEqual({ local: { path: 'terraform.tfstate' } });
+    });
+
+    it('keeps state in a Hetzner Object Storage bucket when asked, without AWS-only checks', () => {
+      const s3 = {
+        key: 'keelson/terraform.tfstate',
+        skip_credentials_validation: true,
+        skip_metadata_api_check: true,
+        skip_region_validation: true,
+        skip_requesting_account_id: true,
+        skip_s3_checksum: true,
+      };
+      expect(backendOf(render(spec, { backend: { type: 's3', bucket: 'keelson-state' } }).doc)).toEqual({
+        s3: { ...s3, bucket: 'keelson-state', region: 'fsn1', endpoints: { s3: 'https://fsn1.your-objectstorage.com' } },
+      });
+      expect(backendOf(render(spec, { backend: { type: 's3', bucket: 'keelson-state', key: 'prod/state', region: 'hel1' } }).doc)).toEqual({
+        s3: { ...s3, bucket: 'keelson-state', key: 'prod/state', region: 'hel1', endpoints: { s3: 'https://hel1.your-objectstorage.com' } },
+      });
+      // A cluster in a location without Object Storage keeps its state where its buckets are.
+      const ash = hetznerSpec(1, { provider: { name: 'hetzner', region: 'ash' } });
+      expect(backendOf(render(ash, { backend: { type: 's3', bucket: 'keelson-state' } }).doc)).toMatchObject({ s3: { region: 'fsn1', endpoints: { s3: 'https://fsn1.your-objectstorage.com' } } });
+    });
+
+    it('refuses an S3 backend in a location without Object Storage, or in a bucket this configuration creates', () => {
+      expect(() => new HetznerProvider({ backend: { type: 's3', bucket: 'keelson-state', region: 'ash' } })).toThrow(/backend\.region is "ash"; Object Storage exists in fsn1, nbg1, hel1 only/);
+      expect(() => new HetznerProvider({ backend: { type: 's3', bucket: '' } })).toThrow(/backend\.bucket is empty/);
+      expect(() => render(spec, { backend: { type: 's3', bucket: 'keelson-backups-a379a6f6' } })).toThrow(/backend\.bucket "keelson-backups-a379a6f6" is a bucket this configuration creates/);
+      expect(() => render(spec, { backend: { type: 's3', bucket: 'keelson-ignition-a379a6f6' } })).toThrow(/is a bucket this configuration creates/);
     });
 
     it('boots from another snapshot when given a selector', () => {

@@ -11,15 +11,16 @@ import {
   type PlatformSpec,
   type TerraformDocument,
 } from '@keelson/platform-spec';
-import type { TerraformStack } from 'cdktf';
-// The same port plan as the DigitalOcean firewalls: one list, two clouds.
-import type { IngressTargetPorts } from '../digitalocean/digitalocean-provider';
+import { LocalBackend, S3Backend, type TerraformStack } from 'cdktf';
+// The same port plan and local backend as DigitalOcean (types only: no DigitalOcean binding is loaded).
+import type { DigitalOceanBackend, IngressTargetPorts } from '../digitalocean/digitalocean-provider';
 import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan } from '../internal/firewall';
 // One byte-stable rendering for both clouds.
 import { newStack, renderStack } from '../internal/terraform-json';
 import { isPlainRelativePath, secretPartContent } from '../internal/secret-part';
 import { presignS3Url } from '../presign';
 import {
+  BACKUP_NONCURRENT_EXPIRY,
   FLATCAR_SNAPSHOT_SELECTOR,
   LOAD_BALANCER_TYPES,
   NETWORK_ZONES,
@@ -58,6 +59,26 @@ export interface HetznerDnsProps {
   readonly createZone?: boolean;
 }
 
+/** Where Terraform keeps its state; the same shape as `DigitalOceanBackend`, remote state in Hetzner Object Storage. */
+export type HetznerBackend =
+  | Extract<DigitalOceanBackend, { readonly type: 'local' }>
+  | {
+      /** State in a Hetzner Object Storage bucket (S3 backend). */
+      readonly type: 's3';
+      /** An existing bucket: it cannot be one this configuration creates. */
+      readonly bucket: string;
+      /**
+       * Object key of the state.
+       * @default '<cluster>/terraform.tfstate'
+       */
+      readonly key?: string;
+      /**
+       * Object Storage location of the bucket (`fsn1`, `nbg1` or `hel1`); the endpoint is `https://<region>.your-objectstorage.com`.
+       * @default - the location of the platform's buckets (`OBJECT_STORAGE_LOCATIONS`)
+       */
+      readonly region?: string;
+    };
+
 /** Options of {@link HetznerProvider}; every one has a default, and they mirror `DigitalOceanProviderProps`. */
 export interface HetznerProviderProps {
   /**
@@ -79,6 +100,8 @@ export interface HetznerProviderProps {
   readonly ingressProxyProtocol?: boolean;
   /** @default - records in the existing zone `config.domain` */
   readonly dns?: HetznerDnsProps;
+  /** @default { type: 'local', path: 'terraform.tfstate' } */
+  readonly backend?: HetznerBackend;
 }
 
 const DEFAULT_INGRESS_TARGET_PORTS: IngressTargetPorts = { http: 80, https: 443 };
@@ -179,7 +202,7 @@ export class HetznerProvider implements NodeProvider {
   renderTerraform(input: InfraInput): TerraformDocument {
     const { spec } = input;
     checkSpec(spec);
-    checkInput(spec, input.nodes, this.props.dns ?? {}, (node) => this.secretPartUrl(spec, node));
+    checkInput(spec, input.nodes, this.props, (node) => this.secretPartUrl(spec, node));
     const stack = newStack(spec.config.cluster.name);
     buildStack(stack, spec, input.nodes, this.props);
     return { fileName: 'main.tf.json', content: renderStack(stack) };
@@ -190,15 +213,19 @@ export class HetznerProvider implements NodeProvider {
 const secretPartKey = (node: { readonly name: string }): string => `${node.name}.ign`;
 
 /**
- * Where secret parts live. Bucket names are global across Hetzner Object
- * Storage, so the name carries a short hash of the domain the platform owns.
+ * Where secret parts (`bucket`) and backups (`backupsBucket`) live. Bucket
+ * names are global across Hetzner Object Storage, so both names carry a
+ * short hash of the domain the platform owns.
  */
-function secretStore(spec: PlatformSpec): { bucket: string; location: string } {
+function secretStore(spec: PlatformSpec): { bucket: string; backupsBucket: string; location: string } {
   const { cluster, domain, provider } = spec.config;
   const suffix = createHash('sha256').update(domain).digest('hex').slice(0, 8);
   const location = provider.name === 'hetzner' ? OBJECT_STORAGE_LOCATIONS[provider.region] : OBJECT_STORAGE_LOCATIONS.fsn1;
-  return { bucket: `${cluster.name}-ignition-${suffix}`, location };
+  return { bucket: `${cluster.name}-ignition-${suffix}`, backupsBucket: `${cluster.name}-backups-${suffix}`, location };
 }
+
+/** Locations that have Object Storage (where an S3 backend bucket can be). */
+const STORAGE_LOCATIONS = [...new Set(Object.values(OBJECT_STORAGE_LOCATIONS))];
 
 function checkProps(props: HetznerProviderProps): void {
   const ports = props.ingressTargetPorts ?? DEFAULT_INGRESS_TARGET_PORTS;
@@ -216,6 +243,13 @@ function checkProps(props: HetznerProviderProps): void {
     }
   }
   if (ports.http === ports.https) throw new Error(`HetznerProvider: ingressTargetPorts.http and .https are both ${ports.http}; give HTTP and HTTPS their own port`);
+  const backend = props.backend;
+  if (backend?.type === 's3') {
+    if (!backend.bucket) throw new Error('HetznerProvider: backend.bucket is empty; name an existing Object Storage bucket for the state');
+    if (backend.region !== undefined && !STORAGE_LOCATIONS.includes(backend.region)) {
+      throw new Error(`HetznerProvider: backend.region is ${JSON.stringify(backend.region)}; Object Storage exists in ${STORAGE_LOCATIONS.join(', ')} only`);
+    }
+  }
 }
 
 function expandPorts(ports: string): number[] {
@@ -251,8 +285,9 @@ function sizeProblem(size: string): string {
   return `"${size}" is not a Hetzner Cloud server type (cx, cpx or ccx followed by two digits); ${fix}`;
 }
 
-function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], dns: HetznerDnsProps, urlOf: (node: NodeSpec) => string): void {
+function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], props: HetznerProviderProps, urlOf: (node: NodeSpec) => string): void {
   const nodes = spec.topology.nodes;
+  const dns = props.dns ?? {};
   const problems: string[] = [];
   if (boots.length !== nodes.length) {
     problems.push(`got ${boots.length} boot configs for ${nodes.length} nodes; pass one per node of spec.topology, in the same order`);
@@ -285,6 +320,10 @@ function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], dns: H
   const zone = dns.zone ?? spec.config.domain;
   if (spec.config.domain !== zone && !spec.config.domain.endsWith(`.${zone}`)) {
     problems.push(`dns.zone "${zone}" does not contain the domain "${spec.config.domain}"; use "${spec.config.domain}" or one of its parents`);
+  }
+  const store = secretStore(spec);
+  if (props.backend?.type === 's3' && [store.bucket, store.backupsBucket].includes(props.backend.bucket)) {
+    problems.push(`backend.bucket "${props.backend.bucket}" is a bucket this configuration creates; keep the state in a bucket made beforehand`);
   }
   if (problems.length > 0) {
     throw new Error(`HetznerProvider: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  ${p}`).join('\n')}`);
@@ -362,6 +401,7 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     // Hetzner Object Storage does not implement bucket tagging.
     skip_bucket_tagging: true,
   });
+  addBackend(stack, spec, props.backend ?? { type: 'local' }, store.location);
   const resource = (type: string, name: string, attributes: TfAttributes, extra: Pick<GenericBlockProps, 'dependsOn' | 'lifecycle'> = {}) =>
     new GenericResource(stack, { provider: type.startsWith('minio_') ? minio : hcloud, type, name, attributes, ...extra });
 
@@ -408,6 +448,19 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
   // @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/s3_bucket
   const bucket = resource('minio_s3_bucket', 'ignition', { bucket: store.bucket, acl: 'private', force_destroy: true });
   resource('minio_ilm_policy', 'ignition', { bucket: bucket.ref('bucket'), rule: [{ id: 'expire-secret-parts', expiration: SECRET_PART_EXPIRY }] });
+
+  // Backups: a private, versioned bucket; a replaced or deleted object is kept
+  // BACKUP_NONCURRENT_EXPIRY, then removed. Backups outlive the cluster:
+  // destroy refuses the bucket while it holds objects.
+  // @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/s3_bucket_versioning
+  const backups = resource('minio_s3_bucket', 'backups', { bucket: store.backupsBucket, acl: 'private', force_destroy: false });
+  const versioning = resource('minio_s3_bucket_versioning', 'backups', { bucket: backups.ref('bucket'), versioning_configuration: [{ status: 'Enabled' }] });
+  resource(
+    'minio_ilm_policy',
+    'backups',
+    { bucket: backups.ref('bucket'), rule: [{ id: 'expire-noncurrent-versions', noncurrent_expiration: [{ days: BACKUP_NONCURRENT_EXPIRY }] }] },
+    { dependsOn: [versioning] },
+  );
 
   // Spread placement groups over all nodes: at most ceil(N/10) nodes per host.
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/placement_group
@@ -527,6 +580,8 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
   output(stack, 'api_endpoint', { value: `api.${config.domain}:6443`, description: 'Kubernetes API endpoint (the API load balancer, reachable from the private network only)' });
   output(stack, 'api_load_balancer_ip', { value: apiPrivateIp, description: 'Private IPv4 of the API load balancer (it has no public interface)' });
   output(stack, 'ingress_load_balancer_ip', { value: ingress.ref('ipv4'), description: 'Public IPv4 of the ingress load balancer' });
+  output(stack, 'backups_bucket', { value: store.backupsBucket, description: 'Private, versioned Object Storage bucket for backups' });
+  output(stack, 'backups_bucket_endpoint', { value: `https://${objectStorageHost(store.location)}`, description: 'S3 endpoint (and, as its first label, the signing region) of the backups bucket' });
   output(stack, 'ignition_bucket', { value: store.bucket, description: "Private Object Storage bucket holding each node's secret Ignition part" });
   output(stack, 'ignition_bucket_endpoint', { value: `https://${objectStorageHost(store.location)}`, description: 'S3 endpoint (and, as its first label, the signing region) of the ignition bucket' });
   output(stack, 'node_addresses', {
@@ -540,6 +595,32 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     description: 'Public and private IPv4 of every node',
     // Not a credential, but a map of every node's public address does not belong in CI logs.
     sensitive: true,
+  });
+}
+
+/**
+ * Local state by default; or an S3 backend on Hetzner Object Storage, which
+ * speaks S3 but is not AWS: no account, STS, region or checksum checks.
+ * Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set to an Object Storage key.
+ * @see https://developer.hashicorp.com/terraform/language/backend/s3
+ */
+function addBackend(stack: TerraformStack, spec: PlatformSpec, backend: HetznerBackend, defaultLocation: string): void {
+  if (backend.type === 'local') {
+    new LocalBackend(stack, { path: backend.path ?? 'terraform.tfstate' });
+    return;
+  }
+  const location = backend.region ?? defaultLocation;
+  new S3Backend(stack, {
+    bucket: backend.bucket,
+    key: backend.key ?? `${spec.config.cluster.name}/terraform.tfstate`,
+    // The location is the signing region, as for the presigned links.
+    region: location,
+    endpoints: { s3: `https://${objectStorageHost(location)}` },
+    skipCredentialsValidation: true,
+    skipRequestingAccountId: true,
+    skipMetadataApiCheck: true,
+    skipRegionValidation: true,
+    skipS3Checksum: true,
   });
 }
 

@@ -1,3 +1,3 @@
 export { HetznerProvider, SERVER_IGNORED_CHANGES } from './hetzner-provider';
-export type { HetznerProviderProps, HetznerDnsProps } from './hetzner-provider';
+export type { HetznerProviderProps, HetznerDnsProps, HetznerBackend } from './hetzner-provider';
 export { FLATCAR_SNAPSHOT_SELECTOR } from './pins';

@@ -112,6 +112,14 @@ export const OBJECT_STORAGE_LOCATIONS: Readonly<Record<HetznerLocation, string>>
 export const SECRET_PART_EXPIRY = '1d';
 
 /**
+ * How long the versioned backups bucket keeps a replaced or deleted object
+ * (a noncurrent version): 30 days, as the DigitalOcean Spaces bucket.
+ *
+ * @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/ilm_policy
+ */
+export const BACKUP_NONCURRENT_EXPIRY = '30d';
+
+/**
  * How long a presigned secret-part link works: seven days, the SigV4 maximum,
  * so a node created within a week of rendering can still fetch its part
  * (the object itself is uploaded again by every apply).
