@@ -23,7 +23,7 @@ import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { Volume } from '@cdktf/provider-digitalocean/lib/volume';
 import { VolumeAttachment } from '@cdktf/provider-digitalocean/lib/volume-attachment';
 import { Vpc } from '@cdktf/provider-digitalocean/lib/vpc';
-import { LocalBackend, S3Backend, TerraformOutput, Token, type TerraformStack } from 'cdktf';
+import { TerraformOutput, Token, type TerraformStack } from 'cdktf';
 import {
   controllerInboundRules,
   nodeInboundRules,
@@ -35,7 +35,7 @@ import {
 } from '../internal/firewall';
 import { presignS3Url } from '../presign';
 import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
-import { newStack, renderStack } from '../internal/terraform-json';
+import { addStateBackend, newStack, renderStack } from '../internal/terraform-json';
 import { isPlainRelativePath, secretPartContent, terraformLiteral } from '../internal/secret-part';
 
 /** Where Terraform keeps its state. */
@@ -538,24 +538,18 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
 }
 
 function addBackend(stack: TerraformStack, spec: PlatformSpec, backend: DigitalOceanBackend): void {
-  if (backend.type === 'local') {
-    new LocalBackend(stack, { path: backend.path ?? 'terraform.tfstate' });
-    return;
-  }
-  // Spaces speaks S3 but is not AWS: no account, STS, region or checksum
-  // checks. Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set to a Spaces key.
-  // @see https://developer.hashicorp.com/terraform/language/backend/s3
-  new S3Backend(stack, {
-    bucket: backend.bucket,
-    key: backend.key ?? `${spec.config.cluster.name}/terraform.tfstate`,
-    region: 'us-east-1',
-    endpoints: { s3: backend.endpoint ?? `https://${spacesRegion(spec)}.digitaloceanspaces.com` },
-    skipCredentialsValidation: true,
-    skipRequestingAccountId: true,
-    skipMetadataApiCheck: true,
-    skipRegionValidation: true,
-    skipS3Checksum: true,
-  });
+  addStateBackend(
+    stack,
+    backend.type === 'local'
+      ? { type: 'local', path: backend.path ?? 'terraform.tfstate' }
+      : {
+          type: 's3',
+          bucket: backend.bucket,
+          key: backend.key ?? `${spec.config.cluster.name}/terraform.tfstate`,
+          region: 'us-east-1',
+          endpoint: backend.endpoint ?? `https://${spacesRegion(spec)}.digitaloceanspaces.com`,
+        },
+  );
 }
 
 function addDns(

@@ -11,12 +11,12 @@ import {
   type PlatformSpec,
   type TerraformDocument,
 } from '@keelson/platform-spec';
-import { LocalBackend, S3Backend, type TerraformStack } from 'cdktf';
+import type { TerraformStack } from 'cdktf';
 // The same port plan and local backend as DigitalOcean (types only: no DigitalOcean binding is loaded).
 import type { DigitalOceanBackend, IngressTargetPorts } from '../digitalocean/digitalocean-provider';
 import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type InboundRulePlan } from '../internal/firewall';
 // One byte-stable rendering for both clouds.
-import { newStack, renderStack } from '../internal/terraform-json';
+import { addStateBackend, newStack, renderStack } from '../internal/terraform-json';
 import { isPlainRelativePath, secretPartContent } from '../internal/secret-part';
 import { presignS3Url } from '../presign';
 import {
@@ -605,23 +605,20 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
  * @see https://developer.hashicorp.com/terraform/language/backend/s3
  */
 function addBackend(stack: TerraformStack, spec: PlatformSpec, backend: HetznerBackend, defaultLocation: string): void {
-  if (backend.type === 'local') {
-    new LocalBackend(stack, { path: backend.path ?? 'terraform.tfstate' });
-    return;
-  }
-  const location = backend.region ?? defaultLocation;
-  new S3Backend(stack, {
-    bucket: backend.bucket,
-    key: backend.key ?? `${spec.config.cluster.name}/terraform.tfstate`,
-    // The location is the signing region, as for the presigned links.
-    region: location,
-    endpoints: { s3: `https://${objectStorageHost(location)}` },
-    skipCredentialsValidation: true,
-    skipRequestingAccountId: true,
-    skipMetadataApiCheck: true,
-    skipRegionValidation: true,
-    skipS3Checksum: true,
-  });
+  const location = backend.type === 's3' ? (backend.region ?? defaultLocation) : defaultLocation;
+  addStateBackend(
+    stack,
+    backend.type === 'local'
+      ? { type: 'local', path: backend.path ?? 'terraform.tfstate' }
+      : {
+          type: 's3',
+          bucket: backend.bucket,
+          key: backend.key ?? `${spec.config.cluster.name}/terraform.tfstate`,
+          // The location is the signing region, as for the presigned links.
+          region: location,
+          endpoint: `https://${objectStorageHost(location)}`,
+        },
+  );
 }
 
 /**

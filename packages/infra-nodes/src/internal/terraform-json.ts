@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { App, TerraformStack } from 'cdktf';
+import { App, LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 
 /**
  * A fresh cdktf app and stack that are rendered in memory.
@@ -39,4 +39,34 @@ function canonical(value: unknown): unknown {
     if (v !== undefined) out[key] = canonical(v);
   }
   return out;
+}
+
+/** Where Terraform keeps state: a local file, or an S3-compatible bucket that is not AWS. */
+export type StateBackend =
+  | { readonly type: 'local'; readonly path: string }
+  | { readonly type: 's3'; readonly bucket: string; readonly key: string; readonly region: string; readonly endpoint: string };
+
+/**
+ * Adds the state backend to the stack. Spaces and Hetzner Object Storage
+ * speak S3 but are not AWS: no account, STS, region or checksum checks.
+ * Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set to the store's key.
+ *
+ * @see https://developer.hashicorp.com/terraform/language/backend/s3
+ */
+export function addStateBackend(stack: TerraformStack, backend: StateBackend): void {
+  if (backend.type === 'local') {
+    new LocalBackend(stack, { path: backend.path });
+    return;
+  }
+  new S3Backend(stack, {
+    bucket: backend.bucket,
+    key: backend.key,
+    region: backend.region,
+    endpoints: { s3: backend.endpoint },
+    skipCredentialsValidation: true,
+    skipRequestingAccountId: true,
+    skipMetadataApiCheck: true,
+    skipRegionValidation: true,
+    skipS3Checksum: true,
+  });
 }
