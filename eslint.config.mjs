@@ -32,6 +32,28 @@ export default tseslint.config(
     },
   },
   {
+    // Tests of cluster layers may run host-layer fixtures (a real etcd from
+    // @keelson/etcd-tls/testing); their published code still may not.
+    files: ['**/*.test.ts', '**/test-*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          banTransitiveDependencies: true,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'layer:spec', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'layer:host', onlyDependOnLibsWithTags: ['layer:spec'] },
+            { sourceTag: 'layer:kit', onlyDependOnLibsWithTags: ['layer:spec'] },
+            { sourceTag: 'layer:cluster', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host', 'layer:cluster'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', '**/test-*.ts'],
     plugins: { jest },
     languageOptions: { globals: jest.environments.globals.globals },

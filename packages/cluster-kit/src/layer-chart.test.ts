@@ -1,6 +1,7 @@
 import { App, Testing } from 'cdk8s';
 import { LayerChart, namespaceManifest } from './layer-chart';
-import { exampleConfig, parsePlatformConfig, type PlatformConfigInput } from '@keelson/platform-spec';
+import { Construct } from 'constructs';
+import { endpoints, exampleConfig, parsePlatformConfig, type PlatformConfigInput } from '@keelson/platform-spec';
 
 const exampleSpec = (change: (c: PlatformConfigInput) => void = () => undefined) => {
   const config = exampleConfig();
@@ -49,5 +50,20 @@ describe('LayerChart', () => {
     expect(() => namespaceManifest({ name: 'x', podSecurity: 'privileged' }, '1.36')).toThrow(
       /namespace x: Pod Security "privileged" needs a reason; say why it cannot be "restricted"/,
     );
+  });
+});
+
+describe('LayerChart traffic declarations', () => {
+  it('keeps checked rules in order and finds the chart of a nested construct', () => {
+    const spec = exampleSpec();
+    const chart = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
+    const inner = new Construct(new Construct(chart, 'a'), 'b');
+    expect(LayerChart.containing(inner)).toBe(chart);
+    chart.allowTraffic({ from: endpoints.pods('rook-ceph'), to: endpoints.kubeApiServer, ports: [{ port: 6443 }], reason: 'operator watches the API' });
+    expect(chart.trafficRules).toEqual([{ from: { kind: 'pods', namespace: 'rook-ceph' }, to: { kind: 'kube-apiserver' }, ports: [{ port: 6443 }], reason: 'operator watches the API' }]);
+    expect(() => chart.allowTraffic({ from: endpoints.internet, to: endpoints.nodes, ports: [{ port: 80 }], reason: 'x' })).toThrow(/selects no pods; one end must be pods/);
+    expect(() => chart.allowTraffic({ from: endpoints.pods('a'), to: endpoints.pods('b'), reason: 'y' })).toThrow(/no ports given/);
+    expect(() => chart.allowTraffic({ from: endpoints.pods('a'), to: endpoints.internet, ports: [{ port: 443, endPort: 80 }], reason: 'z' })).toThrow(/443-80 is not a port or an ordered range/);
+    expect(() => LayerChart.containing(new Construct(new App(), 'loose'))).toThrow(/not inside a LayerChart/);
   });
 });

@@ -1,6 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
-import type { Construct } from 'constructs';
-import type { LayerId, LayerInfo, NamespacePlan, PlatformSpec } from '@keelson/platform-spec';
+import type { Construct, IConstruct } from 'constructs';
+import { checkTrafficRule, type LayerId, type LayerInfo, type NamespacePlan, type PlatformSpec, type TrafficRule } from '@keelson/platform-spec';
 import type { UpstreamDeclaration } from './upstream-chart';
 
 /** Label every Keelson object carries, so `kubectl get -l` finds the platform. */
@@ -29,6 +29,14 @@ export class LayerChart extends Chart {
   /** Folder under `charts-out/` that {@link renderCharts} writes this chart to: the layer's folder. */
   public readonly outputFolder: string;
   private readonly upstream: UpstreamDeclaration[] = [];
+  private readonly traffic: TrafficRule[] = [];
+
+  /** The LayerChart a construct belongs to; throws when it is not inside one. */
+  public static containing(construct: IConstruct): LayerChart {
+    const chart = construct.node.scopes.reverse().find((c) => c instanceof LayerChart);
+    if (chart) return chart as LayerChart;
+    throw new Error(`${construct.node.path}: not inside a LayerChart; create it in a layer's chart so its traffic and namespaces are known`);
+  }
 
   constructor(scope: Construct, id: string, props: LayerChartProps) {
     const layer = props.spec.layers.find((l) => l.id === props.layer);
@@ -49,6 +57,20 @@ export class LayerChart extends Chart {
   /** Records what the layer installs from upstream (see UpstreamHelmChart), for the AppProject. */
   public declareUpstream(declaration: UpstreamDeclaration): void {
     this.upstream.push(declaration);
+  }
+
+  /**
+   * Declares a connection this layer's workloads need (checked at once).
+   * The network layer renders every declared rule as policies at both ends;
+   * anything undeclared is denied in the platform's namespaces.
+   */
+  public allowTraffic(rule: TrafficRule): void {
+    this.traffic.push(checkTrafficRule(rule));
+  }
+
+  /** The connections this layer declared, in order. */
+  public get trafficRules(): readonly TrafficRule[] {
+    return [...this.traffic];
   }
 
   /** Everything the layer installs from upstream charts. */

@@ -41,6 +41,7 @@ export type {
   IngressLayer,
   StorageLayer,
   BackupTarget,
+  ObjectBucket,
   PemPair,
   ClusterSecrets,
   NodeBootConfig,
@@ -54,3 +55,13 @@ export type { PlatformSpec, ConfigProblem } from './load';
 export { exampleConfig } from './example';
 export { configReference, configReferenceMarkdown } from './reference';
 export type { ConfigKey } from './reference';
+export { endpoints, checkTrafficRule } from './traffic';
+export type {
+  TrafficRule,
+  TrafficEndpoint,
+  TrafficPort,
+  PodsEndpoint,
+  KubeApiServerEndpoint,
+  NodesEndpoint,
+  InternetEndpoint,
+} from './traffic';

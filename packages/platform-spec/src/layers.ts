@@ -181,6 +181,13 @@ export interface ExposedService {
 export interface IngressLayer {
   /** Namespace of the ingress controller, for network-policy allows. */
   readonly namespace: string;
+  /**
+   * What the cloud's ingress load balancer must forward to on every node:
+   * the node ports for HTTP and HTTPS, and whether the controller expects
+   * PROXY protocol (v1) so it sees client addresses. The app passes this
+   * to the node provider.
+   */
+  readonly loadBalancerTarget: { readonly http: number; readonly https: number; readonly proxyProtocol: boolean };
   /** Creates the route, the certificate and the network-policy allow for `service` at `host`. */
   expose(scope: IConstruct, service: ServiceRef, host: string, options?: ExposeOptions): ExposedService;
 }
@@ -195,11 +202,18 @@ export interface StorageLayer {
   readonly filesystemSnapshotClass: string;
 }
 
-/** An S3-compatible bucket backups are written to. Used by backups-velero (#9). */
-export interface BackupTarget {
+/** An S3-compatible bucket, as the node provider creates it. */
+export interface ObjectBucket {
   readonly bucket: string;
+  /** S3 endpoint URL, e.g. `https://fra1.digitaloceanspaces.com`. */
   readonly endpoint: string;
+  /** Signing region. */
   readonly region: string;
+}
+
+/** An S3-compatible bucket backups are written to. Used by backups-velero (#9). */
+export interface BackupTarget extends ObjectBucket {
+  /** Secret holding the access key, created at deploy time. */
   readonly credentials: SecretRef;
 }
 
@@ -283,4 +297,6 @@ export interface NodeProvider {
   /** The object-store credentials from the environment, when set (e.g. SPACES_ACCESS_KEY_ID). */
   credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined;
   renderTerraform(input: InfraInput): TerraformDocument;
+  /** The private, versioned bucket the configuration creates for backups. */
+  backupBucket(spec: PlatformSpec): ObjectBucket;
 }

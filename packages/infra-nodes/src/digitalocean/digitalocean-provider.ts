@@ -3,6 +3,7 @@ import type {
   NodeProvider,
   NodeSpec,
   ObjectStoreCredentials,
+  ObjectBucket,
   PlatformSpec,
   TerraformDocument,
 } from '@keelson/platform-spec';
@@ -188,6 +189,12 @@ export class DigitalOceanProvider implements NodeProvider {
   /** The Spaces region of the platform's buckets (the signing region for `presignS3Url`). */
   public spacesRegion(spec: PlatformSpec): string {
     return spacesRegion(spec);
+  }
+
+  /** The private, versioned Spaces bucket for backups: `<cluster>-backups` in the Spaces region. */
+  public backupBucket(spec: PlatformSpec): ObjectBucket {
+    const region = spacesRegion(spec);
+    return { bucket: backupsBucketName(spec), endpoint: `https://${region}.digitaloceanspaces.com`, region };
   }
 
   /** The Terraform address of a node's droplet, for `terraform apply -replace=...`. */

@@ -8,6 +8,7 @@ import {
   type NodeRole,
   type NodeSpec,
   type ObjectStoreCredentials,
+  type ObjectBucket,
   type PlatformSpec,
   type TerraformDocument,
 } from '@keelson/platform-spec';
@@ -186,6 +187,13 @@ export class HetznerProvider implements NodeProvider {
     const accessKeyId = env.MINIO_USER;
     const secretAccessKey = env.MINIO_PASSWORD;
     return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
+  }
+
+  /** The private, versioned Object Storage bucket for backups. */
+  backupBucket(spec: PlatformSpec): ObjectBucket {
+    checkSpec(spec);
+    const store = secretStore(spec);
+    return { bucket: store.backupsBucket, endpoint: `https://${objectStorageHost(store.location)}`, region: store.location };
   }
 
   /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
