@@ -98,7 +98,7 @@ export function buildCli(): Command {
       try {
         const [{ verifyChartsOut, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify.js'), import('@keelson/platform-spec')]);
         const spec = loadPlatformSpec(configPath);
-        const namespaces = spec.layers.flatMap((l) => l.namespaces.map((n) => n.name));
+        const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
         const report = verifyChartsOut(join(outDir, spec.config.gitops.path), { namespaces, gitops: spec.config.gitops });
         process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
         if (!report.ok) process.exitCode = 1;

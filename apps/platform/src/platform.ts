@@ -29,5 +29,5 @@ export function composePlatform(spec: PlatformSpec): App {
 /** A layer's chart, or nothing when the layer renders no object yet (Argo CD would sync an empty folder). */
 function layerChart(app: App, spec: PlatformSpec, id: 'network' | 'storage' | 'ingress' | 'backups' | 'apps'): LayerChart | undefined {
   const info = spec.layers.find((l) => l.id === id);
-  return info && info.namespaces.length > 0 ? new LayerChart(app, id, { spec, layer: id }) : undefined;
+  return info && info.namespaces.some((n) => !n.preexisting) ? new LayerChart(app, id, { spec, layer: id }) : undefined;
 }

@@ -49,7 +49,7 @@ export class LayerChart extends Chart {
     });
     this.layer = layer;
     this.outputFolder = layer.folder;
-    for (const ns of layer.namespaces) {
+    for (const ns of layer.namespaces.filter((n) => !n.preexisting)) {
       new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, props.spec.config.versions.kubernetes));
     }
   }

@@ -17,6 +17,12 @@ export interface NamespacePlan {
   readonly podSecurity: PodSecurityLevel;
   /** Why the level is looser than `restricted`; required unless `restricted`. */
   readonly reason?: string;
+  /**
+   * The namespace exists before the platform (`kube-system`, made by
+   * kubeadm): the layer installs into it but does not render it, and the
+   * network layer does not default-deny it.
+   */
+  readonly preexisting?: true;
 }
 
 /** The swappable layers, each rendered into its own `charts-out/<folder>/`. */
@@ -67,10 +73,17 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
       syncWave: -5,
       // Cilium runs in kube-system (its agents need the host network and
       // kernel); flannel upstream installs into its own privileged namespace.
-      namespaces:
-        layers.network === 'flannel'
-          ? [{ name: 'kube-flannel', podSecurity: 'privileged', reason: 'flannel programs the host network and WireGuard interface' }]
-          : [],
+      namespaces: [
+        {
+          name: 'kube-system',
+          podSecurity: 'privileged',
+          reason: 'the control plane, CoreDNS and the CNI agents run here; made by kubeadm',
+          preexisting: true,
+        },
+        ...(layers.network === 'flannel'
+          ? [{ name: 'kube-flannel', podSecurity: 'privileged' as const, reason: 'flannel programs the host network and WireGuard interface' }]
+          : []),
+      ],
       description: `pod network (${layers.network}, WireGuard between nodes)`,
     },
     {
@@ -148,8 +161,15 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
 export interface ServiceRef {
   readonly namespace: string;
   readonly name: string;
-  /** Port number or name on the Service. */
-  readonly port: number | string;
+  /** Port number on the Service. */
+  readonly port: number;
+  /**
+   * Port the pods listen on (what network policies match).
+   * @default - the Service port
+   */
+  readonly targetPort?: number;
+  /** The Service's selector: the labels of the pods behind it. */
+  readonly podLabels: Readonly<Record<string, string>>;
 }
 
 /** A Secret referenced by name only: its value is created at deploy time, never rendered. */
