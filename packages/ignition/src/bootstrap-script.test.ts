@@ -80,6 +80,8 @@ describe('the first-boot script', () => {
     expect(seen).toMatch(/value: "10\.10\.0\.7"/);
     expect(seen).not.toContain('@NODE_IP@');
     expect(existsSync(rootedPath(run.root, NODE_PATHS.joinedStamp))).toBe(true);
+    // The stamp that lets keelson-bootstrap-manifests.service apply the pod network.
+    expect(existsSync(rootedPath(run.root, NODE_PATHS.initializedStamp))).toBe(true);
     expect(existsSync(rootedPath(run.root, NODE_PATHS.kubeadmJoin))).toBe(false);
     expect(existsSync(join(run.root, 'run/keelson/kubeadm.yaml'))).toBe(false);
   });
@@ -90,6 +92,7 @@ describe('the first-boot script', () => {
     expect(run.calls.filter((c) => c.startsWith('curl'))).toHaveLength(1);
     expect(run.calls.filter((c) => c.startsWith('kubeadm'))).toEqual([expect.stringMatching(/^kubeadm join --config /)]);
     expect(readFileSync(join(run.root, 'kubeadm-seen.yaml'), 'utf8')).toMatch(/kind: JoinConfiguration/);
+    expect(existsSync(rootedPath(run.root, NODE_PATHS.initializedStamp))).toBe(false);
   });
 
   it('never probes or creates a cluster on a replaced first controller', () => {

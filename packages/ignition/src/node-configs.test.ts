@@ -231,3 +231,54 @@ describe('the generated units', () => {
     }
   });
 });
+
+describe('pod network bootstrap and Pod Security defaults', () => {
+  const manifests = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keelson-bootstrap-probe\n  namespace: kube-system\n';
+  const spec = platform();
+  const configs = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrapManifests: manifests, replaceKubeadmAddons: ['coredns'] });
+  const units = (json: string) => (JSON.parse(json) as { systemd: { units: Array<{ name: string; enabled?: boolean; contents?: string }> } }).systemd.units;
+
+  it('puts the manifests and the unit that applies them on the first controller only, in its public part', () => {
+    const [first, ...rest] = configs;
+    expect(files(first.pointer).get(NODE_PATHS.bootstrapManifests)).toBe(manifests);
+    const unit = units(first.pointer).find((u) => u.name === 'keelson-bootstrap-manifests.service');
+    expect(unit?.enabled).toBe(true);
+    expect(unit?.contents).toContain(`ConditionPathExists=${NODE_PATHS.initializedStamp}`);
+    expect(unit?.contents).toContain(`ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap -f ${NODE_PATHS.bootstrapManifests}`);
+    for (const c of rest) {
+      expect(files(c.full).has(NODE_PATHS.bootstrapManifests)).toBe(false);
+      expect(units(c.full).map((u) => u.name)).not.toContain('keelson-bootstrap-manifests.service');
+    }
+    const replaced = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrapManifests: manifests, initialize: false })[0];
+    expect(files(replaced.full).has(NODE_PATHS.bootstrapManifests)).toBe(false);
+  });
+
+  it('passes systemd-analyze verify with the bootstrap unit', () => {
+    const unit = units(configs[0].full).filter((u) => u.contents);
+    const result = systemdAnalyzeVerify(Object.fromEntries(unit.map((u) => [u.name, u.contents as string])), {
+      assumeUnits: ['containerd.service', 'coreos-metadata.service', 'update-engine.service', 'systemd-sysext.service'],
+      assumeExecutables: ['/usr/bin/update_engine_client', '/usr/lib/systemd/systemd-sysupdate', '/usr/bin/kubectl', NODE_PATHS.bootstrapScript],
+    });
+    expect(result).toMatchObject({ ok: true });
+  });
+
+  it('skips the kubeadm addons the platform replaces, at init only', () => {
+    const init = YAML.parseAllDocuments(files(configs[0].full).get(NODE_PATHS.kubeadmInit) ?? '').map((d) => d.toJS());
+    expect(init.find((d) => d.kind === 'InitConfiguration').skipPhases).toEqual(['upload-certs', 'addon/coredns']);
+    expect(validateKubeadmConfig(files(configs[0].full).get(NODE_PATHS.kubeadmInit) ?? '')).toEqual([]);
+    const plain = YAML.parseAllDocuments(files(render()[0].full).get(NODE_PATHS.kubeadmInit) ?? '').map((d) => d.toJS());
+    expect(plain.find((d) => d.kind === 'InitConfiguration').skipPhases).toEqual(['upload-certs']);
+  });
+
+  it('enforces baseline Pod Security on unlabelled namespaces through the API server admission config, kube-system exempt', () => {
+    const controller = files(configs[0].full);
+    const admission = YAML.parse(controller.get(NODE_PATHS.admissionConfig) ?? '');
+    const podSecurity = admission.plugins.find((p: { name: string }) => p.name === 'PodSecurity').configuration;
+    expect(podSecurity.defaults).toMatchObject({ enforce: 'baseline', audit: 'restricted', warn: 'restricted', 'enforce-version': 'v1.36' });
+    expect(podSecurity.exemptions.namespaces).toEqual(['kube-system']);
+    const cluster = YAML.parseAllDocuments(controller.get(NODE_PATHS.kubeadmInit) ?? '').map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration');
+    expect(cluster.apiServer.extraArgs).toContainEqual({ name: 'admission-control-config-file', value: NODE_PATHS.admissionConfig });
+    expect(cluster.apiServer.extraVolumes).toContainEqual(expect.objectContaining({ hostPath: '/etc/kubernetes/admission', readOnly: true }));
+    expect(files(configs[configs.length - 1].full).has(NODE_PATHS.admissionConfig)).toBe(false);
+  });
+});

@@ -18,6 +18,10 @@ export const NODE_PATHS = {
   auditPolicy: '/etc/kubernetes/audit/policy.yaml',
   auditLogDir: '/var/log/kubernetes/audit',
   authenticationConfig: '/etc/kubernetes/authn/config.yaml',
+  admissionConfig: '/etc/kubernetes/admission/config.yaml',
+  bootstrapManifests: '/etc/keelson/bootstrap/manifests.yaml',
+  initializedStamp: '/var/lib/keelson/cluster-initialized',
+  bootstrappedStamp: '/var/lib/keelson/bootstrap-manifests-applied',
   pki: '/etc/kubernetes/pki',
   sysextDir: '/opt/extensions/kubernetes',
   sysupdateDir: '/etc/sysupdate.kubernetes.d',
@@ -38,6 +42,20 @@ export interface NodeConfigsProps {
    * @default true
    */
   readonly initialize?: boolean;
+  /**
+   * Kubernetes objects (multi-document YAML, no secret) the first controller
+   * applies right after it created the cluster, before any pod network
+   * exists: the pod network and CoreDNS, which Argo CD adopts later. Applied
+   * with server-side apply until it succeeds, once.
+   * @default - nothing is applied
+   */
+  readonly bootstrapManifests?: string;
+  /**
+   * kubeadm addons the platform installs itself (from `bootstrapManifests`),
+   * so kubeadm skips them at init.
+   * @default - none: kubeadm installs CoreDNS and kube-proxy
+   */
+  readonly replaceKubeadmAddons?: readonly ('coredns' | 'kube-proxy')[];
 }
 
 /** One node's Ignition, in the three forms the platform needs. */
@@ -200,9 +218,38 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     }),
   });
 
+  if (isFirstController(node) && props.initialize !== false && props.bootstrapManifests) {
+    cfg.addFile({ path: NODE_PATHS.bootstrapManifests, mode: 0o644, contents: { text: props.bootstrapManifests } });
+    cfg.addUnit({
+      name: 'keelson-bootstrap-manifests.service',
+      enabled: true,
+      contents: unit({
+        Unit: [
+          'Description=Apply the pod network and CoreDNS to the cluster this node created',
+          'Requires=keelson-kubeadm.service',
+          'After=keelson-kubeadm.service',
+          // Only on the node that ran kubeadm init, and only until it worked once.
+          `ConditionPathExists=${NODE_PATHS.initializedStamp}`,
+          `ConditionPathExists=!${NODE_PATHS.bootstrappedStamp}`,
+        ],
+        Service: [
+          'Type=oneshot',
+          'RemainAfterExit=yes',
+          // Server-side apply is idempotent: a retry after a partial apply converges.
+          `ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap -f ${NODE_PATHS.bootstrapManifests}`,
+          `ExecStartPost=/usr/bin/touch ${NODE_PATHS.bootstrappedStamp}`,
+          'Restart=on-failure',
+          'RestartSec=15',
+        ],
+        Install: ['WantedBy=multi-user.target'],
+      }),
+    });
+  }
+
   if (node.role === 'controller') {
     cfg.addFile({ path: NODE_PATHS.auditPolicy, mode: 0o644, contents: { text: auditPolicy() } });
     cfg.addFile({ path: NODE_PATHS.authenticationConfig, mode: 0o644, contents: { text: authenticationConfig() } });
+    cfg.addFile({ path: NODE_PATHS.admissionConfig, mode: 0o644, contents: { text: admissionConfig(spec) } });
     cfg.addDirectory({ path: NODE_PATHS.auditLogDir, mode: 0o700 });
   }
 }
@@ -225,7 +272,7 @@ function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     secretFile(`${pki}/sa.key`, secrets.serviceAccount.privateKeyPem);
     secretFile(`${pki}/sa.pub`, secrets.serviceAccount.publicKeyPem);
     secretFile(NODE_PATHS.encryptionConfig, encryptionConfig(secrets.encryptionKey));
-    if (isFirstController(node) && props.initialize !== false) secretFile(NODE_PATHS.kubeadmInit, initConfig(spec, secrets, node));
+    if (isFirstController(node) && props.initialize !== false) secretFile(NODE_PATHS.kubeadmInit, initConfig(props, node));
   }
   secretFile(NODE_PATHS.kubeadmJoin, joinConfig(spec, secrets, node));
 }
@@ -287,6 +334,8 @@ function clusterConfig(spec: PlatformSpec): ClusterConfiguration {
         { name: 'audit-log-maxsize', value: '100' },
         // Anonymous requests only for health checks (the load balancer's and kubelet probes).
         { name: 'authentication-config', value: NODE_PATHS.authenticationConfig },
+        // Pod Security for namespaces that carry no label: baseline (no host network, ports or paths).
+        { name: 'admission-control-config-file', value: NODE_PATHS.admissionConfig },
         { name: 'tls-min-version', value: 'VersionTLS12' },
         { name: 'profiling', value: 'false' },
         // Verify kubelets' serving certificates (issued through serverTLSBootstrap).
@@ -297,6 +346,7 @@ function clusterConfig(spec: PlatformSpec): ClusterConfiguration {
         vol('audit-policy', '/etc/kubernetes/audit', true, 'Directory'),
         vol('audit-log', NODE_PATHS.auditLogDir, false, 'DirectoryOrCreate'),
         vol('authn', '/etc/kubernetes/authn', true, 'Directory'),
+        vol('admission', '/etc/kubernetes/admission', true, 'Directory'),
       ],
     },
     controllerManager: { extraArgs: [{ name: 'profiling', value: 'false' }] },
@@ -304,7 +354,8 @@ function clusterConfig(spec: PlatformSpec): ClusterConfiguration {
   };
 }
 
-function initConfig(spec: PlatformSpec, secrets: ClusterSecrets, node: NodeSpec): string {
+function initConfig(props: NodeConfigsProps, node: NodeSpec): string {
+  const { spec, secrets } = props;
   const init: InitConfiguration = {
     apiVersion: 'kubeadm.k8s.io/v1beta4',
     kind: 'InitConfiguration',
@@ -322,7 +373,7 @@ function initConfig(spec: PlatformSpec, secrets: ClusterSecrets, node: NodeSpec)
     nodeRegistration: nodeRegistration(node),
     localAPIEndpoint: { advertiseAddress: NODE_IP, bindPort: 6443 },
     // The CAs, service-account keys and encryption key come from the secrets bundle.
-    skipPhases: ['upload-certs'],
+    skipPhases: ['upload-certs', ...(props.replaceKubeadmAddons ?? []).map((a) => `addon/${a}`)],
   };
   return renderKubeadmConfig([init, clusterConfig(spec), kubeletConfig()]);
 }
@@ -414,6 +465,34 @@ function authenticationConfig(): string {
 }
 
 /**
+ * The API server's admission configuration: Pod Security Admission enforces
+ * `baseline` on every namespace without its own label (so `hostNetwork`,
+ * host ports and host paths are refused there) and audits and warns against
+ * `restricted`. Namespaces the platform creates carry their own level;
+ * `kube-system` (control plane, CNI agents) is exempt.
+ *
+ * @see https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-admission-controller/
+ */
+function admissionConfig(spec: PlatformSpec): string {
+  const version = `v${spec.config.versions.kubernetes}`;
+  return YAML.stringify({
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AdmissionConfiguration',
+    plugins: [
+      {
+        name: 'PodSecurity',
+        configuration: {
+          apiVersion: 'pod-security.admission.config.k8s.io/v1',
+          kind: 'PodSecurityConfiguration',
+          defaults: { enforce: 'baseline', 'enforce-version': version, audit: 'restricted', 'audit-version': version, warn: 'restricted', 'warn-version': version },
+          exemptions: { usernames: [], runtimeClasses: [], namespaces: ['kube-system'] },
+        },
+      },
+    ],
+  });
+}
+
+/**
  * A systemd-sysupdate transfer for the bakery's Kubernetes images of one
  * minor release; sysupdate verifies each download against SHA256SUMS.
  *
@@ -479,6 +558,7 @@ function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
       ? [
           'if [ "${command}" = init ]; then',
           '  kubeadm init --config "${work}" --skip-token-print || { kubeadm reset --force; exit 1; }',
+          `  mkdir -p "$(dirname ${NODE_PATHS.initializedStamp})" && touch ${NODE_PATHS.initializedStamp}`,
           'else',
           '  kubeadm join --config "${work}" || { kubeadm reset --force; exit 1; }',
           'fi',
