@@ -6,7 +6,7 @@ import { scanForSecrets } from '@keelson/k8s-schemas';
 import YAML from 'yaml';
 import { decodeInlineContents, DIGITALOCEAN_USER_DATA_LIMIT } from './builder';
 import { caCertHash, validateKubeadmConfig } from './kubeadm';
-import { NODE_PATHS, renderNodeConfigs } from './node-configs';
+import { NODE_PATHS, renderNodeConfigs, type BootstrapStep } from './node-configs';
 import { KUBERNETES_RELEASES } from './pins';
 import { applyIgnition, applyIgnitionPresets, runIgnitionValidate, systemdAnalyzeVerify } from './testing';
 import { findLoginCredentials, validateIgnitionConfig } from './validate';
@@ -234,23 +234,40 @@ describe('the generated units', () => {
 
 describe('pod network bootstrap and Pod Security defaults', () => {
   const manifests = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keelson-bootstrap-probe\n  namespace: kube-system\n';
+  const bootstrap = [
+    { name: 'network', manifests },
+    { name: 'argocd-install', url: 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml', namespace: 'argocd' },
+    { name: 'argocd-root', manifests: manifests.replace('probe', 'root') },
+  ];
   const spec = platform();
-  const configs = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrapManifests: manifests, replaceKubeadmAddons: ['coredns'] });
+  const configs = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrap, replaceKubeadmAddons: ['coredns'] });
   const units = (json: string) => (JSON.parse(json) as { systemd: { units: Array<{ name: string; enabled?: boolean; contents?: string }> } }).systemd.units;
 
-  it('puts the manifests and the unit that applies them on the first controller only, in its public part', () => {
+  it('puts the steps and the unit that applies them, in order, on the first controller only, in its public part', () => {
     const [first, ...rest] = configs;
-    expect(files(first.pointer).get(NODE_PATHS.bootstrapManifests)).toBe(manifests);
+    expect(files(first.pointer).get(`${NODE_PATHS.bootstrapDir}/01-network.yaml`)).toBe(manifests);
+    expect(files(first.pointer).get(`${NODE_PATHS.bootstrapDir}/03-argocd-root.yaml`)).toContain('keelson-bootstrap-root');
     const unit = units(first.pointer).find((u) => u.name === 'keelson-bootstrap-manifests.service');
     expect(unit?.enabled).toBe(true);
     expect(unit?.contents).toContain(`ConditionPathExists=${NODE_PATHS.initializedStamp}`);
-    expect(unit?.contents).toContain(`ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap -f ${NODE_PATHS.bootstrapManifests}`);
+    const kubectl = 'ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap';
+    expect(unit?.contents?.split('\n').filter((l) => l.startsWith('ExecStart='))).toEqual([
+      `${kubectl} -f ${NODE_PATHS.bootstrapDir}/01-network.yaml`,
+      `${kubectl} --namespace=argocd -f https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml`,
+      `${kubectl} -f ${NODE_PATHS.bootstrapDir}/03-argocd-root.yaml`,
+    ]);
     for (const c of rest) {
-      expect(files(c.full).has(NODE_PATHS.bootstrapManifests)).toBe(false);
+      expect([...files(c.full).keys()].filter((p) => p.startsWith(NODE_PATHS.bootstrapDir))).toEqual([]);
       expect(units(c.full).map((u) => u.name)).not.toContain('keelson-bootstrap-manifests.service');
     }
-    const replaced = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrapManifests: manifests, initialize: false })[0];
-    expect(files(replaced.full).has(NODE_PATHS.bootstrapManifests)).toBe(false);
+    const replaced = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrap, initialize: false })[0];
+    expect([...files(replaced.full).keys()].filter((p) => p.startsWith(NODE_PATHS.bootstrapDir))).toEqual([]);
+  });
+
+  it('refuses a step name that cannot be a file name and a URL that is not https', () => {
+    const render = (step: BootstrapStep) => () => renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', bootstrap: [step] });
+    expect(render({ name: 'Net work', manifests })).toThrow(/bootstrap step name "Net work" is not lower-case letters/);
+    expect(render({ name: 'argocd', url: 'http://example.com/install.yaml' })).toThrow(/url "http:\/\/example.com\/install.yaml" is not an https URL/);
   });
 
   it('passes systemd-analyze verify with the bootstrap unit', () => {

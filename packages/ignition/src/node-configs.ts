@@ -19,7 +19,7 @@ export const NODE_PATHS = {
   auditLogDir: '/var/log/kubernetes/audit',
   authenticationConfig: '/etc/kubernetes/authn/config.yaml',
   admissionConfig: '/etc/kubernetes/admission/config.yaml',
-  bootstrapManifests: '/etc/keelson/bootstrap/manifests.yaml',
+  bootstrapDir: '/etc/keelson/bootstrap',
   initializedStamp: '/var/lib/keelson/cluster-initialized',
   bootstrappedStamp: '/var/lib/keelson/bootstrap-manifests-applied',
   pki: '/etc/kubernetes/pki',
@@ -43,13 +43,14 @@ export interface NodeConfigsProps {
    */
   readonly initialize?: boolean;
   /**
-   * Kubernetes objects (multi-document YAML, no secret) the first controller
-   * applies right after it created the cluster, before any pod network
-   * exists: the pod network and CoreDNS, which Argo CD adopts later. Applied
-   * with server-side apply until it succeeds, once.
+   * What the first controller applies, in order, right after it created the
+   * cluster, before any pod network exists: the pod network and CoreDNS,
+   * Argo CD and its root Application, which then take over. Public content
+   * only (no secret). Applied with server-side apply; the whole list is
+   * retried until it succeeds once.
    * @default - nothing is applied
    */
-  readonly bootstrapManifests?: string;
+  readonly bootstrap?: readonly BootstrapStep[];
   /**
    * kubeadm addons the platform installs itself (from `bootstrapManifests`),
    * so kubeadm skips them at init.
@@ -57,6 +58,11 @@ export interface NodeConfigsProps {
    */
   readonly replaceKubeadmAddons?: readonly ('coredns' | 'kube-proxy')[];
 }
+
+/** One step of the first controller's bootstrap: objects to apply, from the config or from a pinned upstream URL. */
+export type BootstrapStep =
+  | { readonly name: string; /** Multi-document YAML. */ readonly manifests: string }
+  | { readonly name: string; /** A pinned upstream manifest (a tag in the URL). */ readonly url: string; /** Namespace for objects that name none. */ readonly namespace?: string };
 
 /** One node's Ignition, in the three forms the platform needs. */
 export interface NodeIgnition {
@@ -218,14 +224,27 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     }),
   });
 
-  if (isFirstController(node) && props.initialize !== false && props.bootstrapManifests) {
-    cfg.addFile({ path: NODE_PATHS.bootstrapManifests, mode: 0o644, contents: { text: props.bootstrapManifests } });
+  const steps = props.bootstrap ?? [];
+  if (isFirstController(node) && props.initialize !== false && steps.length > 0) {
+    const kubectl = '/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap';
+    const execs = steps.map((step, i) => {
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(step.name)) {
+        throw new Error(`renderNodeConfigs: bootstrap step name ${JSON.stringify(step.name)} is not lower-case letters, digits and dashes; it names the file on the node`);
+      }
+      if ('url' in step) {
+        if (!/^https:\/\/\S+$/.test(step.url)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: url ${JSON.stringify(step.url)} is not an https URL; pin an upstream manifest by its tag`);
+        return `ExecStart=${kubectl}${step.namespace ? ` --namespace=${step.namespace}` : ''} -f ${step.url}`;
+      }
+      const path = `${NODE_PATHS.bootstrapDir}/${String(i + 1).padStart(2, '0')}-${step.name}.yaml`;
+      cfg.addFile({ path, mode: 0o644, contents: { text: step.manifests } });
+      return `ExecStart=${kubectl} -f ${path}`;
+    });
     cfg.addUnit({
       name: 'keelson-bootstrap-manifests.service',
       enabled: true,
       contents: unit({
         Unit: [
-          'Description=Apply the pod network and CoreDNS to the cluster this node created',
+          'Description=Give the cluster this node created its pod network, CoreDNS and Argo CD',
           'Requires=keelson-kubeadm.service',
           'After=keelson-kubeadm.service',
           // Only on the node that ran kubeadm init, and only until it worked once.
@@ -235,8 +254,9 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
         Service: [
           'Type=oneshot',
           'RemainAfterExit=yes',
-          // Server-side apply is idempotent: a retry after a partial apply converges.
-          `ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap -f ${NODE_PATHS.bootstrapManifests}`,
+          // In order; server-side apply is idempotent, so a retry after a partial
+          // apply (a custom resource before its CRD is served) converges.
+          ...execs,
           `ExecStartPost=/usr/bin/touch ${NODE_PATHS.bootstrappedStamp}`,
           'Restart=on-failure',
           'RestartSec=15',
