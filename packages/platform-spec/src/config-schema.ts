@@ -50,6 +50,88 @@ const failureDomains = z.strictObject({
     .meta({ description: 'Number of failure domains (zone-a, zone-b, ...). At least 3.' }),
 });
 
+/** A public host: a DNS label under `domain`, or `@` for the domain itself. */
+const HOST = /^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$/;
+/** A container image pinned by an exact tag (not `latest`) or a digest. */
+const PINNED_IMAGE = /^(?!.*:latest$)[a-z0-9][a-z0-9._/:-]*[a-z0-9](:\w[\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+/** An absolute path inside an image, without `..`. */
+const IMAGE_PATH = /^\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]*$/;
+/** A relative folder inside a repository, without `..`. */
+const REPO_PATH = /^(\.|(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)$/;
+
+const appHost = (app: string, dflt: string) =>
+  z
+    .string()
+    .regex(HOST)
+    .default(dflt)
+    .meta({ description: `Host ${app} is served at: a DNS label under \`domain\` (\`${dflt}\` gives ${dflt}.<domain>), or \`@\` for the domain itself.` });
+
+const appEnabled = (app: string) => z.boolean().default(true).meta({ description: `Deploy ${app}. \`false\` renders none of its objects or namespaces.` });
+
+const websiteSource = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('builtin').meta({
+        description:
+          'Where the website content comes from: `builtin` (a small placeholder page), `image` (copied from a content image at start) or `git` (cloned from a public https repository at start).',
+      }),
+    }),
+    z.strictObject({
+      type: z.literal('image'),
+      image: z
+        .string()
+        .regex(PINNED_IMAGE)
+        .meta({ description: '`image` source: the content image, pinned by exact tag or digest (e.g. ghcr.io/you/site:1.4.0). It must contain `cp`.' }),
+      path: z.string().regex(IMAGE_PATH).default('/site').meta({ description: '`image` source: folder inside the image holding the site.' }),
+    }),
+    z.strictObject({
+      type: z.literal('git'),
+      repoURL: z
+        .string()
+        .regex(/^https:\/\/[^\s/]+\/\S+$/)
+        .meta({ description: '`git` source: public https URL of the repository holding the site.' }),
+      revision: z
+        .string()
+        .regex(/^[A-Za-z0-9._/-]+$/)
+        .meta({ description: '`git` source: tag, branch or commit to serve (a tag or commit keeps the site reproducible).' }),
+      path: z.string().regex(REPO_PATH).default('.').meta({ description: '`git` source: folder of the repository holding the site.' }),
+    }),
+  ])
+  .default({ type: 'builtin' });
+
+const appsSchema = z
+  .strictObject({
+    nextcloud: z
+      .strictObject({
+        enabled: appEnabled('Nextcloud (and the CloudNativePG operator for its database)'),
+        host: appHost('Nextcloud', 'cloud'),
+        dataSizeGiB: z.int().min(1).max(65536).default(100).meta({ description: 'Size of the shared (ReadWriteMany) volume holding Nextcloud and its files, in GiB.' }),
+        databaseSizeGiB: z.int().min(1).max(4096).default(10).meta({ description: "Size of each PostgreSQL instance's volume, in GiB." }),
+      })
+      .default({ enabled: true, host: 'cloud', dataSizeGiB: 100, databaseSizeGiB: 10 }),
+    media: z
+      .strictObject({
+        enabled: appEnabled('the media server'),
+        server: z.enum(['emby', 'jellyfin']).default('emby').meta({ description: 'Media server: `emby` or `jellyfin`; swapping changes only the media objects.' }),
+        host: appHost('the media server', 'media'),
+        librarySizeGiB: z.int().min(1).max(65536).default(500).meta({ description: 'Size of the shared (ReadWriteMany) media library volume, in GiB.' }),
+      })
+      .default({ enabled: true, server: 'emby', host: 'media', librarySizeGiB: 500 }),
+    website: z
+      .strictObject({
+        enabled: appEnabled('the static website'),
+        host: appHost('the website', 'www'),
+        source: websiteSource.meta({ description: 'Where the website content comes from.' }),
+      })
+      .default({ enabled: true, host: 'www', source: { type: 'builtin' } }),
+  })
+  .default({
+    nextcloud: { enabled: true, host: 'cloud', dataSizeGiB: 100, databaseSizeGiB: 10 },
+    media: { enabled: true, server: 'emby', host: 'media', librarySizeGiB: 500 },
+    website: { enabled: true, host: 'www', source: { type: 'builtin' } },
+  })
+  .meta({ description: 'The self-hosted apps: Nextcloud, a media server and a static website.' });
+
 /**
  * The platform config file (`platform.yaml`), as a zod schema.
  *
@@ -162,6 +244,7 @@ export const platformConfigSchema = z.strictObject({
     .array(z.string().regex(IPV4_CIDR))
     .min(1)
     .meta({ description: 'IPv4 CIDRs allowed to reach the Kubernetes API (6443) through its load balancer.' }),
+  apps: appsSchema,
 });
 
 /** The config as written in the file (defaults not yet applied). */

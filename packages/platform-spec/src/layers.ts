@@ -56,7 +56,7 @@ const restricted = (name: string): NamespacePlan => ({ name, podSecurity: 'restr
  * reach the apps, backups select the apps' volumes.
  */
 export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
-  const { layers } = config;
+  const { layers, apps } = config;
   return [
     {
       id: 'gitops',
@@ -142,17 +142,30 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
       folder: 'apps',
       implementation: 'nextcloud-emby-site',
       syncWave: 30,
+      // A disabled app renders no namespace; the CloudNativePG operator
+      // exists only for Nextcloud's database.
       namespaces: [
-        restricted('cnpg-system'),
-        {
-          name: 'nextcloud',
-          podSecurity: 'baseline',
-          reason: 'the official Nextcloud image starts Apache as root and drops to www-data',
-        },
-        { name: 'emby', podSecurity: 'baseline', reason: 'the Emby image starts as root to set its user and group IDs' },
-        restricted('website'),
+        ...(apps.nextcloud.enabled
+          ? [
+              restricted('cnpg-system'),
+              {
+                name: 'nextcloud',
+                podSecurity: 'baseline' as const,
+                reason: 'the official Nextcloud image starts Apache as root and drops to www-data',
+              },
+            ]
+          : []),
+        ...(apps.media.enabled
+          ? [{ name: 'emby', podSecurity: 'baseline' as const, reason: 'the Emby image starts as root to set its user and group IDs' }]
+          : []),
+        ...(apps.website.enabled ? [restricted('website')] : []),
       ],
-      description: 'Nextcloud, Emby and the website',
+      description:
+        new Intl.ListFormat('en').format(
+          [apps.nextcloud.enabled && 'Nextcloud', apps.media.enabled && (apps.media.server === 'emby' ? 'Emby' : 'Jellyfin'), apps.website.enabled && 'the website'].filter(
+            (a): a is string => typeof a === 'string',
+          ),
+        ) || 'no apps',
     },
   ];
 }

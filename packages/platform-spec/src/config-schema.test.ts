@@ -1,0 +1,78 @@
+import { exampleConfig } from './example';
+import { parsePlatformConfig, PlatformConfigError } from './load';
+import { configReference } from './reference';
+
+const withApps = (apps: unknown) => ({ ...exampleConfig(), apps }) as Parameters<typeof parsePlatformConfig>[0];
+
+function problems(apps: unknown): Array<{ path: string; message: string }> {
+  try {
+    parsePlatformConfig(withApps(apps), 'platform.yaml');
+  } catch (e) {
+    if (e instanceof PlatformConfigError) return [...e.problems];
+    throw e;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('apps config', () => {
+  it('enables every app with its default host and the built-in website when the section is left out', () => {
+    expect(parsePlatformConfig(exampleConfig()).config.apps).toEqual({
+      nextcloud: { enabled: true, host: 'cloud', dataSizeGiB: 100, databaseSizeGiB: 10 },
+      media: { enabled: true, server: 'emby', host: 'media', librarySizeGiB: 500 },
+      website: { enabled: true, host: 'www', source: { type: 'builtin' } },
+    });
+  });
+
+  it('fills defaults inside a partly written section', () => {
+    const { apps } = parsePlatformConfig(withApps({ media: { server: 'jellyfin' }, website: { source: { type: 'git', repoURL: 'https://github.com/you/site.git', revision: 'v1.0.0' } } })).config;
+    expect(apps.media).toEqual({ enabled: true, server: 'jellyfin', host: 'media', librarySizeGiB: 500 });
+    expect(apps.website.source).toEqual({ type: 'git', repoURL: 'https://github.com/you/site.git', revision: 'v1.0.0', path: '.' });
+    expect(apps.nextcloud.host).toBe('cloud');
+  });
+
+  it('accepts the apex as a host and an image source pinned by tag', () => {
+    const { apps } = parsePlatformConfig(withApps({ website: { host: '@', source: { type: 'image', image: 'ghcr.io/you/site:1.4.0' } } })).config;
+    expect(apps.website).toEqual({ enabled: true, host: '@', source: { type: 'image', image: 'ghcr.io/you/site:1.4.0', path: '/site' } });
+  });
+
+  it('refuses a content image that is not pinned', () => {
+    expect(problems({ website: { source: { type: 'image', image: 'ghcr.io/you/site:latest' } } })).toEqual([
+      { path: 'apps.website.source.image', message: expect.stringMatching(/ghcr.io\/you\/site:latest/) },
+    ]);
+    expect(problems({ website: { source: { type: 'image', image: 'ghcr.io/you/site' } } }).map((p) => p.path)).toEqual(['apps.website.source.image']);
+  });
+
+  it('refuses a host that is not one DNS label, and a media server Keelson does not have', () => {
+    expect(problems({ nextcloud: { host: 'cloud.example.com' }, media: { server: 'plex' } }).map((p) => p.path)).toEqual(['apps.nextcloud.host', 'apps.media.server']);
+  });
+
+  it('refuses a git source over plain http or with a path leaving the repository', () => {
+    expect(problems({ website: { source: { type: 'git', repoURL: 'http://example.com/site.git', revision: 'main', path: '../etc' } } }).map((p) => p.path)).toEqual([
+      'apps.website.source.repoURL',
+      'apps.website.source.path',
+    ]);
+  });
+
+  it('describes every apps key in the config reference', () => {
+    const rows = configReference().filter((r) => r.key.startsWith('apps.'));
+    expect(rows.map((r) => r.key)).toEqual(
+      expect.arrayContaining(['apps.nextcloud.enabled', 'apps.nextcloud.host', 'apps.media.server', 'apps.website.source.type', 'apps.website.source.image', 'apps.website.source.repoURL']),
+    );
+    for (const r of rows) expect(r.description.length).toBeGreaterThan(10);
+  });
+});
+
+describe('planLayers for the apps', () => {
+  const appsLayer = (apps: unknown) => parsePlatformConfig(withApps(apps)).layers.find((l) => l.id === 'apps')!;
+
+  it('plans every app namespace when all apps are on', () => {
+    expect(appsLayer(undefined).namespaces.map((n) => n.name)).toEqual(['cnpg-system', 'nextcloud', 'emby', 'website']);
+    expect(appsLayer(undefined).description).toBe('Nextcloud, Emby, and the website');
+  });
+
+  it('drops the namespaces of a disabled app, and the CloudNativePG operator with Nextcloud', () => {
+    expect(appsLayer({ nextcloud: { enabled: false } }).namespaces.map((n) => n.name)).toEqual(['emby', 'website']);
+    expect(appsLayer({ media: { enabled: false } }).namespaces.map((n) => n.name)).toEqual(['cnpg-system', 'nextcloud', 'website']);
+    expect(appsLayer({ website: { enabled: false }, media: { server: 'jellyfin' } }).description).toBe('Nextcloud and Jellyfin');
+  });
+});
