@@ -26,6 +26,8 @@ export interface LayerChartProps {
 export class LayerChart extends Chart {
   /** The layer's plan from the spec: folder, sync wave, namespaces. */
   public readonly layer: LayerInfo;
+  /** The platform spec the layer renders from. */
+  public readonly spec: PlatformSpec;
   /** Folder under `charts-out/` that {@link renderCharts} writes this chart to: the layer's folder. */
   public readonly outputFolder: string;
   private readonly upstream: UpstreamDeclaration[] = [];
@@ -48,6 +50,7 @@ export class LayerChart extends Chart {
       labels: { [PART_OF_LABEL]: 'keelson', [LAYER_LABEL]: layer.id },
     });
     this.layer = layer;
+    this.spec = props.spec;
     this.outputFolder = layer.folder;
     for (const ns of layer.namespaces.filter((n) => !n.preexisting)) {
       new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, props.spec.config.versions.kubernetes));

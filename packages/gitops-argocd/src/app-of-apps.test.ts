@@ -2,7 +2,8 @@ import { ApiObject, App, Testing } from 'cdk8s';
 import { LayerChart } from '@keelson/cluster-kit';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
 import { validateManifest } from '@keelson/k8s-schemas';
-import { ArgoCdAppOfApps } from './app-of-apps';
+import YAML from 'yaml';
+import { ArgoCdAppOfApps, ARGOCD_RELEASE } from './app-of-apps';
 
 const spec = parsePlatformConfig(exampleConfig());
 
@@ -58,10 +59,13 @@ describe('ArgoCdAppOfApps', () => {
       new ApiObject(layers[0], 'sc', { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'ceph-block' } });
     });
     const project = find(objects, 'AppProject', 'keelson').spec;
-    expect(project.sourceRepos).toEqual(['https://github.com/keelson-dev/keelson.git']);
+    expect(project.sourceRepos).toEqual(['https://github.com/keelson-dev/keelson.git', 'https://github.com/argoproj/argo-cd.git']);
     expect(project.destinations.map((d: any) => d.namespace)).toEqual(['argocd', 'cnpg-system', 'emby', 'nextcloud', 'rook-ceph', 'website']);
     expect(project.clusterResourceWhitelist).toEqual([
       { group: '', kind: 'Namespace' },
+      { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       { group: 'storage.k8s.io', kind: 'StorageClass' },
     ]);
   });
@@ -70,7 +74,7 @@ describe('ArgoCdAppOfApps', () => {
     const { objects } = render();
     const problems = objects.flatMap((o) => validateManifest(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path}: ${p.message}`));
     expect(problems).toEqual([]);
-    expect(objects.filter((o) => o.apiVersion === 'argoproj.io/v1alpha1')).toHaveLength(4);
+    expect(objects.filter((o) => o.apiVersion === 'argoproj.io/v1alpha1')).toHaveLength(5);
   });
 
   it('targets each Application at a namespace its AppProject allows', () => {
@@ -79,6 +83,7 @@ describe('ArgoCdAppOfApps', () => {
     const apps = objects.filter((o) => o.kind === 'Application');
     expect(Object.fromEntries(apps.map((a) => [a.metadata.name, a.spec.destination.namespace]))).toEqual({
       root: 'argocd',
+      argocd: 'argocd',
       network: 'kube-system',
       storage: 'rook-ceph',
       apps: 'cnpg-system',
@@ -98,5 +103,51 @@ describe('ArgoCdAppOfApps', () => {
     const app = new App();
     const storage = new LayerChart(app, 'storage', { spec, layer: 'storage' });
     expect(() => new ArgoCdAppOfApps(app, 'gitops', { spec, layers: [storage, storage] })).toThrow(/layer folder "storage" is given twice/);
+  });
+});
+
+describe('Argo CD managing itself', () => {
+  it('renders an Application of the pinned HA install with Application health turned on, before every layer', () => {
+    const { objects } = render();
+    const argocd = find(objects, 'Application', 'argocd');
+    expect(argocd.spec.source).toMatchObject({ repoURL: ARGOCD_RELEASE.repoURL, targetRevision: 'v3.5.1', path: 'manifests/ha/cluster-install' });
+    const patch = YAML.parse(argocd.spec.source.kustomize.patches[0].patch);
+    expect(argocd.spec.source.kustomize.patches[0].target).toEqual({ kind: 'ConfigMap', name: 'argocd-cm' });
+    expect(patch.data['resource.customizations.health.argoproj.io_Application']).toContain('obj.status.health.status');
+    expect(argocd.spec.syncPolicy.automated).toEqual({ prune: false, selfHeal: true });
+    const wave = (name: string) => Number(find(objects, 'Application', name).metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(wave('argocd')).toBeLessThan(Math.min(wave('storage'), wave('apps')));
+    expect(validateManifest(argocd)).toEqual([]);
+  });
+
+  it('lets the AppProject install Argo CD itself: its repository, CRDs and cluster RBAC', () => {
+    const project = find(render().objects, 'AppProject', 'keelson');
+    expect(project.spec.sourceRepos).toContain('https://github.com/argoproj/argo-cd.git');
+    expect(project.spec.clusterResourceWhitelist).toEqual(
+      expect.arrayContaining([
+        { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ]),
+    );
+  });
+
+  it('gives the first controller its namespace, the pinned install URL, then the project and root Application, in that order', () => {
+    const { gitops, objects } = render();
+    const steps = gitops.bootstrapSteps();
+    expect(steps.map((s) => s.name)).toEqual(['argocd-namespace', 'argocd-install', 'argocd-root']);
+    expect(steps[1]).toEqual({ name: 'argocd-install', url: 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml', namespace: 'argocd' });
+    const docs = (i: number) => YAML.parseAllDocuments((steps[i] as { manifests: string }).manifests).map((d) => d.toJS());
+    expect(docs(0)).toEqual([find(objects, 'Namespace', 'argocd')].map(({ metadata, ...rest }) => ({ ...rest, metadata: { ...metadata, labels: expect.objectContaining({ 'pod-security.kubernetes.io/enforce': 'restricted' }) } })));
+    expect(docs(2)).toEqual([find(objects, 'AppProject', 'keelson'), find(objects, 'Application', 'argocd'), find(objects, 'Application', 'root')]);
+    for (const o of [...docs(0), ...docs(2)]) expect(validateManifest(o)).toEqual([]);
+  });
+
+  it('declares the connections Argo CD needs: itself, the API server and Git/Helm over HTTPS', () => {
+    expect(render().gitops.trafficRules.map((r) => `${r.from.kind}->${r.to.kind}:${(r.ports ?? []).map((p) => p.port).join(',')}`)).toEqual([
+      'pods->pods:',
+      'pods->kube-apiserver:6443',
+      'pods->internet:443',
+    ]);
   });
 });

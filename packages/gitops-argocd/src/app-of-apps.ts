@@ -1,9 +1,33 @@
 import type { Construct } from 'constructs';
-import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, SYNC_WAVE } from '@keelson/cluster-kit';
-import type { PlatformSpec } from '@keelson/platform-spec';
+import YAML from 'yaml';
+import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, namespaceManifest, SYNC_WAVE } from '@keelson/cluster-kit';
+import { endpoints, type PlatformSpec } from '@keelson/platform-spec';
 
 export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
 
+
+/**
+ * Argo CD itself, pinned: the release whose CRDs are in shared/schemas and
+ * whose bindings cluster-kit generates. Installed at bootstrap from the
+ * release's HA manifest, then managed by its own Application from the same
+ * tag (the same objects, so adoption changes nothing).
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/installation/#high-availability
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/declarative-setup/#manage-argo-cd-using-argo-cd
+ */
+export const ARGOCD_RELEASE = {
+  repoURL: 'https://github.com/argoproj/argo-cd.git',
+  version: 'v3.5.1',
+  /** Kustomize base of the HA install (CRDs, cluster RBAC, every component). */
+  path: 'manifests/ha/cluster-install',
+  /** The same install, rendered, for the first controller to apply. */
+  installUrl: 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml',
+} as const;
+
+/** A step of the first controller's bootstrap (same shape as @keelson/ignition's BootstrapStep). */
+export type ArgoCdBootstrapStep =
+  | { readonly name: string; readonly manifests: string }
+  | { readonly name: string; readonly url: string; readonly namespace?: string };
 
 /** Retries with backoff for every sync. */
 export interface SyncRetry {
@@ -46,13 +70,17 @@ export interface ArgoCdAppOfAppsProps {
  * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/cluster-bootstrapping/#app-of-apps-pattern
  */
 export class ArgoCdAppOfApps extends LayerChart {
-  /** Names of the Applications rendered, root first. */
+  /** Names of the layer Applications rendered, root first. */
   public readonly applicationNames: readonly string[];
+  /** The Application through which Argo CD manages itself. */
+  public readonly selfManaged: Application;
+  private readonly projectName: string;
 
   constructor(scope: Construct, id: string, props: ArgoCdAppOfAppsProps) {
     super(scope, id, { spec: props.spec, layer: 'gitops' });
     const { gitops } = props.spec.config;
     const project = props.project ?? 'keelson';
+    this.projectName = project;
 
     const folders = new Set<string>();
     for (const l of props.layers) {
@@ -74,6 +102,8 @@ export class ArgoCdAppOfApps extends LayerChart {
       namespaces.add(u.namespace);
       for (const r of u.clusterResources) clusterKinds.set(`${r.group}/${r.kind}`, { group: r.group, kind: r.kind });
     }
+    // What Argo CD's own install creates cluster-wide.
+    for (const kind of ARGOCD_CLUSTER_KINDS) clusterKinds.set(`${kind.group}/${kind.kind}`, kind);
     for (const o of objects) {
       if (o.metadata.namespace) continue;
       const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
@@ -85,12 +115,40 @@ export class ArgoCdAppOfApps extends LayerChart {
       metadata: { name: project, namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE]: '-100' } },
       spec: {
         description: `Keelson platform ${props.spec.config.cluster.name}: only its repository and pinned upstream charts, its namespaces and the cluster-scoped kinds it renders or installs`,
-        sourceRepos: [...new Set([gitops.repoURL, ...upstream.map((u) => u.repoURL), ...(props.extraSourceRepos ?? [])])],
+        sourceRepos: [...new Set([gitops.repoURL, ARGOCD_RELEASE.repoURL, ...upstream.map((u) => u.repoURL), ...(props.extraSourceRepos ?? [])])],
         destinations: [...namespaces].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
         clusterResourceWhitelist: [...clusterKinds.values()].sort(byKey),
         orphanedResources: { warn: true },
       },
     });
+
+    // Argo CD manages itself from the pinned release. The patch makes an
+    // Application's health count (off by default since Argo CD 1.8), so the
+    // root Application waits for each layer's wave to be healthy.
+    // @see https://argo-cd.readthedocs.io/en/stable/operator-manual/health/#argocd-app
+    this.selfManaged = new Application(this, 'argocd', {
+      metadata: { name: 'argocd', namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE]: '-50' } },
+      spec: {
+        project,
+        source: {
+          repoUrl: ARGOCD_RELEASE.repoURL,
+          targetRevision: ARGOCD_RELEASE.version,
+          path: ARGOCD_RELEASE.path,
+          kustomize: {
+            namespace: ARGOCD_NAMESPACE,
+            patches: [{ target: { kind: 'ConfigMap', name: 'argocd-cm' }, patch: YAML.stringify(APPLICATION_HEALTH_PATCH, { blockQuote: 'literal' }) }],
+          },
+        },
+        destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
+        // No prune: Argo CD never deletes its own parts mid-sync; no finalizer for the same reason.
+        syncPolicy: { automated: { prune: false, selfHeal: true }, syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'] },
+      },
+    });
+    // What Argo CD's own pods need (every other connection in its namespace is denied).
+    const argocd = endpoints.pods(ARGOCD_NAMESPACE);
+    this.allowTraffic({ from: argocd, to: argocd, reason: 'Argo CD components talk to each other (repo server, Redis, controller, server)' });
+    this.allowTraffic({ from: argocd, to: endpoints.kubeApiServer, ports: [{ port: 6443 }], reason: 'Argo CD reads and applies cluster state' });
+    this.allowTraffic({ from: argocd, to: endpoints.internet, ports: [{ port: 443 }], reason: 'Argo CD fetches the Git repository and pinned Helm charts' });
 
     const retry = {
       limit: props.retry?.limit ?? 10,
@@ -135,7 +193,57 @@ export class ArgoCdAppOfApps extends LayerChart {
     }
     this.applicationNames = names;
   }
+
+  /**
+   * What the first controller applies after `kubeadm init` so that Argo CD
+   * runs and takes over: its namespace (with Pod Security labels), the pinned
+   * install, then the AppProject and the root Application as rendered here.
+   * From then on everything, Argo CD included, comes from Git.
+   */
+  public bootstrapSteps(): ArgoCdBootstrapStep[] {
+    const ns = this.layer.namespaces.find((n) => n.name === ARGOCD_NAMESPACE);
+    if (!ns) throw new Error(`ArgoCdAppOfApps: the gitops layer plans no "${ARGOCD_NAMESPACE}" namespace; add it to the layer plan in platform-spec`);
+    const rendered = this.toJson() as Array<{ kind: string; metadata: { name: string } }>;
+    const pick = (kind: string, name: string) => {
+      const o = rendered.find((x) => x.kind === kind && x.metadata.name === name);
+      if (!o) throw new Error(`ArgoCdAppOfApps: no ${kind} ${name} rendered`);
+      return o;
+    };
+    const yaml = (objects: readonly object[]) => objects.map((o) => YAML.stringify(o, { aliasDuplicateObjects: false })).join('---\n');
+    return [
+      { name: 'argocd-namespace', manifests: yaml([namespaceManifest(ns, this.spec.config.versions.kubernetes)]) },
+      { name: 'argocd-install', url: ARGOCD_RELEASE.installUrl, namespace: ARGOCD_NAMESPACE },
+      { name: 'argocd-root', manifests: yaml([pick('AppProject', this.projectName), pick('Application', 'argocd'), pick('Application', 'root')]) },
+    ];
+  }
 }
+
+/** Cluster-scoped kinds the Argo CD HA install creates. */
+const ARGOCD_CLUSTER_KINDS = [
+  { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+] as const;
+
+/** argocd-cm patch: an Application is healthy when its resources are (lets sync waves wait on layers). */
+const APPLICATION_HEALTH_PATCH = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'argocd-cm' },
+  data: {
+    'resource.customizations.health.argoproj.io_Application': [
+      'hs = {}',
+      'hs.status = "Progressing"',
+      'hs.message = ""',
+      'if obj.status ~= nil and obj.status.health ~= nil then',
+      '  hs.status = obj.status.health.status',
+      '  if obj.status.health.message ~= nil then hs.message = obj.status.health.message end',
+      'end',
+      'return hs',
+      '',
+    ].join('\n'),
+  },
+};
 
 /** The namespace an Application targets: its layer's first, or kube-system for a layer that owns none (Cilium). */
 function destinationNamespace(layer: LayerChart['layer']): string {
