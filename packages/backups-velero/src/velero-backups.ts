@@ -1,0 +1,375 @@
+import type { Construct } from 'constructs';
+import { LayerChart, UpstreamHelmChart } from '@keelson/cluster-kit';
+import { endpoints, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
+import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './imports/velero.io';
+import { EtcdSnapshots, ETCD_SNAPSHOT_POD_LABELS } from './etcd-snapshot';
+import { BACKUP_IMAGES, VELERO_CHART } from './pins';
+import { RestoreDrill } from './restore-drill';
+import { VELERO_NAMESPACE } from './restore';
+import { checkSchedules, DEFAULT_BACKUP_SCHEDULES, EXCLUDED_NAMESPACES, EXCLUDED_RESOURCES, type BackupScheduleSpec } from './schedules';
+
+/**
+ * The Secret holding the bucket's access key, in the AWS credentials-file
+ * format under key `cloud` (`[default]`, `aws_access_key_id=...`,
+ * `aws_secret_access_key=...`). Created at deploy time; never rendered.
+ *
+ * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero
+ */
+export const VELERO_CREDENTIALS: SecretRef = { namespace: VELERO_NAMESPACE, name: 'cloud-credentials', key: 'cloud' };
+
+/**
+ * The Secret holding the etcd client certificate for snapshots: `tls.crt` and
+ * `tls.key` from the secrets bundle's `etcd/clients/backup` (CN
+ * `keelson-etcd-backup`, clientAuth only) and `ca.crt`, the etcd CA
+ * certificate. Created at deploy time; never rendered.
+ */
+export const ETCD_CLIENT_CERTIFICATE: SecretRef = { namespace: VELERO_NAMESPACE, name: 'etcd-backup-client' };
+
+/** Name of the BackupStorageLocation every schedule writes to. */
+export const BACKUP_STORAGE_LOCATION = 'default';
+/** Prefix of Velero's data in the bucket (Velero refuses unknown top-level folders under its prefix; etcd snapshots sit beside it). */
+export const VELERO_BUCKET_PREFIX = 'velero';
+
+/**
+ * Label Velero's CSI support picks a driver's VolumeSnapshotClass by: the
+ * storage layer sets it to "true" on the classes it exposes.
+ *
+ * @see https://velero.io/docs/v1.18/csi/#implementation-choices
+ */
+export const VELERO_SNAPSHOT_CLASS_LABEL = 'velero.io/csi-volumesnapshot-class';
+
+/** Annotation on each Schedule naming the VolumeSnapshotClasses it relies on, for `verify`. */
+export const SNAPSHOT_CLASSES_ANNOTATION = 'keelson.dev/volume-snapshot-classes';
+
+/** A label the storage layer must put on a VolumeSnapshotClass. */
+export interface SnapshotClassRequirement {
+  readonly className: string;
+  readonly label: string;
+  readonly value: 'true';
+}
+
+/** The labels the storage layer's snapshot classes need for Velero to use them. */
+export function snapshotClassRequirements(storage: StorageLayer): readonly SnapshotClassRequirement[] {
+  return [storage.blockSnapshotClass, storage.filesystemSnapshotClass].map((className) => ({ className, label: VELERO_SNAPSHOT_CLASS_LABEL, value: 'true' as const }));
+}
+
+/** A container image as the chart takes it. */
+export interface ChartImage {
+  readonly repository: string;
+  readonly tag: string;
+}
+
+/** Requests and limits. */
+export interface ResourceValues {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** A container security context as the chart passes it through. */
+export interface ContainerSecurityValues {
+  readonly allowPrivilegeEscalation: false;
+  readonly readOnlyRootFilesystem: boolean;
+  readonly capabilities: { readonly drop: readonly ['ALL'] };
+  readonly runAsNonRoot?: true;
+  readonly seccompProfile?: { readonly type: 'RuntimeDefault' };
+}
+
+/**
+ * The part of the Velero chart's values Keelson sets, typed.
+ *
+ * @see https://github.com/vmware-tanzu/helm-charts/blob/main/charts/velero/values.yaml
+ */
+export interface VeleroChartValues {
+  readonly image: ChartImage & { readonly pullPolicy: 'IfNotPresent' };
+  /** Plugins are copied into the server pod by init containers; at least the object-store plugin. */
+  readonly initContainers: readonly {
+    readonly name: string;
+    readonly image: string;
+    readonly imagePullPolicy: 'IfNotPresent';
+    readonly volumeMounts: readonly { readonly mountPath: '/target'; readonly name: 'plugins' }[];
+    readonly securityContext: ContainerSecurityValues;
+    readonly resources: ResourceValues;
+  }[];
+  readonly resources: ResourceValues;
+  readonly podSecurityContext: {
+    readonly runAsNonRoot: true;
+    readonly runAsUser: number;
+    readonly runAsGroup: number;
+    readonly fsGroup: number;
+    readonly seccompProfile: { readonly type: 'RuntimeDefault' };
+  };
+  readonly containerSecurityContext: ContainerSecurityValues;
+  /** The chart's CRD-upgrade hook Job keeps the CRDs at the chart's Velero version. */
+  readonly upgradeCRDs: true;
+  readonly kubectl: { readonly image: ChartImage; readonly containerSecurityContext: ContainerSecurityValues; readonly resources: ResourceValues };
+  /** The BackupStorageLocation is rendered by Keelson as a typed CR; the chart creates none. */
+  readonly backupsEnabled: false;
+  /** No VolumeSnapshotLocation: CSI snapshots need none, and the data mover takes them off-cluster. */
+  readonly snapshotsEnabled: false;
+  /** The node agent runs the data mover that uploads snapshot data to the bucket. */
+  readonly deployNodeAgent: true;
+  readonly nodeAgent: { readonly resources: ResourceValues };
+  readonly credentials: { readonly useSecret: true; readonly existingSecret: string };
+  readonly configuration: {
+    /** Move CSI snapshot data to the bucket for every backup, not only the ones that ask. */
+    readonly defaultSnapshotMoveData: true;
+    readonly defaultBackupStorageLocation: string;
+    readonly uploaderType: 'kopia';
+    readonly defaultVolumesToFsBackup: false;
+    readonly defaultItemOperationTimeout: string;
+    readonly logFormat: 'json';
+  };
+  /** The server's liveness and readiness probes read its metrics endpoint. */
+  readonly metrics: { readonly enabled: true };
+  /** Schedules are rendered by Keelson as typed CRs. */
+  readonly schedules: Record<string, never>;
+}
+
+/** Props for {@link VeleroBackups}. */
+export interface VeleroBackupsProps {
+  readonly spec: PlatformSpec;
+  /**
+   * The bucket backups go to: the node provider's `backupBucket(spec)`. Its
+   * credentials, when given, must be {@link VELERO_CREDENTIALS}'s Secret.
+   */
+  readonly target: ObjectBucket | BackupTarget;
+  /** The storage layer: its VolumeSnapshotClasses are what Velero snapshots with. */
+  readonly storage: StorageLayer;
+  /**
+   * The backup schedules, replacing the defaults.
+   * @default DEFAULT_BACKUP_SCHEDULES — databases hourly (48 h), platform daily (30 d) and weekly (90 d)
+   */
+  readonly schedules?: readonly BackupScheduleSpec[];
+  /**
+   * etcd snapshots: cron (UTC) and retention in days.
+   * @default { cron: '15 * * * *', retentionDays: 14 }
+   */
+  readonly etcdSnapshots?: { readonly cron?: string; readonly retentionDays?: number };
+  /**
+   * The restore drill: which app namespace's volumes, from which schedule.
+   * `false` turns it off.
+   * @default { sourceNamespace: 'nextcloud', schedule: 'platform-daily', cron: '0 6 * * *' }
+   */
+  readonly restoreDrill?: false | { readonly sourceNamespace?: string; readonly schedule?: string; readonly cron?: string; readonly timeoutSeconds?: number };
+  /**
+   * How long Velero waits for a CSI snapshot to be ready.
+   * @default '30m'
+   */
+  readonly csiSnapshotTimeout?: string;
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const restrictedContainer: ContainerSecurityValues = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/**
+ * The backup layer: Velero writing to an S3-compatible bucket off the
+ * cluster, CSI snapshots of every volume moved into that bucket by the data
+ * mover, schedules with retention, hourly etcd snapshots, and a daily restore
+ * drill.
+ *
+ * Velero comes from its pinned upstream chart through an Argo CD Application;
+ * the BackupStorageLocation and Schedules are rendered here as typed custom
+ * resources, so they are validated against Velero's CRD schemas.
+ *
+ * The Velero server is a single replica: it is a controller without leader
+ * election, not a serving path; losing its node reschedules it, and a backup
+ * it was running is marked failed and retried at the next interval. It gets
+ * no PodDisruptionBudget (one for a single replica would block every drain).
+ *
+ * @see https://velero.io/docs/v1.18/csi-snapshot-data-movement/
+ */
+export class VeleroBackups extends LayerChart {
+  public readonly velero: UpstreamHelmChart<VeleroChartValues>;
+  /** The schedules rendered, after defaults. */
+  public readonly schedules: readonly BackupScheduleSpec[];
+  /** Labels the storage layer's VolumeSnapshotClasses must carry; the app checks the storage layer sets them. */
+  public readonly snapshotClassRequirements: readonly SnapshotClassRequirement[];
+  /** Secrets created at deploy time, referenced here by name only. */
+  public readonly deploySecrets: readonly SecretRef[] = [VELERO_CREDENTIALS, ETCD_CLIENT_CERTIFICATE];
+  public readonly restoreDrill?: RestoreDrill;
+
+  constructor(scope: Construct, id: string, props: VeleroBackupsProps) {
+    super(scope, id, { spec: props.spec, layer: 'backups' });
+    const target = checkTarget(props.target);
+    this.schedules = checkSchedules(props.schedules ?? DEFAULT_BACKUP_SCHEDULES);
+    this.snapshotClassRequirements = snapshotClassRequirements(props.storage);
+    const csiSnapshotTimeout = props.csiSnapshotTimeout ?? '30m';
+    if (!/^\d+[hms]$/.test(csiSnapshotTimeout)) {
+      throw new Error(`VeleroBackups: csiSnapshotTimeout "${csiSnapshotTimeout}" is not a duration such as "30m", "1h" or "600s"`);
+    }
+
+    const resources = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string): ResourceValues => ({
+      requests: { cpu, memory },
+      limits: { cpu: cpuLimit, memory: memoryLimit },
+    });
+    const values: VeleroChartValues = {
+      image: { ...BACKUP_IMAGES.velero, pullPolicy: 'IfNotPresent' },
+      initContainers: [
+        {
+          name: 'velero-plugin-for-aws',
+          image: `${BACKUP_IMAGES.awsPlugin.repository}:${BACKUP_IMAGES.awsPlugin.tag}`,
+          imagePullPolicy: 'IfNotPresent',
+          volumeMounts: [{ mountPath: '/target', name: 'plugins' }],
+          securityContext: restrictedContainer,
+          resources: resources('10m', '32Mi', '100m', '64Mi'),
+        },
+      ],
+      resources: resources('100m', '128Mi', '1', '1Gi'),
+      podSecurityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+      containerSecurityContext: restrictedContainer,
+      upgradeCRDs: true,
+      kubectl: { image: BACKUP_IMAGES.chartKubectl, containerSecurityContext: restrictedContainer, resources: resources('10m', '64Mi', '200m', '256Mi') },
+      backupsEnabled: false,
+      snapshotsEnabled: false,
+      // The node agent reads volumes through the host's kubelet folder as
+      // root (the chart's default), which is why the namespace is privileged.
+      deployNodeAgent: true,
+      nodeAgent: { resources: resources('100m', '256Mi', '1', '2Gi') },
+      credentials: { useSecret: true, existingSecret: VELERO_CREDENTIALS.name },
+      configuration: {
+        defaultSnapshotMoveData: true,
+        defaultBackupStorageLocation: BACKUP_STORAGE_LOCATION,
+        uploaderType: 'kopia',
+        defaultVolumesToFsBackup: false,
+        defaultItemOperationTimeout: '4h',
+        logFormat: 'json',
+      },
+      metrics: { enabled: true },
+      schedules: {},
+    };
+    this.velero = new UpstreamHelmChart(this, 'velero', {
+      ...VELERO_CHART,
+      namespace: VELERO_NAMESPACE,
+      values,
+      // The chart binds Velero to cluster-admin (it backs up and restores every kind)
+      // and its CRD-upgrade hook applies Velero's CRDs.
+      clusterResources: [
+        { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ],
+    });
+
+    new BackupStorageLocation(this, 'backup-storage-location', {
+      metadata: { name: BACKUP_STORAGE_LOCATION, namespace: VELERO_NAMESPACE },
+      spec: {
+        provider: 'aws',
+        default: true,
+        accessMode: BackupStorageLocationSpecAccessMode.READ_WRITE,
+        objectStorage: { bucket: target.bucket, prefix: VELERO_BUCKET_PREFIX },
+        credential: { name: VELERO_CREDENTIALS.name, key: VELERO_CREDENTIALS.key ?? 'cloud' },
+        config: {
+          region: target.region,
+          s3Url: target.endpoint,
+          // Path-style works on every S3-compatible store (Spaces and Hetzner
+          // also serve virtual-hosted buckets, which need a DNS name per bucket).
+          s3ForcePathStyle: 'true',
+          // Spaces (Ceph RGW) rejects the AWS SDK's default CRC32 checksums; "" sends none.
+          checksumAlgorithm: '',
+        },
+        validationFrequency: '1m',
+      },
+    });
+
+    const snapshotClasses = this.snapshotClassRequirements.map((r) => r.className).join(',');
+    for (const s of this.schedules) {
+      new Schedule(this, `schedule-${s.name}`, {
+        metadata: { name: s.name, namespace: VELERO_NAMESPACE, annotations: { [SNAPSHOT_CLASSES_ANNOTATION]: snapshotClasses } },
+        spec: {
+          schedule: s.cron,
+          useOwnerReferencesInBackup: false,
+          template: {
+            ttl: `${s.ttlHours}h0m0s`,
+            storageLocation: BACKUP_STORAGE_LOCATION,
+            snapshotVolumes: true,
+            snapshotMoveData: true,
+            defaultVolumesToFsBackup: false,
+            csiSnapshotTimeout,
+            itemOperationTimeout: '4h',
+            ...(s.scope.kind === 'labelled'
+              ? { includedNamespaces: ['*'], labelSelector: { matchLabels: { ...s.scope.labels } } }
+              : { includedNamespaces: ['*'], excludedNamespaces: [...EXCLUDED_NAMESPACES], excludedResources: [...EXCLUDED_RESOURCES] }),
+          },
+        },
+      });
+    }
+
+    const etcd = props.etcdSnapshots ?? {};
+    new EtcdSnapshots(this, 'etcd-snapshots', {
+      namespace: VELERO_NAMESPACE,
+      target,
+      credentials: VELERO_CREDENTIALS,
+      clientCertificate: ETCD_CLIENT_CERTIFICATE,
+      cron: etcd.cron,
+      retentionDays: etcd.retentionDays,
+    });
+
+    if (props.restoreDrill !== false) {
+      const drill = props.restoreDrill ?? {};
+      const sourceNamespace = drill.sourceNamespace ?? 'nextcloud';
+      const schedule = drill.schedule ?? 'platform-daily';
+      const known = props.spec.layers.flatMap((l) => l.namespaces.map((n) => n.name));
+      if (!known.includes(sourceNamespace)) {
+        throw new Error(`VeleroBackups: restoreDrill.sourceNamespace "${sourceNamespace}" is not a namespace of the platform (${known.join(', ')}); drill an app namespace such as "nextcloud", or set restoreDrill: false`);
+      }
+      const drilled = this.schedules.find((s) => s.name === schedule);
+      if (!drilled) {
+        throw new Error(`VeleroBackups: restoreDrill.schedule "${schedule}" is not one of the schedules (${this.schedules.map((s) => s.name).join(', ')}); name a schedule that backs up ${sourceNamespace}`);
+      }
+      if (drilled.scope.kind === 'platform' && EXCLUDED_NAMESPACES.includes(sourceNamespace)) {
+        throw new Error(`VeleroBackups: restoreDrill.sourceNamespace "${sourceNamespace}" is excluded from every platform backup; drill an app namespace such as "nextcloud"`);
+      }
+      this.restoreDrill = new RestoreDrill(this, 'restore-drill', { sourceNamespace, schedule, cron: drill.cron, timeoutSeconds: drill.timeoutSeconds });
+    }
+
+    this.allowTraffic({
+      from: endpoints.pods(VELERO_NAMESPACE),
+      to: endpoints.kubeApiServer,
+      ports: [{ port: 6443 }],
+      reason: 'Velero, its node agent, data-mover pods, CRD-upgrade hook and restore drill use the Kubernetes API',
+    });
+    this.allowTraffic({
+      from: endpoints.pods(VELERO_NAMESPACE),
+      to: endpoints.internet,
+      ports: [{ port: 443 }],
+      reason: 'backups and etcd snapshots go to the S3-compatible bucket over HTTPS',
+    });
+    this.allowTraffic({
+      from: endpoints.pods(VELERO_NAMESPACE, ETCD_SNAPSHOT_POD_LABELS),
+      to: endpoints.nodes,
+      ports: [{ port: 2379 }],
+      reason: 'etcd snapshots read the local etcd member over mTLS',
+    });
+  }
+}
+
+function checkTarget(target: ObjectBucket | BackupTarget): ObjectBucket {
+  if (!BUCKET.test(target.bucket)) {
+    throw new Error(`VeleroBackups: target.bucket "${target.bucket}" is not an S3 bucket name (3-63 lowercase letters, digits, '.' and '-'); pass the node provider's backupBucket(spec)`);
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(target.endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || (url.pathname !== '/' && url.pathname !== '')) {
+    throw new Error(`VeleroBackups: target.endpoint "${target.endpoint}" is not an https:// S3 endpoint without a path; use e.g. "https://fra1.digitaloceanspaces.com"`);
+  }
+  if (!/^[a-z0-9-]+$/.test(target.region)) {
+    throw new Error(`VeleroBackups: target.region "${target.region}" is not a region name; use the bucket's region, e.g. "fra1"`);
+  }
+  const credentials = 'credentials' in target ? target.credentials : undefined;
+  if (credentials && (credentials.namespace !== VELERO_CREDENTIALS.namespace || credentials.name !== VELERO_CREDENTIALS.name || (credentials.key ?? 'cloud') !== VELERO_CREDENTIALS.key)) {
+    throw new Error(
+      `VeleroBackups: target.credentials ${credentials.namespace}/${credentials.name}${credentials.key ? `:${credentials.key}` : ''} is not the Secret Velero reads; create ${VELERO_CREDENTIALS.namespace}/${VELERO_CREDENTIALS.name} with key ${VELERO_CREDENTIALS.key} (AWS credentials file) at deploy time, or leave credentials out`,
+    );
+  }
+  return { bucket: target.bucket, endpoint: target.endpoint.replace(/\/$/, ''), region: target.region };
+}
