@@ -1,1 +1,8 @@
-export {};
+export { RookStorage, ROOK_NAMESPACE, DEFAULT_CEPH_RESOURCES, VELERO_SNAPSHOT_CLASS_LABEL } from './rook-storage';
+export type { RookStorageProps, RookCephOperatorValues, CephResources, CephDaemonResources } from './rook-storage';
+export { ROOK_CEPH_CHART, CEPH_IMAGE } from './versions';
+export { storageOverhead } from './overhead';
+export type { StorageOverheadOptions } from './overhead';
+export { worstCaseStorageLoss } from './worst-case';
+export type { FailureNode, FailurePromise, StorageLossCheck, StorageLossReport } from './worst-case';
+export type { StoragePlan, ErasureCodedPlan } from './internal/plan';

@@ -1,0 +1,393 @@
+import { ApiObject } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { LayerChart, SYNC_WAVE, UpstreamHelmChart } from '@keelson/cluster-kit';
+import { endpoints, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
+import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
+import {
+  CephBlockPool,
+  CephCluster,
+  CephClusterSpecResourcesLimits,
+  CephClusterSpecResourcesRequests,
+  CephFilesystem,
+  CephFilesystemSpecMetadataServerResourcesLimits,
+  CephFilesystemSpecMetadataServerResourcesRequests,
+  type CephClusterSpecPlacement,
+} from './imports/ceph.rook.io';
+import { VolumeSnapshotClass, VolumeSnapshotClassDeletionPolicy } from './imports/snapshot.storage.k8s.io';
+import { planStorage, type StoragePlan } from './internal/plan';
+import { CEPH_IMAGE, ROOK_CEPH_CHART } from './versions';
+
+/** Namespace of the operator, the CephCluster and the CSI drivers (planned in platform-spec). */
+export const ROOK_NAMESPACE = 'rook-ceph';
+
+/** Requests and memory limit of one kind of Ceph daemon. */
+export interface CephDaemonResources {
+  readonly cpu: string;
+  readonly memory: string;
+  /** Memory limit; Rook derives the OSD memory target and MDS cache size from it. */
+  readonly memoryLimit: string;
+}
+
+/** Resources of every Ceph daemon Keelson sizes. */
+export interface CephResources {
+  readonly mon: CephDaemonResources;
+  readonly mgr: CephDaemonResources;
+  readonly osd: CephDaemonResources;
+  readonly mds: CephDaemonResources;
+}
+
+/**
+ * Default daemon resources for 4 vCPU / 8 GiB nodes: every node runs a mon
+ * (2k+1 of N) and an OSD, some a mgr or an MDS.
+ *
+ * @see https://rook.io/docs/rook/v1.20/CRDs/Cluster/ceph-cluster-crd/#cluster-wide-resources-configuration-settings
+ */
+export const DEFAULT_CEPH_RESOURCES: CephResources = {
+  mon: { cpu: '250m', memory: '1Gi', memoryLimit: '2Gi' },
+  mgr: { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' },
+  osd: { cpu: '500m', memory: '2Gi', memoryLimit: '4Gi' },
+  mds: { cpu: '250m', memory: '1Gi', memoryLimit: '2Gi' },
+};
+
+/** The part of the rook-ceph chart's values Keelson sets, typed. @see https://github.com/rook/rook/blob/v1.20.6/deploy/charts/rook-ceph/values.yaml */
+export interface RookCephOperatorValues {
+  /** The chart creates and upgrades the Rook CRDs. */
+  readonly crds: { readonly enabled: true };
+  readonly resources: { readonly requests: { readonly cpu: string; readonly memory: string }; readonly limits: { readonly memory: string } };
+  readonly priorityClassName: string;
+  /** OSDs are selected by a by-id path filter, so the device discovery DaemonSet is not needed. */
+  readonly enableDiscoveryDaemon: false;
+  readonly monitoring: { readonly enabled: false };
+  /** The subchart that runs the CSI drivers in Rook 1.20 (enabled by default; stated so it is not lost). */
+  readonly 'ceph-csi-operator': { readonly enabled: true };
+  readonly csi: {
+    readonly rookUseCsiOperator: true;
+    readonly enableRbdDriver: true;
+    readonly enableCephfsDriver: true;
+    /** Node plugins on the host network: the kernel (krbd, kcephfs) talks to Ceph from the node's address anyway. */
+    readonly enableCSIHostNetwork: true;
+    readonly enableRBDSnapshotter: true;
+    readonly enableCephfsSnapshotter: true;
+    /** Provisioner replicas: the budget's stateless replicas (k+1). */
+    readonly provisionerReplicas: number;
+    readonly nfs: { readonly enabled: false };
+  };
+}
+
+/** Props for {@link RookStorage}. */
+export interface RookStorageProps {
+  /** The checked platform spec: its fault budget sizes mons and pools. */
+  readonly spec: PlatformSpec;
+  /**
+   * Regular expression over device paths (udev links included) that selects
+   * the OSD devices on every node. Never `useAllDevices`.
+   * @default - the by-id link of the volume infra-nodes attaches: DigitalOcean
+   * `^/dev/disk/by-id/scsi-0DO_Volume_<cluster>-(controller|worker)-[0-9]+-osd$`,
+   * Hetzner `^/dev/disk/by-id/scsi-0HC_Volume_[0-9]+$`
+   */
+  readonly devicePathFilter?: string;
+  /**
+   * Adds the erasure-coded block class `ceph-block-ec` with this many data
+   * chunks and k+1 coding chunks (one chunk per failure domain), when the
+   * arithmetic allows: dataChunks >= 2 and dataChunks + k + 1 <= failure domains.
+   * @default - no erasure-coded class
+   */
+  readonly erasureCoded?: { readonly dataChunks: number };
+  /**
+   * Requests and memory limits of the Ceph daemons.
+   * @default DEFAULT_CEPH_RESOURCES
+   */
+  readonly resources?: Partial<CephResources>;
+  /**
+   * Seconds before the mgr and MDS pods leave a node that is unreachable or
+   * not ready (they hold no local state and restart elsewhere).
+   * @default 30
+   */
+  readonly failoverSeconds?: number;
+}
+
+/** Sync waves inside the storage folder: operator (with the namespace), cluster, pools, classes. */
+const WAVE = { operator: 0, cluster: 1, pools: 2, classes: 3 } as const;
+/** Custom resources whose CRDs arrive with the operator chart: Argo CD must not dry-run them first. */
+const SKIP_DRY_RUN = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
+const crAnnotations = (wave: number) => ({ [SYNC_WAVE]: String(wave), ...SKIP_DRY_RUN });
+
+/** Label Velero selects VolumeSnapshotClasses by (one per CSI driver). @see https://velero.io/docs/v1.18/csi/ */
+export const VELERO_SNAPSHOT_CLASS_LABEL = 'velero.io/csi-volumesnapshot-class';
+
+const RBD_DRIVER = `${ROOK_NAMESPACE}.rbd.csi.ceph.com`;
+const CEPHFS_DRIVER = `${ROOK_NAMESPACE}.cephfs.csi.ceph.com`;
+
+/**
+ * The storage layer: Rook and Ceph sized by the fault budget.
+ *
+ * - the rook-ceph operator chart (pinned) through an Argo CD Application;
+ * - a CephCluster with 2k+1 monitors one per node, two managers, an OSD on
+ *   the raw volume of every node, msgr2 only and encrypted on the wire, the
+ *   dashboard over TLS and PodDisruptionBudgets managed by Rook;
+ * - a replicated CephBlockPool behind the default StorageClass `ceph-block`
+ *   and a CephFilesystem behind `ceph-filesystem` (ReadWriteMany), each
+ *   keeping k+2 copies on distinct hosts (3 on distinct zones under the
+ *   failure-domains model) with min_size 2;
+ * - VolumeSnapshotClasses for both, labelled for Velero.
+ *
+ * @see https://rook.io/docs/rook/v1.20/CRDs/Cluster/ceph-cluster-crd/
+ */
+export class RookStorage extends LayerChart implements StorageLayer {
+  public readonly blockClass = 'ceph-block';
+  public readonly filesystemClass = 'ceph-filesystem';
+  public readonly blockSnapshotClass = 'ceph-block-snapshot';
+  public readonly filesystemSnapshotClass = 'ceph-filesystem-snapshot';
+  /** The erasure-coded block class, when `erasureCoded` is set. */
+  public readonly erasureCodedBlockClass?: string;
+  /** What the layer derived from the fault budget. */
+  public readonly plan: StoragePlan;
+  public readonly operator: UpstreamHelmChart<RookCephOperatorValues>;
+
+  constructor(scope: Construct, id: string, props: RookStorageProps) {
+    super(scope, id, { spec: props.spec, layer: 'storage' });
+    const { spec } = props;
+    const failoverSeconds = props.failoverSeconds ?? 30;
+    if (!Number.isInteger(failoverSeconds) || failoverSeconds < 0) {
+      throw new Error(`RookStorage: failoverSeconds is ${failoverSeconds}; use a whole number of seconds (0 or more), e.g. 30`);
+    }
+    const plan = planStorage(spec, { devicePathFilter: props.devicePathFilter, erasureCodedDataChunks: props.erasureCoded?.dataChunks });
+    this.plan = plan;
+    this.erasureCodedBlockClass = plan.erasureCoded ? `${this.blockClass}-ec` : undefined;
+    const resources = { ...DEFAULT_CEPH_RESOURCES, ...props.resources };
+
+    this.operator = new UpstreamHelmChart<RookCephOperatorValues>(this, 'rook-ceph', {
+      ...ROOK_CEPH_CHART,
+      namespace: ROOK_NAMESPACE,
+      syncWave: WAVE.operator,
+      values: {
+        crds: { enabled: true },
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+        priorityClassName: 'system-cluster-critical',
+        enableDiscoveryDaemon: false,
+        monitoring: { enabled: false },
+        'ceph-csi-operator': { enabled: true },
+        csi: {
+          rookUseCsiOperator: true,
+          enableRbdDriver: true,
+          enableCephfsDriver: true,
+          enableCSIHostNetwork: true,
+          enableRBDSnapshotter: true,
+          enableCephfsSnapshotter: true,
+          provisionerReplicas: spec.budget.statelessReplicas,
+          nfs: { enabled: false },
+        },
+      },
+      // The Rook CRDs and the csi.ceph.io CRDs of the subchart, and the
+      // cluster roles of both operators.
+      clusterResources: [
+        { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ],
+    });
+
+    this.renderCluster(plan, resources, failoverSeconds);
+    this.renderPoolsAndClasses(plan, resources.mds, failoverSeconds);
+    this.declareTraffic();
+  }
+
+  private renderCluster(plan: StoragePlan, resources: CephResources, failoverSeconds: number): void {
+    const keepApart = (app: string, topologyKey: string) => ({
+      requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app } }, topologyKey }],
+    });
+    const failover = quickFailover(failoverSeconds);
+    const monPlacement: CephClusterSpecPlacement = {
+      podAntiAffinity: keepApart('rook-ceph-mon', 'kubernetes.io/hostname'),
+      ...(plan.failureDomain === 'zone'
+        ? {
+            topologySpreadConstraints: [
+              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'rook-ceph-mon' } } },
+            ],
+          }
+        : {}),
+    };
+    const daemon = (r: CephDaemonResources) => ({
+      requests: { cpu: CephClusterSpecResourcesRequests.fromString(r.cpu), memory: CephClusterSpecResourcesRequests.fromString(r.memory) },
+      limits: { memory: CephClusterSpecResourcesLimits.fromString(r.memoryLimit) },
+    });
+
+    new CephCluster(this, 'ceph-cluster', {
+      metadata: { name: ROOK_NAMESPACE, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.cluster) },
+      spec: {
+        cephVersion: { image: CEPH_IMAGE, allowUnsupported: false },
+        dataDirHostPath: '/var/lib/rook',
+        skipUpgradeChecks: false,
+        continueUpgradeAfterChecksEvenIfNotHealthy: false,
+        mon: { count: plan.monitors, allowMultiplePerNode: false },
+        mgr: { count: plan.managers, allowMultiplePerNode: false },
+        dashboard: { enabled: true, ssl: true },
+        network: {
+          connections: {
+            encryption: { enabled: true },
+            compression: { enabled: false },
+            requireMsgr2: true,
+          },
+        },
+        // The kernel CephFS client must ask for msgr2 secure mode too.
+        csi: { cephfs: { kernelMountOptions: 'ms_mode=secure' } },
+        crashCollector: { disable: false },
+        disruptionManagement: { managePodBudgets: true, osdMaintenanceTimeout: 30 },
+        placement: {
+          mon: monPlacement,
+          mgr: { podAntiAffinity: keepApart('rook-ceph-mgr', plan.spreadTopologyKey), tolerations: failover },
+        },
+        priorityClassNames: { mon: 'system-node-critical', osd: 'system-node-critical', mgr: 'system-cluster-critical' },
+        resources: { mon: daemon(resources.mon), mgr: daemon(resources.mgr), osd: daemon(resources.osd) },
+        storage: { useAllNodes: true, useAllDevices: false, devicePathFilter: plan.devicePathFilter },
+      },
+    });
+  }
+
+  private renderPoolsAndClasses(plan: StoragePlan, mds: CephDaemonResources, failoverSeconds: number): void {
+    const replicated = { size: plan.poolSize, requireSafeReplicaSize: true };
+    // Ceph's default min_size is size - floor(size/2) (3 of 5): too high to
+    // keep writing after losing k of k+2 copies.
+    const parameters = { min_size: String(plan.poolMinSize) };
+    const failureDomain = plan.failureDomain;
+
+    new CephBlockPool(this, 'block-pool', {
+      metadata: { name: this.blockClass, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.pools) },
+      spec: { failureDomain, replicated, parameters },
+    });
+
+    const fsName = this.filesystemClass;
+    new CephFilesystem(this, 'filesystem', {
+      metadata: { name: fsName, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.pools) },
+      spec: {
+        metadataPool: { failureDomain, replicated, parameters },
+        dataPools: [{ name: 'data0', failureDomain, replicated, parameters }],
+        preserveFilesystemOnDelete: true,
+        metadataServer: {
+          activeCount: 1,
+          activeStandby: true,
+          placement: {
+            podAntiAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: [
+                { labelSelector: { matchLabels: { app: 'rook-ceph-mds', rook_file_system: fsName } }, topologyKey: plan.spreadTopologyKey },
+              ],
+            },
+            tolerations: quickFailover(failoverSeconds),
+          },
+          priorityClassName: 'system-cluster-critical',
+          resources: {
+            requests: {
+              cpu: CephFilesystemSpecMetadataServerResourcesRequests.fromString(mds.cpu),
+              memory: CephFilesystemSpecMetadataServerResourcesRequests.fromString(mds.memory),
+            },
+            limits: { memory: CephFilesystemSpecMetadataServerResourcesLimits.fromString(mds.memoryLimit) },
+          },
+        },
+      },
+    });
+
+    const rbdSecrets = csiSecrets('rbd');
+    const storageClass = (id: string, manifest: Omit<IStorageClass, 'apiVersion' | 'kind'>) =>
+      new ApiObject(this, id, { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', ...manifest });
+    const block = (name: string, pools: Record<string, string>, isDefault: boolean) =>
+      storageClass(`storage-class-${name}`, {
+        metadata: {
+          name,
+          annotations: { [SYNC_WAVE]: String(WAVE.classes), ...(isDefault ? { 'storageclass.kubernetes.io/is-default-class': 'true' } : {}) },
+        },
+        provisioner: RBD_DRIVER,
+        parameters: {
+          clusterID: ROOK_NAMESPACE,
+          ...pools,
+          imageFormat: '2',
+          // Flatcar's kernel (>= 5.4) maps every feature; exclusive-lock and
+          // object-map make snapshots and fast-diff backups cheap.
+          imageFeatures: 'layering,fast-diff,object-map,deep-flatten,exclusive-lock',
+          // The kernel RBD client must use msgr2 secure mode: the cluster encrypts every connection.
+          mapOptions: 'ms_mode=secure',
+          'csi.storage.k8s.io/fstype': 'ext4',
+          ...rbdSecrets,
+        },
+        reclaimPolicy: 'Retain',
+        allowVolumeExpansion: true,
+        volumeBindingMode: 'Immediate',
+      });
+    block(this.blockClass, { pool: this.blockClass }, true);
+
+    storageClass('storage-class-filesystem', {
+      metadata: { name: this.filesystemClass, annotations: { [SYNC_WAVE]: String(WAVE.classes) } },
+      provisioner: CEPHFS_DRIVER,
+      parameters: { clusterID: ROOK_NAMESPACE, fsName, pool: `${fsName}-data0`, ...csiSecrets('cephfs') },
+      reclaimPolicy: 'Retain',
+      allowVolumeExpansion: true,
+      volumeBindingMode: 'Immediate',
+    });
+
+    if (plan.erasureCoded) {
+      const ec = plan.erasureCoded;
+      const dataPool = `${this.blockClass}-ec-data`;
+      new CephBlockPool(this, 'block-pool-ec', {
+        metadata: { name: dataPool, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.pools) },
+        spec: {
+          failureDomain,
+          erasureCoded: { dataChunks: ec.dataChunks, codingChunks: ec.codingChunks },
+          parameters: { min_size: String(ec.minSize) },
+        },
+      });
+      // RBD keeps image metadata in a replicated pool and data in the EC pool.
+      block(`${this.blockClass}-ec`, { pool: this.blockClass, dataPool }, false);
+    }
+
+    // Delete, not Retain: Velero sets the snapshot contents it needs to
+    // Retain itself, and its data mover deletes its temporary snapshots;
+    // Retain here would leak RBD snapshots inside Ceph.
+    const snapshotClass = (id: string, name: string, driver: string, kind: 'rbd' | 'cephfs') =>
+      new VolumeSnapshotClass(this, id, {
+        metadata: { name, labels: { [VELERO_SNAPSHOT_CLASS_LABEL]: 'true' }, annotations: crAnnotations(WAVE.classes) },
+        driver,
+        deletionPolicy: VolumeSnapshotClassDeletionPolicy.DELETE,
+        parameters: {
+          clusterID: ROOK_NAMESPACE,
+          'csi.storage.k8s.io/snapshotter-secret-name': `rook-csi-${kind}-provisioner`,
+          'csi.storage.k8s.io/snapshotter-secret-namespace': ROOK_NAMESPACE,
+        },
+      });
+    snapshotClass('snapshot-class-block', this.blockSnapshotClass, RBD_DRIVER, 'rbd');
+    snapshotClass('snapshot-class-filesystem', this.filesystemSnapshotClass, CEPHFS_DRIVER, 'cephfs');
+  }
+
+  private declareTraffic(): void {
+    const rook = endpoints.pods(ROOK_NAMESPACE);
+    this.allowTraffic({ from: rook, to: rook, reason: 'Ceph daemons, the Rook operator and the CSI controllers talk to each other (mons, OSDs, mgr, MDS, dashboard)' });
+    this.allowTraffic({ from: rook, to: endpoints.kubeApiServer, ports: [{ port: 6443 }], reason: 'Rook, the ceph-csi-operator, the CSI provisioners and the mgr watch and update the Kubernetes API' });
+    // The kernel RBD and CephFS clients and the host-network CSI node plugins
+    // reach the mons (msgr2 only: 3300) and OSDs/MDS (6800-7300) from the node's address.
+    this.allowTraffic({
+      from: endpoints.nodes,
+      to: rook,
+      ports: [{ port: 3300 }, { port: 6800, endPort: 7300 }],
+      reason: 'kernel Ceph clients and CSI node plugins on each node mount volumes from the mons, OSDs and MDS',
+    });
+  }
+}
+
+/** Tolerations that let a stateless Ceph daemon leave a failed node after `seconds`. */
+function quickFailover(seconds: number) {
+  return ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds }));
+}
+
+/** The Secrets Rook creates for a CSI driver, as StorageClass parameters. @see https://github.com/rook/rook/blob/v1.20.6/deploy/examples/csi/rbd/storageclass.yaml */
+function csiSecrets(driver: 'rbd' | 'cephfs'): Record<string, string> {
+  const provisioner = `rook-csi-${driver}-provisioner`;
+  return {
+    ...(driver === 'rbd'
+      ? { 'csi.storage.k8s.io/controller-publish-secret-name': provisioner, 'csi.storage.k8s.io/controller-publish-secret-namespace': ROOK_NAMESPACE }
+      : {}),
+    'csi.storage.k8s.io/provisioner-secret-name': provisioner,
+    'csi.storage.k8s.io/provisioner-secret-namespace': ROOK_NAMESPACE,
+    'csi.storage.k8s.io/controller-expand-secret-name': provisioner,
+    'csi.storage.k8s.io/controller-expand-secret-namespace': ROOK_NAMESPACE,
+    'csi.storage.k8s.io/node-stage-secret-name': `rook-csi-${driver}-node`,
+    'csi.storage.k8s.io/node-stage-secret-namespace': ROOK_NAMESPACE,
+  };
+}
