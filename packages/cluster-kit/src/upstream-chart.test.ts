@@ -2,6 +2,8 @@ import { App, Testing } from 'cdk8s';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
 import { LayerChart } from './layer-chart';
 import { UpstreamHelmChart } from './upstream-chart';
+import { UpstreamManifests } from './upstream-manifests';
+import { validateManifest } from '@keelson/k8s-schemas';
 
 const spec = parsePlatformConfig(exampleConfig());
 const props = { repoURL: 'https://charts.example.com', chart: 'thing', version: '1.2.3', namespace: 'rook-ceph', values: { replicas: 3 }, clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }] };
@@ -25,5 +27,31 @@ describe('UpstreamHelmChart', () => {
   it('fails on a namespace the layer does not own', () => {
     const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
     expect(() => new UpstreamHelmChart(layer, 'thing', { ...props, namespace: 'velero' })).toThrow(/namespace "velero" is not one of layer storage's \(rook-ceph\); add it to the layer plan in platform-spec/);
+  });
+});
+
+describe('UpstreamManifests', () => {
+  const manifests = { repoURL: 'https://github.com/kubernetes-csi/external-snapshotter.git', version: 'v8.6.0', path: 'client/config/crd', namespace: 'rook-ceph', clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }] };
+
+  it('renders an Argo CD Application of a folder of the repository at a release tag, and declares it for the AppProject', () => {
+    const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
+    new UpstreamManifests(layer, 'snapshot-crds', { ...manifests, syncWave: -2 });
+    const app = Testing.synth(layer).find((o) => o.kind === 'Application');
+    expect(app.metadata).toMatchObject({ name: 'storage-snapshot-crds', annotations: { 'argocd.argoproj.io/sync-wave': '-2' } });
+    expect(app.spec.source).toEqual({ repoURL: manifests.repoURL, targetRevision: 'v8.6.0', path: 'client/config/crd' });
+    expect(validateManifest(app)).toEqual([]);
+    expect(layer.upstreamDeclarations).toEqual([{ repoURL: manifests.repoURL, namespace: 'rook-ceph', clusterResources: manifests.clusterResources }]);
+  });
+
+  it('refuses a branch, a plain-http repository and a namespace the layer does not plan', () => {
+    const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
+    expect(() => new UpstreamManifests(layer, 'a', { ...manifests, version: 'master' })).toThrow(/version "master" is not a release tag; pin one such as "v1\.2\.3"/);
+    expect(() => new UpstreamManifests(layer, 'b', { ...manifests, repoURL: 'http://example.com/x.git' })).toThrow(/repoURL "http:\/\/example.com\/x.git" is not an https Git URL/);
+    expect(() => new UpstreamManifests(layer, 'c', { ...manifests, namespace: 'velero' })).toThrow(/namespace "velero" is not one of layer storage's/);
+  });
+
+  it('accepts chart versions with a v prefix (Rook publishes v1.20.6)', () => {
+    const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
+    expect(() => new UpstreamHelmChart(layer, 'rook', { ...props, version: 'v1.20.6' })).not.toThrow();
   });
 });

@@ -47,7 +47,8 @@ export interface UpstreamHelmChartProps<Values extends object> {
   readonly project?: string;
 }
 
-const PINNED = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+/** An exact release: `1.2.3`, or `v1.2.3` for charts and tags published with the prefix (Rook). */
+export const PINNED_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
 /**
  * Installs a pinned upstream Helm chart through an Argo CD Application in the
@@ -62,7 +63,7 @@ export class UpstreamHelmChart<Values extends object> extends Construct {
 
   constructor(scope: LayerChart, id: string, props: UpstreamHelmChartProps<Values>) {
     super(scope, id);
-    if (!PINNED.test(props.version)) {
+    if (!PINNED_VERSION.test(props.version)) {
       throw new Error(`UpstreamHelmChart ${props.chart}: version "${props.version}" is not an exact release; pin one such as "1.2.3"`);
     }
     if (!scope.layer.namespaces.some((n) => n.name === props.namespace)) {
