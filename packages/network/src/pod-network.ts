@@ -10,7 +10,7 @@ import {
   type CiliumClusterwideNetworkPolicySpecsIngressFromEntities,
   type CiliumClusterwideNetworkPolicySpecsIngressToPortsPortsProtocol,
 } from './imports/cilium.io';
-import { CoreDns } from './internal/coredns';
+import { CoreDns } from './core-dns';
 import { allowDns, allowFor, defaultDeny, ruleKey, slug, type RuleEnd } from './internal/policies';
 
 /**

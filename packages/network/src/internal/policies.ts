@@ -2,7 +2,7 @@ import { NODE_NETWORK_CIDR, type TrafficEndpoint, type TrafficPort, type Traffic
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
-import { KUBE_DNS_LABELS } from './coredns';
+import { KUBE_DNS_LABELS } from '../core-dns';
 
 /** Annotation carrying the declared reason of an allow. */
 export const REASON_ANNOTATION = 'keelson.dev/reason';

@@ -8,7 +8,7 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { CLUSTER_NETWORK, type PlatformSpec } from '@keelson/platform-spec';
-import { nthAddress } from './cidr';
+import { nthAddress } from './internal/cidr';
 
 /**
  * The CoreDNS image, pinned: the release kubeadm ships for Kubernetes 1.35
