@@ -5,13 +5,12 @@
 
 /**
  * cert-manager, pinned to the release whose CRDs the bindings in
- * `src/imports/cert-manager.io.ts` were generated from (v1.21.1). The
- * Jetstack repository lists it as `v1.21.1`; Helm (and so Argo CD) matches
- * the version as a semver, so the `v` may be left out.
+ * `src/imports/cert-manager.io.ts` were generated from, spelt as the
+ * Jetstack repository lists it (`v1.21.1`).
  *
  * @see https://github.com/cert-manager/cert-manager/blob/v1.21.1/deploy/charts/cert-manager/values.yaml
  */
-export const CERT_MANAGER_CHART = { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: '1.21.1' } as const;
+export const CERT_MANAGER_CHART = { repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.21.1' } as const;
 
 /**
  * Traefik Proxy: chart 41.1.0 ships Traefik v3.7.9, the release whose CRDs

@@ -17,7 +17,7 @@ describe('Ingress with Traefik (the default)', () => {
   const values = traefik.spec.source.helm.valuesObject;
 
   it('installs the pinned cert-manager chart with its CRDs, and Traefik 41.1.0 (Traefik v3.7.9)', () => {
-    expect(certManager.spec.source).toMatchObject({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: '1.21.1' });
+    expect(certManager.spec.source).toMatchObject({ repoURL: 'https://charts.jetstack.io', chart: 'cert-manager', targetRevision: 'v1.21.1' });
     expect(certManager.spec.destination.namespace).toBe('cert-manager');
     expect(certManager.spec.source.helm.valuesObject.crds).toEqual({ enabled: true, keep: true });
     expect(certManager.spec.source.helm.valuesObject.image.tag).toBe('v1.21.1');

@@ -112,6 +112,12 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
           podSecurity: 'privileged',
           reason: 'Ceph OSDs and the CSI node plugins need raw block devices and host mounts',
         },
+        {
+          name: 'kube-system',
+          podSecurity: 'privileged',
+          reason: 'the CSI snapshot controller runs beside the control plane, as upstream installs it',
+          preexisting: true,
+        },
       ],
       description: 'distributed block and file storage sized by the fault budget',
     },

@@ -75,7 +75,7 @@ describe('RookStorage on the default platform (6 nodes)', () => {
 
   it('installs the pinned rook-ceph chart with its CRDs and the CSI operator, before the cluster', () => {
     expect(operator.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('0');
-    expect(operator.spec.source).toMatchObject({ repoURL: 'https://charts.rook.io/release', chart: 'rook-ceph', targetRevision: '1.20.6' });
+    expect(operator.spec.source).toMatchObject({ repoURL: 'https://charts.rook.io/release', chart: 'rook-ceph', targetRevision: 'v1.20.6' });
     expect(operator.spec.destination.namespace).toBe('rook-ceph');
     expect(operator.spec.source.helm.valuesObject).toMatchObject({
       crds: { enabled: true },
@@ -83,16 +83,31 @@ describe('RookStorage on the default platform (6 nodes)', () => {
       'ceph-csi-operator': { enabled: true },
       csi: { rookUseCsiOperator: true, enableRbdDriver: true, enableCephfsDriver: true, enableRBDSnapshotter: true, enableCephfsSnapshotter: true, provisionerReplicas: 3 },
     });
-    expect(chart.upstreamDeclarations).toEqual([
-      {
-        repoURL: 'https://charts.rook.io/release',
-        namespace: 'rook-ceph',
-        clusterResources: [
-          { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
-          { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
-          { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
-        ],
-      },
+    expect(chart.upstreamDeclarations[0]).toEqual({
+      repoURL: 'https://charts.rook.io/release',
+      namespace: 'rook-ceph',
+      clusterResources: [
+        { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ],
+    });
+  });
+
+  it('installs the VolumeSnapshot CRDs and the snapshot controller from the pinned external-snapshotter release, with the operator', () => {
+    const crds = find(objects, 'Application', 'storage-snapshot-crds');
+    const controller = find(objects, 'Application', 'storage-snapshot-controller');
+    const repoURL = 'https://github.com/kubernetes-csi/external-snapshotter.git';
+    expect(crds.spec.source).toEqual({ repoURL, targetRevision: 'v8.6.0', path: 'client/config/crd' });
+    expect(controller.spec.source).toEqual({ repoURL, targetRevision: 'v8.6.0', path: 'deploy/kubernetes/snapshot-controller' });
+    expect(controller.spec.destination.namespace).toBe('kube-system');
+    for (const app of [crds, controller]) expect(app.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('0');
+    const snapshotClasses = objects.filter((o) => o.kind === 'VolumeSnapshotClass');
+    expect(snapshotClasses.every((o) => Number(o.metadata.annotations['argocd.argoproj.io/sync-wave']) > 0)).toBe(true);
+    expect(chart.upstreamDeclarations.map((u) => `${u.repoURL} ${u.namespace}`)).toEqual([
+      'https://charts.rook.io/release rook-ceph',
+      `${repoURL} rook-ceph`,
+      `${repoURL} kube-system`,
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { LayerChart, SYNC_WAVE, UpstreamHelmChart } from '@keelson/cluster-kit';
+import { LayerChart, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
 import { endpoints, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import {
@@ -15,7 +15,7 @@ import {
 } from './imports/ceph.rook.io';
 import { VolumeSnapshotClass, VolumeSnapshotClassDeletionPolicy } from './imports/snapshot.storage.k8s.io';
 import { planStorage, type StoragePlan } from './internal/plan';
-import { CEPH_IMAGE, ROOK_CEPH_CHART } from './versions';
+import { CEPH_IMAGE, CSI_SNAPSHOTTER, ROOK_CEPH_CHART } from './versions';
 
 /** Namespace of the operator, the CephCluster and the CSI drivers (planned in platform-spec). */
 export const ROOK_NAMESPACE = 'rook-ceph';
@@ -143,6 +143,10 @@ export class RookStorage extends LayerChart implements StorageLayer {
   /** What the layer derived from the fault budget. */
   public readonly plan: StoragePlan;
   public readonly operator: UpstreamHelmChart<RookCephOperatorValues>;
+  /** The VolumeSnapshot CRDs, from the pinned external-snapshotter release. */
+  public readonly snapshotCrds: UpstreamManifests;
+  /** The CSI snapshot controller (kube-system), from the same release. */
+  public readonly snapshotController: UpstreamManifests;
 
   constructor(scope: Construct, id: string, props: RookStorageProps) {
     super(scope, id, { spec: props.spec, layer: 'storage' });
@@ -182,6 +186,30 @@ export class RookStorage extends LayerChart implements StorageLayer {
       // cluster roles of both operators.
       clusterResources: [
         { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ],
+    });
+
+    // VolumeSnapshot CRDs and the snapshot controller: Kubernetes ships
+    // neither, Rook's CSI drivers need both for snapshots (and Velero for
+    // its data mover). The controller is a singleton with leader election;
+    // while it is being rescheduled only new snapshots wait.
+    this.snapshotCrds = new UpstreamManifests(this, 'snapshot-crds', {
+      repoURL: CSI_SNAPSHOTTER.repoURL,
+      version: CSI_SNAPSHOTTER.version,
+      path: CSI_SNAPSHOTTER.crdPath,
+      namespace: ROOK_NAMESPACE,
+      syncWave: WAVE.operator,
+      clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
+    });
+    this.snapshotController = new UpstreamManifests(this, 'snapshot-controller', {
+      repoURL: CSI_SNAPSHOTTER.repoURL,
+      version: CSI_SNAPSHOTTER.version,
+      path: CSI_SNAPSHOTTER.controllerPath,
+      namespace: 'kube-system',
+      syncWave: WAVE.operator,
+      clusterResources: [
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],

@@ -5,14 +5,12 @@
  * `ceph-csi-operator` subchart, the ceph-csi-operator that runs the CSI
  * drivers in Rook 1.20 (`csi.rookUseCsiOperator`).
  *
- * Rook's chart index lists the version as `v1.20.6`; `UpstreamHelmChart`
- * accepts bare semver only, and Helm resolves `1.20.6` to that entry (a
- * version string is matched as a semver constraint, which ignores the `v`).
+ * Pinned exactly as Rook's chart index lists it: `v1.20.6`.
  *
  * @see https://github.com/rook/rook/blob/v1.20.6/deploy/charts/rook-ceph/Chart.yaml
  * @see https://github.com/rook/rook/blob/v1.20.6/deploy/charts/rook-ceph/values.yaml
  */
-export const ROOK_CEPH_CHART = { repoURL: 'https://charts.rook.io/release', chart: 'rook-ceph', version: '1.20.6' } as const;
+export const ROOK_CEPH_CHART = { repoURL: 'https://charts.rook.io/release', chart: 'rook-ceph', version: 'v1.20.6' } as const;
 
 /**
  * The Ceph image the CephCluster runs: Tentacle (v20), the release Rook
@@ -22,3 +20,18 @@ export const ROOK_CEPH_CHART = { repoURL: 'https://charts.rook.io/release', char
  * @see https://github.com/rook/rook/blob/v1.20.6/deploy/examples/cluster.yaml
  */
 export const CEPH_IMAGE = 'quay.io/ceph/ceph:v20.2.2';
+
+/**
+ * The Kubernetes CSI external-snapshotter release whose VolumeSnapshot CRDs
+ * the bindings in `src/imports/snapshot.storage.k8s.io.ts` come from: its
+ * CRDs and its snapshot controller (a kustomization into kube-system), as
+ * plain manifests at the tag.
+ *
+ * @see https://github.com/kubernetes-csi/external-snapshotter/tree/v8.6.0#usage
+ */
+export const CSI_SNAPSHOTTER = {
+  repoURL: 'https://github.com/kubernetes-csi/external-snapshotter.git',
+  version: 'v8.6.0',
+  crdPath: 'client/config/crd',
+  controllerPath: 'deploy/kubernetes/snapshot-controller',
+} as const;
