@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { version as VERSION } from '../package.json';
+import { registerLifecycleCommands } from './lifecycle/commands';
 
 /**
  * The `keelson` command. Each subcommand loads only the modules it needs
@@ -142,6 +143,7 @@ export function buildCli(): Command {
         fail(e);
       }
     });
+  registerLifecycleCommands(program, { configOption, outOption, resolvePaths, fail, repoRoot: () => findRepoRoot(process.cwd()) });
   return program;
 }
 

@@ -1,0 +1,169 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeSpec, PlatformSpec } from '@keelson/platform-spec';
+import type { ClusterAdapter, EtcdAccess } from './cluster';
+import { keepingTerraformFiles } from './state';
+import { LifecycleError, type ProgressRenderer, type StepEvent } from './steps';
+import { TERRAFORM_DIR, terraformArgs, type TerraformAdapter } from './terraform';
+import { summarizeTerraformPlan, type PlanSummary } from './plan-summary';
+
+/** How long each wait may take before the run stops and explains. */
+export interface LifecycleTimeouts {
+  /** API server answering through its load balancer after the first apply. @default 20 min */
+  readonly apiMs: number;
+  /** A layer's namespace to appear (Argo CD creates it) before its Secret is applied. @default 15 min */
+  readonly namespaceMs: number;
+  /** Every Application Synced and Healthy. @default 30 min */
+  readonly applicationsMs: number;
+  /** A replaced node's Node to be Ready (boot, kubeadm join). @default 20 min */
+  readonly nodeReadyMs: number;
+  /** etcd, Ceph and Applications healthy after a node came back. @default 20 min */
+  readonly gateMs: number;
+  /** `kubectl drain --timeout`. @default 900 s */
+  readonly drainSeconds: number;
+  /** A final Velero backup to complete. @default 60 min */
+  readonly backupMs: number;
+  /** Time between polls. @default 10 s */
+  readonly pollMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: LifecycleTimeouts = {
+  apiMs: 20 * 60_000,
+  namespaceMs: 15 * 60_000,
+  applicationsMs: 30 * 60_000,
+  nodeReadyMs: 20 * 60_000,
+  gateMs: 20 * 60_000,
+  drainSeconds: 900,
+  backupMs: 60 * 60_000,
+  pollMs: 10_000,
+};
+
+/** What synth and verify produced, as the lifecycle needs it. */
+export interface Rendered {
+  readonly spec: PlatformSpec;
+  /** `<out>/infra-out`. */
+  readonly infraDir: string;
+  readonly chartsDir: string;
+  readonly secretsDir: string;
+  /** Lines for the user: what synth wrote and verify's verdict. */
+  readonly notes: readonly string[];
+}
+
+/** Everything a lifecycle command needs; the adapters are the seams tests replace. */
+export interface LifecycleOptions {
+  readonly configPath: string;
+  readonly outDir: string;
+  /** The secrets bundle folder, or how to find it from the spec. */
+  readonly secretsDir: string | ((spec: PlatformSpec) => string);
+  /** Where Terraform and the Secrets read credentials. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** @default 'default' on a terminal, else 'simple' */
+  readonly renderer?: ProgressRenderer;
+  /** Where summaries and results go (stdout). */
+  readonly print: (line: string) => void;
+  /** Undefined when no Terraform binary was found (`plan` then reads the rendered JSON; the others stop). */
+  readonly terraform: TerraformAdapter | undefined;
+  /** Why `terraform` is undefined, in one line. */
+  readonly terraformMissing?: string;
+  /** The cluster behind the admin kubeconfig written to `kubeconfig`. */
+  readonly cluster?: (kubeconfig: string) => ClusterAdapter;
+  /** etcd, reached with the bundle's client certificate at the controllers' private addresses. */
+  readonly etcd?: (spec: PlatformSpec, secretsDir: string, addresses: Readonly<Record<string, NodeAddresses>>) => Promise<EtcdAccess>;
+  /** Asks the user; resolves with the answer. Undefined: no terminal (then only --yes proceeds). */
+  readonly ask?: (question: string) => Promise<string>;
+  /** Skips confirmations. @default false */
+  readonly yes?: boolean;
+  /** @default `<secretsDir>/admin.kubeconfig` */
+  readonly kubeconfig?: string;
+  readonly timeouts?: Partial<LifecycleTimeouts>;
+  /** Synth and verify; tests pass a pre-rendered result. @default synth + verify of `configPath` into `outDir` */
+  readonly render?: () => Promise<Rendered>;
+  /** Events of every step, appended as they happen. */
+  readonly events?: StepEvent[];
+}
+
+export const timeoutsOf = (o: LifecycleOptions): LifecycleTimeouts => ({ ...DEFAULT_TIMEOUTS, ...o.timeouts });
+
+/**
+ * Synth (keeping Terraform's files in infra-out/) then verify; a config that
+ * fails verify stops here, before anything reaches the cloud.
+ */
+export async function renderAndVerify(o: LifecycleOptions): Promise<Rendered> {
+  if (o.render) return o.render();
+  const [{ synth, describeSynth }, { verifyChartsOut, formatReport }] = await Promise.all([import('../synth.js'), import('../verify.js')]);
+  const infraDir = join(o.outDir, TERRAFORM_DIR);
+  let secretsDir = '';
+  const result = await keepingTerraformFiles(infraDir, () =>
+    synth({
+      configPath: o.configPath,
+      outDir: o.outDir,
+      env: o.env,
+      secretsDir: (spec) => (secretsDir = typeof o.secretsDir === 'function' ? o.secretsDir(spec) : o.secretsDir),
+    }),
+  );
+  const { spec } = result;
+  const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
+  const report = verifyChartsOut(result.chartsDir, { namespaces, gitops: spec.config.gitops });
+  if (!report.ok) {
+    const failed = report.checks.filter((c) => !c.ok).map((c) => c.check);
+    throw new LifecycleError(
+      'verify',
+      `verify found problems (${failed.join(', ')}); a config that fails verify is never deployed:\n${formatReport(report)}`,
+      `fix the config (or the layer) and run "keelson verify --config ${o.configPath}" until it passes, then the same command again`,
+    );
+  }
+  return {
+    spec,
+    infraDir: result.infraDir,
+    chartsDir: result.chartsDir,
+    secretsDir,
+    notes: [...describeSynth(result), `verify: ${report.checks.length} checks passed on ${report.objects} objects`],
+  };
+}
+
+/** init, plan to infra-out/tfplan, and the plan's summary from `show -json`. */
+export async function terraformPlan(terraform: TerraformAdapter, report: (text: string) => void): Promise<PlanSummary> {
+  report(`${terraform.binary} init`);
+  await terraform.run(terraformArgs.init());
+  report(`${terraform.binary} plan`);
+  await terraform.run(terraformArgs.plan());
+  return summarizeTerraformPlan(await terraform.run(terraformArgs.show()));
+}
+
+/** A node's addresses, from Terraform's `node_addresses` output. */
+export interface NodeAddresses {
+  readonly public?: string;
+  readonly private?: string;
+}
+
+/** Parses `terraform output -json`'s `node_addresses` (sensitive: never printed). */
+export function nodeAddressesFrom(outputJson: string): Record<string, NodeAddresses> {
+  const outputs = JSON.parse(outputJson) as { node_addresses?: { value?: Record<string, NodeAddresses> } };
+  return outputs.node_addresses?.value ?? {};
+}
+
+/** The Terraform address of a node's machine, for `-replace=` (infra-nodes' dropletAddress / serverAddress). */
+export async function machineAddress(spec: PlatformSpec, node: NodeSpec): Promise<string> {
+  const { nodeProviderFor } = await import('@keelson/infra-nodes');
+  const provider = nodeProviderFor(spec) as { dropletAddress?: (n: NodeSpec) => string; serverAddress?: (n: NodeSpec) => string };
+  const address = provider.dropletAddress?.(node) ?? provider.serverAddress?.(node);
+  if (!address) throw new Error(`no Terraform address for ${node.name} with provider ${spec.config.provider.name}; infra-nodes must offer dropletAddress or serverAddress`);
+  return address;
+}
+
+/** The backups bucket, and whether a Terraform address belongs to it (resources named `backups`). */
+export async function backupsBucket(spec: PlatformSpec): Promise<{ name: string; endpoint: string; isBucketAddress: (address: string) => boolean }> {
+  const { nodeProviderFor } = await import('@keelson/infra-nodes');
+  const bucket = nodeProviderFor(spec).backupBucket(spec);
+  return { name: bucket.bucket, endpoint: bucket.endpoint, isBucketAddress: (a) => a.split('.').pop() === 'backups' };
+}
+
+/** Asks for a yes; throws when there is no terminal to ask on. */
+export async function confirm(o: LifecycleOptions, question: string, step: string, rerun: string): Promise<boolean> {
+  if (o.yes) return true;
+  if (!o.ask) throw new LifecycleError(step, 'there is no terminal to confirm on', `run "${rerun} --yes" to proceed without a question`);
+  return /^y(es)?$/i.test((await o.ask(`${question} [y/N] `)).trim());
+}
+
+/** Whether Terraform has state for this cluster on this machine (local backend). */
+export const hasLocalState = (infraDir: string) => existsSync(join(infraDir, 'terraform.tfstate')) && readFileSync(join(infraDir, 'terraform.tfstate'), 'utf8').includes('"resources"');

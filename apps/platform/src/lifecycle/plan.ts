@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderAndVerify, terraformPlan, type LifecycleOptions, type Rendered } from './context';
+import { formatPlanSummary, summarizeRenderedTerraform, type PlanSummary } from './plan-summary';
+import { runSteps, type StepEvent } from './steps';
+import { TerraformError } from './terraform';
+
+export interface PlanResult {
+  readonly rendered: Rendered;
+  readonly summary: PlanSummary;
+}
+
+/** Why Terraform's plan could not be used, in one line the user can act on. */
+export function whyNoTerraformPlan(error: unknown, binary: string): string {
+  if (error instanceof TerraformError) {
+    const step = error.args[1] ?? 'command';
+    const hint = step === 'init' ? 'no network to download the providers?' : /token|credential|401|403|auth/i.test(error.tail) ? 'set DIGITALOCEAN_TOKEN (and SPACES_* keys)' : 'no cloud credentials?';
+    return `${binary} ${step} failed (${hint}): ${error.tail || `exit ${error.exitCode}`}`;
+  }
+  return (error as Error).message;
+}
+
+/**
+ * `keelson plan`: synth, verify, and what Terraform would do, in one screen.
+ * When Terraform is missing or cannot reach the cloud, the summary comes
+ * from the rendered main.tf.json (everything to add), with the reason.
+ */
+export async function plan(o: LifecycleOptions): Promise<PlanResult> {
+  const events: StepEvent[] = o.events ?? [];
+  let rendered: Rendered | undefined;
+  let summary: PlanSummary | undefined;
+  await runSteps(
+    [
+      {
+        id: 'render',
+        title: 'Render and verify',
+        run: async () => {
+          rendered = await renderAndVerify(o);
+          return `${rendered.spec.topology.nodes.length} nodes, verify passed`;
+        },
+      },
+      {
+        id: 'terraform-plan',
+        title: 'Terraform plan',
+        run: async (report) => {
+          const fallback = (reason: string) => summarizeRenderedTerraform(readFileSync(join(rendered!.infraDir, 'main.tf.json'), 'utf8'), reason);
+          if (!o.terraform) {
+            summary = fallback(o.terraformMissing ?? 'no terraform or tofu on PATH (set KEELSON_TERRAFORM or --terraform-bin)');
+            return 'from the rendered JSON (no Terraform binary)';
+          }
+          try {
+            summary = await terraformPlan(o.terraform, report);
+            return 'from terraform plan';
+          } catch (e) {
+            summary = fallback(whyNoTerraformPlan(e, o.terraform.binary));
+            return 'from the rendered JSON (Terraform could not plan)';
+          }
+        },
+      },
+    ],
+    { renderer: o.renderer ?? 'default', events },
+  );
+  for (const line of rendered!.notes) o.print(line);
+  for (const line of formatPlanSummary(summary!)) o.print(line);
+  return { rendered: rendered!, summary: summary! };
+}

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { PlatformSpec } from '@keelson/platform-spec';
+import type { SecretManifest } from './cluster';
+
+/** Where a key's value comes from. */
+export type SecretSource =
+  /** An environment variable of the deploying shell. */
+  | { readonly kind: 'env'; readonly variable: string; readonly hint: string }
+  /** An AWS-style credentials file (`[default]` with the key pair), as Velero's AWS plugin reads it. */
+  | { readonly kind: 'aws-credentials'; readonly accessKeyVariable: string; readonly secretKeyVariable: string }
+  /** A fixed, non-secret value (a user name). */
+  | { readonly kind: 'literal'; readonly value: string }
+  /** A random password made once and kept in the secrets bundle folder, so every deploy sends the same. */
+  | { readonly kind: 'generated'; readonly file: string };
+
+/** One Secret the deploy creates in the cluster; layers reference it by name and never render it. */
+export interface DeployTimeSecret {
+  readonly namespace: string;
+  readonly name: string;
+  readonly keys: Readonly<Record<string, SecretSource>>;
+  /** Who reads it, for the messages. */
+  readonly purpose: string;
+  /** Only when this layer is in the config. */
+  readonly layer?: { readonly id: string; readonly implementation?: string };
+}
+
+/**
+ * Every deploy-time Secret, in one table the lead adjusts as layers land:
+ * name, namespace, keys and where each value comes from.
+ *
+ * @see https://cert-manager.io/docs/configuration/acme/dns01/digitalocean/ (access-token)
+ * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero (cloud credentials file)
+ * @see https://github.com/nextcloud/helm/blob/main/charts/nextcloud/values.yaml (nextcloud.existingSecret usernameKey/passwordKey)
+ */
+export const DEPLOY_TIME_SECRETS: readonly DeployTimeSecret[] = [
+  {
+    namespace: 'cert-manager',
+    name: 'digitalocean-dns',
+    keys: { 'access-token': { kind: 'env', variable: 'DIGITALOCEAN_TOKEN', hint: 'a DigitalOcean API token with write access to the DNS zone' } },
+    purpose: "cert-manager's DNS-01 solver",
+    layer: { id: 'ingress' },
+  },
+  {
+    namespace: 'velero',
+    name: 'cloud-credentials',
+    keys: { cloud: { kind: 'aws-credentials', accessKeyVariable: 'SPACES_ACCESS_KEY_ID', secretKeyVariable: 'SPACES_SECRET_ACCESS_KEY' } },
+    purpose: 'Velero, to write backups to the backups bucket',
+    layer: { id: 'backups' },
+  },
+  {
+    namespace: 'nextcloud',
+    name: 'nextcloud-admin',
+    keys: { 'nextcloud-username': { kind: 'literal', value: 'admin' }, 'nextcloud-password': { kind: 'generated', file: 'apps/nextcloud-admin-password' } },
+    purpose: "Nextcloud's first admin user",
+    layer: { id: 'apps' },
+  },
+];
+
+/** The deploy-time Secrets the spec needs: those of the layers (and namespaces) it has. */
+export function secretsFor(spec: PlatformSpec, table: readonly DeployTimeSecret[] = DEPLOY_TIME_SECRETS): DeployTimeSecret[] {
+  const namespaces = new Set(spec.layers.flatMap((l) => l.namespaces.map((n) => n.name)));
+  // cert-manager's namespace may be planned by the ingress layer under another name; the table's layer decides.
+  return table.filter((s) => (s.layer ? spec.layers.some((l) => l.id === s.layer!.id) : namespaces.has(s.namespace)));
+}
+
+/** Environment variables the Secrets need that are not set, with what each is: checked before anything is applied. */
+export function missingSecretInputs(secrets: readonly DeployTimeSecret[], env: Readonly<Record<string, string | undefined>>): string[] {
+  const missing: string[] = [];
+  for (const s of secrets) {
+    for (const [key, source] of Object.entries(s.keys)) {
+      const vars = source.kind === 'env' ? [source.variable] : source.kind === 'aws-credentials' ? [source.accessKeyVariable, source.secretKeyVariable] : [];
+      for (const v of vars) if (!env[v]) missing.push(`${v} (${s.namespace}/${s.name} key ${key}, for ${s.purpose}${source.kind === 'env' ? `: ${source.hint}` : ''})`);
+    }
+  }
+  return missing;
+}
+
+/**
+ * The Secret manifests, values filled in. Generated values are made once
+ * (32 random bytes, base64url) under `<secretsDir>/`, mode 0600.
+ */
+export function secretManifests(secrets: readonly DeployTimeSecret[], env: Readonly<Record<string, string | undefined>>, secretsDir: string): SecretManifest[] {
+  return secrets.map((s) => {
+    const data: Record<string, string> = {};
+    for (const [key, source] of Object.entries(s.keys)) data[key] = Buffer.from(valueOf(s, key, source, env, secretsDir)).toString('base64');
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'keelson-deploy' } },
+      type: 'Opaque',
+      data,
+    };
+  });
+}
+
+function valueOf(s: DeployTimeSecret, key: string, source: SecretSource, env: Readonly<Record<string, string | undefined>>, secretsDir: string): string {
+  const need = (v: string) => {
+    const value = env[v];
+    if (!value) throw new Error(`deploy-time secret ${s.namespace}/${s.name} key ${key}: ${v} is not set; export it and run the command again`);
+    return value;
+  };
+  switch (source.kind) {
+    case 'env':
+      return need(source.variable);
+    case 'aws-credentials':
+      return `[default]\naws_access_key_id=${need(source.accessKeyVariable)}\naws_secret_access_key=${need(source.secretKeyVariable)}\n`;
+    case 'literal':
+      return source.value;
+    case 'generated': {
+      const file = join(secretsDir, source.file);
+      if (!existsSync(file)) {
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+        writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+      }
+      return readFileSync(file, 'utf8').trim();
+    }
+  }
+}
+
+export interface AdminKubeconfigOptions {
+  readonly spec: PlatformSpec;
+  readonly secretsDir: string;
+  /** Where to write it. @default `<secretsDir>/admin.kubeconfig` */
+  readonly file?: string;
+  /** @default 1 (a day: long enough for a deploy, short enough not to matter if copied) */
+  readonly validityDays?: number;
+  /** @default new Date() */
+  readonly now?: Date;
+}
+
+/** The API endpoint nodes and operators use: the API load balancer behind `api.<domain>`. */
+export const apiServerUrl = (spec: PlatformSpec) => `https://api.${spec.config.domain}:6443`;
+
+/**
+ * Writes an admin kubeconfig (mode 0600) with a short-lived client
+ * certificate from the bundle's Kubernetes CA, in the group
+ * `kubeadm:cluster-admins`, which kubeadm binds to cluster-admin (unlike
+ * `system:masters`, it can be unbound).
+ *
+ * @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/implementation-details/#generate-kubeconfig-files-for-control-plane-components
+ */
+export async function writeAdminKubeconfig(options: AdminKubeconfigOptions): Promise<string> {
+  const { openSecretsBundle, issueCertificate } = await import('@keelson/etcd-tls');
+  const { bundle } = await openSecretsBundle({ dir: options.secretsDir, spec: options.spec });
+  const cert = await issueCertificate(bundle.kubernetesCa, {
+    commonName: 'keelson-admin',
+    organization: 'kubeadm:cluster-admins',
+    usage: 'client',
+    validity: { days: options.validityDays ?? 1 },
+    now: options.now,
+  });
+  const name = options.spec.config.cluster.name;
+  const b64 = (pem: string) => Buffer.from(pem).toString('base64');
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster: { server: apiServerUrl(options.spec), 'certificate-authority-data': b64(bundle.kubernetesCa.certPem) } }],
+    users: [{ name: `${name}-admin`, user: { 'client-certificate-data': b64(cert.certPem), 'client-key-data': b64(cert.keyPem) } }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-admin` } }],
+    'current-context': name,
+  };
+  const file = options.file ?? join(options.secretsDir, 'admin.kubeconfig');
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // JSON is YAML: kubectl reads it as is.
+  writeFileSync(file, `${JSON.stringify(kubeconfig, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
