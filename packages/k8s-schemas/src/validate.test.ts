@@ -290,3 +290,17 @@ describe('validateManifest: unknown kinds', () => {
     ]);
   });
 });
+
+describe('Go regular expressions in CRD patterns', () => {
+  const policy = (value: string) => ({
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumNetworkPolicy',
+    metadata: { name: 'p', namespace: 'default' },
+    spec: { endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }] }] }], log: { value } },
+  });
+
+  it('compiles RE2 Unicode classes such as \\PC (Cilium) and applies them', () => {
+    expect(validateManifest(policy('dns-egress'))).toEqual([]);
+    expect(validateManifest(policy('bell\u0007')).map((p) => p.path)).toEqual(['spec.log.value']);
+  });
+});

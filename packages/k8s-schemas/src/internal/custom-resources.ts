@@ -11,6 +11,17 @@ import type { ManifestProblem } from './problems';
 
 type Schema = Record<string, unknown>;
 
+/**
+ * CRD patterns are Go (RE2) regular expressions. RE2 writes a Unicode class
+ * with one letter as `\pC`; JavaScript's `u` mode needs `\p{C}` (Cilium's
+ * CRDs use `^\PC*$`). Everything else the CRDs use reads the same in both.
+ *
+ * @see https://github.com/google/re2/wiki/Syntax
+ */
+const goRegExp = Object.assign((pattern: string, flags: string) => new RegExp(pattern.replace(/(?<!\\)\\([pP])([A-Z])/g, '\\$1{$2}'), flags), {
+  code: 'new RegExp',
+});
+
 /** `"<group>/<version>/<Kind>"` -> generated file that holds its schema. */
 const fileByKey = new Map<string, string>();
 for (const entry of generatedIndex.files) {
@@ -66,7 +77,7 @@ function validatorFor(key: string): ValidateFunction {
 
 function getAjv(): Ajv {
   if (ajv === undefined) {
-    ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, verbose: true });
+    ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, verbose: true, code: { regExp: goRegExp } });
     // Formats only: the formatMaximum/... keywords are not used by CRDs.
     addFormats(ajv, { mode: 'full', keywords: false });
     // OpenAPI formats that ajv does not know and the API server does not check.
