@@ -140,7 +140,7 @@ describe('PodNetwork with Cilium (the default)', () => {
   // /u regular expression and rejects, so validateManifest throws for every
   // Cilium kind. This test starts failing (as it should) once k8s-schemas
   // translates the pattern (`\PC` -> `\P{C}`); then make it a plain `it`.
-  it.failing('renders Cilium policies that validate against the Cilium CRDs', () => {
+  it('renders Cilium policies that validate against the Cilium CRDs', () => {
     expect(problems(allObjects(platform).filter((o) => o.kind.startsWith('Cilium')))).toEqual([]);
   });
 });
@@ -152,7 +152,7 @@ describe('PodNetwork with flannel', () => {
   const application = find(objects, 'Application', 'network-flannel');
 
   it('installs the pinned flannel chart into kube-flannel with the WireGuard backend and a policy enforcer', () => {
-    expect(application.spec.source).toMatchObject({ repoURL: 'https://flannel-io.github.io/flannel', chart: 'flannel', targetRevision: '0.28.9' });
+    expect(application.spec.source).toMatchObject({ repoURL: 'https://flannel-io.github.io/flannel', chart: 'flannel', targetRevision: 'v0.28.9' });
     expect(application.spec.destination.namespace).toBe('kube-flannel');
     expect(application.spec.source.helm.valuesObject).toEqual({
       podCidr: CLUSTER_NETWORK.podSubnet,

@@ -23,13 +23,12 @@ export const CILIUM_CHART = { repoURL: 'https://helm.cilium.io', chart: 'cilium'
 
 /**
  * The flannel chart, pinned (ships flannel v0.28.9 and, as its `netpol`
- * sidecar, kube-network-policies v1.0.0). The repository tags chart
- * versions with a leading `v` (`v0.28.9`); Helm and Argo CD resolve
- * `0.28.9` to exactly that release.
+ * sidecar, kube-network-policies v1.0.0), spelt as the repository lists
+ * it (`v0.28.9`).
  *
  * @see https://github.com/flannel-io/flannel/tree/master/chart/kube-flannel
  */
-export const FLANNEL_CHART = { repoURL: 'https://flannel-io.github.io/flannel', chart: 'flannel', version: '0.28.9' } as const;
+export const FLANNEL_CHART = { repoURL: 'https://flannel-io.github.io/flannel', chart: 'flannel', version: 'v0.28.9' } as const;
 
 /**
  * The Cilium values Keelson sets, typed. Everything else keeps the chart's
