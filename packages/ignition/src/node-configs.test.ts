@@ -235,7 +235,7 @@ describe('the generated units', () => {
 describe('pod network bootstrap and Pod Security defaults', () => {
   const manifests = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keelson-bootstrap-probe\n  namespace: kube-system\n';
   const bootstrap = [
-    { name: 'network', manifests },
+    { name: 'network', manifests, cleanup: { job: { namespace: 'kube-system', name: 'keelson-cni-install' }, delete: ['job/keelson-cni-install', 'clusterrolebinding/keelson-cni-install'] } },
     { name: 'argocd-install', url: 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml', namespace: 'argocd' },
     { name: 'argocd-root', manifests: manifests.replace('probe', 'root') },
   ];
@@ -253,6 +253,8 @@ describe('pod network bootstrap and Pod Security defaults', () => {
     const kubectl = 'ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap';
     expect(unit?.contents?.split('\n').filter((l) => l.startsWith('ExecStart='))).toEqual([
       `${kubectl} -f ${NODE_PATHS.bootstrapDir}/01-network.yaml`,
+      'ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --namespace=kube-system --for=condition=complete job/keelson-cni-install --timeout=30m',
+      'ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf delete --ignore-not-found --wait=false --namespace=kube-system job/keelson-cni-install clusterrolebinding/keelson-cni-install',
       `${kubectl} --namespace=argocd -f https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml`,
       `${kubectl} -f ${NODE_PATHS.bootstrapDir}/03-argocd-root.yaml`,
     ]);

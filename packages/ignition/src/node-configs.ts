@@ -61,7 +61,18 @@ export interface NodeConfigsProps {
 
 /** One step of the first controller's bootstrap: objects to apply, from the config or from a pinned upstream URL. */
 export type BootstrapStep =
-  | { readonly name: string; /** Multi-document YAML. */ readonly manifests: string }
+  | {
+      readonly name: string;
+      /** Multi-document YAML. */
+      readonly manifests: string;
+      /**
+       * Objects that only serve the step (an installer Job and its
+       * cluster-admin binding): removed once the Job completed, so no such
+       * grant outlives the bootstrap.
+       * @default - nothing is removed
+       */
+      readonly cleanup?: { readonly job: { readonly namespace: string; readonly name: string }; /** `kind/name`, in the Job's namespace unless cluster-scoped. */ readonly delete: readonly string[] };
+    }
   | { readonly name: string; /** A pinned upstream manifest (a tag in the URL). */ readonly url: string; /** Namespace for objects that name none. */ readonly namespace?: string };
 
 /** One node's Ignition, in the three forms the platform needs. */
@@ -226,19 +237,27 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
 
   const steps = props.bootstrap ?? [];
   if (isFirstController(node) && props.initialize !== false && steps.length > 0) {
-    const kubectl = '/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap';
+    const kubectlBase = '/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf';
+    const kubectl = `${kubectlBase} apply --server-side --force-conflicts --field-manager=keelson-bootstrap`;
     const execs = steps.map((step, i) => {
       if (!/^[a-z0-9][a-z0-9-]*$/.test(step.name)) {
         throw new Error(`renderNodeConfigs: bootstrap step name ${JSON.stringify(step.name)} is not lower-case letters, digits and dashes; it names the file on the node`);
       }
       if ('url' in step) {
         if (!/^https:\/\/\S+$/.test(step.url)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: url ${JSON.stringify(step.url)} is not an https URL; pin an upstream manifest by its tag`);
-        return `ExecStart=${kubectl}${step.namespace ? ` --namespace=${step.namespace}` : ''} -f ${step.url}`;
+        return [`ExecStart=${kubectl}${step.namespace ? ` --namespace=${step.namespace}` : ''} -f ${step.url}`];
       }
       const path = `${NODE_PATHS.bootstrapDir}/${String(i + 1).padStart(2, '0')}-${step.name}.yaml`;
       cfg.addFile({ path, mode: 0o644, contents: { text: step.manifests } });
-      return `ExecStart=${kubectl} -f ${path}`;
-    });
+      const apply = `ExecStart=${kubectl} -f ${path}`;
+      if (!step.cleanup) return [apply];
+      const { job } = step.cleanup;
+      return [
+        apply,
+        `ExecStart=${kubectlBase} wait --namespace=${job.namespace} --for=condition=complete job/${job.name} --timeout=30m`,
+        `ExecStart=${kubectlBase} delete --ignore-not-found --wait=false --namespace=${job.namespace} ${step.cleanup.delete.join(' ')}`,
+      ];
+    }).flat();
     cfg.addUnit({
       name: 'keelson-bootstrap-manifests.service',
       enabled: true,
