@@ -1,0 +1,168 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { deploy } from './deploy';
+import { readState, STATE_FILE } from './state';
+import { LifecycleError } from './steps';
+import { FakeCluster, FakeTerraform, fakeOptions, renderInto, resetState, stepsWith, terraformFailure } from './test-fakes';
+import type { Rendered } from './context';
+
+let r: { rendered: Rendered; outDir: string };
+beforeAll(async () => {
+  r = await renderInto();
+}, 60_000);
+beforeEach(() => resetState(r));
+
+const fakes = () => {
+  const terraform = new FakeTerraform();
+  const cluster = new FakeCluster(r.rendered.spec);
+  return { terraform, cluster };
+};
+
+describe('keelson deploy', () => {
+  it('runs init, plan, show, apply with the exact argv, then API, Secrets and Applications, in order', async () => {
+    const { terraform, cluster } = fakes();
+    cluster.apiAnswersAfter = 2;
+    const o = fakeOptions(r, { terraform, cluster });
+    const result = await deploy(o);
+
+    expect(result.applied).toBe(true);
+    expect(terraform.calls).toEqual([
+      ['-chdir=infra-out', 'init', '-input=false', '-no-color'],
+      ['-chdir=infra-out', 'plan', '-input=false', '-no-color', '-out=tfplan'],
+      ['-chdir=infra-out', 'show', '-json', 'tfplan'],
+      ['-chdir=infra-out', 'apply', '-input=false', '-no-color', 'tfplan'],
+    ]);
+    expect(stepsWith(o.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api', 'secrets', 'applications']);
+    // The API was polled until it answered, and nothing touched the cluster before.
+    expect(cluster.calls.slice(0, 3)).toEqual(['apiReady', 'apiReady', 'apiReady']);
+    expect(cluster.calls.filter((c) => c.startsWith('applySecret'))).toEqual([
+      'applySecret cert-manager/digitalocean-dns',
+      'applySecret velero/cloud-credentials',
+      'applySecret nextcloud/nextcloud-admin',
+    ]);
+    expect(o.printed[0]).toMatch(/^Terraform plan: 1 to add, 0 to change, 0 to destroy, 0 to replace$/);
+  });
+
+  it('creates the deploy-time Secrets from the environment and a password generated once', async () => {
+    const { terraform, cluster } = fakes();
+    await deploy(fakeOptions(r, { terraform, cluster }));
+    const byName = Object.fromEntries(cluster.secrets.map((s) => [s.metadata.name, s]));
+    const decode = (v: string) => Buffer.from(v, 'base64').toString();
+    expect(decode(byName['digitalocean-dns'].data['access-token'])).toBe('dop_v1_test');
+    expect(decode(byName['cloud-credentials'].data.cloud)).toBe('[default]\naws_access_key_id=AKIATEST\naws_secret_access_key=spaces-secret-test\n');
+    const password = decode(byName['nextcloud-admin'].data['nextcloud-password']);
+    expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(decode(byName['nextcloud-admin'].data['nextcloud-username'])).toBe('admin');
+    const passwordFile = join(r.rendered.secretsDir, 'apps/nextcloud-admin-password');
+    expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+
+    // A second deploy (config changed: state reset) sends the same password.
+    resetState(r);
+    const again = new FakeCluster(r.rendered.spec);
+    await deploy(fakeOptions(r, { terraform: new FakeTerraform(), cluster: again }));
+    expect(decode(again.secrets.find((s) => s.metadata.name === 'nextcloud-admin')!.data['nextcloud-password'])).toBe(password);
+  });
+
+  it('writes an admin kubeconfig with mode 0600 for api.<domain> in the kubeadm:cluster-admins group', async () => {
+    const { terraform, cluster } = fakes();
+    const result = await deploy(fakeOptions(r, { terraform, cluster }));
+    expect(statSync(result.kubeconfig!).mode & 0o777).toBe(0o600);
+    const kubeconfig = JSON.parse(readFileSync(result.kubeconfig!, 'utf8'));
+    expect(kubeconfig.clusters[0].cluster.server).toBe('https://api.example.com:6443');
+    const { X509Certificate } = await import('node:crypto');
+    const cert = new X509Certificate(Buffer.from(kubeconfig.users[0].user['client-certificate-data'], 'base64'));
+    expect(cert.subject).toContain('O=kubeadm:cluster-admins');
+    expect(new Date(cert.validTo).getTime() - Date.now()).toBeLessThanOrEqual(24 * 3600_000 + 60_000);
+  });
+
+  it('stops before applying anything when an environment variable a Secret needs is missing', async () => {
+    const { terraform, cluster } = fakes();
+    const o = fakeOptions(r, { terraform, cluster }, { env: { SPACES_ACCESS_KEY_ID: 'a', SPACES_SECRET_ACCESS_KEY: 'b' } });
+    await expect(deploy(o)).rejects.toThrow(/DIGITALOCEAN_TOKEN \(cert-manager\/digitalocean-dns key access-token[^]*next: export them and run "keelson deploy" again; nothing was applied/);
+    expect(terraform.calls).toEqual([]);
+  });
+
+  it('never deploys a config that fails verify', async () => {
+    const { terraform, cluster } = fakes();
+    const o = fakeOptions(r, { terraform, cluster }, { render: async () => Promise.reject(new LifecycleError('verify', 'verify found problems (schemas)', 'fix it')) });
+    await expect(deploy(o)).rejects.toThrow(/verify found problems/);
+    expect(terraform.calls).toEqual([]);
+    expect(cluster.calls).toEqual([]);
+  });
+
+  it('applies nothing when the user declines the plan', async () => {
+    const { terraform, cluster } = fakes();
+    const o = fakeOptions(r, { terraform, cluster }, { yes: false, ask: async () => 'n' });
+    const result = await deploy(o);
+    expect(result.applied).toBe(false);
+    expect(terraform.of('apply')).toEqual([]);
+    expect(o.printed).toContain('keelson deploy: nothing was applied');
+  });
+
+  it('resumes an interrupted apply: the second run plans and applies again, then continues', async () => {
+    const { terraform, cluster } = fakes();
+    terraform.failures.push(terraformFailure('apply', 'Error: context canceled'));
+    const first = fakeOptions(r, { terraform, cluster });
+    const error = await deploy(first).catch((e: unknown) => e as LifecycleError);
+    expect(error).toBeInstanceOf(LifecycleError);
+    expect((error as LifecycleError).step).toBe('terraform-apply');
+    expect((error as LifecycleError).message).toMatch(/context canceled[^]*next: read infra-out\/keelson-terraform.log, fix the cause and run "keelson deploy" again/);
+    expect(stepsWith(first.events, 'failed')).toEqual(['terraform-apply']);
+    expect(cluster.calls).toEqual([]);
+    expect(readState(join(r.rendered.infraDir, STATE_FILE))?.deploy ?? []).toEqual([]);
+
+    const second = fakeOptions(r, { terraform, cluster });
+    await deploy(second);
+    expect(terraform.of('apply')).toHaveLength(2);
+    expect(stepsWith(second.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api', 'secrets', 'applications']);
+  });
+
+  it('skips the steps a stopped run finished, and records progress in a 0600 state file without secrets', async () => {
+    const { terraform, cluster } = fakes();
+    cluster.apps = [{ name: 'apps', sync: 'OutOfSync', health: 'Progressing' }];
+    const first = fakeOptions(r, { terraform, cluster });
+    await expect(deploy(first)).rejects.toThrow(/applications: not every Application is Synced and Healthy after 50 ms: apps OutOfSync\/Progressing/);
+    const file = join(r.rendered.infraDir, STATE_FILE);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readState(file)?.deploy).toEqual(['terraform-apply', 'api', 'secrets']);
+    const text = readFileSync(file, 'utf8');
+    for (const secret of ['dop_v1_test', 'AKIATEST', 'spaces-secret-test']) expect(text).not.toContain(secret);
+
+    // Fixed; the plan now has no changes, so apply is skipped too.
+    cluster.apps = [{ name: 'apps', sync: 'Synced', health: 'Healthy' }];
+    terraform.plan = JSON.stringify({ resource_changes: [{ address: 'digitalocean_vpc.network', type: 'digitalocean_vpc', change: { actions: ['no-op'] } }] });
+    const second = fakeOptions(r, { terraform, cluster });
+    cluster.calls.length = 0;
+    await deploy(second);
+    expect(second.events.filter((e) => e.status === 'skipped').map((e) => `${e.step}: ${e.detail}`)).toEqual([
+      'terraform-apply: nothing to change',
+      'api: done earlier',
+      'secrets: done earlier',
+    ]);
+    expect(stepsWith(second.events, 'done')).toEqual(['render', 'terraform-plan', 'kubeconfig', 'applications']);
+    expect(cluster.calls.some((c) => c.startsWith('applySecret') || c === 'apiReady')).toBe(false);
+  });
+
+  it('stops with the next command when the API never answers', async () => {
+    const { terraform, cluster } = fakes();
+    cluster.apiAnswersAfter = 1_000_000;
+    await expect(deploy(fakeOptions(r, { terraform, cluster }))).rejects.toThrow(
+      /api: the API did not answer \/readyz through its load balancer within 200 ms; last: connection refused\n {2}next: check that api.example.com resolves/,
+    );
+  });
+
+  it('stops when a Secret\'s namespace never appears', async () => {
+    const { terraform, cluster } = fakes();
+    cluster.namespaces.delete('velero');
+    await expect(deploy(fakeOptions(r, { terraform, cluster }))).rejects.toThrow(/secrets: namespace velero does not exist yet after 50 ms \(Argo CD creates it/);
+    expect(cluster.calls.filter((c) => c.startsWith('applySecret'))).toEqual(['applySecret cert-manager/digitalocean-dns']);
+  });
+
+  it('refuses to run without a Terraform binary, and without a terminal to confirm on', async () => {
+    const { cluster } = fakes();
+    await expect(deploy(fakeOptions(r, { cluster }, { terraformMissing: 'neither terraform nor tofu is on PATH' }))).rejects.toThrow(
+      /terraform-plan: neither terraform nor tofu is on PATH\n {2}next: install Terraform/,
+    );
+    await expect(deploy(fakeOptions(r, { terraform: new FakeTerraform(), cluster }, { yes: false }))).rejects.toThrow(/confirm: there is no terminal to confirm on\n {2}next: run "keelson deploy --yes"/);
+  });
+});
