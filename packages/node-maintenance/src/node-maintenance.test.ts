@@ -57,3 +57,13 @@ describe('NodeMaintenance', () => {
     expect(objects.flatMap((o) => validateManifest(o).map((p) => `${o.kind} ${p.path}: ${p.message}`))).toEqual([]);
   });
 });
+
+describe('NodeMaintenance traffic', () => {
+  it('declares only API server access for kured and the approver (the network layer denies everything else)', () => {
+    const chart = new NodeMaintenance(new App(), 'maintenance', { spec: parsePlatformConfig(exampleConfig()) });
+    expect(chart.trafficRules.map((r) => [r.from, r.to, r.ports])).toEqual([
+      [{ kind: 'pods', namespace: 'kured' }, { kind: 'kube-apiserver' }, [{ port: 6443 }]],
+      [{ kind: 'pods', namespace: 'kubelet-csr-approver' }, { kind: 'kube-apiserver' }, [{ port: 6443 }]],
+    ]);
+  });
+});

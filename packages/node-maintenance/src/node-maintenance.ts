@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { LayerChart, UpstreamHelmChart } from '@keelson/cluster-kit';
-import { NODE_NETWORK_CIDR, type PlatformSpec } from '@keelson/platform-spec';
+import { endpoints, NODE_NETWORK_CIDR, type PlatformSpec } from '@keelson/platform-spec';
 
 /**
  * The kured chart, pinned (chart 6.0.0 ships kured 1.22.1).
@@ -110,6 +110,14 @@ export class NodeMaintenance extends LayerChart {
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
+    });
+    // Both only talk to the API server (everything else in their namespaces is denied).
+    this.allowTraffic({ from: endpoints.pods('kured'), to: endpoints.kubeApiServer, ports: [{ port: 6443 }], reason: 'kured takes the reboot lock, cordons and drains through the API server' });
+    this.allowTraffic({
+      from: endpoints.pods('kubelet-csr-approver'),
+      to: endpoints.kubeApiServer,
+      ports: [{ port: 6443 }],
+      reason: 'kubelet-csr-approver watches and approves certificate signing requests',
     });
   }
 }
