@@ -2,35 +2,69 @@ import { renderCharts } from '@keelson/cluster-kit';
 import { configReferenceMarkdown, exampleConfig, parsePlatformConfig, type PlatformConfigInput } from '@keelson/platform-spec';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { validateManifest } from '@keelson/k8s-schemas';
+import YAML from 'yaml';
 import { composePlatform } from './platform';
 import { repoRoot } from './test-helpers';
 
-const render = (change: (c: PlatformConfigInput) => void = () => undefined) => {
+const bucket = { bucket: 'keelson-backups', endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1' };
+const compose = (change: (c: PlatformConfigInput) => void = () => undefined) => {
   const config = exampleConfig();
   change(config);
-  return new Map(renderCharts(composePlatform(parsePlatformConfig(config))).map((f) => [f.path, f.content]));
+  return composePlatform(parsePlatformConfig(config), { backupBucket: bucket });
 };
+const render = (change?: (c: PlatformConfigInput) => void) => new Map(renderCharts(compose(change).app).map((f) => [f.path, f.content]));
+const changedFiles = (a: Map<string, string>, b: Map<string, string>) => [...new Set([...a.keys(), ...b.keys()])].filter((p) => a.get(p) !== b.get(p)).sort();
 
 describe('composePlatform', () => {
-  it('renders one Argo CD Application per layer folder', () => {
-    const files = render();
+  const files = render();
+
+  it('renders every layer with one Argo CD Application per layer folder', () => {
     const folders = new Set([...files.keys()].map((p) => p.split('/')[0]));
-    expect([...folders].sort()).toEqual(['apps', 'argocd', 'backups', 'ingress', 'maintenance', 'storage']);
+    expect([...folders].sort()).toEqual(['apps', 'argocd', 'backups', 'ingress', 'maintenance', 'network', 'storage']);
     for (const folder of folders) expect(files.has(`argocd/application-argocd-${folder === 'argocd' ? 'root' : folder}.yaml`)).toBe(true);
   });
 
-  it('swapping the ingress changes only the ingress folder and the AppProject that allows its namespace', () => {
-    const a = render();
-    const b = render((c) => (c.layers = { ingress: 'gateway-api' }));
-    const changed = [...new Set([...a.keys(), ...b.keys()])].filter((p) => a.get(p) !== b.get(p)).sort();
-    expect(changed).toEqual(['argocd/appproject-argocd-keelson.yaml', 'ingress/namespace-gateway-system.yaml', 'ingress/namespace-traefik.yaml']);
+  it('renders objects that all pass the strict schema check', () => {
+    const problems = [...files].flatMap(([path, content]) => validateManifest(YAML.parse(content)).map((p) => `${path} ${p.path}: ${p.message}`));
+    expect(problems).toEqual([]);
   });
 
-  it('renders a network folder only when the network layer owns a namespace (flannel)', () => {
-    expect([...render().keys()].some((p) => p.startsWith('network/'))).toBe(false);
-    const flannel = render((c) => (c.layers = { network: 'flannel' }));
-    expect(flannel.get('network/namespace-kube-flannel.yaml')).toMatch(/pod-security.kubernetes.io\/enforce: privileged/);
-    expect(flannel.has('argocd/application-argocd-network.yaml')).toBe(true);
+  it('gives every namespace the platform creates a default-deny policy and DNS, in its own layer folder', () => {
+    const namespaces = [...files].filter(([p]) => p.includes('/namespace-')).map(([p, c]) => [p.split('/')[0], YAML.parse(c).metadata.name]);
+    expect(namespaces.length).toBe(11);
+    for (const [folder, ns] of namespaces) {
+      expect(files.has(`${folder}/networkpolicy-${ns}-default-deny.yaml`)).toBe(true);
+      expect(files.has(`${folder}/networkpolicy-${ns}-allow-dns.yaml`)).toBe(true);
+    }
+  });
+
+  it('swapping the ingress changes the ingress layer and the route objects, never the apps\' Deployments and Services', () => {
+    const b = render((c) => (c.layers = { ingress: 'gateway-api' }));
+    const changed = changedFiles(files, b);
+    expect(changed.filter((p) => /^apps\/(deployment|service|persistentvolumeclaim|cronjob)-/.test(p))).toEqual([]);
+    expect(changed.filter((p) => p.startsWith('apps/') && !/^apps\/(ingress|httproute|networkpolicy)-/.test(p))).toEqual([]);
+    expect(changed.some((p) => p.startsWith('apps/httproute-'))).toBe(true);
+    // Besides: the policies that name the controller's namespace (in the apps'
+    // namespaces, and Cilium's host-entity mirror of every declared rule).
+    expect(changed.filter((p) => !/^(ingress|apps|argocd)\//.test(p))).toEqual(['network/ciliumclusterwidenetworkpolicy-keelson-allow-host-entities.yaml']);
+  });
+
+  it('swapping the pod network changes only the network folder and what Argo CD allows for it', () => {
+    const b = render((c) => (c.layers = { network: 'flannel' }));
+    const changed = changedFiles(files, b);
+    expect(changed.filter((p) => !p.startsWith('network/'))).toEqual(['argocd/appproject-argocd-keelson.yaml']);
+  });
+
+  it('hands the nodes their bootstrap: the pod network (its installer removed afterwards), then Argo CD', () => {
+    const platform = compose();
+    expect(platform.bootstrap.map((s) => s.name)).toEqual(['network', 'argocd-namespace', 'argocd-install', 'argocd-root']);
+    const network = platform.bootstrap[0] as { manifests: string; cleanup?: { delete: readonly string[] } };
+    const kinds = YAML.parseAllDocuments(network.manifests).map((d) => d.toJS().kind);
+    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'Job', 'ClusterRoleBinding']));
+    expect(network.cleanup?.delete).toContain('clusterrolebinding/keelson-cni-installer');
+    expect(platform.replaceKubeadmAddons).toEqual(['coredns']);
+    expect(platform.ingressTarget).toEqual({ http: 30080, https: 30443, proxyProtocol: true });
   });
 });
 

@@ -1,33 +1,67 @@
 import { App } from 'cdk8s';
-import { LayerChart } from '@keelson/cluster-kit';
+import YAML from 'yaml';
+import { PlatformApps } from '@keelson/apps-nextcloud-emby-site';
+import { VeleroBackups } from '@keelson/backups-velero';
 import { ArgoCdAppOfApps } from '@keelson/gitops-argocd';
+import type { BootstrapStep } from '@keelson/ignition';
+import { Ingress } from '@keelson/ingress-lego';
+import { bootstrapManifests, CNI_INSTALLER, PodNetwork } from '@keelson/network';
 import { NodeMaintenance } from '@keelson/node-maintenance';
-import type { PlatformSpec } from '@keelson/platform-spec';
+import type { IngressLayer, ObjectBucket, PlatformSpec } from '@keelson/platform-spec';
+import { RookStorage } from '@keelson/storage-rook';
 
-/**
- * Composes every layer of the platform into one cdk8s App.
- *
- * One line per layer. Layers without their own package yet render only
- * their namespaces (with Pod Security labels) through {@link LayerChart};
- * each later issue replaces its line with the layer's construct.
- */
-export function composePlatform(spec: PlatformSpec): App {
-  const app = new App();
-  const layer = (id: Parameters<typeof layerChart>[2]) => layerChart(app, spec, id);
-
-  const network = layer('network');
-  const maintenance = new NodeMaintenance(app, 'maintenance', { spec });
-  const storage = layer('storage');
-  const ingress = layer('ingress');
-  const backups = layer('backups');
-  const apps = layer('apps');
-
-  new ArgoCdAppOfApps(app, 'gitops', { spec, layers: [network, maintenance, storage, ingress, backups, apps].filter((c): c is LayerChart => c !== undefined) });
-  return app;
+/** What the cloud side must know about the cluster side. */
+export interface PlatformContext {
+  /** The backups bucket the node provider creates (`NodeProvider.backupBucket`). */
+  readonly backupBucket: ObjectBucket;
 }
 
-/** A layer's chart, or nothing when the layer renders no object yet (Argo CD would sync an empty folder). */
-function layerChart(app: App, spec: PlatformSpec, id: 'network' | 'storage' | 'ingress' | 'backups' | 'apps'): LayerChart | undefined {
-  const info = spec.layers.find((l) => l.id === id);
-  return info && info.namespaces.some((n) => !n.preexisting) ? new LayerChart(app, id, { spec, layer: id }) : undefined;
+/** The composed platform: the cdk8s App and what the nodes and the cloud need from it. */
+export interface ComposedPlatform {
+  readonly app: App;
+  /** What the first controller applies after `kubeadm init`: pod network, CoreDNS, Argo CD. */
+  readonly bootstrap: readonly BootstrapStep[];
+  /** kubeadm addons the platform installs itself. */
+  readonly replaceKubeadmAddons: readonly 'coredns'[];
+  /** What the ingress load balancer forwards to. */
+  readonly ingressTarget: IngressLayer['loadBalancerTarget'];
+  readonly storage: RookStorage;
+}
+
+/**
+ * Composes every layer of the platform into one cdk8s App, one line per
+ * layer; layers talk only through platform-spec's interfaces (the ingress
+ * layer's `expose()`, the storage layer's class names, the backup bucket),
+ * and every connection they declare becomes a network policy at the end.
+ */
+export function composePlatform(spec: PlatformSpec, context: PlatformContext): ComposedPlatform {
+  const app = new App();
+
+  const network = new PodNetwork(app, 'network', { spec });
+  const maintenance = new NodeMaintenance(app, 'maintenance', { spec });
+  const storage = new RookStorage(app, 'storage', { spec });
+  const ingress = new Ingress(app, 'ingress', { spec });
+  const backups = new VeleroBackups(app, 'backups', { spec, target: context.backupBucket, storage });
+  const apps = new PlatformApps(app, 'apps', { spec, ingress, storage });
+
+  const layers = [network, maintenance, storage, ingress, backups, apps];
+  const gitops = new ArgoCdAppOfApps(app, 'gitops', { spec, layers });
+  // Last: every layer has declared its traffic.
+  network.enforce([gitops, ...layers]);
+
+  const yaml = (objects: readonly object[]) => objects.map((o) => YAML.stringify(o, { aliasDuplicateObjects: false })).join('---\n');
+  const installer = CNI_INSTALLER;
+  const bootstrap: BootstrapStep[] = [
+    {
+      name: 'network',
+      manifests: yaml(bootstrapManifests(spec)),
+      // The installer's cluster-admin binding must not outlive the install.
+      cleanup: {
+        job: { namespace: installer.namespace, name: installer.job },
+        delete: [`job/${installer.job}`, `configmap/${installer.configMap}`, `serviceaccount/${installer.serviceAccount}`, `clusterrolebinding/${installer.clusterRoleBinding}`],
+      },
+    },
+    ...gitops.bootstrapSteps(),
+  ];
+  return { app, bootstrap, replaceKubeadmAddons: ['coredns'], ingressTarget: ingress.loadBalancerTarget, storage };
 }

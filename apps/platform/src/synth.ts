@@ -2,6 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { renderCharts, writeTreeAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
+import { storageOverhead } from '@keelson/storage-rook';
 import { composePlatform } from './platform';
 
 /** Folder under `--out` for what provisions the nodes; holds secrets, git-ignored. */
@@ -35,6 +36,8 @@ export interface SynthResult {
   readonly linksSignedAt?: Date;
   /** Files the secrets bundle created on this run (first use). */
   readonly createdSecrets: readonly string[];
+  /** The storage layer's redundancy and raw-space price, for humans. */
+  readonly storage: string;
 }
 
 /**
@@ -49,22 +52,31 @@ export interface SynthResult {
  */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
   const spec = loadPlatformSpec(options.configPath);
-  const files = renderCharts(composePlatform(spec));
+  // cdktf and the provider bindings load only here.
+  const { nodeProviderFor } = await import('@keelson/infra-nodes');
+  const platform = composePlatform(spec, { backupBucket: nodeProviderFor(spec).backupBucket(spec) });
+  const files = renderCharts(platform.app);
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
   const secretsDir =
     typeof options.secretsDir === 'function' ? options.secretsDir(spec) : (options.secretsDir ?? join(options.outDir, 'secrets', spec.config.cluster.name));
   const { bundle, created } = await openSecretsBundle({ dir: secretsDir, spec });
-  // cdktf and the provider bindings load only here.
-  const { nodeProviderFor } = await import('@keelson/infra-nodes');
-  const provider = nodeProviderFor(spec);
+  // The ingress load balancer forwards to the ports the ingress layer listens on.
+  const target = { ingressTargetPorts: { http: platform.ingressTarget.http, https: platform.ingressTarget.https }, ingressProxyProtocol: platform.ingressTarget.proxyProtocol };
+  const provider = nodeProviderFor(spec, { digitalocean: target, hetzner: target });
   // Nodes fetch their secret part through a link that expires. It is signed
   // at the start of the current UTC day, so output stays the same all day and
   // links stay valid for the 7 days SigV4 allows.
   const credentials = provider.credentialsFromEnv(options.env ?? process.env);
   const signedAt = new Date(new Date(options.now ?? Date.now()).toISOString().slice(0, 10));
   const signing = credentials ? { credentials, now: signedAt } : undefined;
-  const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: (node) => provider.secretPartUrl(spec, node, signing) });
+  const nodes = renderNodeConfigs({
+    spec,
+    secrets: bundle,
+    secretPartUrl: (node) => provider.secretPartUrl(spec, node, signing),
+    bootstrap: platform.bootstrap,
+    replaceKubeadmAddons: platform.replaceKubeadmAddons,
+  });
   const terraform = provider.renderTerraform({
     spec,
     nodes: nodes.map((n) => ({
@@ -95,16 +107,15 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       ]),
     ],
   });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec) };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
   const w = config.nodes.workers.count;
-  const raw = n * config.nodes.volumeSizeGiB;
   const promise =
     budget.model === 'any-third'
       ? `any ${budget.k} of ${n} nodes may fail at once (k = floor(${n}/3))`
@@ -115,7 +126,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
     `platform "${config.cluster.name}" in ${config.provider.name}/${config.provider.region}: ${n} nodes (${c} controller${c === 1 ? "" : "s"}, ${w} worker${w === 1 ? "" : "s"})`,
     `  fault budget: ${promise}`,
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
-    `  cost: replicated pools store every byte ${budget.rawSpaceOverhead} times: ${raw} GiB raw (${n} x ${config.nodes.volumeSizeGiB} GiB) holds about ${Math.floor(raw / budget.rawSpaceOverhead)} GiB of data`,
+    `  cost: ${storage.split('\n').join('; ')}`,
     `  ${config.gitops.path}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
     `  ${INFRA_OUT}/${terraformFile}: Terraform JSON for ${spec.config.provider.name} (terraform or tofu apply in infra-out/; reads the secret parts from ignition/ as sensitive values; mode 0600)`,
     `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
