@@ -1,0 +1,125 @@
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { synth } from '../synth';
+import type { Rendered } from './context';
+import { plan } from './plan';
+import { categoryOf, formatPlanSummary, summarizeRenderedTerraform, summarizeTerraformPlan } from './plan-summary';
+import { keepingTerraformFiles } from './state';
+import { defaultConfig, FakeTerraform, fakeOptions, planJson, renderInto, terraformFailure } from './test-fakes';
+
+let r: { rendered: Rendered; outDir: string };
+beforeAll(async () => {
+  r = await renderInto();
+}, 60_000);
+
+const counts = (s: ReturnType<typeof summarizeTerraformPlan>) => Object.fromEntries(s.categories.map((c) => [c.category, [c.add, c.change, c.destroy, c.replace]]));
+
+describe('plan summary', () => {
+  it('counts the rendered main.tf.json by category, everything to add', () => {
+    const s = summarizeRenderedTerraform(readFileSync(join(r.rendered.infraDir, 'main.tf.json'), 'utf8'), 'terraform init failed');
+    expect(s.source).toBe('rendered');
+    expect(counts(s)).toEqual({
+      nodes: [6, 0, 0, 0],
+      'load balancers': [2, 0, 0, 0],
+      volumes: [12, 0, 0, 0],
+      buckets: [8, 0, 0, 0],
+      firewalls: [4, 0, 0, 0],
+      DNS: [2, 0, 0, 0],
+      other: [5, 0, 0, 0],
+    });
+    const lines = formatPlanSummary(s);
+    expect(lines[0]).toBe('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 39 to add');
+    expect(lines[1]).toBe('  (not from Terraform: terraform init failed)');
+    expect(lines).toContain('  nodes           +6             digitalocean_droplet');
+    expect(lines.length).toBeLessThanOrEqual(20);
+  });
+
+  it('reads create, update, delete and replace from terraform show -json, ignoring no-op and read', () => {
+    const s = summarizeTerraformPlan(
+      planJson([
+        { address: 'digitalocean_droplet.keelson-worker-2', type: 'digitalocean_droplet', actions: ['create'] },
+        { address: 'digitalocean_droplet.keelson-worker-1', type: 'digitalocean_droplet', actions: ['delete', 'create'] },
+        { address: 'digitalocean_loadbalancer.api', type: 'digitalocean_loadbalancer', actions: ['update'] },
+        { address: 'digitalocean_record.api', type: 'digitalocean_record', actions: ['delete'] },
+        { address: 'digitalocean_vpc.network', type: 'digitalocean_vpc', actions: ['no-op'] },
+        { address: 'digitalocean_domain.zone', type: 'digitalocean_domain', actions: ['read'] },
+      ]),
+    );
+    expect(s.totals).toEqual({ add: 1, change: 1, destroy: 1, replace: 1 });
+    const lines = formatPlanSummary(s);
+    expect(lines).toEqual([
+      'Terraform plan: 1 to add, 1 to change, 1 to destroy, 1 to replace',
+      '  nodes           +1 -/+1        digitalocean_droplet',
+      '    ! digitalocean_droplet.keelson-worker-1',
+      '  load balancers  ~1             digitalocean_loadbalancer',
+      '  DNS             -1             digitalocean_record',
+      '    ! digitalocean_record.api',
+    ]);
+    expect(formatPlanSummary(summarizeTerraformPlan(planJson([])))).toEqual(['Terraform plan: 0 to add, 0 to change, 0 to destroy, 0 to replace', '  no changes: the infrastructure matches the configuration']);
+  });
+
+  it('sorts Hetzner and DigitalOcean types alike', () => {
+    expect(['hcloud_server', 'hcloud_load_balancer', 'hcloud_volume', 'minio_s3_bucket', 'minio_ilm_policy', 'hcloud_firewall', 'hcloud_zone_rrset', 'hcloud_network'].map(categoryOf)).toEqual([
+      'nodes',
+      'load balancers',
+      'volumes',
+      'buckets',
+      'buckets',
+      'firewalls',
+      'DNS',
+      'other',
+    ]);
+  });
+});
+
+describe('keelson plan', () => {
+  it('uses Terraform\'s plan when it can: init, plan -out=tfplan, show -json', async () => {
+    const terraform = new FakeTerraform();
+    const o = fakeOptions(r, { terraform });
+    const result = await plan(o);
+    expect(terraform.calls).toEqual([
+      ['-chdir=infra-out', 'init', '-input=false', '-no-color'],
+      ['-chdir=infra-out', 'plan', '-input=false', '-no-color', '-out=tfplan'],
+      ['-chdir=infra-out', 'show', '-json', 'tfplan'],
+    ]);
+    expect(result.summary.source).toBe('terraform');
+    expect(o.printed).toContain('Terraform plan: 1 to add, 0 to change, 0 to destroy, 0 to replace');
+  });
+
+  it('falls back to the rendered JSON, with the reason in one line, when terraform init cannot reach the registry', async () => {
+    const terraform = new FakeTerraform();
+    terraform.failures.push(terraformFailure('init', 'Error: Failed to query available provider packages'));
+    const o = fakeOptions(r, { terraform });
+    const result = await plan(o);
+    expect(result.summary.source).toBe('rendered');
+    expect(result.summary.reason).toBe('terraform init failed (no network to download the providers?): Error: Failed to query available provider packages');
+    expect(terraform.of('plan')).toEqual([]);
+    expect(o.printed).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 39 to add');
+  });
+
+  it('falls back to the rendered JSON when no Terraform binary is found', async () => {
+    const o = fakeOptions(r, {}, { terraformMissing: 'neither terraform nor tofu is on PATH' });
+    const result = await plan(o);
+    expect(result.summary.reason).toBe('neither terraform nor tofu is on PATH');
+  });
+});
+
+describe('keepingTerraformFiles', () => {
+  it('keeps Terraform state, providers, the plan and the state file across a synth that replaces infra-out/', async () => {
+    const infra = r.rendered.infraDir;
+    writeFileSync(join(infra, 'terraform.tfstate'), '{"resources":[]}', { mode: 0o600 });
+    mkdirSync(join(infra, '.terraform/providers'), { recursive: true });
+    writeFileSync(join(infra, '.terraform/providers/marker'), 'x');
+    writeFileSync(join(infra, 'deploy-state.json'), '{}', { mode: 0o600 });
+    await keepingTerraformFiles(infra, () => synth({ configPath: defaultConfig, outDir: r.outDir, secretsDir: r.rendered.secretsDir, env: {} }));
+    expect(readFileSync(join(infra, 'terraform.tfstate'), 'utf8')).toBe('{"resources":[]}');
+    expect(statSync(join(infra, 'terraform.tfstate')).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(infra, '.terraform/providers/marker'))).toBe(true);
+    expect(existsSync(join(infra, 'deploy-state.json'))).toBe(true);
+    expect(existsSync(join(infra, 'main.tf.json'))).toBe(true);
+
+    // And when the render fails.
+    await expect(keepingTerraformFiles(infra, async () => Promise.reject(new Error('bad config')))).rejects.toThrow('bad config');
+    expect(readFileSync(join(infra, 'terraform.tfstate'), 'utf8')).toBe('{"resources":[]}');
+  }, 60_000);
+});
