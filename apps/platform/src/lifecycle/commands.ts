@@ -30,7 +30,7 @@ const RENDERERS: readonly ProgressRenderer[] = ['default', 'simple', 'verbose', 
 async function optionsFrom(opts: LifecycleCliOptions, deps: LifecycleCliDeps): Promise<LifecycleOptions> {
   const { configPath, outDir } = deps.resolvePaths(opts);
   const env = process.env;
-  const [{ findTerraformBinary, CommandTerraform }, { KubectlCluster, kubectlRunner }] = await Promise.all([import('./terraform'), import('./cluster')]);
+  const [{ findTerraformBinary, CommandTerraform }, { KubectlCluster, kubectlRunner }] = await Promise.all([import('./terraform.js'), import('./cluster.js')]);
   const binary = findTerraformBinary(opts.terraformBin, env);
   const wanted = opts.terraformBin ?? env.KEELSON_TERRAFORM;
   const progress = env.KEELSON_PROGRESS as ProgressRenderer | undefined;
@@ -48,7 +48,7 @@ async function optionsFrom(opts: LifecycleCliOptions, deps: LifecycleCliDeps): P
     cluster: (kubeconfig) => new KubectlCluster(kubectlRunner(kubeconfig, env.KEELSON_KUBECTL ?? 'kubectl', env)),
     etcd: async (spec, secretsDir, addresses) => {
       const { openSecretsBundle, EtcdClient } = await import('@keelson/etcd-tls');
-      const { EtcdClientAccess } = await import('./cluster');
+      const { EtcdClientAccess } = await import('./cluster.js');
       const { bundle } = await openSecretsBundle({ dir: secretsDir, spec });
       const endpoints = spec.topology.controllers.flatMap((n) => (addresses[n.name]?.private ? [`https://${addresses[n.name].private}:2379`] : []));
       // etcd's client port is open only inside the node network: run upgrade from a machine in the VPC (or over a VPN into it).
@@ -93,7 +93,7 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
     .description('synth, verify, and what Terraform would add, change or destroy (from the rendered JSON when Terraform cannot reach the cloud)')
     .action(
       run(async (o) => {
-        const { plan } = await import('./plan');
+        const { plan } = await import('./plan.js');
         await plan(o);
       }),
     );
@@ -104,7 +104,7 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
     .option('--yes', 'apply without asking')
     .action(
       run(async (o) => {
-        const { deploy } = await import('./deploy');
+        const { deploy } = await import('./deploy.js');
         return (await deploy(o)).applied;
       }),
     );
@@ -115,7 +115,7 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
     .option('--yes', 'start without asking')
     .action(
       run(async (o) => {
-        const { upgrade } = await import('./upgrade');
+        const { upgrade } = await import('./upgrade.js');
         return (await upgrade(o)).confirmed;
       }),
     );
@@ -127,7 +127,7 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
     .option('--backup', 'take a final Velero backup of every namespace first and wait for it')
     .action(
       run(async (o, opts) => {
-        const { destroy } = await import('./destroy');
+        const { destroy } = await import('./destroy.js');
         return (await destroy({ ...o, backup: opts.backup })).destroyed;
       }),
     );

@@ -90,7 +90,7 @@ export const timeoutsOf = (o: LifecycleOptions): LifecycleTimeouts => ({ ...DEFA
  */
 export async function renderAndVerify(o: LifecycleOptions): Promise<Rendered> {
   if (o.render) return o.render();
-  const [{ synth, describeSynth }, { verifyChartsOut, formatReport }] = await Promise.all([import('../synth'), import('../verify')]);
+  const [{ synth, describeSynth }, { verifyChartsOut, formatReport }] = await Promise.all([import('../synth.js'), import('../verify.js')]);
   const infraDir = join(o.outDir, TERRAFORM_DIR);
   let secretsDir = '';
   const result = await keepingTerraformFiles(infraDir, () =>

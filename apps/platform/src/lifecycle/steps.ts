@@ -53,6 +53,7 @@ export interface RunStepsOptions {
 export async function runSteps(steps: readonly Step[], options: RunStepsOptions): Promise<void> {
   const { Listr, PRESET_TIMER } = await import('listr2');
   const { events } = options;
+  let stopped: LifecycleError | undefined;
   const tasks = steps.map((s) => ({
     title: s.title,
     skip: () => {
@@ -71,7 +72,9 @@ export async function runSteps(steps: readonly Step[], options: RunStepsOptions)
       } catch (e) {
         const error = e instanceof LifecycleError ? e : new LifecycleError(s.id, (e as Error).message ?? String(e), s.next ?? 'fix the cause above and run the same command again');
         events.push({ step: s.id, status: 'failed', detail: error.message });
-        throw error;
+        stopped = error;
+        // The task list shows the first line; the caller prints the whole explanation once.
+        throw new Error(error.message.split('\n')[0]);
       }
     },
   }));
@@ -85,7 +88,11 @@ export async function runSteps(steps: readonly Step[], options: RunStepsOptions)
     fallbackRendererOptions: { timer: PRESET_TIMER },
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- listr2's renderer option types are keyed by literal renderer names
   } as any);
-  await list.run();
+  try {
+    await list.run();
+  } catch (e) {
+    throw stopped ?? e;
+  }
 }
 
 export interface WaitOptions {
