@@ -90,18 +90,25 @@ export function buildCli(): Command {
 
   program
     .command('verify')
-    .description('check what synth rendered: schemas, secrets, Pod Security, Argo CD coverage; exit 1 on any failure')
+    .description('prove what synth rendered keeps its promises: fault tolerance, encryption, no SSH, pod security, schemas, secrets, Argo CD coverage; exit 1 on any failure')
     .addOption(configOption())
     .addOption(outOption())
     .option('--json', 'print the report as JSON')
-    .action(async (opts: CommonOptions & { json?: boolean }) => {
+    .option('--html <file>', 'also write the report as one self-contained HTML file with a picture of the nodes and the worst case')
+    .action(async (opts: CommonOptions & { json?: boolean; html?: string }) => {
       const { outDir, configPath } = resolvePaths(opts);
       try {
         const [{ verifyChartsOut, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify.js'), import('@keelson/platform-spec')]);
         const spec = loadPlatformSpec(configPath);
         const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
-        const report = verifyChartsOut(join(outDir, spec.config.gitops.path), { namespaces, gitops: spec.config.gitops });
+        // The bundle is this file when run as the built CLI; it is searched for SSH client calls.
+        const report = verifyChartsOut(join(outDir, spec.config.gitops.path), { namespaces, gitops: spec.config.gitops }, { infraDir: join(outDir, 'infra-out'), cliBundle: __filename.endsWith('.cjs') ? __filename : undefined });
+        if (opts.html) {
+          const [{ renderHtmlReport }, { writeFileSync }] = await Promise.all([import('./verify/html.js'), import('node:fs')]);
+          writeFileSync(resolve(opts.html), renderHtmlReport(report));
+        }
         process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
+        if (opts.html && !opts.json) process.stdout.write(`verify: wrote the HTML report to ${resolve(opts.html)}\n`);
         if (!report.ok) process.exitCode = 1;
       } catch (e) {
         fail(e);

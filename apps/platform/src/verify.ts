@@ -2,20 +2,23 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
 import { scanForSecrets, validateManifest } from '@keelson/k8s-schemas';
+import { auditEncryption } from './verify/encryption';
+import { proveFaultTolerance, type FailureModel, type FaultToleranceResult } from './verify/fault-tolerance';
+import { checkNoSsh } from './verify/no-ssh';
+import { readInfraOut } from './verify/rendered';
+import { check, type CheckResult, type Finding, type Manifest } from './verify/types';
+import { checkWorkloadSecurity } from './verify/workload-security';
 
-/** One finding of a failed check, pointing at a file. */
-export interface Finding {
-  readonly file: string;
-  readonly message: string;
-}
+export type { CheckResult, Finding, ReportRow } from './verify/types';
+export { RECOVERY_BOUND_ANNOTATION } from './verify/fault-tolerance';
 
-/** The outcome of one check over the rendered output. */
-export interface CheckResult {
-  readonly check: string;
-  readonly ok: boolean;
-  /** One line: what was checked and how much of it. */
-  readonly summary: string;
-  readonly findings: readonly Finding[];
+/** The platform as the proof saw it: nodes, the failure model and the worst case (for the picture). */
+export interface PlatformPicture {
+  readonly nodes: readonly { readonly name: string; readonly role: string; readonly zone?: string }[];
+  readonly model: FailureModel['model'];
+  readonly k: number;
+  readonly description: string;
+  readonly worst: FaultToleranceResult['worst'];
 }
 
 export interface VerifyReport {
@@ -24,6 +27,8 @@ export interface VerifyReport {
   readonly files: number;
   readonly objects: number;
   readonly checks: readonly CheckResult[];
+  /** Present when infra-out was read. */
+  readonly platform?: PlatformPicture;
 }
 
 /** What the config says the output should hold; checked when given. */
@@ -34,17 +39,15 @@ export interface VerifyExpectations {
   readonly gitops?: { readonly repoURL: string; readonly revision: string; readonly path: string };
 }
 
-/** The fields verify reads; everything else is the schema check's business. */
-interface LooseObject {
-  readonly apiVersion?: unknown;
-  readonly kind?: unknown;
-  readonly metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  readonly spec?: { source?: { path?: unknown; repoURL?: unknown; targetRevision?: unknown; chart?: unknown } };
-}
-
-interface Manifest {
-  readonly file: string;
-  readonly object: LooseObject;
+/** Where the rest of the rendered output is, for the checks that read more than charts-out. */
+export interface VerifyInputs {
+  /**
+   * `infra-out/`: the Terraform JSON and node configs. With it, verify also
+   * runs the fault-tolerance proof, the encryption audit and the SSH check.
+   */
+  readonly infraDir?: string;
+  /** The built CLI (`dist/keelson.cjs`), searched for SSH client calls. */
+  readonly cliBundle?: string;
 }
 
 function listFiles(dir: string): string[] {
@@ -53,19 +56,12 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-const check = (name: string, summary: string, findings: Finding[]): CheckResult => ({
-  check: name,
-  ok: findings.length === 0,
-  summary,
-  findings,
-});
-
 /**
  * Checks what synth rendered under `dir` (a `charts-out/` folder), from the
  * files alone: it never re-renders, so it also catches hand edits and stale
  * output.
  */
-export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}): VerifyReport {
+export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, inputs: VerifyInputs = {}): VerifyReport {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new Error(`verify: ${dir} does not exist; run "keelson synth" (or npx nx run platform:synth) first`);
   }
@@ -120,13 +116,23 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}):
   const allApps = manifests.filter((m) => m.object.apiVersion === 'argoproj.io/v1alpha1' && m.object.kind === 'Application');
   // Applications of upstream Helm charts install pinned releases; the others sync a folder of charts-out.
   const charts = allApps.filter((a) => a.object.spec?.source?.chart !== undefined);
-  const apps = allApps.filter((a) => a.object.spec?.source?.chart === undefined);
+  // Applications of another repository (Argo CD's own pinned install) are upstream sources, not folders of this output.
+  const ownRepo = (a: Manifest) =>
+    expected.gitops ? a.object.spec?.source?.repoURL === expected.gitops.repoURL : folders.includes(String(a.object.spec?.source?.path ?? '').split('/').pop() ?? '');
+  const upstream = allApps.filter((a) => a.object.spec?.source?.chart === undefined && !ownRepo(a));
+  const apps = allApps.filter((a) => a.object.spec?.source?.chart === undefined && ownRepo(a));
   const synced = new Map<string, string>(apps.map((a) => [String(a.object.spec?.source?.path ?? '').split('/').pop() ?? '', a.object.metadata?.name ?? '?']));
   const gitopsFindings: Finding[] = [];
   for (const { file, object } of charts) {
     const version = String(object.spec?.source?.targetRevision ?? '');
     if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
       gitopsFindings.push({ file, message: `Application ${object.metadata?.name} installs chart ${String(object.spec?.source?.chart)} at "${version}", not a pinned release; pin an exact version` });
+    }
+  }
+  for (const { file, object } of upstream) {
+    const revision = String(object.spec?.source?.targetRevision ?? '');
+    if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(revision) && !/^[0-9a-f]{40}$/.test(revision)) {
+      gitopsFindings.push({ file, message: `Application ${object.metadata?.name} syncs ${String(object.spec?.source?.repoURL)} at "${revision}", not a release tag or commit; pin one` });
     }
   }
   for (const folder of folders) {
@@ -152,28 +158,61 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}):
     .filter((ns) => !rendered.has(ns))
     .map((ns) => ({ file: 'charts-out/', message: `the config plans namespace ${ns}, but no Namespace renders it; the output is stale: run keelson synth` }));
 
-  const checks = [
+  const checks: CheckResult[] = [
     check('files', `${files.length} files, ${manifests.length} objects parsed`, parseFindings),
     check('schema', `${manifests.length} objects against Kubernetes and CRD schemas, unknown fields refused`, schemaFindings),
     check('secrets', `${files.length} files scanned for private keys, tokens, passwords and Secret data`, secretFindings),
     check('pod-security', `${namespaces.length} namespaces enforce a Pod Security level`, psaFindings),
-    check('gitops', `${folders.length} folders, ${apps.length} Argo CD Applications for them, ${charts.length} pinned upstream charts`, gitopsFindings),
+    check('gitops', `${folders.length} folders, ${apps.length} Argo CD Applications for them, ${charts.length} pinned upstream charts, ${upstream.length} pinned upstream sources`, gitopsFindings),
     ...(expected.namespaces
       ? [check('config', `${expected.namespaces.length} namespaces planned by the config are rendered`, planFindings)]
       : []),
   ];
-  return { dir, ok: checks.every((c) => c.ok), files: files.length, objects: manifests.length, checks };
+  let platform: PlatformPicture | undefined;
+  if (inputs.infraDir) {
+    const infra = readInfraOut(inputs.infraDir);
+    const proof = proveFaultTolerance(manifests, infra.nodes);
+    const ft = proof.check;
+    checks.push(
+      { ...ft, ok: ft.ok && infra.findings.length === 0, findings: [...infra.findings, ...ft.findings] },
+      auditEncryption(manifests, infra.nodes, infra.terraform, infra.terraformFile),
+      checkNoSsh(infra.nodes, infra.terraform, infra.terraformFile, inputs.cliBundle).check,
+    );
+    platform = {
+      nodes: infra.nodes.map((n) => ({ name: n.name, role: n.role, zone: n.labels['topology.kubernetes.io/zone'] })),
+      model: proof.model.model,
+      k: proof.model.k,
+      description: proof.model.description,
+      worst: proof.worst,
+    };
+  }
+  checks.push(checkWorkloadSecurity(manifests));
+  return { dir, ok: checks.every((c) => c.ok), files: files.length, objects: manifests.length, checks, ...(platform ? { platform } : {}) };
 }
 
-/** The report as a table a human reads in one screen, failures listed under it. */
+/** The report as a table a human reads in one screen, then each check's rows (services, channels), failures and warnings. */
 export function formatReport(report: VerifyReport): string {
   const width = Math.max(...report.checks.map((c) => c.check.length), 5);
   const lines = [`${'CHECK'.padEnd(width)}  RESULT  DETAIL`];
   for (const c of report.checks) lines.push(`${c.check.padEnd(width)}  ${c.ok ? 'pass  ' : 'FAIL  '}  ${c.summary}`);
+  for (const c of report.checks.filter((x) => x.rows && x.rows.length > 0)) {
+    const rows = c.rows ?? [];
+    const w = Math.min(Math.max(...rows.map((r) => r.name.length), 7), 60);
+    const head = c.check === 'fault-tolerance' ? 'SERVICE' : 'CHANNEL';
+    lines.push('', `${c.check}:`, `  ${head.padEnd(w)}  RESULT  ${c.check === 'fault-tolerance' ? 'WORST CASE (FAILED NODES)' : 'ENCRYPTED BY'}`);
+    for (const r of rows) {
+      const nodes = r.failedNodes && r.failedNodes.length > 0 ? ` (${r.failedNodes.join(', ')})` : '';
+      lines.push(`  ${r.name.padEnd(w)}  ${r.ok ? 'pass  ' : 'FAIL  '}  ${r.detail}${nodes}`);
+    }
+  }
   const failed = report.checks.filter((c) => !c.ok);
   for (const c of failed) {
     lines.push('', `${c.check}: ${c.findings.length} problem${c.findings.length === 1 ? '' : 's'}`);
     for (const f of c.findings) lines.push(`  ${f.file}: ${f.message}`);
+  }
+  for (const c of report.checks.filter((x) => x.warnings.length > 0)) {
+    lines.push('', `${c.check}: ${c.warnings.length} warning${c.warnings.length === 1 ? '' : 's'} (not failing)`);
+    for (const f of c.warnings) lines.push(`  ${f.file}: ${f.message}`);
   }
   lines.push('', report.ok ? `verify: all ${report.checks.length} checks passed` : `verify: ${failed.length} of ${report.checks.length} checks failed`);
   return lines.join('\n');

@@ -1,0 +1,148 @@
+import { terraformServers } from './rendered';
+import { asArray, check, describe, isRecord, type CheckResult, type KubeadmDocument, type Loose, type Manifest, type NodeInfo, type ReportRow, type TerraformDocument } from './types';
+
+/** A kubeadm `extraArgs` value (v1beta4 list of {name, value}, or a v1beta3 map). */
+function arg(extraArgs: unknown, name: string): string | undefined {
+  if (Array.isArray(extraArgs)) return (extraArgs.find((a) => isRecord(a) && a.name === name) as { value?: string } | undefined)?.value;
+  return isRecord(extraArgs) ? (extraArgs[name] as string | undefined) : undefined;
+}
+
+/** Hosts that are inside the node (loopback) or the cluster (services, resolved inside the WireGuard-encrypted pod network). */
+const IN_CLUSTER = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|[a-z0-9-]+|[a-z0-9.-]+\.svc(\.cluster\.local)?)(:\d+)?$/i;
+
+/** Every URL in a container's command, args and env values. */
+function containerUrls(o: Manifest['object']): { container: string; url: string }[] {
+  const pod = o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec;
+  const out: { container: string; url: string }[] = [];
+  for (const c of [...asArray<Loose>(pod?.initContainers), ...asArray<Loose>(pod?.containers)]) {
+    const texts = [...asArray<string>(c.command), ...asArray<string>(c.args), ...asArray<Loose>(c.env).map((e) => e?.value)].filter((t): t is string => typeof t === 'string');
+    for (const t of texts) for (const m of t.matchAll(/\b(https?|s3):\/\/[^\s'"]+/g)) out.push({ container: String(c.name), url: m[0] });
+  }
+  return out;
+}
+
+interface Channel {
+  readonly name: string;
+  readonly file: string;
+  /** What encrypts it, or undefined with the problem when nothing does. */
+  readonly by?: string;
+  readonly problem?: string;
+}
+
+/**
+ * The encryption audit: every channel between nodes (and from nodes to the
+ * bucket), what encrypts it per the rendered output, and a failure for any
+ * channel that is plaintext or that the output does not show encrypted.
+ */
+export function auditEncryption(manifests: readonly Manifest[], nodes: readonly NodeInfo[], terraform: TerraformDocument, terraformFile: string): CheckResult {
+  const channels: Channel[] = [];
+  const docs = (kind: string) => nodes.flatMap((n) => n.kubeadm.filter((d) => d.kind === kind).map((d) => ({ node: n, doc: d as KubeadmDocument & Record<string, Loose> })));
+  const cluster = docs('ClusterConfiguration')[0];
+  const ccFile = cluster?.node.file ?? 'infra-out/ignition/';
+
+  // etcd, stacked by kubeadm: https with client-certificate authentication on both ports unless overridden.
+  const local = cluster?.doc.etcd?.local;
+  const external = cluster?.doc.etcd?.external;
+  if (!cluster) {
+    channels.push({ name: 'etcd peer', file: ccFile, problem: 'no kubeadm ClusterConfiguration found on any node: cannot show etcd is encrypted' });
+    channels.push({ name: 'API server -> etcd', file: ccFile, problem: 'no kubeadm ClusterConfiguration found on any node' });
+  } else if (local) {
+    const a = (n: string) => arg(local.extraArgs, n);
+    const plainPeer = ['listen-peer-urls', 'initial-advertise-peer-urls'].filter((n) => a(n)?.includes('http://'));
+    const peerProblem =
+      plainPeer.length > 0 ? `etcd.local.extraArgs ${plainPeer.join(', ')} use http://` : a('peer-client-cert-auth') === 'false' ? 'etcd.local.extraArgs peer-client-cert-auth is false: peers are not authenticated' : a('peer-auto-tls') === 'true' ? 'etcd.local.extraArgs peer-auto-tls is true: peer certificates are self-signed and unverified' : undefined;
+    channels.push({ name: 'etcd peer (2380)', file: ccFile, ...(peerProblem ? { problem: peerProblem } : { by: `mTLS with per-member certificates from the etcd CA (kubeadm stacked etcd${a('tls-min-version') ? `, ${a('tls-min-version')}` : ''})` }) });
+    const plainClient = ['listen-client-urls', 'advertise-client-urls'].filter((n) => a(n)?.includes('http://'));
+    const apiEtcd = arg(cluster.doc.apiServer?.extraArgs, 'etcd-servers');
+    const clientProblem =
+      plainClient.length > 0 ? `etcd.local.extraArgs ${plainClient.join(', ')} use http://` : a('client-cert-auth') === 'false' ? 'etcd.local.extraArgs client-cert-auth is false' : apiEtcd?.includes('http://') ? `apiServer etcd-servers ${apiEtcd} uses http://` : undefined;
+    channels.push({ name: 'API server -> etcd (2379)', file: ccFile, ...(clientProblem ? { problem: clientProblem } : { by: 'mTLS: the API server\'s etcd client certificate, verified against the etcd CA' }) });
+  } else if (external) {
+    const plain = asArray<string>(external.endpoints).filter((e) => !e.startsWith('https://'));
+    channels.push({ name: 'etcd peer (2380)', file: ccFile, problem: 'etcd is external: its peer channel is not in this output' });
+    channels.push({ name: 'API server -> etcd (2379)', file: ccFile, ...(plain.length > 0 || !external.certFile ? { problem: `etcd.external endpoints ${plain.join(', ') || '(https)'}${external.certFile ? '' : ' without a client certificate'}` } : { by: 'mTLS to the external endpoints' }) });
+  }
+
+  // API server <-> kubelets.
+  if (cluster) {
+    const ca = arg(cluster.doc.apiServer?.extraArgs, 'kubelet-certificate-authority');
+    const kubelets = docs('KubeletConfiguration');
+    const bootstrap = kubelets.length > 0 && kubelets.every((k) => k.doc.serverTLSBootstrap === true);
+    const anonymous = kubelets.some((k) => k.doc.authentication?.anonymous?.enabled !== false);
+    const problem = !ca
+      ? 'the API server has no kubelet-certificate-authority: it does not verify kubelets\' serving certificates'
+      : !bootstrap
+        ? 'KubeletConfiguration serverTLSBootstrap is not true: kubelets serve self-signed certificates the API server cannot verify'
+        : anonymous
+          ? 'KubeletConfiguration allows anonymous requests (authentication.anonymous.enabled is not false)'
+          : undefined;
+    channels.push({ name: 'API server -> kubelets (10250)', file: ccFile, ...(problem ? { problem } : { by: 'TLS: kubelet serving certificates from the cluster CA (serverTLSBootstrap), verified by the API server; anonymous access off' }) });
+    const endpoint = String(cluster.doc.controlPlaneEndpoint ?? '');
+    channels.push({ name: 'nodes -> API server (6443)', file: ccFile, ...(endpoint.startsWith('http://') ? { problem: `controlPlaneEndpoint ${endpoint} is http` } : { by: `TLS to ${endpoint || 'the API server'}, verified against the cluster CA (kubeadm discovery pins its hash)` }) });
+  }
+
+  // Pod to pod: the CNI's transparent encryption.
+  const apps = manifests.filter((m) => m.object.kind === 'Application' && typeof m.object.spec?.source?.chart === 'string');
+  const cni = apps.find((m) => ['cilium', 'flannel'].includes(m.object.spec.source.chart));
+  let podNetwork: string | undefined;
+  if (!cni) {
+    channels.push({ name: 'pod to pod', file: 'charts-out/', problem: 'no pod network (Cilium or flannel Application) is rendered: cannot show pod traffic is encrypted' });
+  } else {
+    const v = cni.object.spec.source.helm?.valuesObject ?? {};
+    let problem: string | undefined;
+    if (cni.object.spec.source.chart === 'cilium') {
+      if (v.encryption?.enabled !== true) problem = 'Cilium values encryption.enabled is not true';
+      else if (!['wireguard', 'ipsec'].includes(v.encryption?.type)) problem = `Cilium values encryption.type is ${JSON.stringify(v.encryption?.type)}, not wireguard`;
+      else if (v.encryption?.nodeEncryption !== true) problem = 'Cilium values encryption.nodeEncryption is not true: traffic from host-network pods (Ceph, CSI) leaves unencrypted';
+      else podNetwork = `Cilium ${v.encryption.type === 'wireguard' ? 'WireGuard' : 'IPsec'} (pods and nodes)`;
+    } else if (v.flannel?.backend === 'wireguard') podNetwork = 'flannel WireGuard backend';
+    else problem = `flannel values flannel.backend is ${JSON.stringify(v.flannel?.backend)}, not wireguard`;
+    channels.push({ name: 'pod to pod', file: cni.file, ...(problem ? { problem } : { by: podNetwork }) });
+  }
+  channels.push({ name: 'ingress -> apps', file: cni?.file ?? 'charts-out/', ...(podNetwork ? { by: `inside the pod network: ${podNetwork}` } : { problem: 'rides the pod network, which is not shown encrypted' }) });
+
+  // Ceph: msgr2 in secure mode.
+  for (const { file, object } of manifests.filter((m) => m.object.kind === 'CephCluster')) {
+    const c = object.spec?.network?.connections ?? {};
+    const problem = c.encryption?.enabled !== true ? 'network.connections.encryption.enabled is not true (msgr2 crc mode is plaintext)' : c.requireMsgr2 !== true ? 'network.connections.requireMsgr2 is not true: clients may use the plaintext v1 protocol' : undefined;
+    channels.push({ name: `Ceph (${describe(object)})`, file, ...(problem ? { problem } : { by: 'msgr2 secure mode, v1 refused' }) });
+  }
+
+  // Backups to the bucket.
+  const bsls = manifests.filter((m) => m.object.kind === 'BackupStorageLocation');
+  for (const { file, object } of bsls) {
+    const url = object.spec?.config?.s3Url;
+    const problem = url !== undefined && !String(url).startsWith('https://') ? `spec.config.s3Url ${url} is not https` : object.spec?.config?.insecureSkipTLSVerify === 'true' ? 'spec.config.insecureSkipTLSVerify is "true": the bucket is not authenticated' : undefined;
+    channels.push({ name: `backups -> bucket (${describe(object)})`, file, ...(problem ? { problem } : { by: `HTTPS to ${url ?? 'the S3 default endpoint'}` }) });
+  }
+  if (bsls.length === 0 && apps.some((m) => m.object.spec.source.chart === 'velero')) {
+    channels.push({ name: 'backups -> bucket', file: 'charts-out/', problem: 'Velero is installed but no BackupStorageLocation is rendered: cannot show where backups go or how' });
+  }
+
+  // Every URL a rendered workload calls: etcd snapshots, uploads.
+  for (const { file, object } of manifests.filter((m) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(String(m.object.kind)))) {
+    const urls = containerUrls(object);
+    if (urls.length === 0) continue;
+    const plain = urls.filter((u) => u.url.startsWith('http://') && !IN_CLUSTER.test(u.url.slice('http://'.length).split('/')[0]));
+    const label = /etcd/.test(JSON.stringify(object.spec ?? {})) && /snapshot/.test(JSON.stringify(object.spec ?? {})) ? `etcd snapshots (${describe(object)})` : `${describe(object)} outbound`;
+    channels.push({ name: label, file, ...(plain.length > 0 ? { problem: `container ${plain[0].container} calls ${plain[0].url} over plain HTTP` } : { by: `HTTPS (${[...new Set(urls.map((u) => u.url.split('/').slice(0, 3).join('/')))].join(', ')})` }) });
+  }
+
+  // First boot: the secret part of each node's Ignition.
+  for (const s of terraformServers(terraform)) {
+    let pointer: Loose;
+    try {
+      pointer = JSON.parse(String(s.attributes.user_data ?? ''));
+    } catch {
+      continue;
+    }
+    const refs = [...asArray<Loose>(pointer?.ignition?.config?.merge), ...(pointer?.ignition?.config?.replace ? [pointer.ignition.config.replace] : [])];
+    const bad = refs.find((r) => !String(r?.source ?? '').startsWith('https://') || !r?.verification?.hash);
+    if (refs.length === 0) continue;
+    channels.push({ name: `${s.name} first boot -> secret part`, file: terraformFile, ...(bad ? { problem: `Ignition fetches ${String(bad.source).split('?')[0]} ${String(bad.source).startsWith('https://') ? 'without a verification hash' : 'over plain HTTP'}` } : { by: 'HTTPS, pinned by sha512' }) });
+  }
+
+  const findings = channels.filter((c) => c.problem).map((c) => ({ file: c.file, message: `${c.name}: ${c.problem}` }));
+  const rows: ReportRow[] = channels.map((c) => ({ name: c.name, ok: !c.problem, detail: c.problem ?? c.by ?? '', file: c.file }));
+  return check('encryption', `${channels.length} channels between nodes and to the bucket: ${channels.length - findings.length} encrypted`, findings, [], rows);
+}

@@ -1,0 +1,77 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { findLoginCredentials } from '@keelson/ignition';
+import { asArray, check, isRecord, type CheckResult, type Finding, type NodeInfo, type TerraformDocument } from './types';
+
+const SSH_KEY_TYPES = new Set(['digitalocean_ssh_key', 'hcloud_ssh_key']);
+
+/** Inbound firewall rules of DigitalOcean (`inbound_rule`) and Hetzner Cloud (`rule` with direction `in`). */
+function inboundRules(doc: TerraformDocument): { address: string; protocol: string; ports: string }[] {
+  const out: { address: string; protocol: string; ports: string }[] = [];
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isRecord) : isRecord(v) ? [v] : []);
+  const ports = (v: unknown) => (v === undefined || v === null || ['', 'any', 'all', '0'].includes(String(v).trim()) ? 'all' : String(v).trim());
+  for (const [name, fw] of Object.entries(doc.resource?.digitalocean_firewall ?? {})) {
+    for (const r of list((fw as Record<string, unknown>).inbound_rule)) out.push({ address: `digitalocean_firewall.${name}`, protocol: String(r.protocol ?? ''), ports: ports(r.port_range) });
+  }
+  for (const [name, fw] of Object.entries(doc.resource?.hcloud_firewall ?? {})) {
+    for (const r of list((fw as Record<string, unknown>).rule)) if (r.direction === 'in') out.push({ address: `hcloud_firewall.${name}`, protocol: String(r.protocol ?? ''), ports: ports(r.port) });
+  }
+  return out;
+}
+
+/** Whether a rule lets TCP `port` in: the port, a range holding it, or all ports. */
+export function opensTcpPort(rule: { protocol: string; ports: string }, port: number): boolean {
+  if (!['tcp', '', 'any', 'all'].includes(rule.protocol.toLowerCase())) return false;
+  if (rule.ports === 'all') return true;
+  return rule.ports.split(',').some((part) => {
+    const [from, to = from] = part.split('-').map((x) => Number(x.trim()));
+    return from <= port && port <= to;
+  });
+}
+
+/** Calls that would run an SSH client from the CLI: child_process with ssh, scp or sftp. */
+const SHELL_INTO_NODE = /\b(?:spawn|spawnSync|exec|execSync|execFile|execFileSync|execa|fork)\s*\(\s*(?:\[\s*)?[`'"](?:[^`'"\s]*\/)?(ssh|scp|sftp)(?=[\s`'"])/g;
+
+/**
+ * No SSH: no key in the Terraform (resource or `ssh_keys` attribute), no
+ * inbound rule that opens TCP 22, sshd masked and no login credential in
+ * every node's Ignition, and no step of the CLI that runs an SSH client.
+ */
+export function checkNoSsh(nodes: readonly NodeInfo[], terraform: TerraformDocument, terraformFile: string, cliBundle?: string): { check: CheckResult } {
+  const findings: Finding[] = [];
+  const warnings: Finding[] = [];
+  for (const section of ['resource', 'data'] as const) {
+    for (const [type, byName] of Object.entries(terraform[section] ?? {})) {
+      for (const [name, attributes] of Object.entries(byName ?? {})) {
+        const address = `${section === 'data' ? 'data.' : ''}${type}.${name}`;
+        if (SSH_KEY_TYPES.has(type)) findings.push({ file: terraformFile, message: `${address} declares an SSH key; nodes take no keys: remove it` });
+        const walk = (v: unknown, path: string) => {
+          if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+          else if (isRecord(v)) for (const [k, x] of Object.entries(v)) {
+            if (k === 'ssh_keys') findings.push({ file: terraformFile, message: `${address} sets ${path ? `${path}.` : ''}ssh_keys = ${JSON.stringify(x)}; remove it (no SSH, ever)` });
+            walk(x, path ? `${path}.${k}` : k);
+          }
+        };
+        walk(attributes, '');
+      }
+    }
+  }
+  const rules = inboundRules(terraform);
+  for (const r of rules.filter((x) => opensTcpPort(x, 22))) findings.push({ file: terraformFile, message: `${r.address} opens port 22 (${r.protocol || 'any protocol'} ${r.ports}); close it: nodes are never reached by SSH` });
+  for (const n of nodes) {
+    const units = asArray<{ name: string; mask?: boolean }>(n.ignition.systemd?.units);
+    for (const unit of ['sshd.service', 'sshd.socket']) {
+      if (units.find((u) => u.name === unit)?.mask !== true) findings.push({ file: n.file, message: `node ${n.name}: ${unit} is not masked; mask it in the node's Ignition (systemd.units: { name: ${unit}, mask: true })` });
+    }
+    for (const c of findLoginCredentials(n.ignition)) findings.push({ file: n.file, message: `node ${n.name}: ${c}; nodes have no login` });
+  }
+  let cli = 'the CLI bundle was not given';
+  if (cliBundle && existsSync(cliBundle)) {
+    const text = readFileSync(cliBundle, 'utf8');
+    const calls = [...text.matchAll(SHELL_INTO_NODE)];
+    for (const m of calls) findings.push({ file: cliBundle, message: `the CLI runs ${m[1]} (${m[0].slice(0, 60)}); no step may shell into a node` });
+    cli = `the CLI bundle (${Math.round(text.length / 1024)} KiB) runs no ssh, scp or sftp`;
+  } else {
+    warnings.push({ file: cliBundle ?? 'apps/platform/dist/keelson.cjs', message: 'the CLI bundle was not checked for ssh/scp calls (build it: npx nx run platform:build)' });
+  }
+  return { check: check('no-ssh', `${rules.length} inbound firewall rules, ${nodes.length} node configs (sshd masked, no login), ${cli}`, findings, warnings) };
+}
