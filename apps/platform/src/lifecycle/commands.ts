@@ -94,7 +94,7 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
     .action(
       run(async (o) => {
         const { plan } = await import('./plan.js');
-        await plan(o);
+        return (await plan(o)).verified;
       }),
     );
 

@@ -47,6 +47,8 @@ export interface Rendered {
   readonly secretsDir: string;
   /** Lines for the user: what synth wrote and verify's verdict. */
   readonly notes: readonly string[];
+  /** Verify's report when it failed (only with `tolerateVerifyFailure`: `plan` shows it, and never deploys). */
+  readonly verifyFailure?: string;
 }
 
 /** Everything a lifecycle command needs; the adapters are the seams tests replace. */
@@ -86,10 +88,22 @@ export const timeoutsOf = (o: LifecycleOptions): LifecycleTimeouts => ({ ...DEFA
 
 /**
  * Synth (keeping Terraform's files in infra-out/) then verify; a config that
- * fails verify stops here, before anything reaches the cloud.
+ * fails verify stops here, before anything reaches the cloud, unless
+ * `tolerateVerifyFailure` (plan: it only shows).
  */
-export async function renderAndVerify(o: LifecycleOptions): Promise<Rendered> {
-  if (o.render) return o.render();
+export async function renderAndVerify(o: LifecycleOptions, tolerateVerifyFailure = false): Promise<Rendered> {
+  const rendered = o.render ? await o.render() : await synthAndVerify(o);
+  if (rendered.verifyFailure && !tolerateVerifyFailure) {
+    throw new LifecycleError(
+      'verify',
+      `verify found problems; a config that fails verify is never deployed:\n${rendered.verifyFailure}`,
+      `fix the config (or the layer) and run "keelson verify --config ${o.configPath}" until it passes, then the same command again`,
+    );
+  }
+  return rendered;
+}
+
+async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
   const [{ synth, describeSynth }, { verifyChartsOut, formatReport }] = await Promise.all([import('../synth.js'), import('../verify.js')]);
   const infraDir = join(o.outDir, TERRAFORM_DIR);
   let secretsDir = '';
@@ -104,21 +118,9 @@ export async function renderAndVerify(o: LifecycleOptions): Promise<Rendered> {
   const { spec } = result;
   const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
   const report = verifyChartsOut(result.chartsDir, { namespaces, gitops: spec.config.gitops });
-  if (!report.ok) {
-    const failed = report.checks.filter((c) => !c.ok).map((c) => c.check);
-    throw new LifecycleError(
-      'verify',
-      `verify found problems (${failed.join(', ')}); a config that fails verify is never deployed:\n${formatReport(report)}`,
-      `fix the config (or the layer) and run "keelson verify --config ${o.configPath}" until it passes, then the same command again`,
-    );
-  }
-  return {
-    spec,
-    infraDir: result.infraDir,
-    chartsDir: result.chartsDir,
-    secretsDir,
-    notes: [...describeSynth(result), `verify: ${report.checks.length} checks passed on ${report.objects} objects`],
-  };
+  const base = { spec, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir };
+  if (!report.ok) return { ...base, notes: describeSynth(result), verifyFailure: formatReport(report) };
+  return { ...base, notes: [...describeSynth(result), `verify: ${report.checks.length} checks passed on ${report.objects} objects`] };
 }
 
 /** init, plan to infra-out/tfplan, and the plan's summary from `show -json`. */

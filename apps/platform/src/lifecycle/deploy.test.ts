@@ -84,8 +84,8 @@ describe('keelson deploy', () => {
 
   it('never deploys a config that fails verify', async () => {
     const { terraform, cluster } = fakes();
-    const o = fakeOptions(r, { terraform, cluster }, { render: async () => Promise.reject(new LifecycleError('verify', 'verify found problems (schemas)', 'fix it')) });
-    await expect(deploy(o)).rejects.toThrow(/verify found problems/);
+    const o = fakeOptions(r, { terraform, cluster }, { render: async () => ({ ...r.rendered, verifyFailure: 'schema  FAIL  1 object' }) });
+    await expect(deploy(o)).rejects.toThrow(/^verify: verify found problems; a config that fails verify is never deployed:\nschema {2}FAIL {2}1 object\n {2}next: fix the config/);
     expect(terraform.calls).toEqual([]);
     expect(cluster.calls).toEqual([]);
   });

@@ -33,7 +33,8 @@ export async function destroy(o: DestroyOptions): Promise<DestroyResult> {
   const renderer = o.renderer ?? 'default';
   const t = timeoutsOf(o);
   let rendered: Rendered | undefined;
-  await runSteps([{ id: 'render', title: 'Render and verify', run: async () => void (rendered = await renderAndVerify(o)) }], { renderer, events });
+  // A cluster is destroyed with the config it runs, even one verify refuses now.
+  await runSteps([{ id: 'render', title: 'Render and verify', run: async () => void (rendered = await renderAndVerify(o, true)) }], { renderer, events });
   const r = rendered!;
   const name = r.spec.config.cluster.name;
   const bucket = await backupsBucket(r.spec);

@@ -97,6 +97,14 @@ describe('keelson plan', () => {
     expect(o.printed).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 39 to add');
   });
 
+  it('shows the summary of a config that fails verify, then the report, and says deploy refuses it', async () => {
+    const o = fakeOptions(r, { terraform: new FakeTerraform() }, { render: async () => ({ ...r.rendered, verifyFailure: 'gitops  FAIL  1 problem' }) });
+    const result = await plan(o);
+    expect(result.verified).toBe(false);
+    expect(o.printed).toContain('keelson plan: verify FAILED; "keelson deploy" refuses this config until "keelson verify" passes');
+    expect(o.printed.indexOf('gitops  FAIL  1 problem')).toBeGreaterThan(o.printed.indexOf('Terraform plan: 1 to add, 0 to change, 0 to destroy, 0 to replace'));
+  });
+
   it('falls back to the rendered JSON when no Terraform binary is found', async () => {
     const o = fakeOptions(r, {}, { terraformMissing: 'neither terraform nor tofu is on PATH' });
     const result = await plan(o);

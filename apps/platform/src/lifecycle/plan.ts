@@ -8,6 +8,8 @@ import { TerraformError } from './terraform';
 export interface PlanResult {
   readonly rendered: Rendered;
   readonly summary: PlanSummary;
+  /** False when verify failed: the summary is shown, but deploy would refuse this config. */
+  readonly verified: boolean;
 }
 
 /** Why Terraform's plan could not be used, in one line the user can act on. */
@@ -22,6 +24,8 @@ export function whyNoTerraformPlan(error: unknown, binary: string): string {
 
 /**
  * `keelson plan`: synth, verify, and what Terraform would do, in one screen.
+ * A config that fails verify still gets its summary (plan changes nothing),
+ * followed by verify's report; the result says it is not deployable.
  * When Terraform is missing or cannot reach the cloud, the summary comes
  * from the rendered main.tf.json (everything to add), with the reason.
  */
@@ -35,8 +39,9 @@ export async function plan(o: LifecycleOptions): Promise<PlanResult> {
         id: 'render',
         title: 'Render and verify',
         run: async () => {
-          rendered = await renderAndVerify(o);
-          return `${rendered.spec.topology.nodes.length} nodes, verify passed`;
+          // plan shows what would happen even for a config verify refuses; deploy never goes on with one.
+          rendered = await renderAndVerify(o, true);
+          return `${rendered.spec.topology.nodes.length} nodes, verify ${rendered.verifyFailure ? 'FAILED' : 'passed'}`;
         },
       },
       {
@@ -62,5 +67,9 @@ export async function plan(o: LifecycleOptions): Promise<PlanResult> {
   );
   for (const line of rendered!.notes) o.print(line);
   for (const line of formatPlanSummary(summary!)) o.print(line);
-  return { rendered: rendered!, summary: summary! };
+  if (rendered!.verifyFailure) {
+    o.print(rendered!.verifyFailure);
+    o.print('keelson plan: verify FAILED; "keelson deploy" refuses this config until "keelson verify" passes');
+  }
+  return { rendered: rendered!, summary: summary!, verified: !rendered!.verifyFailure };
 }

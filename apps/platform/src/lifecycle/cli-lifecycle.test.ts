@@ -1,0 +1,60 @@
+// The lifecycle commands through the built CLI, as a user runs them, with no
+// cloud account: Terraform is absent, or a stand-in that fails like a
+// machine without network. Build first: npx nx run platform:build.
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { keelsonWithEnv, tempDir } from '../test-helpers';
+
+jest.setTimeout(120_000);
+
+/** PATH with node and sh only: no terraform, tofu or kubectl. */
+const bareEnv = () => ({ PATH: `${dirname(process.execPath)}:/bin`, KEELSON_TERRAFORM: '' });
+
+describe('keelson plan (built CLI, default config, no cloud)', () => {
+  it('shows what Terraform would create, from the rendered JSON, when no Terraform binary is found', () => {
+    const out = tempDir();
+    const run = keelsonWithEnv(bareEnv(), 'plan', '--out', out, '--secrets', join(out, 'secrets'));
+    expect(run.stdout).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 39 to add');
+    expect(run.stdout).toContain('  (not from Terraform: neither terraform nor tofu is on PATH (install one, or set KEELSON_TERRAFORM / --terraform-bin))');
+    expect(run.stdout).toMatch(/^ {2}nodes {11}\+6 {13}digitalocean_droplet$/m);
+    expect(run.stdout).toMatch(/^ {2}buckets {9}\+8 /m);
+    expect(existsSync(join(out, 'infra-out/main.tf.json'))).toBe(true);
+    // 0 when verify passes; 1 (with verify's report) while a layer fails it. Never 2: plan itself worked.
+    expect(run.status === 0 || (run.status === 1 && run.stdout.includes('keelson plan: verify FAILED'))).toBe(true);
+  });
+
+  it('runs the Terraform binary it is given and explains in one line why it fell back', () => {
+    const out = tempDir();
+    const bin = join(out, 'fake-terraform');
+    writeFileSync(bin, '#!/bin/sh\necho "Initializing provider plugins..."\necho "Error: Failed to query available provider packages" >&2\nexit 1\n');
+    chmodSync(bin, 0o755);
+    const run = keelsonWithEnv(bareEnv(), 'plan', '--out', out, '--secrets', join(out, 'secrets'), '--terraform-bin', bin);
+    expect(run.stdout).toContain(`  (not from Terraform: ${bin} init failed (no network to download the providers?): Error: Failed to query available provider packages)`);
+    const log = readFileSync(join(out, 'infra-out/keelson-terraform.log'), 'utf8');
+    expect(log).toContain(`$ ${bin} -chdir=infra-out init -input=false -no-color`);
+  });
+});
+
+describe('keelson deploy and destroy (built CLI, no cloud)', () => {
+  it('deploy stops with the next command and applies nothing', () => {
+    const out = tempDir();
+    const run = keelsonWithEnv({ ...bareEnv(), DIGITALOCEAN_TOKEN: 't', SPACES_ACCESS_KEY_ID: 'a', SPACES_SECRET_ACCESS_KEY: 's' }, 'deploy', '--yes', '--out', out, '--secrets', join(out, 'secrets'));
+    expect(run.status).toBe(2);
+    // Either verify refuses the config, or Terraform is missing: both before anything is applied.
+    expect(run.stderr).toMatch(/^keelson: (verify: verify found problems; a config that fails verify is never deployed|terraform-plan: neither terraform nor tofu is on PATH)/m);
+    expect(run.stderr).toMatch(/\n {2}next: /);
+    expect(existsSync(join(out, 'infra-out/deploy-state.json'))).toBe(false);
+  });
+
+  it('destroy asks for --yes when there is no terminal to type the cluster name on', () => {
+    const out = tempDir();
+    const run = keelsonWithEnv(bareEnv(), 'destroy', '--out', out, '--secrets', join(out, 'secrets'));
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('keelson: confirm: there is no terminal to confirm on\n  next: run "keelson destroy --yes" to destroy "keelson" without a question');
+  });
+
+  it('lists the lifecycle commands in the help', () => {
+    const run = keelsonWithEnv({}, '--help');
+    for (const command of ['plan', 'deploy', 'upgrade', 'destroy']) expect(run.stdout).toMatch(new RegExp(`^ {2}${command} \\[options\\]`, 'm'));
+  });
+});
