@@ -1,4 +1,5 @@
-import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { keelson, tempDir } from './test-helpers';
@@ -15,6 +16,7 @@ const pristine = rendered();
 const copy = () => {
   const out = tempDir();
   cpSync(join(pristine, 'charts-out'), join(out, 'charts-out'), { recursive: true });
+  cpSync(join(pristine, 'infra-out'), join(out, 'infra-out'), { recursive: true });
   return out;
 };
 
@@ -25,13 +27,17 @@ function edit(out: string, file: string, change: (o: any) => void) {
   writeFileSync(path, YAML.stringify(o));
 }
 
+const CHECKS = ['files', 'schema', 'secrets', 'pod-security', 'gitops', 'config', 'fault-tolerance', 'encryption', 'no-ssh', 'workload-security'];
+
 describe('keelson verify', () => {
   it('passes on the default output, every check listed', () => {
     const run = keelson('verify', '--out', pristine);
+    // The whole report on failure: which service or channel, and why.
+    expect(run.stdout).toMatch(/verify: all 10 checks passed/);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^CHECK +RESULT +DETAIL/);
-    for (const check of ['files', 'schema', 'secrets', 'pod-security', 'gitops', 'config']) expect(run.stdout).toMatch(new RegExp(`^${check} +pass`, 'm'));
-    expect(run.stdout).toMatch(/verify: all 6 checks passed/);
+    for (const check of CHECKS) expect(run.stdout).toMatch(new RegExp(`^${check} +pass`, 'm'));
+    expect(run.stdout).toMatch(/^ {2}etcd +pass +5 members; worst case loses 2, 3 left \(needs 3\) \(keelson-controller-1, keelson-controller-2\)$/m);
   });
 
   it('fails on an object with an unknown field, naming the file and the path', () => {
@@ -107,8 +113,76 @@ describe('keelson verify', () => {
   it('prints the report as JSON with --json', () => {
     const run = keelson('verify', '--out', pristine, '--json');
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ ok: true, objects: 20 });
-    expect(report.checks.map((c: any) => c.check)).toEqual(['files', 'schema', 'secrets', 'pod-security', 'gitops', 'config']);
+    expect(report.checks.map((c: any) => c.check)).toEqual(CHECKS);
+    expect(report.platform).toMatchObject({ model: 'any-third', k: 2, nodes: expect.arrayContaining([{ name: 'keelson-worker-1', role: 'worker', zone: 'fra1' }]) });
+    expect(report.platform.worst.failedNodes).toHaveLength(2);
+    const etcd = report.checks.find((c: any) => c.check === 'fault-tolerance').rows.find((r: any) => r.name === 'etcd');
+    expect(etcd).toMatchObject({ ok: true, failedNodes: ['keelson-controller-1', 'keelson-controller-2'] });
+  });
+
+  it('fails on a firewall rule that opens port 22', () => {
+    const out = copy();
+    const file = join(out, 'infra-out/main.tf.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc.resource.digitalocean_firewall.nodes.inbound_rule.push({ port_range: '20-25', protocol: 'tcp', source_addresses: ['0.0.0.0/0'] });
+    writeFileSync(file, JSON.stringify(doc));
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^no-ssh +FAIL/m);
+    expect(run.stdout).toMatch(/infra-out\/main\.tf\.json: digitalocean_firewall\.nodes opens port 22 \(tcp 20-25\)/);
+  });
+
+  it('fails on a workload running as root without a listed reason', () => {
+    const out = copy();
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'rooted', namespace: 'website' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'rooted' } },
+        template: { metadata: { labels: { app: 'rooted' } }, spec: { securityContext: { runAsUser: 0 }, containers: [{ name: 'web', image: 'nginx:1.29.0' }] } },
+      },
+    };
+    writeFileSync(join(out, 'charts-out/apps/deployment-rooted.yaml'), YAML.stringify(deployment));
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^workload-security +FAIL/m);
+    expect(run.stdout).toMatch(/charts-out\/apps\/deployment-rooted\.yaml: Deployment website\/rooted container web: runs as root \(runAsUser: 0\) \[run-as-non-root\]; fix it, or list it with the reason in verify\/exceptions\.ts/);
+  });
+
+  it('fails on a plaintext channel: backups to a bucket over http', () => {
+    const out = copy();
+    const bsl = { apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', metadata: { name: 'plain', namespace: 'velero' }, spec: { provider: 'aws', objectStorage: { bucket: 'b' }, config: { s3Url: 'http://s3.example.com', region: 'fra1' } } };
+    writeFileSync(join(out, 'charts-out/backups/backupstoragelocation-plain.yaml'), YAML.stringify(bsl));
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^encryption +FAIL/m);
+    expect(run.stdout).toMatch(/backups -> bucket \(BackupStorageLocation velero\/plain\): spec\.config\.s3Url http:\/\/s3\.example\.com is not https/);
+  });
+
+  it('writes a self-contained HTML report that headless Chromium renders with the nodes and the failed ones', () => {
+    const chromium = '/usr/bin/chromium';
+    if (!existsSync(chromium)) throw new Error(`${chromium} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium) to test the HTML report`);
+    const out = copy();
+    const html = join(out, 'report.html');
+    const run = keelson('verify', '--out', out, '--html', html);
+    expect(run.stdout).toMatch(/verify: wrote the HTML report to/);
+    const text = readFileSync(html, 'utf8');
+    expect(text).not.toMatch(/<(script|link|img)\b|src=|url\(/);
+    const dom = spawnSync(chromium, ['--headless', '--disable-gpu', '--no-sandbox', '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(dom.status).toBe(0);
+    const nodes = [...dom.stdout.matchAll(/<g class="node( failed)?" data-node="([^"]+)" data-failed="(true|false)"/g)];
+    expect(nodes.map((m) => m[2])).toEqual(['keelson-controller-1', 'keelson-controller-2', 'keelson-controller-3', 'keelson-controller-4', 'keelson-controller-5', 'keelson-worker-1']);
+    const report = JSON.parse(keelson('verify', '--out', out, '--json').stdout);
+    expect(nodes.filter((m) => m[3] === 'true').map((m) => m[2])).toEqual(report.platform.worst.failedNodes);
+    expect(dom.stdout).toMatch(/<tr class="row pass" data-name="etcd">/);
+    for (const check of CHECKS) expect(dom.stdout).toContain(`data-check="${check}"`);
+    const png = join(out, 'report.png');
+    const shot = spawnSync(chromium, ['--headless', '--disable-gpu', '--no-sandbox', `--screenshot=${png}`, '--window-size=1280,900', `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(shot.status).toBe(0);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(png).length).toBeGreaterThan(10_000);
   });
 
   it('fails clearly when nothing was rendered yet', () => {

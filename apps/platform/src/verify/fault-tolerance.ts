@@ -357,7 +357,14 @@ function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: Fail
     return proof;
   }
   const spread = spreadOf(w.pod, w.replicas, eligible, w.trustLabels);
-  return prove(w.name, w.file, { total: w.replicas, eligible, spread, need: 1, noun: 'replicas', needWhy: `run at least ${model.k + 1} replicas with a required anti-affinity on ${HOSTNAME_LABEL}` }, model, w.pdb(w.replicas));
+  return prove(w.name, w.file, { total: w.replicas, eligible, spread, need: 1, noun: 'replicas', needWhy: spreadAdvice(model, 'replicas') }, model, w.pdb(w.replicas));
+}
+
+/** What keeps a replicated service up under the model. */
+function spreadAdvice(model: FailureModel, noun: string): string {
+  return model.model === 'failure-domains'
+    ? `run at least 2 ${noun} with a required anti-affinity on ${ZONE_LABEL} (one per failure domain)`
+    : `run at least ${model.k + 1} ${noun} with a required anti-affinity on ${HOSTNAME_LABEL}`;
 }
 
 const POD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
@@ -473,7 +480,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
         spread: required ? { key, perDomain: 1, why: `required anti-affinity on ${key}` } : undefined,
         need: 1,
         noun: 'instances',
-        needWhy: `run at least ${model.k + 1} instances with affinity.podAntiAffinityType: required`,
+        needWhy: `${spreadAdvice(model, 'instances')} (affinity.podAntiAffinityType: required)`,
       }, model, problems),
     );
   }

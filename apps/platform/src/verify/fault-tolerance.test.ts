@@ -1,0 +1,123 @@
+import { combinations, failureModel, proveFaultTolerance, RECOVERY_BOUND_ANNOTATION } from './fault-tolerance';
+import { cephPool, deployment, fixtureNodes, manifest, pdb } from './test-fixtures';
+
+const six = fixtureNodes(5, 1);
+const row = (result: ReturnType<typeof proveFaultTolerance>, name: string) => {
+  const s = result.services.find((x) => x.name === name);
+  if (!s) throw new Error(`no service ${name} in ${result.services.map((x) => x.name).join(', ')}`);
+  return s;
+};
+
+describe('the failure model', () => {
+  it('checks every k-subset of N nodes under any-third', () => {
+    const model = failureModel(six);
+    expect(model).toMatchObject({ model: 'any-third', k: 2 });
+    expect(model.scenarios).toHaveLength(15);
+    expect(new Set(model.scenarios.map((s) => s.join())).size).toBe(15);
+    expect(combinations([1, 2, 3, 4], 2)).toEqual([[1, 2], [1, 3], [1, 4], [2, 3], [2, 4], [3, 4]]);
+  });
+
+  it('takes one failure domain at a time when nodes carry several zones', () => {
+    const model = failureModel(fixtureNodes(7, 5, 3));
+    expect(model.model).toBe('failure-domains');
+    expect(model.k).toBe(4);
+    expect(model.scenarios.map((s) => s.length)).toEqual([4, 4, 4]);
+  });
+});
+
+describe('the fault-tolerance proof', () => {
+  it('passes etcd with 2k+1 members and names the k controllers that cause the worst case', () => {
+    const result = proveFaultTolerance([], six);
+    const etcd = row(result, 'etcd');
+    expect(etcd.ok).toBe(true);
+    expect(etcd.detail).toBe('5 members; worst case loses 2, 3 left (needs 3)');
+    expect(etcd.failedNodes).toEqual(['c1', 'c2']);
+  });
+
+  it('fails an even etcd membership', () => {
+    const result = proveFaultTolerance([], fixtureNodes(4, 2));
+    expect(result.check.ok).toBe(false);
+    expect(result.check.findings.map((f) => f.message)).toContainEqual(expect.stringMatching(/^etcd: 4 members is even/));
+    expect(result.check.findings.map((f) => f.message)).toContainEqual(expect.stringMatching(/^etcd: losing c1, c2 takes 2 of 4 members, leaving 2; quorum is 3 of 4/));
+  });
+
+  it('fails a Deployment with k replicas even with anti-affinity', () => {
+    const result = proveFaultTolerance([manifest(deployment('web', 2, { antiAffinity: true })), manifest(pdb('web'))], six);
+    const web = row(result, 'Deployment web/web');
+    expect(web.ok).toBe(false);
+    expect(web.problems).toEqual([expect.stringMatching(/^losing c1, c2 takes 2 of 2 replicas \(required anti-affinity on kubernetes.io\/hostname\), leaving 0; run at least 3 replicas/)]);
+  });
+
+  it('fails k+1 replicas without anti-affinity: all may share one node', () => {
+    const result = proveFaultTolerance([manifest(deployment('web', 3)), manifest(pdb('web'))], six);
+    expect(row(result, 'Deployment web/web').problems).toEqual([expect.stringMatching(/takes 3 of 3 replicas \(nothing keeps replicas on different nodes: all may share one node\), leaving 0/)]);
+  });
+
+  it('passes k+1 replicas with a required anti-affinity or a DoNotSchedule spread, and a PDB', () => {
+    for (const options of [{ antiAffinity: true }, { spread: true }]) {
+      const result = proveFaultTolerance([manifest(deployment('web', 3, options)), manifest(pdb('web'))], six);
+      const web = row(result, 'Deployment web/web');
+      expect(web.ok).toBe(true);
+      expect(web.detail).toBe('3 replicas; worst case loses 2, 1 left (needs 1)');
+      expect(web.failedNodes).toHaveLength(2);
+    }
+  });
+
+  it('fails a spread Deployment without a PodDisruptionBudget', () => {
+    const result = proveFaultTolerance([manifest(deployment('web', 3, { antiAffinity: true }))], six);
+    expect(row(result, 'Deployment web/web').problems).toEqual([expect.stringMatching(/^no PodDisruptionBudget selects its pods/)]);
+  });
+
+  it('fails a Ceph pool with size 3 on 6 nodes and passes size k+2', () => {
+    const result = proveFaultTolerance([manifest(cephPool('small', 3)), manifest(cephPool('right', 4, 'host', 2))], six);
+    expect(row(result, 'CephBlockPool rook-ceph/small').problems).toEqual([expect.stringMatching(/^losing c1, c2 takes 2 of 3 copies \(failure domain host\), leaving 1; min_size 2/)]);
+    expect(row(result, 'CephBlockPool rook-ceph/right').ok).toBe(true);
+  });
+
+  it('passes a singleton with a recovery bound and RWX-or-no storage, fails one without', () => {
+    const bounded = deployment('media', 1);
+    (bounded.metadata as any).annotations = { [RECOVERY_BOUND_ANNOTATION]: '120' };
+    const unbounded = deployment('other', 1);
+    const result = proveFaultTolerance([manifest(bounded), manifest(unbounded)], six);
+    expect(row(result, 'Deployment web/media')).toMatchObject({ ok: true, detail: expect.stringMatching(/within 120s/) });
+    expect(row(result, 'Deployment web/other').problems).toEqual([expect.stringMatching(/a single replica with no recovery bound/)]);
+  });
+
+  it('proves N = 3 ... 12: etcd with 2k+1 members survives every choice of k nodes, and k replicas never do', () => {
+    for (let n = 3; n <= 12; n++) {
+      // any-third up to 11 nodes; 12 nodes need the failure-domains model (2k+1 = 9 members is above etcd's 7).
+      const zones = n === 12 ? 3 : 0;
+      const k = zones ? 4 : Math.floor(n / 3);
+      const controllers = zones ? 7 : 2 * k + 1;
+      const nodes = fixtureNodes(controllers, n - controllers, zones);
+      const replicas = zones ? 2 : k + 1;
+      const good = proveFaultTolerance([manifest(deployment('web', replicas, { antiAffinity: true, topologyKey: zones ? 'topology.kubernetes.io/zone' : 'kubernetes.io/hostname' })), manifest(pdb('web')), manifest(cephPool('pool', zones ? 3 : k + 2, zones ? 'zone' : 'host', 2))], nodes);
+      expect({ n, k: good.model.k, ok: good.check.ok, findings: good.check.findings }).toEqual({ n, k, ok: true, findings: [] });
+      expect(row(good, 'etcd').failedNodes).toHaveLength(zones ? 4 : k);
+      const bad = proveFaultTolerance([manifest(deployment('web', zones ? 1 : k, { antiAffinity: true })), manifest(pdb('web'))], nodes);
+      expect(row(bad, 'Deployment web/web').ok).toBe(false);
+    }
+  });
+
+  it('reads upstream charts through their readers and warns on a chart without one', () => {
+    const app = (name: string, chart: string, valuesObject: object) =>
+      manifest({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace: 'argocd' }, spec: { destination: { namespace: name }, source: { chart, repoURL: 'https://x', targetRevision: '1.0.0', helm: { valuesObject } } } });
+    const anti = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'traefik' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+    const result = proveFaultTolerance(
+      [app('ingress-traefik', 'traefik', { deployment: { replicas: 3 }, affinity: anti, podDisruptionBudget: { enabled: true } }), app('weird', 'unknown-chart', {}), app('cm', 'cert-manager', { replicaCount: 3 })],
+      six,
+    );
+    expect(row(result, 'ingress-traefik/traefik (chart traefik)').ok).toBe(true);
+    expect(row(result, 'cm/webhook (chart cert-manager)').problems).toEqual([expect.stringMatching(/^a single replica with no recovery bound/)]);
+    expect(row(result, 'cm/controller (chart cert-manager)').problems).toContainEqual(expect.stringMatching(/nothing keeps replicas on different nodes/));
+    expect(result.check.warnings).toEqual([{ file: expect.any(String), message: 'Application weird: not analysed (upstream chart unknown-chart: add a reader to CHART_READERS in verify/chart-readers.ts)' }]);
+  });
+
+  it('picks the platform worst case that breaks the most services, with placements for the picture', () => {
+    const result = proveFaultTolerance([manifest(deployment('web', 2, { antiAffinity: true })), manifest(pdb('web'))], six);
+    expect(result.worst.failedNodes).toHaveLength(2);
+    expect(result.worst.broken).toEqual(['Deployment web/web']);
+    const placement = result.worst.placements['Deployment web/web'];
+    expect(Object.keys(placement).sort()).toEqual([...result.worst.failedNodes].sort());
+  });
+});
