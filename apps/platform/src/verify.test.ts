@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { keelson, tempDir } from './test-helpers';
+import { configWith, keelson, tempDir } from './test-helpers';
 
 /** A fresh synth output to break in one way per test. */
 function rendered(): string {
@@ -183,6 +183,27 @@ describe('keelson verify', () => {
     expect(shot.status).toBe(0);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
     expect(readFileSync(png).length).toBeGreaterThan(10_000);
+  });
+
+  it('proves etcd on the rendered output of N = 3 ... 12 nodes against the worst k', () => {
+    for (let n = 3; n <= 12; n++) {
+      // any-third to 11 nodes (2k+1 controllers); 12 nodes promise one of 3 failure domains (2k+1 = 9 etcd members is too many).
+      const domains = n === 12 ? 3 : 0;
+      const controllers = domains ? 7 : 2 * Math.floor(n / 3) + 1;
+      const dir = tempDir();
+      const config = configWith((c) => {
+        c.nodes.controllers.count = controllers;
+        c.nodes.workers.count = n - controllers;
+        if (domains) c.faultModel = { type: 'failure-domains', domains };
+      }, dir);
+      const synth = keelson('synth', '--config', config, '--out', dir);
+      expect(synth.stderr).toBe('');
+      const report = JSON.parse(keelson('verify', '--config', config, '--out', dir, '--json').stdout);
+      const k = domains ? 4 : Math.floor(n / 3);
+      expect({ n, model: report.platform.model, k: report.platform.k }).toEqual({ n, model: domains ? 'failure-domains' : 'any-third', k });
+      const etcd = report.checks.find((c: any) => c.check === 'fault-tolerance').rows.find((r: any) => r.name === 'etcd');
+      expect({ n, ok: etcd.ok, lost: etcd.detail.match(/loses (\d+)/)[1] }).toEqual({ n, ok: true, lost: String(domains ? 3 : k) });
+    }
   });
 
   it('fails clearly when nothing was rendered yet', () => {
