@@ -13,7 +13,7 @@ describe('keelson synth', () => {
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/fault budget: any 2 of 6 nodes may fail at once/);
-    expect(first.stdout).toMatch(/store every byte 4 times: 600 GiB raw .* holds about 150 GiB/);
+    expect(first.stdout).toMatch(/cost: raw: 6 volumes of 100 GiB = 600 GiB.*block \(ceph-block\): 4 copies on distinct nodes, 4\.0x raw per usable GiB; usable ≈ 6\*100 GiB\/4 = 150 GiB/);
     expect(existsSync(join(out, 'charts-out/argocd/application-argocd-root.yaml'))).toBe(true);
   });
 
@@ -54,6 +54,18 @@ describe('keelson synth', () => {
     expect(first.stdout).toMatch(/infra-out\/main\.tf\.json: Terraform JSON for digitalocean/);
   });
 
+  it('keeps Terraform\'s own files in infra-out/ across synths (state, .terraform/, lock file), replacing only what it renders', () => {
+    const dir = tempDir();
+    expect(keelson('synth', '--out', dir).status).toBe(0);
+    writeFileSync(join(dir, 'infra-out/terraform.tfstate'), '{"serial": 7}', { mode: 0o600 });
+    writeFileSync(join(dir, 'infra-out/ignition/left-over.ign'), '{}');
+    const again = keelson('synth', '--out', dir);
+    expect(again.status).toBe(0);
+    expect(readFileSync(join(dir, 'infra-out/terraform.tfstate'), 'utf8')).toBe('{"serial": 7}');
+    // ignition/ is rendered: it holds exactly the nodes' files.
+    expect(existsSync(join(dir, 'infra-out/ignition/left-over.ign'))).toBe(false);
+  });
+
   it('keeps key material out of the Terraform JSON: Terraform reads each secret part from its file', () => {
     const tf = readFileSync(join(out, 'infra-out/main.tf.json'), 'utf8');
     expect(tf).not.toMatch(/-----BEGIN/);
@@ -87,8 +99,15 @@ describe('keelson synth', () => {
     expect(doc.resource.digitalocean_droplet).toBeUndefined();
     expect(findSshAccess(doc)).toEqual([]);
     expect(findOpenApiLoadBalancers(doc)).toEqual([]);
-    // Nothing outside the infrastructure changes.
-    expect(treeDigest(join(dir, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));
+    // In the cluster, only what names the cloud's disks and bucket changes:
+    // Ceph's device filter, Velero's bucket and the etcd snapshot upload.
+    const [a, b] = [treeDigest(join(dir, 'charts-out')), treeDigest(join(out, 'charts-out'))];
+    expect(Object.keys(a).filter((p) => a[p] !== b[p]).sort()).toEqual([
+      'backups/backupstoragelocation-velero-default.yaml',
+      'backups/cronjob-velero-etcd-snapshot.yaml',
+      'storage/cephcluster-rook-ceph-rook-ceph.yaml',
+    ]);
+    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
   });
 
   it('refuses a DigitalOcean size on Hetzner, naming the field and the fix', () => {

@@ -97,6 +97,10 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     parent: options.outDir,
     name: INFRA_OUT,
     mode: 0o700,
+    // Terraform's own files live beside the configuration: the local state,
+    // .terraform/, the lock file, plans, logs, the deploy state. Synth
+    // replaces only what it renders (main.tf.json, ignition/).
+    keep: () => true,
     files: [
       // No key in it (it reads the secret parts from ignition/), but it names every node, address range and bucket.
       secretFile(terraform.fileName, terraform.content),

@@ -93,3 +93,26 @@ describe('writeTreeAtomically', () => {
     expect(readdirSync(dir).sort()).toEqual(['other', 'out']);
   });
 });
+
+describe('writeTreeAtomically with keep', () => {
+  it('carries over the entries it is told to keep (Terraform state beside the rendered configuration) and drops the rest', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'keelson-keep-'));
+    const target = join(parent, 'infra-out');
+    const keepTerraform = (name: string) => name !== 'stale.json';
+    writeTreeAtomically({ parent, name: 'infra-out', files: [{ path: 'main.tf.json', content: '{"v":1}' }] });
+    writeFileSync(join(target, 'terraform.tfstate'), 'state', { mode: 0o600 });
+    mkdirSync(join(target, '.terraform', 'providers'), { recursive: true });
+    writeFileSync(join(target, '.terraform', 'providers', 'p'), 'provider');
+    writeFileSync(join(target, 'stale.json'), 'old');
+    writeTreeAtomically({ parent, name: 'infra-out', keep: keepTerraform, files: [{ path: 'main.tf.json', content: '{"v":2}' }] });
+    expect(readFileSync(join(target, 'main.tf.json'), 'utf8')).toBe('{"v":2}');
+    expect(readFileSync(join(target, 'terraform.tfstate'), 'utf8')).toBe('state');
+    expect(statSync(join(target, 'terraform.tfstate')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(target, '.terraform', 'providers', 'p'), 'utf8')).toBe('provider');
+    expect(existsSync(join(target, 'stale.json'))).toBe(false);
+    // A generated name always wins over a kept one.
+    writeTreeAtomically({ parent, name: 'infra-out', keep: () => true, files: [{ path: 'terraform.tfstate', content: 'rendered' }] });
+    expect(readFileSync(join(target, 'terraform.tfstate'), 'utf8')).toBe('rendered');
+    expect(readdirSync(parent)).toEqual(['infra-out']);
+  });
+});

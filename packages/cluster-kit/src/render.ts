@@ -1,5 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 
@@ -59,6 +59,14 @@ export interface OutputTree {
   readonly files: ReadonlyArray<{ readonly path: string; readonly content: string; readonly mode?: number }>;
   /** Mode of the folder itself. @default 0o755 */
   readonly mode?: number;
+  /**
+   * Entries of the existing folder (top-level names) to carry over into the
+   * new one, such as Terraform's state next to the configuration it renders.
+   * They are hard-linked into the new tree before the swap, so no moment
+   * exists where they are in neither.
+   * @default - nothing is kept: the folder holds exactly `files`
+   */
+  readonly keep?: (name: string) => boolean;
 }
 
 /**
@@ -78,6 +86,12 @@ export function writeTreeAtomically(tree: OutputTree): void {
       mkdirSync(dirname(path), { recursive: true, mode: tree.mode ?? 0o755 });
       writeFileSync(path, f.content, { mode: f.mode ?? 0o644 });
     }
+    if (tree.keep && existsSync(target)) {
+      const generated = new Set(tree.files.map((f) => f.path.split('/')[0]));
+      for (const name of readdirSync(target)) {
+        if (!generated.has(name) && tree.keep(name)) linkTree(join(target, name), join(staging, name));
+      }
+    }
     // mkdtemp creates 0700: set the mode asked for.
     chmodSync(staging, tree.mode ?? 0o755);
   } catch (e) {
@@ -94,4 +108,17 @@ export function writeTreeAtomically(tree: OutputTree): void {
     throw e;
   }
   if (old) rmSync(old, { recursive: true, force: true });
+}
+
+/** Hard-links a file, or recreates a folder (same mode) and links what it holds; symlinks are copied as links. */
+function linkTree(from: string, to: string): void {
+  const stat = lstatSync(from);
+  if (stat.isDirectory()) {
+    mkdirSync(to, { mode: stat.mode & 0o7777 });
+    for (const name of readdirSync(from)) linkTree(join(from, name), join(to, name));
+  } else if (stat.isSymbolicLink()) {
+    symlinkSync(readlinkSync(from), to);
+  } else {
+    linkSync(from, to);
+  }
 }
