@@ -12,7 +12,6 @@ const storage: StorageLayer = {
 };
 const target = { bucket: 'keelson-backups', endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1' };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 function render(props: Partial<VeleroBackupsProps> = {}) {
   const chart = new VeleroBackups(new App(), 'backups', { spec, target, storage, ...props });
