@@ -129,6 +129,8 @@ export function kubectlRunner(kubeconfig: string, binary = 'kubectl', env: Reado
         // The command is named without its stdin: a Secret's data never reaches an error message.
         reject(new Error(`kubectl ${args.join(' ')} failed (${code}): ${message}`));
       });
+      // A kubectl that exits without reading stdin closes the pipe: its exit code is the answer, not EPIPE.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(stdin ?? '');
     });
 }

@@ -50,9 +50,9 @@ describe('keelson deploy', () => {
     const decode = (v: string) => Buffer.from(v, 'base64').toString();
     expect(decode(byName['digitalocean-dns'].data['access-token'])).toBe('dop_v1_test');
     expect(decode(byName['cloud-credentials'].data.cloud)).toBe('[default]\naws_access_key_id=AKIATEST\naws_secret_access_key=spaces-secret-test\n');
-    const password = decode(byName['nextcloud-admin'].data['nextcloud-password']);
+    const password = decode(byName['nextcloud-admin'].data['password']);
     expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(decode(byName['nextcloud-admin'].data['nextcloud-username'])).toBe('admin');
+    expect(decode(byName['nextcloud-admin'].data['username'])).toBe('admin');
     const passwordFile = join(r.rendered.secretsDir, 'apps/nextcloud-admin-password');
     expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
 
@@ -60,7 +60,7 @@ describe('keelson deploy', () => {
     resetState(r);
     const again = new FakeCluster(r.rendered.spec);
     await deploy(fakeOptions(r, { terraform: new FakeTerraform(), cluster: again }));
-    expect(decode(again.secrets.find((s) => s.metadata.name === 'nextcloud-admin')!.data['nextcloud-password'])).toBe(password);
+    expect(decode(again.secrets.find((s) => s.metadata.name === 'nextcloud-admin')!.data['password'])).toBe(password);
   });
 
   it('writes an admin kubeconfig with mode 0600 for api.<domain> in the kubeadm:cluster-admins group', async () => {

@@ -52,9 +52,10 @@ export const DEPLOY_TIME_SECRETS: readonly DeployTimeSecret[] = [
   {
     namespace: 'nextcloud',
     name: 'nextcloud-admin',
-    keys: { 'nextcloud-username': { kind: 'literal', value: 'admin' }, 'nextcloud-password': { kind: 'generated', file: 'apps/nextcloud-admin-password' } },
+    // The keys the Nextcloud Deployment reads (NEXTCLOUD_ADMIN_SECRET in the apps layer).
+    keys: { username: { kind: 'literal', value: 'admin' }, password: { kind: 'generated', file: 'apps/nextcloud-admin-password' } },
     purpose: "Nextcloud's first admin user",
-    layer: { id: 'apps' },
+    // No layer: needed exactly when the nextcloud namespace is planned (the app is on).
   },
 ];
 
