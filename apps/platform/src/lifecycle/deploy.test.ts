@@ -38,6 +38,7 @@ describe('keelson deploy', () => {
     expect(cluster.calls.filter((c) => c.startsWith('applySecret'))).toEqual([
       'applySecret cert-manager/digitalocean-dns',
       'applySecret velero/cloud-credentials',
+      'applySecret velero/etcd-backup-client',
       'applySecret nextcloud/nextcloud-admin',
     ]);
     expect(o.printed[0]).toMatch(/^Terraform plan: 1 to add, 0 to change, 0 to destroy, 0 to replace$/);
@@ -53,6 +54,9 @@ describe('keelson deploy', () => {
     const password = decode(byName['nextcloud-admin'].data['password']);
     expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(decode(byName['nextcloud-admin'].data['username'])).toBe('admin');
+    // The etcd backup client comes from the secrets bundle, byte for byte.
+    expect(decode(byName['etcd-backup-client'].data['tls.crt'])).toBe(readFileSync(join(r.rendered.secretsDir, 'etcd/clients/backup.crt'), 'utf8'));
+    expect(decode(byName['etcd-backup-client'].data['ca.crt'])).toMatch(/^-----BEGIN CERTIFICATE-----/);
     const passwordFile = join(r.rendered.secretsDir, 'apps/nextcloud-admin-password');
     expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
 

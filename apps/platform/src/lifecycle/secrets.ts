@@ -13,7 +13,9 @@ export type SecretSource =
   /** A fixed, non-secret value (a user name). */
   | { readonly kind: 'literal'; readonly value: string }
   /** A random password made once and kept in the secrets bundle folder, so every deploy sends the same. */
-  | { readonly kind: 'generated'; readonly file: string };
+  | { readonly kind: 'generated'; readonly file: string }
+  /** A file of the secrets bundle (a certificate or its key), relative to the bundle folder. */
+  | { readonly kind: 'bundle-file'; readonly file: string };
 
 /** One Secret the deploy creates in the cluster; layers reference it by name and never render it. */
 export interface DeployTimeSecret {
@@ -47,6 +49,18 @@ export const DEPLOY_TIME_SECRETS: readonly DeployTimeSecret[] = [
     name: 'cloud-credentials',
     keys: { cloud: { kind: 'aws-credentials', accessKeyVariable: 'SPACES_ACCESS_KEY_ID', secretKeyVariable: 'SPACES_SECRET_ACCESS_KEY' } },
     purpose: 'Velero, to write backups to the backups bucket',
+    layer: { id: 'backups' },
+  },
+  {
+    // ETCD_CLIENT_CERTIFICATE in the backups layer: the bundle's dedicated backup client.
+    namespace: 'velero',
+    name: 'etcd-backup-client',
+    keys: {
+      'tls.crt': { kind: 'bundle-file', file: 'etcd/clients/backup.crt' },
+      'tls.key': { kind: 'bundle-file', file: 'etcd/clients/backup.key' },
+      'ca.crt': { kind: 'bundle-file', file: 'etcd/ca.crt' },
+    },
+    purpose: 'the etcd snapshot CronJob, to read etcd over mTLS',
     layer: { id: 'backups' },
   },
   {
@@ -109,6 +123,11 @@ function valueOf(s: DeployTimeSecret, key: string, source: SecretSource, env: Re
       return `[default]\naws_access_key_id=${need(source.accessKeyVariable)}\naws_secret_access_key=${need(source.secretKeyVariable)}\n`;
     case 'literal':
       return source.value;
+    case 'bundle-file': {
+      const file = join(secretsDir, source.file);
+      if (!existsSync(file)) throw new Error(`deploy-time secret ${s.namespace}/${s.name} key ${key}: ${file} is missing from the secrets bundle; run keelson synth (it creates the bundle) or restore the bundle folder`);
+      return readFileSync(file, 'utf8');
+    }
     case 'generated': {
       const file = join(secretsDir, source.file);
       if (!existsSync(file)) {
