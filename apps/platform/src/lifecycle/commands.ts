@@ -72,7 +72,7 @@ async function ask(question: string): Promise<string> {
 }
 
 /**
- * Adds `plan`, `deploy`, `upgrade` and `destroy` to the `keelson` command.
+ * Adds `plan`, `deploy`, `upgrade`, `restore` and `destroy` to the `keelson` command.
  * Each loads its module only when it runs.
  */
 export function registerLifecycleCommands(program: Command, deps: LifecycleCliDeps): void {
@@ -119,6 +119,39 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
         return (await upgrade(o)).confirmed;
       }),
     );
+
+  program
+    .command('restore')
+    .description('list Velero backups, or restore a namespace (--namespace, optionally --into a scratch copy) or everything (--all) from the latest completed backup or --backup NAME')
+    .addOption(deps.configOption())
+    .addOption(secretsOption())
+    .addOption(new Option('--kubeconfig <file>', 'admin kubeconfig (default: <secrets>/admin.kubeconfig, written by deploy)'))
+    .option('--list', 'list the backups and restore nothing (the default without --namespace or --all)')
+    .option('--namespace <ns>', 'restore this namespace')
+    .option('--into <ns>', 'restore the namespace under another name (a scratch copy beside the live one)')
+    .option('--all', 'restore everything the backup holds')
+    .option('--backup <name>', 'the Backup to restore (default: the latest completed one)')
+    .option('--schedule <name>', 'with no --backup: the latest completed backup of this schedule (e.g. databases-hourly)')
+    .action(async (opts: { config?: string; secrets?: string; kubeconfig?: string; namespace?: string; into?: string; all?: boolean; backup?: string; schedule?: string; list?: boolean }) => {
+      try {
+        if (opts.all && opts.namespace) throw new Error('restore: give --namespace or --all, not both');
+        if (opts.into && !opts.namespace) throw new Error('restore: --into needs --namespace (the namespace to copy)');
+        const { configPath } = deps.resolvePaths(opts);
+        const [{ loadPlatformSpec }, { restore, KubectlRestoreCluster }, { kubectlRunner }] = await Promise.all([
+          import('@keelson/platform-spec'),
+          import('./restore.js'),
+          import('./cluster.js'),
+        ]);
+        const spec = loadPlatformSpec(configPath);
+        const secretsDir = opts.secrets ? resolve(opts.secrets) : join(deps.repoRoot(), 'secrets', spec.config.cluster.name);
+        const kubeconfig = opts.kubeconfig ? resolve(opts.kubeconfig) : join(secretsDir, 'admin.kubeconfig');
+        const cluster = new KubectlRestoreCluster(kubectlRunner(kubeconfig, process.env.KEELSON_KUBECTL ?? 'kubectl', process.env));
+        const scope = opts.list ? undefined : opts.all ? ({ kind: 'platform' } as const) : opts.namespace ? ({ kind: 'namespace', namespace: opts.namespace, into: opts.into } as const) : undefined;
+        await restore({ cluster, scope, backup: opts.backup, schedule: opts.schedule, print: (line) => process.stdout.write(`${line}\n`) });
+      } catch (e) {
+        deps.fail(e);
+      }
+    });
 
   withCommon(program.command('destroy'))
     .description('destroy the cluster after typing its name (or --yes); --backup takes a final backup first; lists what is left behind')
