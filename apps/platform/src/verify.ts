@@ -125,7 +125,7 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
   const gitopsFindings: Finding[] = [];
   for (const { file, object } of charts) {
     const version = String(object.spec?.source?.targetRevision ?? '');
-    if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
+    if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
       gitopsFindings.push({ file, message: `Application ${object.metadata?.name} installs chart ${String(object.spec?.source?.chart)} at "${version}", not a pinned release; pin an exact version` });
     }
   }

@@ -36,4 +36,14 @@ export interface PodSecurityException {
   readonly reason: string;
 }
 
-export const POD_SECURITY_EXCEPTIONS: readonly PodSecurityException[] = [];
+export const POD_SECURITY_EXCEPTIONS: readonly PodSecurityException[] = [
+  {
+    namespace: 'emby',
+    kind: 'Deployment',
+    name: 'emby',
+    container: 'emby',
+    rules: ['run-as-non-root', 'read-only-root-filesystem'],
+    reason:
+      'The Emby Server image starts as root and drops to its UID/GID itself, writing its runtime files into the root filesystem; it keeps only CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID (apps-nextcloud-emby-site media-server.ts; the emby namespace is baseline for it).',
+  },
+];

@@ -117,7 +117,22 @@ describe('the fault-tolerance proof', () => {
     const result = proveFaultTolerance([manifest(deployment('web', 2, { antiAffinity: true })), manifest(pdb('web'))], six);
     expect(result.worst.failedNodes).toHaveLength(2);
     expect(result.worst.broken).toEqual(['Deployment web/web']);
+    expect(result.worst.recovering).toEqual([]);
     const placement = result.worst.placements['Deployment web/web'];
     expect(Object.keys(placement).sort()).toEqual([...result.worst.failedNodes].sort());
+  });
+});
+
+describe('Ceph daemons that restart elsewhere', () => {
+  const cluster = (tolerations?: object[]) =>
+    manifest({ apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: { name: 'rook-ceph', namespace: 'rook-ceph' }, spec: { mon: { count: 5 }, mgr: { count: 2 }, ...(tolerations ? { placement: { mgr: { tolerations } } } : {}) } });
+
+  it('passes two managers that both may fail only when they come back within a stated bound', () => {
+    const failover = ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }));
+    const bounded = row(proveFaultTolerance([cluster(failover)], six), 'CephCluster rook-ceph/rook-ceph managers');
+    expect(bounded).toMatchObject({ ok: true, detail: '2 managers; worst case loses 2, back on other nodes within 30s (unreachable/not-ready tolerations)' });
+    const unbounded = row(proveFaultTolerance([cluster()], six), 'CephCluster rook-ceph/rook-ceph managers');
+    expect(unbounded.problems).toEqual([expect.stringMatching(/takes 2 of 2 managers \(one manager per node\), leaving 0; one manager must stay active/)]);
+    expect(row(proveFaultTolerance([cluster()], six), 'CephCluster rook-ceph/rook-ceph monitors').ok).toBe(true);
   });
 });

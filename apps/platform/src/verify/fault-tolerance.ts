@@ -49,7 +49,14 @@ export interface FaultToleranceResult {
    * most services (else takes the most units), and where every service's
    * units sit in it.
    */
-  readonly worst: { readonly failedNodes: readonly string[]; readonly placements: Readonly<Record<string, Placement>>; readonly broken: readonly string[] };
+  readonly worst: {
+    readonly failedNodes: readonly string[];
+    readonly placements: Readonly<Record<string, Placement>>;
+    /** Services down in this scenario with no stated recovery bound (failures of the proof). */
+    readonly broken: readonly string[];
+    /** Services down in this scenario that come back within their stated bound (singletons, Ceph managers, MDS). */
+    readonly recovering: readonly string[];
+  };
 }
 
 /** Every k-subset of `items`, in order. */
@@ -108,6 +115,12 @@ interface Units {
   readonly spread?: Spread;
   /** Units that must survive. */
   readonly need: number;
+  /**
+   * Stateful daemons that restart elsewhere (Ceph managers, metadata
+   * servers): when a failure can take them all, the service passes only if
+   * they come back within this stated bound.
+   */
+  readonly recovery?: { readonly seconds: number; readonly how: string };
   readonly noun: string;
   readonly needWhy: string;
 }
@@ -169,6 +182,10 @@ function proveUnits(name: string, file: string, units: Units, model: FailureMode
     if (l > worst.lost) worst = { lost: l, failed: scenario };
   }
   const left = units.total - worst.lost;
+  if (left < units.need && units.recovery) {
+    const detail = `${units.total} ${units.noun}${extra}; worst case loses ${worst.lost}, back on other nodes within ${units.recovery.seconds}s (${units.recovery.how})`;
+    return { name, file, ok: problems.length === 0, detail, failedNodes: worst.failed, placement: place(units, new Set(worst.failed), worst.lost), problems };
+  }
   if (left < units.need) {
     problems.push(
       `losing ${worst.failed.join(', ') || 'no node'} takes ${worst.lost} of ${units.total} ${units.noun}${units.spread ? ` (${units.spread.why})` : units.fixed || units.daemon ? '' : ' (nothing keeps replicas on different nodes: all may share one node)'}, leaving ${left}; ${units.needWhy}`,
@@ -441,7 +458,8 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
         spread: spec.mgr?.allowMultiplePerNode ? undefined : { key: HOSTNAME_LABEL, perDomain: 1, why: 'one manager per node' },
         need: 1,
         noun: 'managers',
-        needWhy: 'one manager must stay active',
+        needWhy: `one manager must stay active: run ${model.k + 1}, or give placement.mgr unreachable/not-ready tolerations with tolerationSeconds`,
+        recovery: recoveryBound(undefined, spec.placement?.mgr?.tolerations ?? spec.placement?.all?.tolerations),
       }, model),
     );
   }
@@ -462,7 +480,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const total = active * (mds.activeStandby ? 2 : 1);
     const pod = { labels: { app: 'rook-ceph-mds', rook_file_system: String(o.metadata?.name) }, affinity: mds.placement, tolerations: mds.placement?.tolerations };
     const spread = spreadOf({ ...pod, affinity: { podAntiAffinity: mds.placement?.podAntiAffinity } }, total, nodes, true);
-    services.push(prove(`${describe(o)} metadata servers`, file, { total, eligible: eligibleNodes(pod, nodes), spread, need: active, noun: 'metadata servers', needWhy: `${active} must stay active; set activeStandby and a required anti-affinity` }, model));
+    services.push(prove(`${describe(o)} metadata servers`, file, { total, eligible: eligibleNodes(pod, nodes), spread, need: active, noun: 'metadata servers', needWhy: `${active} must stay active: set activeStandby and a required anti-affinity, and placement tolerations with tolerationSeconds`, recovery: recoveryBound(undefined, mds.placement?.tolerations) }, model));
   }
 
   // CloudNativePG clusters: instances, the operator's anti-affinity.
@@ -557,24 +575,27 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
 }
 
 /**
- * The scenario that breaks the most services (a singleton counts as broken
- * while down), ties broken by the most units lost, with every service's
- * placement in it.
+ * The scenario that breaks the most services, then takes down the most
+ * services that recover within a bound, then the most units, with every
+ * service's placement in it.
  */
 function platformWorstCase(services: readonly ServiceProof[], model: FailureModel): FaultToleranceResult['worst'] {
-  let best = { score: [-1, -1], failed: [] as readonly string[], broken: [] as string[] };
+  let best = { score: [-1, -1, -1], failed: [] as readonly string[], broken: [] as string[], recovering: [] as string[] };
   for (const scenario of model.scenarios) {
     const failed = new Set(scenario);
     let units = 0;
     const broken: string[] = [];
+    const recovering: string[] = [];
     for (const s of services) {
       const u = UNITS.get(s);
       if (!u) continue;
       const l = lost(u, failed);
       units += l;
-      if (u.total - l < u.need) broken.push(s.name);
+      if (u.total - l < u.need) (s.ok ? recovering : broken).push(s.name);
     }
-    if (broken.length > best.score[0] || (broken.length === best.score[0] && units > best.score[1])) best = { score: [broken.length, units], failed: scenario, broken };
+    const score = [broken.length, recovering.length, units];
+    const better = score.findIndex((x, i) => x !== best.score[i]);
+    if (better >= 0 && score[better] > best.score[better]) best = { score, failed: scenario, broken, recovering };
   }
   const failed = new Set(best.failed);
   const placements: Record<string, Placement> = {};
@@ -582,7 +603,7 @@ function platformWorstCase(services: readonly ServiceProof[], model: FailureMode
     const u = UNITS.get(s);
     if (u) placements[s.name] = place(u, failed, lost(u, failed));
   }
-  return { failedNodes: best.failed, placements, broken: best.broken };
+  return { failedNodes: best.failed, placements, broken: best.broken, recovering: best.recovering };
 }
 
 /** Whether an Application syncs a folder of the rendered output (its path ends with one of charts-out's folders). */

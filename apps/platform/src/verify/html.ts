@@ -34,7 +34,11 @@ export function renderHtmlReport(report: VerifyReport): string {
         `<rect x="${x}" y="${y}" width="${BOX_W}" height="${height}" rx="6"/>`,
         `<text class="title" x="${x + 10}" y="${y + 20}">${esc(n.name)}${down ? ' — FAILED' : ''}</text>`,
         `<text class="sub" x="${x + 10}" y="${y + 36}">${esc(n.role)}${n.zone ? `, zone ${esc(n.zone)}` : ''}</text>`,
-        ...services.map((s, j) => `<text class="svc${p.worst.broken.includes(s.replace(/ x\d+$/, '')) ? ' broken' : ''}" x="${x + 10}" y="${y + 56 + j * LINE}">${esc(s.length > 40 ? `${s.slice(0, 39)}…` : s)}</text>`),
+        ...services.map((s, j) => {
+          const service = s.replace(/ x\d+$/, '');
+          const cls = p.worst.broken.includes(service) ? ' broken' : p.worst.recovering.includes(service) ? ' recovering' : '';
+          return `<text class="svc${cls}" x="${x + 10}" y="${y + 56 + j * LINE}">${esc(s.length > 36 ? `${s.slice(0, 35)}…` : s)}</text>`;
+        }),
         '</g>',
       ].join('');
     });
@@ -65,11 +69,11 @@ h1{font-size:20px}h2{font-size:16px;margin:0}.result{font-weight:normal}
 .check.fail .result,tr.fail td:nth-child(2){color:#c62828;font-weight:bold}
 table{border-collapse:collapse;width:100%;margin-top:6px}td,th{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
 .node rect{fill:#eef6ee;stroke:#2e7d32;stroke-width:2}.node.failed rect{fill:#fdecea;stroke:#c62828;stroke-width:3}
-.node text{font-size:12px;fill:#1d232b}.node .title{font-weight:bold;font-size:13px}.node.failed .title{fill:#c62828}.node .sub{fill:#555}.node .broken{fill:#c62828;font-weight:bold}
+.node text{font-size:12px;fill:#1d232b}.node .title{font-weight:bold;font-size:13px}.node.failed .title{fill:#c62828}.node .sub{fill:#555}.node .broken{fill:#c62828;font-weight:bold}.node .recovering{fill:#b26a00;font-style:italic}
 .warning{color:#8a6d00}code{font-size:12px}
 </style></head><body>
 <h1 id="verdict" data-ok="${report.ok}">${esc(title)}</h1>
-<p>${esc(report.dir)}: ${report.files} files, ${report.objects} objects.${p ? ` Promise: ${esc(p.description)}. Worst case shown: ${esc(p.worst.failedNodes.join(', ') || 'no node')} fail${p.worst.broken.length ? `, breaking ${esc(p.worst.broken.join(', '))}` : ', every service keeps running'}.` : ''}</p>
+<p>${esc(report.dir)}: ${report.files} files, ${report.objects} objects.${p ? ` Promise: ${esc(p.description)}. Worst case shown: ${esc(p.worst.failedNodes.join(', ') || 'no node')} fail${p.worst.broken.length ? `, breaking ${esc(p.worst.broken.join(', '))}` : ', every service keeps running'}${p.worst.recovering.length ? `; back within their stated bound: ${esc(p.worst.recovering.join(', '))}` : ''}. Red: failed nodes and broken services; amber: services that come back within their bound.` : ''}</p>
 ${svg}
 ${tables.join('\n')}
 </body></html>

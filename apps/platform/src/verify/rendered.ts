@@ -83,7 +83,8 @@ export function readInfraOut(infraDir: string): InfraOut {
       .filter(isRecord) as KubeadmDocument[];
     const controller = kubeadm.some((d) => d.kind === 'InitConfiguration' || (d.kind === 'JoinConfiguration' && isRecord(d.controlPlane)));
     const registration = kubeadm.find((d) => d.kind === 'InitConfiguration') ?? kubeadm.find((d) => d.kind === 'JoinConfiguration');
-    const labels = { ...(registration ? nodeLabels(registration) : {}), [HOSTNAME_LABEL]: name };
+    // The kubelet adds the well-known labels itself (Flatcar nodes are Linux).
+    const labels = { ...(registration ? nodeLabels(registration) : {}), [HOSTNAME_LABEL]: name, 'kubernetes.io/os': 'linux' };
     if (!registration) findings.push({ file: relative(base, file), message: `node ${name} has no kubeadm InitConfiguration or JoinConfiguration under /etc/keelson; it never joins the cluster` });
     return { name, role: controller ? 'controller' : 'worker', labels, ignition, kubeadm, file: relative(base, file) };
   });
