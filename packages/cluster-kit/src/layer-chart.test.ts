@@ -32,7 +32,7 @@ describe('LayerChart', () => {
     const chart = new LayerChart(new App(), 'my-storage', { spec: exampleSpec(), layer: 'storage' });
     expect(chart.node.id).toBe('my-storage');
     expect(chart.outputFolder).toBe('storage');
-    expect(chart.layer.namespaces.map((n) => n.name)).toEqual(['rook-ceph']);
+    expect(chart.layer.namespaces.map((n) => n.name)).toEqual(['rook-ceph', 'kube-system']);
   });
 
   it('pins the Pod Security version to the Kubernetes version in the config', () => {

@@ -26,7 +26,7 @@ describe('UpstreamHelmChart', () => {
 
   it('fails on a namespace the layer does not own', () => {
     const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
-    expect(() => new UpstreamHelmChart(layer, 'thing', { ...props, namespace: 'velero' })).toThrow(/namespace "velero" is not one of layer storage's \(rook-ceph\); add it to the layer plan in platform-spec/);
+    expect(() => new UpstreamHelmChart(layer, 'thing', { ...props, namespace: 'velero' })).toThrow(/namespace "velero" is not one of layer storage's \(rook-ceph, kube-system\); add it to the layer plan in platform-spec/);
   });
 });
 

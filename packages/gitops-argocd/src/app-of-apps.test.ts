@@ -60,7 +60,7 @@ describe('ArgoCdAppOfApps', () => {
     });
     const project = find(objects, 'AppProject', 'keelson').spec;
     expect(project.sourceRepos).toEqual(['https://github.com/keelson-dev/keelson.git', 'https://github.com/argoproj/argo-cd.git']);
-    expect(project.destinations.map((d: any) => d.namespace)).toEqual(['argocd', 'cnpg-system', 'emby', 'nextcloud', 'rook-ceph', 'website']);
+    expect(project.destinations.map((d: any) => d.namespace)).toEqual(['argocd', 'cnpg-system', 'emby', 'kube-system', 'nextcloud', 'rook-ceph', 'website']);
     expect(project.clusterResourceWhitelist).toEqual([
       { group: '', kind: 'Namespace' },
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
