@@ -40,6 +40,13 @@ describe('VeleroBackups', () => {
     expect(JSON.stringify(objects)).not.toMatch(/:latest"/);
   });
 
+  it('moves the single Velero server off a lost node within 30 s (no volume ties it to a node)', () => {
+    expect(values.tolerations).toEqual([
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+    ]);
+  });
+
   it('turns the data mover on and runs the node agent, with no chart-made location or snapshot location', () => {
     expect(values.deployNodeAgent).toBe(true);
     expect(values.configuration.defaultSnapshotMoveData).toBe(true);

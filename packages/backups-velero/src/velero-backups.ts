@@ -119,11 +119,20 @@ export interface VeleroChartValues {
     readonly defaultItemOperationTimeout: string;
     readonly logFormat: 'json';
   };
+  /**
+   * The server is a single controller (no leader election): it leaves an
+   * unreachable or not-ready node after this many seconds and starts on
+   * another (no volume ties it to a node), so backups pause, never stop.
+   */
+  readonly tolerations: readonly { readonly key: string; readonly operator: 'Exists'; readonly effect: 'NoExecute'; readonly tolerationSeconds: number }[];
   /** The server's liveness and readiness probes read its metrics endpoint. */
   readonly metrics: { readonly enabled: true };
   /** Schedules are rendered by Keelson as typed CRs. */
   readonly schedules: Record<string, never>;
 }
+
+/** Seconds the Velero server stays on an unreachable or not-ready node before it moves. */
+export const SERVER_FAILOVER_SECONDS = 30;
 
 /** Props for {@link VeleroBackups}. */
 export interface VeleroBackupsProps {
@@ -232,6 +241,7 @@ export class VeleroBackups extends LayerChart {
       deployNodeAgent: true,
       nodeAgent: { resources: resources('100m', '256Mi', '1', '2Gi') },
       credentials: { useSecret: true, existingSecret: VELERO_CREDENTIALS.name },
+      tolerations: ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: SERVER_FAILOVER_SECONDS })),
       configuration: {
         defaultSnapshotMoveData: true,
         defaultBackupStorageLocation: BACKUP_STORAGE_LOCATION,

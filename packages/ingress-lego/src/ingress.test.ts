@@ -172,8 +172,8 @@ describe('Ingress fault budget', () => {
       labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'webhook', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'webhook' } },
       topologyKey: 'kubernetes.io/hostname',
     });
-    // Leader-elected components: a warm standby on another node.
-    expect([cm.replicaCount, cm.cainjector.replicaCount]).toEqual([2, 2]);
+    // Leader-elected components too: k+1, so a standby survives any k failures.
+    expect([cm.replicaCount, cm.cainjector.replicaCount]).toEqual([replicas, replicas]);
     expect(cm.podDisruptionBudget).toEqual({ enabled: true, maxUnavailable: 1 });
     expect(cm.cainjector.podDisruptionBudget).toEqual({ enabled: true, maxUnavailable: 1 });
   });

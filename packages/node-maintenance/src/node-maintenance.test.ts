@@ -28,6 +28,12 @@ describe('NodeMaintenance', () => {
       providerIpPrefixes: ['10.10.0.0/16'],
       bypassDnsResolution: true,
       podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      // A singleton that leaves a lost node within a stated bound.
+      tolerations: [
+        { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+      ],
     });
     expect(approver.spec.destination.namespace).toBe('kubelet-csr-approver');
   });

@@ -46,7 +46,17 @@ export interface KubeletCsrApproverValues {
   /** Node names are not in DNS; the IP check above stands in. */
   readonly bypassDnsResolution: true;
   readonly podSecurityContext: { readonly seccompProfile: { readonly type: 'RuntimeDefault' } };
+  /**
+   * A single replica (the chart has no replica count): it may run on
+   * controllers, and leaves an unreachable or not-ready node after
+   * {@link APPROVER_FAILOVER_SECONDS}, so a lost node delays new kubelet
+   * serving certificates by that bound, never blocks them.
+   */
+  readonly tolerations: readonly { readonly key: string; readonly operator: 'Exists' | 'Equal'; readonly effect: 'NoSchedule' | 'NoExecute'; readonly tolerationSeconds?: number }[];
 }
+
+/** Seconds kubelet-csr-approver stays on an unreachable or not-ready node. */
+export const APPROVER_FAILOVER_SECONDS = 30;
 
 export interface NodeMaintenanceProps {
   readonly spec: PlatformSpec;
@@ -105,6 +115,10 @@ export class NodeMaintenance extends LayerChart {
         providerIpPrefixes: [NODE_NETWORK_CIDR],
         bypassDnsResolution: true,
         podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+        tolerations: [
+          { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+          ...['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: APPROVER_FAILOVER_SECONDS })),
+        ],
       },
       clusterResources: [
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },

@@ -44,12 +44,12 @@ export function certManagerValues(spec: PlatformSpec, enableGatewayAPI: boolean)
     crds: { enabled: true, keep: true },
     global: { leaderElection: { namespace: CERT_MANAGER_NAMESPACE } },
     config: { enableGatewayAPI },
-    // Controller and cainjector elect a leader: two replicas give a warm
-    // standby. The webhook serves every API call on cert-manager resources,
-    // so it runs k+1 replicas like any stateless service.
-    ...component(COMPONENT_LABELS.controller, 2, '256Mi'),
+    // Every component runs k+1 replicas, one per node: the webhook serves
+    // every API call on cert-manager resources; the controller and cainjector
+    // elect a leader, and k+1 of them leave a standby after any k failures.
+    ...component(COMPONENT_LABELS.controller, budget.statelessReplicas, '256Mi'),
     webhook: component(COMPONENT_LABELS.webhook, budget.statelessReplicas, '128Mi'),
-    cainjector: component(COMPONENT_LABELS.cainjector, 2, '256Mi'),
+    cainjector: component(COMPONENT_LABELS.cainjector, budget.statelessReplicas, '256Mi'),
     acmesolver: { image: { tag: INGRESS_IMAGES.certManager } },
     startupapicheck: { enabled: false },
   };
