@@ -117,7 +117,8 @@ async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
   );
   const { spec } = result;
   const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
-  const report = verifyChartsOut(result.chartsDir, { namespaces, gitops: spec.config.gitops });
+  // Every check, the fault-tolerance proof and the infra-out audits included (the bundle is searched for SSH calls when run as the built CLI).
+  const report = verifyChartsOut(result.chartsDir, { namespaces, gitops: spec.config.gitops }, { infraDir: result.infraDir, cliBundle: __filename.endsWith('.cjs') ? __filename : undefined });
   const base = { spec, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir };
   if (!report.ok) return { ...base, notes: describeSynth(result), verifyFailure: formatReport(report) };
   return { ...base, notes: [...describeSynth(result), `verify: ${report.checks.length} checks passed on ${report.objects} objects`] };
