@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Application } from './imports/argoproj.io';
+import { Application, type ApplicationSpecSource } from './imports/argoproj.io';
 import type { LayerChart } from './layer-chart';
 
 /** Namespace Argo CD's Applications live in. */
@@ -66,30 +66,54 @@ export class UpstreamHelmChart<Values extends object> extends Construct {
     if (!PINNED_VERSION.test(props.version)) {
       throw new Error(`UpstreamHelmChart ${props.chart}: version "${props.version}" is not an exact release; pin one such as "1.2.3"`);
     }
-    if (!scope.layer.namespaces.some((n) => n.name === props.namespace)) {
-      throw new Error(
-        `UpstreamHelmChart ${props.chart}: namespace "${props.namespace}" is not one of layer ${scope.layer.id}'s (${scope.layer.namespaces.map((n) => n.name).join(', ') || 'none'}); add it to the layer plan in platform-spec`,
-      );
-    }
-    this.applicationName = `${scope.layer.folder}-${props.chart}`;
-    new Application(this, 'application', {
-      metadata: {
-        name: this.applicationName,
-        namespace: ARGOCD_NAMESPACE,
-        annotations: { [SYNC_WAVE]: String(props.syncWave ?? 0) },
-        finalizers: ['resources-finalizer.argocd.argoproj.io'],
-      },
-      spec: {
-        project: props.project ?? 'keelson',
-        source: { repoUrl: props.repoURL, chart: props.chart, targetRevision: props.version, helm: { releaseName: props.chart, valuesObject: props.values } },
-        destination: { server: IN_CLUSTER, namespace: props.namespace },
-        syncPolicy: {
-          automated: { prune: true, selfHeal: true },
-          syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'],
-          retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '300s' } },
-        },
-      },
+    this.applicationName = upstreamApplication(this, scope, `UpstreamHelmChart ${props.chart}`, props.chart, props, {
+      repoUrl: props.repoURL,
+      chart: props.chart,
+      targetRevision: props.version,
+      helm: { releaseName: props.chart, valuesObject: props.values },
     });
-    scope.declareUpstream({ repoURL: props.repoURL, namespace: props.namespace, clusterResources: props.clusterResources });
   }
+}
+
+/** What every upstream install says about where it goes. */
+export interface UpstreamTarget {
+  readonly repoURL: string;
+  readonly namespace: string;
+  readonly clusterResources: readonly ClusterResource[];
+  readonly syncWave?: number;
+  readonly project?: string;
+}
+
+/**
+ * The Argo CD Application of an upstream source in the layer's folder
+ * (`<layer folder>-<name>`), automated with prune and self-heal, and its
+ * declaration for the AppProject. Checks the namespace is the layer's.
+ */
+export function upstreamApplication(construct: Construct, scope: LayerChart, what: string, name: string, target: UpstreamTarget, source: ApplicationSpecSource): string {
+  if (!scope.layer.namespaces.some((n) => n.name === target.namespace)) {
+    throw new Error(
+      `${what}: namespace "${target.namespace}" is not one of layer ${scope.layer.id}'s (${scope.layer.namespaces.map((n) => n.name).join(', ') || 'none'}); add it to the layer plan in platform-spec`,
+    );
+  }
+  const applicationName = `${scope.layer.folder}-${name}`;
+  new Application(construct, 'application', {
+    metadata: {
+      name: applicationName,
+      namespace: ARGOCD_NAMESPACE,
+      annotations: { [SYNC_WAVE]: String(target.syncWave ?? 0) },
+      finalizers: ['resources-finalizer.argocd.argoproj.io'],
+    },
+    spec: {
+      project: target.project ?? 'keelson',
+      source,
+      destination: { server: IN_CLUSTER, namespace: target.namespace },
+      syncPolicy: {
+        automated: { prune: true, selfHeal: true },
+        syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'],
+        retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '300s' } },
+      },
+    },
+  });
+  scope.declareUpstream({ repoURL: target.repoURL, namespace: target.namespace, clusterResources: target.clusterResources });
+  return applicationName;
 }

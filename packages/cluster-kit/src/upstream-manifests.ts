@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { Application } from './imports/argoproj.io';
 import type { LayerChart } from './layer-chart';
-import { ARGOCD_NAMESPACE, IN_CLUSTER, PINNED_VERSION, SYNC_WAVE, type ClusterResource } from './upstream-chart';
+import { PINNED_VERSION, upstreamApplication, type ClusterResource } from './upstream-chart';
 
 /** Props for {@link UpstreamManifests}. */
 export interface UpstreamManifestsProps {
@@ -45,30 +44,6 @@ export class UpstreamManifests extends Construct {
       throw new Error(`${what}: version "${props.version}" is not a release tag; pin one such as "v1.2.3"`);
     }
     if (!/^https:\/\/\S+$/.test(props.repoURL)) throw new Error(`${what}: repoURL "${props.repoURL}" is not an https Git URL`);
-    if (!scope.layer.namespaces.some((n) => n.name === props.namespace)) {
-      throw new Error(
-        `${what}: namespace "${props.namespace}" is not one of layer ${scope.layer.id}'s (${scope.layer.namespaces.map((n) => n.name).join(', ') || 'none'}); add it to the layer plan in platform-spec`,
-      );
-    }
-    this.applicationName = `${scope.layer.folder}-${id}`;
-    new Application(this, 'application', {
-      metadata: {
-        name: this.applicationName,
-        namespace: ARGOCD_NAMESPACE,
-        annotations: { [SYNC_WAVE]: String(props.syncWave ?? 0) },
-        finalizers: ['resources-finalizer.argocd.argoproj.io'],
-      },
-      spec: {
-        project: props.project ?? 'keelson',
-        source: { repoUrl: props.repoURL, targetRevision: props.version, path: props.path },
-        destination: { server: IN_CLUSTER, namespace: props.namespace },
-        syncPolicy: {
-          automated: { prune: true, selfHeal: true },
-          syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'],
-          retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '300s' } },
-        },
-      },
-    });
-    scope.declareUpstream({ repoURL: props.repoURL, namespace: props.namespace, clusterResources: props.clusterResources });
+    this.applicationName = upstreamApplication(this, scope, what, id, props, { repoUrl: props.repoURL, targetRevision: props.version, path: props.path });
   }
 }
