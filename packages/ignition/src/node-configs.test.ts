@@ -301,3 +301,78 @@ describe('pod network bootstrap and Pod Security defaults', () => {
     expect(files(configs[configs.length - 1].full).has(NODE_PATHS.admissionConfig)).toBe(false);
   });
 });
+
+describe('restoring etcd from a snapshot', () => {
+  const spec = platform();
+  // A presigned link: a credential for its lifetime.
+  const url = 'https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=DO00EXAMPLE%2F20261125%2Ffra1%2Fs3%2Faws4_request&X-Amz-Signature=0123abcd';
+  const sha256 = 'a'.repeat(64);
+  const withRestore = (restoreEtcdSnapshot: { url: string; sha256?: string }, initialize?: boolean, secretPartUrl = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`) =>
+    renderNodeConfigs({ spec, secrets, secretPartUrl, initialize, restoreEtcdSnapshot });
+  const configs = withRestore({ url, sha256 });
+  const [first, ...rest] = configs;
+  const signature = 'X-Amz-Signature=0123abcd';
+
+  it('writes the link into the first controller\'s secret part only, mode 0600, never into a pointer', () => {
+    const secretFile = (JSON.parse(first.secretPart) as { storage: { files: Array<{ path: string; mode: number }> } }).storage.files.find((f) => f.path === NODE_PATHS.etcdRestoreUrl);
+    expect(secretFile?.mode).toBe(0o600);
+    expect(files(first.secretPart).get(NODE_PATHS.etcdRestoreUrl)).toBe(`${url}\n`);
+    for (const c of configs) {
+      for (const text of [c.pointer, ...files(c.pointer).values()]) expect(text).not.toContain(signature);
+      expect(files(c.pointer).has(NODE_PATHS.etcdRestoreUrl)).toBe(false);
+    }
+    for (const c of rest) expect(c.full).not.toContain(signature);
+    for (const c of rest) expect([...files(c.full).values()].join('\n')).not.toContain(signature);
+  });
+
+  it('puts the restore only into the first controller\'s script, which reads the link from the secret file', () => {
+    const script = files(first.pointer).get(NODE_PATHS.bootstrapScript) ?? '';
+    expect(script).toContain(`snapshot_url=$(cat ${NODE_PATHS.etcdRestoreUrl})`);
+    expect(script).toContain('etcdutl snapshot restore');
+    expect(script).toContain('--ignore-preflight-errors=DirAvailable--var-lib-etcd');
+    expect(spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' })).toMatchObject({ status: 0, stderr: '' });
+    for (const c of rest) expect(files(c.full).get(NODE_PATHS.bootstrapScript)).not.toMatch(/etcdutl|etcd-restore/);
+    // Everything but the first controller renders as without a restore.
+    const plain = render(spec);
+    for (const [i, c] of rest.entries()) expect(files(c.pointer).get(NODE_PATHS.bootstrapScript)).toBe(files(plain[i + 1].pointer).get(NODE_PATHS.bootstrapScript));
+  });
+
+  it('passes the real ignition-validate and the schema, every part of every node', () => {
+    for (const c of configs) {
+      for (const part of [c.pointer, c.secretPart, c.full]) {
+        expect(validateIgnitionConfig(JSON.parse(part))).toEqual([]);
+        expect(runIgnitionValidate(part)).toMatchObject({ ok: true, errors: [], warnings: [] });
+      }
+    }
+  });
+
+  it('lands the link on the node through the real Ignition, readable by root only', async () => {
+    const node = spec.topology.controllers[0];
+    const serve = Object.fromEntries(configs.map((c) => [`/${c.node.name}.ign`, c.secretPart]));
+    const applied = await applyIgnition((server) => withRestore({ url, sha256 }, undefined, (n) => `${server.url}/${n.name}.ign`)[0].pointer, { serve });
+    try {
+      const st = statSync(join(applied.root, NODE_PATHS.etcdRestoreUrl));
+      expect([st.mode & 0o777, st.uid]).toEqual([0o600, 0]);
+      expect(readFileSync(join(applied.root, NODE_PATHS.etcdRestoreUrl), 'utf8')).toBe(`${url}\n`);
+      expect(readFileSync(join(applied.root, 'etc/hostname'), 'utf8')).toBe(`${node.name}\n`);
+    } finally {
+      applied.cleanup();
+    }
+  });
+
+  it('refuses a restore on a render that may not create the cluster (node replacements)', () => {
+    expect(() => withRestore({ url }, false)).toThrow(/restoreEtcdSnapshot is set with initialize: false; only a first controller that may create the cluster restores etcd\. Drop restoreEtcdSnapshot when rendering node replacements/);
+  });
+
+  it('refuses a link that is not https, without printing the link', () => {
+    const plainHttp = `http://keelson-backups.fra1.digitaloceanspaces.com/etcd/x.db?${signature}`;
+    expect(() => withRestore({ url: plainHttp })).toThrow(/restoreEtcdSnapshot\.url \(starting "http:\/\/k"\) is not a single-line https URL; pass the presigned link from NodeProvider\.backupObjectUrl/);
+    expect(() => withRestore({ url: plainHttp })).not.toThrow(new RegExp(signature));
+    expect(() => withRestore({ url: `${url}\nrm -rf /` })).toThrow(/is not a single-line https URL/);
+  });
+
+  it('refuses a hash that is not 64 lower-case hex digits', () => {
+    expect(() => withRestore({ url, sha256: 'abc' })).toThrow(/restoreEtcdSnapshot\.sha256 "abc" is not 64 lower-case hex digits; pass the first field of `sha256sum <snapshot>\.db`, or leave it out/);
+    expect(() => withRestore({ url, sha256: 'A'.repeat(64) })).toThrow(/restoreEtcdSnapshot\.sha256 "A{64}" is not 64 lower-case hex digits/);
+  });
+});

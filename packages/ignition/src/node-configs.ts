@@ -2,7 +2,7 @@ import YAML from 'yaml';
 import { NODE_NETWORK_CIDR, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
 import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
-import { CLUSTER_NETWORK, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL } from './pins';
+import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL } from './pins';
 
 /** Placeholder the bootstrap script replaces with the node's private address from the metadata service. */
 export const NODE_IP = '@NODE_IP@';
@@ -25,6 +25,12 @@ export const NODE_PATHS = {
   pki: '/etc/kubernetes/pki',
   sysextDir: '/opt/extensions/kubernetes',
   sysupdateDir: '/etc/sysupdate.kubernetes.d',
+  /** The presigned link to the etcd snapshot the first controller restores (secret part only). */
+  etcdRestoreUrl: '/etc/keelson/etcd-restore-url',
+  /** Where that snapshot is downloaded to, under /var/lib so the etcd container sees it; removed after the restore. */
+  etcdRestoreSnapshot: '/var/lib/keelson/etcd-restore.db',
+  /** etcd's data directory (kubeadm's `etcd.local.dataDir`). */
+  etcdDataDir: '/var/lib/etcd',
 } as const;
 
 export interface NodeConfigsProps {
@@ -57,6 +63,34 @@ export interface NodeConfigsProps {
    * @default - none: kubeadm installs CoreDNS and kube-proxy
    */
   readonly replaceKubeadmAddons?: readonly ('coredns' | 'kube-proxy')[];
+  /**
+   * An etcd snapshot the first controller restores into `/var/lib/etcd`
+   * before `kubeadm init`, when it creates the cluster (nothing answered on
+   * the API endpoint for three minutes); a first controller that joins never
+   * restores. Only with `initialize` left `true`. The cluster must be
+   * rendered from the same secrets bundle the snapshot was taken under: its
+   * Secrets are encrypted with the bundle's key.
+   * @default - no restore: the first controller creates an empty cluster
+   */
+  readonly restoreEtcdSnapshot?: EtcdSnapshotSource;
+}
+
+/** Where the first controller downloads an etcd snapshot from, and how it checks it. */
+export interface EtcdSnapshotSource {
+  /**
+   * An https link the node can GET without credentials: a presigned,
+   * expiring link to the private object (`NodeProvider.backupObjectUrl`).
+   * It is a credential for its lifetime, so it is written only into the
+   * node's secret part ({@link NODE_PATHS}`.etcdRestoreUrl`), never into the
+   * public pointer.
+   */
+  readonly url: string;
+  /**
+   * SHA-256 of the snapshot file, 64 hex digits (`sha256sum <file>.db`):
+   * the node refuses to restore a download with another hash.
+   * @default - not checked (etcdutl still checks the snapshot's own integrity hash)
+   */
+  readonly sha256?: string;
 }
 
 /** One step of the first controller's bootstrap: objects to apply, from the config or from a pinned upstream URL. */
@@ -102,7 +136,22 @@ export function apiEndpoint(spec: PlatformSpec): string {
  * etcd with mTLS, Secrets encrypted at rest, audit logging, and no SSH.
  */
 export function renderNodeConfigs(props: NodeConfigsProps): NodeIgnition[] {
+  checkRestore(props);
   return props.spec.topology.nodes.map((node) => renderNode(props, node));
+}
+
+function checkRestore({ restoreEtcdSnapshot: restore, initialize }: NodeConfigsProps): void {
+  if (!restore) return;
+  if (initialize === false) {
+    throw new Error('renderNodeConfigs: restoreEtcdSnapshot is set with initialize: false; only a first controller that may create the cluster restores etcd. Drop restoreEtcdSnapshot when rendering node replacements');
+  }
+  // The link itself is a credential: name only its scheme.
+  if (!/^https:\/\/\S+$/.test(restore.url)) {
+    throw new Error(`renderNodeConfigs: restoreEtcdSnapshot.url (starting ${JSON.stringify(restore.url.slice(0, 8))}) is not a single-line https URL; pass the presigned link from NodeProvider.backupObjectUrl`);
+  }
+  if (restore.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(restore.sha256)) {
+    throw new Error(`renderNodeConfigs: restoreEtcdSnapshot.sha256 ${JSON.stringify(restore.sha256)} is not 64 lower-case hex digits; pass the first field of \`sha256sum <snapshot>.db\`, or leave it out`);
+  }
 }
 
 function renderNode(props: NodeConfigsProps, node: NodeSpec): NodeIgnition {
@@ -124,6 +173,8 @@ function renderNode(props: NodeConfigsProps, node: NodeSpec): NodeIgnition {
 
 const kubernetesRelease = (spec: PlatformSpec) => KUBERNETES_RELEASES[spec.config.versions.kubernetes];
 const isFirstController = (node: NodeSpec) => node.role === 'controller' && node.index === 1;
+/** The snapshot this node restores when it creates the cluster: only the first controller, only when it may initialize. */
+const restoreFor = (props: NodeConfigsProps, node: NodeSpec) => (isFirstController(node) && props.initialize !== false ? props.restoreEtcdSnapshot : undefined);
 
 /** Content with no secret in it: units, scripts, policies, the sysext transfer. */
 function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
@@ -312,6 +363,8 @@ function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     secretFile(`${pki}/sa.pub`, secrets.serviceAccount.publicKeyPem);
     secretFile(NODE_PATHS.encryptionConfig, encryptionConfig(secrets.encryptionKey));
     if (isFirstController(node) && props.initialize !== false) secretFile(NODE_PATHS.kubeadmInit, initConfig(props, node));
+    const restore = restoreFor(props, node);
+    if (restore) secretFile(NODE_PATHS.etcdRestoreUrl, `${restore.url}\n`);
   }
   secretFile(NODE_PATHS.kubeadmJoin, joinConfig(spec, secrets, node));
 }
@@ -551,6 +604,7 @@ function sysupdateTransfer(minor: string): string {
 /** The first-boot script: which kubeadm command runs, with the node's address filled in. */
 function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
   const mayInit = isFirstController(node) && props.initialize !== false;
+  const restore = restoreFor(props, node);
   const endpoint = apiEndpoint(props.spec);
   // Controllers join one after another: concurrent control-plane joins race on
   // etcd member changes (etcd refuses a reconfiguration until it has been
@@ -558,7 +612,7 @@ function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
   const turnDelaySeconds = node.role === 'controller' ? (node.index - 1) * 90 : 0;
   return [
     '#!/bin/bash',
-    `# Keelson first boot for ${node.name} (${node.role}): join the cluster${mayInit ? ', or create it when no API server has ever answered' : ''}.`,
+    `# Keelson first boot for ${node.name} (${node.role}): join the cluster${mayInit ? `, or create it${restore ? ' from an etcd snapshot' : ''} when no API server has ever answered` : ''}.`,
     '# Runs until it succeeds (keelson-kubeadm.service restarts it); a failed attempt is reset before the next.',
     'set -euo pipefail',
     'umask 077',
@@ -596,7 +650,16 @@ function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
     ...(mayInit
       ? [
           'if [ "${command}" = init ]; then',
-          '  kubeadm init --config "${work}" --skip-token-print || { kubeadm reset --force; exit 1; }',
+          ...(restore
+            ? [
+                ...etcdRestoreLines(node, restore).map((line) => `  ${line}`),
+                // kubeadm init's preflight refuses a non-empty /var/lib/etcd; told to ignore that
+                // one check, it starts etcd on the restored data.
+                // @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-init/#options (--ignore-preflight-errors)
+                // @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/implementation-details/#preflight-checks
+                `  kubeadm init --config "\${work}" --skip-token-print --ignore-preflight-errors=DirAvailable--var-lib-etcd || { kubeadm reset --force; rm -rf ${NODE_PATHS.etcdDataDir}; exit 1; }`,
+              ]
+            : ['  kubeadm init --config "${work}" --skip-token-print || { kubeadm reset --force; exit 1; }']),
           `  mkdir -p "$(dirname ${NODE_PATHS.initializedStamp})" && touch ${NODE_PATHS.initializedStamp}`,
           'else',
           '  kubeadm join --config "${work}" || { kubeadm reset --force; exit 1; }',
@@ -604,11 +667,55 @@ function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
         ]
       : ['kubeadm join --config "${work}" || { kubeadm reset --force; exit 1; }']),
     '# Joined: the configs with the bootstrap token are not needed any more.',
-    `rm -f ${NODE_PATHS.kubeadmInit} ${NODE_PATHS.kubeadmJoin}`,
+    `rm -f ${NODE_PATHS.kubeadmInit} ${NODE_PATHS.kubeadmJoin}${restore ? ` ${NODE_PATHS.etcdRestoreUrl}` : ''}`,
     'mkdir -p "$(dirname "${done_stamp}")"',
     'touch "${done_stamp}"',
     '',
   ].join('\n');
+}
+
+/** The container `etcdutl` runs in; `ctr run --rm` removes it, a left-over from a crash is removed first. */
+const ETCD_RESTORE_CONTAINER = 'keelson-etcd-restore';
+
+/**
+ * Script lines that put an etcd snapshot into `/var/lib/etcd` as a new
+ * single-member cluster of this node, for `kubeadm init` to start etcd on:
+ * download (retrying), check the SHA-256 when given, then `etcdutl snapshot
+ * restore` with the member name and peer URL kubeadm's etcd uses (the node
+ * name, `https://<ip>:2380`). Flatcar has no etcd tools, so etcdutl runs from
+ * the pinned etcd image through containerd's `ctr`, with /var/lib mounted.
+ * Every failure removes what it left (the download, a half-restored data
+ * directory) and exits 1, so the unit's retry starts clean.
+ *
+ * @see https://etcd.io/docs/v3.6/op-guide/recovery/#restoring-a-cluster
+ * @see https://kubernetes.io/docs/tasks/administer-cluster/configure-upgrade-etcd/#restoring-an-etcd-cluster
+ * @see https://github.com/containerd/containerd/blob/main/cmd/ctr/commands/run/run.go (ctr run [flags] IMAGE ID COMMAND...)
+ */
+function etcdRestoreLines(node: NodeSpec, restore: EtcdSnapshotSource): string[] {
+  const { etcdDataDir: dataDir, etcdRestoreSnapshot: snapshot, etcdRestoreUrl: urlFile } = NODE_PATHS;
+  const peer = 'https://${ip}:2380';
+  return [
+    '# Restore etcd from the snapshot first; kubeadm init then finds etcd\'s data in place.',
+    `restore_failed() { echo "kubeadm-bootstrap: $1" >&2; rm -rf ${dataDir} ${snapshot}; exit 1; }`,
+    `rm -rf ${dataDir} ${snapshot}`,
+    `mkdir -p "$(dirname ${snapshot})"`,
+    `snapshot_url=$(cat ${urlFile})`,
+    `curl --fail --silent --show-error --location --retry 10 --retry-delay 10 --retry-all-errors --connect-timeout 10 --output ${snapshot} "\${snapshot_url}" || restore_failed "could not download the etcd snapshot from the link in ${urlFile} (links expire 7 days after keelson synth; synth with --restore-etcd again and redeploy)"`,
+    ...(restore.sha256
+      ? [
+          `actual=$(sha256sum ${snapshot} | cut -d ' ' -f 1)`,
+          `[ "\${actual}" = ${restore.sha256} ] || restore_failed "the etcd snapshot's sha256 is \${actual}, not ${restore.sha256} (--restore-etcd-sha256); refusing to restore it: check the object key and the hash, synth again and redeploy"`,
+        ]
+      : []),
+    `ctr -n k8s.io image pull ${ETCD_RESTORE_IMAGE} >/dev/null || restore_failed "could not pull ${ETCD_RESTORE_IMAGE} for etcdutl"`,
+    `ctr -n k8s.io containers delete ${ETCD_RESTORE_CONTAINER} >/dev/null 2>&1 || true`,
+    [
+      `ctr -n k8s.io run --rm --mount type=bind,src=/var/lib,dst=/var/lib,options=rbind:rw ${ETCD_RESTORE_IMAGE} ${ETCD_RESTORE_CONTAINER}`,
+      `etcdutl snapshot restore ${snapshot} --data-dir ${dataDir} --name ${node.name} --initial-cluster "${node.name}=${peer}" --initial-advertise-peer-urls "${peer}"`,
+      `|| restore_failed "etcdutl could not restore the snapshot into ${dataDir}"`,
+    ].join(' '),
+    `rm -f ${snapshot}`,
+  ];
 }
 
 /** Renders an INI-style systemd file from sections of `Key=value` lines. */

@@ -25,3 +25,16 @@ export const SYSEXT_ARCH = 'x86-64';
 
 /** Address ranges inside the cluster: from the platform contract. */
 export { CLUSTER_NETWORK } from '@keelson/platform-spec';
+
+/**
+ * The etcd image whose `etcdutl` restores a snapshot on the first controller
+ * (Flatcar has no etcd tools on the host). The same tag as
+ * `BACKUP_IMAGES.etcd` in `@keelson/backups-velero`, which takes the
+ * snapshots: that package is in the cluster layer, so host packages cannot
+ * import it; raise both together. 3.6.8-0 is the etcd kubeadm runs with
+ * Kubernetes 1.36, and etcd 3.6 restores with `etcdutl` (etcdctl's restore
+ * is gone in 3.6).
+ *
+ * @see https://etcd.io/docs/v3.6/op-guide/recovery/
+ */
+export const ETCD_RESTORE_IMAGE = 'registry.k8s.io/etcd:3.6.8-0';
