@@ -338,4 +338,12 @@ export interface NodeProvider {
   renderTerraform(input: InfraInput): TerraformDocument;
   /** The private, versioned bucket the configuration creates for backups. */
   backupBucket(spec: PlatformSpec): ObjectBucket;
+  /**
+   * The URL of one object in {@link NodeProvider.backupBucket}, such as an
+   * etcd snapshot (`etcd/<UTC time>.db`): a `GET` link signed with `signing`
+   * that expires after 7 days (the SigV4 maximum), or the bare object URL
+   * when no credentials are given (nobody can fetch that one). Throws when
+   * `key` is empty, starts with `/`, or has a `.`/`..`/empty segment.
+   */
+  backupObjectUrl(spec: PlatformSpec, key: string, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string;
 }

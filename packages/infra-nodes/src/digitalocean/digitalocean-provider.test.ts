@@ -8,6 +8,7 @@ import { exampleConfig, parsePlatformConfig, type NodeBootConfig, type PlatformC
 import { DigitalOceanProvider, type DigitalOceanProviderProps } from './digitalocean-provider';
 import { FLATCAR_DIGITALOCEAN_IMAGE } from './pins';
 import { nodeProviderFor } from '../provider';
+import { presignS3Url } from '../presign';
 import { findSecretsInUserData, findSshAccess, inboundRules as sharedInboundRules, opensPort } from '../security-assertions';
 
 type Json = Record<string, any>;
@@ -470,6 +471,56 @@ describe('DigitalOceanProvider', () => {
       // nyc1 has no Spaces: the link is signed for the bucket's region, nyc3.
       const nyc = specOf((c) => (c.provider = { name: 'digitalocean', region: 'nyc1' }));
       expect(new URL(provider.secretPartUrl(nyc, nyc.topology.nodes[0], { credentials, now })).searchParams.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20250304/nyc3/s3/aws4_request');
+    });
+
+    describe('backupObjectUrl', () => {
+      const provider = new DigitalOceanProvider();
+      const credentials = { accessKeyId: 'EXAMPLEKEYID', secretAccessKey: 'example-not-a-secret' };
+      const now = new Date('2026-11-25T00:00:00Z');
+      const key = 'etcd/20261125T081500Z.db';
+
+      it('names the object in the backups bucket, in the Spaces region', () => {
+        expect(provider.backupObjectUrl(spec, key)).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+        const bucket = provider.backupBucket(spec);
+        expect(new URL(provider.backupObjectUrl(spec, key)).host).toBe(`${bucket.bucket}.${new URL(bucket.endpoint).host}`);
+        const nyc = specOf((c) => (c.provider = { name: 'digitalocean', region: 'nyc1' }));
+        expect(provider.backupObjectUrl(nyc, key)).toBe('https://keelson-backups.nyc3.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+      });
+
+      it('presigns a GET for 7 days with the Spaces key and region: the same inputs give the same link', () => {
+        const signed = new URL(provider.backupObjectUrl(spec, key, { credentials, now }));
+        expect(`${signed.origin}${signed.pathname}`).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+        expect(signed.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+        expect(signed.searchParams.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20261125/fra1/s3/aws4_request');
+        expect(signed.searchParams.get('X-Amz-Date')).toBe('20261125T000000Z');
+        expect(signed.searchParams.get('X-Amz-Expires')).toBe('604800');
+        expect(signed.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+        expect(signed.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+        expect(signed.toString()).toBe(presignS3Url({ url: provider.backupObjectUrl(spec, key), ...credentials, region: 'fra1', expiresSeconds: 604800, now }));
+        expect(signed.toString()).not.toContain(credentials.secretAccessKey);
+        expect(new DigitalOceanProvider().backupObjectUrl(spec, key, { credentials, now: new Date(now) })).toBe(signed.toString());
+        expect(provider.backupObjectUrl(spec, key, { credentials, now: new Date('2026-11-26T00:00:00Z') })).not.toBe(signed.toString());
+        expect(provider.backupObjectUrl(spec, 'etcd/20261125T091500Z.db', { credentials, now })).not.toBe(signed.toString());
+      });
+
+      it('percent-encodes each segment of a key, once, keeping the slashes', () => {
+        expect(provider.backupObjectUrl(spec, 'etcd/2026-11-25T08:15:00Z.db')).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/2026-11-25T08%3A15%3A00Z.db');
+        const signed = new URL(provider.backupObjectUrl(spec, 'etcd/2026-11-25T08:15:00Z.db', { credentials, now }));
+        expect(signed.pathname).toBe('/etcd/2026-11-25T08%3A15%3A00Z.db');
+      });
+
+      it.each([
+        ['an empty key', '', /DigitalOceanProvider\.backupObjectUrl: the object key is empty; pass the key of an object in the backups bucket, e\.g\. "etcd\/20261125T081500Z\.db"/],
+        ['a leading slash', '/etcd/x.db', /DigitalOceanProvider\.backupObjectUrl: object key "\/etcd\/x\.db" starts with "\/"; keys are relative to the bucket: use "etcd\/x\.db"/],
+        ['a ".." segment', 'etcd/../secrets.db', /object key "etcd\/\.\.\/secrets\.db" has an empty, "\." or "\.\." segment; pass the key exactly as the bucket lists it/],
+        ['a "." segment', './etcd/x.db', /object key "\.\/etcd\/x\.db" has an empty, "\." or "\.\." segment/],
+        ['an empty segment', 'etcd//x.db', /object key "etcd\/\/x\.db" has an empty, "\." or "\.\." segment/],
+        ['a control character', 'etcd/x.db\nother', /object key "etcd\/x\.db\\nother" holds a control character/],
+        ['a key over 1024 bytes', `etcd/${'x'.repeat(1100)}.db`, /object key is 1108 bytes long; S3 keys are at most 1024 bytes/],
+      ])('refuses %s, naming the key and the fix', (_what, bad, message) => {
+        expect(() => provider.backupObjectUrl(spec, bad)).toThrow(message);
+        expect(() => provider.backupObjectUrl(spec, bad, { credentials, now })).toThrow(message);
+      });
     });
 
     it('reads the Spaces key pair from SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY, only when both are set', () => {

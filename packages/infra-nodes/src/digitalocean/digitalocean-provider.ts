@@ -35,6 +35,7 @@ import {
   type TagRole,
 } from '../internal/firewall';
 import { presignS3Url } from '../presign';
+import { backupObjectUrl } from '../internal/backup-object';
 import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
 import { addStateBackend, newStack, renderStack } from '../internal/terraform-json';
 import { isPlainRelativePath, secretPartContent, terraformLiteral } from '../internal/secret-part';
@@ -195,6 +196,17 @@ export class DigitalOceanProvider implements NodeProvider {
   public backupBucket(spec: PlatformSpec): ObjectBucket {
     const region = spacesRegion(spec);
     return { bucket: backupsBucketName(spec), endpoint: `https://${region}.digitaloceanspaces.com`, region };
+  }
+
+  /**
+   * An object in the backups bucket, e.g. an etcd snapshot:
+   * `https://<cluster>-backups.<spaces region>.digitaloceanspaces.com/<key>`,
+   * presigned with the Spaces key for 7 days from `signing.now` (the same
+   * `now` gives the same link); without `signing`, the bare URL, which
+   * nobody can fetch (the bucket is private).
+   */
+  public backupObjectUrl(spec: PlatformSpec, key: string, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string {
+    return backupObjectUrl('DigitalOceanProvider.backupObjectUrl', this.backupBucket(spec), key, signing);
   }
 
   /** The Terraform address of a node's droplet, for `terraform apply -replace=...`. */

@@ -627,6 +627,38 @@ describe('HetznerProvider', () => {
     });
   });
 
+  describe('backupObjectUrl', () => {
+    const credentials = { accessKeyId: 'EXAMPLEKEYID', secretAccessKey: 'example-not-a-secret' };
+    const now = new Date('2026-11-25T00:00:00Z');
+    const key = 'etcd/20261125T081500Z.db';
+
+    it('names the object in the backups bucket in the location\'s Object Storage', () => {
+      expect(provider.backupObjectUrl(spec, key)).toBe('https://keelson-backups-a379a6f6.fsn1.your-objectstorage.com/etcd/20261125T081500Z.db');
+      expect(provider.backupBucket(spec).bucket).toBe('keelson-backups-a379a6f6');
+      const ash = hetznerSpec(1, { provider: { name: 'hetzner', region: 'ash' } });
+      expect(new URL(provider.backupObjectUrl(ash, key)).host).toBe('keelson-backups-a379a6f6.fsn1.your-objectstorage.com');
+    });
+
+    it('presigns a GET for 7 days with the location as region: the same inputs give the same link', () => {
+      const bare = provider.backupObjectUrl(spec, key);
+      const signed = provider.backupObjectUrl(spec, key, { credentials, now });
+      expect(signed).toBe(presignS3Url({ url: bare, ...credentials, region: 'fsn1', expiresSeconds: 7 * 24 * 3600, now }));
+      expect(signed.startsWith(`${bare}?`)).toBe(true);
+      const query = new URL(signed).searchParams;
+      expect(query.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20261125/fsn1/s3/aws4_request');
+      expect(query.get('X-Amz-Expires')).toBe('604800');
+      expect(query.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+      expect(new HetznerProvider().backupObjectUrl(spec, key, { credentials, now: new Date(now) })).toBe(signed);
+      expect(provider.backupObjectUrl(spec, key, { credentials: { ...credentials, secretAccessKey: 'other' }, now })).not.toBe(signed);
+    });
+
+    it('refuses keys that leave the bucket\'s listing, naming the provider, the key and the fix', () => {
+      expect(() => provider.backupObjectUrl(spec, '')).toThrow(/HetznerProvider\.backupObjectUrl: the object key is empty/);
+      expect(() => provider.backupObjectUrl(spec, '/etcd/x.db')).toThrow(/HetznerProvider\.backupObjectUrl: object key "\/etcd\/x\.db" starts with "\/"; keys are relative to the bucket: use "etcd\/x\.db"/);
+      expect(() => provider.backupObjectUrl(spec, 'etcd/../x.db')).toThrow(/HetznerProvider\.backupObjectUrl: object key "etcd\/\.\.\/x\.db" has an empty, "\." or "\.\." segment/);
+    });
+  });
+
   describe('credentialsFromEnv', () => {
     it('reads the Object Storage key pair from MINIO_USER and MINIO_PASSWORD, the minio provider\'s variables', () => {
       expect(provider.credentialsFromEnv({ MINIO_USER: 'KEYID', MINIO_PASSWORD: 'secret', HCLOUD_TOKEN: 'token' })).toEqual({ accessKeyId: 'KEYID', secretAccessKey: 'secret' });

@@ -20,6 +20,7 @@ import { controllerInboundRules, nodeInboundRules, nodeToNodeRules, type Inbound
 import { addStateBackend, newStack, renderStack } from '../internal/terraform-json';
 import { isPlainRelativePath, secretPartContent } from '../internal/secret-part';
 import { presignS3Url } from '../presign';
+import { backupObjectUrl } from '../internal/backup-object';
 import {
   BACKUP_NONCURRENT_EXPIRY,
   FLATCAR_SNAPSHOT_SELECTOR,
@@ -194,6 +195,17 @@ export class HetznerProvider implements NodeProvider {
     checkSpec(spec);
     const store = secretStore(spec);
     return { bucket: store.backupsBucket, endpoint: `https://${objectStorageHost(store.location)}`, region: store.location };
+  }
+
+  /**
+   * An object in the backups bucket, e.g. an etcd snapshot:
+   * `https://<backups bucket>.<location>.your-objectstorage.com/<key>`,
+   * presigned (SigV4, region = the Object Storage location) for 7 days from
+   * `signing.now`; the same inputs give the same link. Without `signing`,
+   * the bare URL, which nobody can fetch (the bucket is private).
+   */
+  backupObjectUrl(spec: PlatformSpec, key: string, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string {
+    return backupObjectUrl('HetznerProvider.backupObjectUrl', this.backupBucket(spec), key, signing);
   }
 
   /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
