@@ -4,16 +4,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateManifest } from '@keelson/k8s-schemas';
 import YAML from 'yaml';
+import { whoamiApp } from './examples/whoami-app';
 import { composePlatform } from './platform';
 import { repoRoot } from './test-helpers';
 
 const bucket = { bucket: 'keelson-backups', endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1' };
-const compose = (change: (c: PlatformConfigInput) => void = () => undefined) => {
+const compose = (change: (c: PlatformConfigInput) => void = () => undefined, apps: Parameters<typeof composePlatform>[1]['apps'] = []) => {
   const config = exampleConfig();
   change(config);
-  return composePlatform(parsePlatformConfig(config), { backupBucket: bucket });
+  return composePlatform(parsePlatformConfig(config), { backupBucket: bucket, apps });
 };
-const render = (change?: (c: PlatformConfigInput) => void) => new Map(renderCharts(compose(change).app).map((f) => [f.path, f.content]));
+const render = (change?: (c: PlatformConfigInput) => void, apps?: Parameters<typeof compose>[1]) => new Map(renderCharts(compose(change, apps).app).map((f) => [f.path, f.content]));
 const changedFiles = (a: Map<string, string>, b: Map<string, string>) => [...new Set([...a.keys(), ...b.keys()])].filter((p) => a.get(p) !== b.get(p)).sort();
 
 describe('composePlatform', () => {
@@ -65,6 +66,43 @@ describe('composePlatform', () => {
     expect(network.cleanup?.delete).toContain('clusterrolebinding/keelson-cni-installer');
     expect(platform.replaceKubeadmAddons).toEqual(['coredns']);
     expect(platform.ingressTarget).toEqual({ http: 30080, https: 30443, proxyProtocol: true });
+  });
+});
+
+describe('an app of your own, in one file (src/examples/whoami-app.ts)', () => {
+  const before = render();
+  const after = render(undefined, [whoamiApp]);
+  const changed = changedFiles(before, after);
+
+  it('renders its namespace, workload, route and policies, and lets Argo CD sync it', () => {
+    expect(changed.filter((p) => p.startsWith('apps/'))).toEqual([
+      'apps/deployment-whoami-whoami.yaml',
+      'apps/ingress-whoami-whoami-example-com.yaml',
+      'apps/namespace-whoami.yaml',
+      'apps/networkpolicy-whoami-allow-dns.yaml',
+      'apps/networkpolicy-whoami-allow-ingress-the-ingress-controller-forwards-https-whoami.yaml',
+      'apps/networkpolicy-whoami-allow-ingress-the-ingress-controller-forwards-let-s-encrypt.yaml',
+      'apps/networkpolicy-whoami-default-deny.yaml',
+      'apps/poddisruptionbudget-whoami-whoami.yaml',
+      'apps/service-whoami-whoami.yaml',
+    ]);
+    expect(YAML.parse(after.get('apps/namespace-whoami.yaml') ?? '').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    const project = YAML.parse(after.get('argocd/appproject-argocd-keelson.yaml') ?? '');
+    expect(project.spec.destinations.map((d: { namespace: string }) => d.namespace)).toContain('whoami');
+    const problems = changed.flatMap((p) => validateManifest(YAML.parse(after.get(p) ?? '')).map((x) => `${p} ${x.path}: ${x.message}`));
+    expect(problems).toEqual([]);
+  });
+
+  it('changes nothing else but the controller\'s egress allows and what Argo CD may sync into', () => {
+    expect(changed.filter((p) => !p.startsWith('apps/'))).toEqual([
+      'argocd/appproject-argocd-keelson.yaml',
+      'ingress/networkpolicy-traefik-allow-egress-the-ingress-controller-forwards-https-whoami.yaml',
+      'ingress/networkpolicy-traefik-allow-egress-the-ingress-controller-forwards-let-s-encrypt-4.yaml',
+    ]);
+  });
+
+  it('refuses a namespace another layer already has', () => {
+    expect(() => compose(undefined, [(chart) => chart.addNamespace({ name: 'velero', podSecurity: 'restricted' })])).toThrow(/addNamespace\("velero"\): layer backups already has it; pick another name/);
   });
 });
 

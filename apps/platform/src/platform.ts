@@ -7,13 +7,33 @@ import type { BootstrapStep } from '@keelson/ignition';
 import { Ingress } from '@keelson/ingress-lego';
 import { bootstrapManifests, CNI_INSTALLER, PodNetwork } from '@keelson/network';
 import { NodeMaintenance } from '@keelson/node-maintenance';
-import type { IngressLayer, ObjectBucket, PlatformSpec } from '@keelson/platform-spec';
+import type { LayerChart } from '@keelson/cluster-kit';
+import type { IngressLayer, ObjectBucket, PlatformSpec, StorageLayer } from '@keelson/platform-spec';
 import { RookStorage } from '@keelson/storage-rook';
+
+/** What an app of your own gets: the apps layer's chart to build in, and the layers it may use. */
+export interface AppContext {
+  readonly spec: PlatformSpec;
+  readonly ingress: IngressLayer;
+  readonly storage: StorageLayer;
+}
+
+/**
+ * An app of your own, in one file: build its objects in `chart` (add its
+ * namespace with `chart.addNamespace`), publish it with `ingress.expose` and
+ * declare its traffic with `chart.allowTraffic`.
+ */
+export type AppFactory = (chart: LayerChart, context: AppContext) => void;
 
 /** What the cloud side must know about the cluster side. */
 export interface PlatformContext {
   /** The backups bucket the node provider creates (`NodeProvider.backupBucket`). */
   readonly backupBucket: ObjectBucket;
+  /**
+   * Apps of your own, built in the apps layer after Nextcloud, the media server and the website.
+   * @default - none
+   */
+  readonly apps?: readonly AppFactory[];
 }
 
 /** The composed platform: the cdk8s App and what the nodes and the cloud need from it. */
@@ -43,6 +63,7 @@ export function composePlatform(spec: PlatformSpec, context: PlatformContext): C
   const ingress = new Ingress(app, 'ingress', { spec });
   const backups = new VeleroBackups(app, 'backups', { spec, target: context.backupBucket, storage });
   const apps = new PlatformApps(app, 'apps', { spec, ingress, storage });
+  for (const extra of context.apps ?? []) extra(apps, { spec, ingress, storage });
 
   const layers = [network, maintenance, storage, ingress, backups, apps];
   const gitops = new ArgoCdAppOfApps(app, 'gitops', { spec, layers });

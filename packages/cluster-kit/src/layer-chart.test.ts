@@ -67,3 +67,22 @@ describe('LayerChart traffic declarations', () => {
     expect(() => LayerChart.containing(new Construct(new App(), 'loose'))).toThrow(/not inside a LayerChart/);
   });
 });
+
+describe('LayerChart.addNamespace', () => {
+  it('renders an added namespace with its Pod Security labels and owns it', () => {
+    const chart = new LayerChart(new App(), 'apps', { spec: exampleSpec(), layer: 'apps' });
+    expect(chart.addNamespace({ name: 'wiki', podSecurity: 'restricted' })).toBe('wiki');
+    expect(chart.namespaces.map((n) => n.name)).toContain('wiki');
+    const ns = Testing.synth(chart).find((o) => o.kind === 'Namespace' && o.metadata.name === 'wiki');
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  it('refuses a preexisting one, a bad name, and a name a layer already has', () => {
+    const chart = new LayerChart(new App(), 'apps', { spec: exampleSpec(), layer: 'apps' });
+    expect(() => chart.addNamespace({ name: 'x', podSecurity: 'restricted', preexisting: true })).toThrow(/addNamespace\("x"\) with preexisting; only namespaces the layer creates/);
+    expect(() => chart.addNamespace({ name: 'Wiki', podSecurity: 'restricted' })).toThrow(/addNamespace\("Wiki"\): not a namespace name/);
+    expect(() => chart.addNamespace({ name: 'rook-ceph', podSecurity: 'restricted' })).toThrow(/layer storage already has it/);
+    chart.addNamespace({ name: 'wiki', podSecurity: 'restricted' });
+    expect(() => chart.addNamespace({ name: 'wiki', podSecurity: 'restricted' })).toThrow(/layer apps already has it/);
+  });
+});

@@ -32,6 +32,7 @@ export class LayerChart extends Chart {
   public readonly outputFolder: string;
   private readonly upstream: UpstreamDeclaration[] = [];
   private readonly traffic: TrafficRule[] = [];
+  private readonly added: NamespacePlan[] = [];
 
   /** The LayerChart a construct belongs to; throws when it is not inside one. */
   public static containing(construct: IConstruct): LayerChart {
@@ -60,6 +61,32 @@ export class LayerChart extends Chart {
   /** Records what the layer installs from upstream (see UpstreamHelmChart), for the AppProject. */
   public declareUpstream(declaration: UpstreamDeclaration): void {
     this.upstream.push(declaration);
+  }
+
+  /**
+   * The namespaces this chart owns: the layer's plan from the spec, plus any
+   * added with {@link addNamespace}.
+   */
+  public get namespaces(): readonly NamespacePlan[] {
+    return [...this.layer.namespaces, ...this.added];
+  }
+
+  /**
+   * Adds a namespace the plan does not name (an app of your own), rendered
+   * with its Pod Security labels like the planned ones; the network layer
+   * default-denies it and Argo CD is allowed to sync into it. Returns its name.
+   */
+  public addNamespace(ns: NamespacePlan): string {
+    if (ns.preexisting) throw new Error(`LayerChart ${this.layer.id}: addNamespace("${ns.name}") with preexisting; only namespaces the layer creates can be added`);
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns.name)) {
+      throw new Error(`LayerChart ${this.layer.id}: addNamespace("${ns.name}"): not a namespace name; use lower-case letters, digits and '-', at most 63`);
+    }
+    const planned = this.spec.layers.flatMap((l) => l.namespaces.map((n) => ({ layer: l.id, name: n.name })));
+    const clash = [...planned, ...this.added.map((n) => ({ layer: this.layer.id, name: n.name }))].find((n) => n.name === ns.name);
+    if (clash) throw new Error(`LayerChart ${this.layer.id}: addNamespace("${ns.name}"): layer ${clash.layer} already has it; pick another name`);
+    new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, this.spec.config.versions.kubernetes));
+    this.added.push(ns);
+    return ns.name;
   }
 
   /**

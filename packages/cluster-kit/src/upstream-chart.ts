@@ -90,9 +90,9 @@ export interface UpstreamTarget {
  * declaration for the AppProject. Checks the namespace is the layer's.
  */
 export function upstreamApplication(construct: Construct, scope: LayerChart, what: string, name: string, target: UpstreamTarget, source: ApplicationSpecSource): string {
-  if (!scope.layer.namespaces.some((n) => n.name === target.namespace)) {
+  if (!scope.namespaces.some((n) => n.name === target.namespace)) {
     throw new Error(
-      `${what}: namespace "${target.namespace}" is not one of layer ${scope.layer.id}'s (${scope.layer.namespaces.map((n) => n.name).join(', ') || 'none'}); add it to the layer plan in platform-spec`,
+      `${what}: namespace "${target.namespace}" is not one of layer ${scope.layer.id}'s (${scope.namespaces.map((n) => n.name).join(', ') || 'none'}); add it to the layer plan in platform-spec`,
     );
   }
   const applicationName = `${scope.layer.folder}-${name}`;

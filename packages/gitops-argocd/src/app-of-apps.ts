@@ -94,7 +94,7 @@ export class ArgoCdAppOfApps extends LayerChart {
     const charts: LayerChart[] = [this, ...props.layers];
     const objects = charts.flatMap((c) => c.apiObjects);
     const namespaces = new Set<string>(charts.map((c) => destinationNamespace(c.layer)));
-    for (const c of charts) c.layer.namespaces.forEach((n) => namespaces.add(n.name));
+    for (const c of charts) c.namespaces.forEach((n) => namespaces.add(n.name));
     for (const o of objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
     const clusterKinds = new Map<string, { group: string; kind: string }>();
     const upstream = charts.flatMap((c) => c.upstreamDeclarations);

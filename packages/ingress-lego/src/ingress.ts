@@ -158,9 +158,9 @@ export class Ingress extends LayerChart implements IngressLayer {
       throw new Error(`${where}: the Gateway already has ${MAX_HTTPS_LISTENERS} HTTPS listeners, the most Gateway API allows besides HTTP; expose fewer hosts or split them over a second Gateway`);
     }
     const chart = LayerChart.containing(scope);
-    if (!chart.layer.namespaces.some((n) => n.name === service.namespace)) {
+    if (!chart.namespaces.some((n) => n.name === service.namespace)) {
       throw new Error(
-        `${where}: namespace "${service.namespace}" is not one of layer ${chart.layer.id}'s (${chart.layer.namespaces.map((n) => n.name).join(', ')}); call expose() from the chart of the layer that owns the service`,
+        `${where}: namespace "${service.namespace}" is not one of layer ${chart.layer.id}'s (${chart.namespaces.map((n) => n.name).join(', ')}); call expose() from the chart of the layer that owns the service`,
       );
     }
 

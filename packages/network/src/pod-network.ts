@@ -226,7 +226,7 @@ export class PodNetwork extends LayerChart {
     const owners = new Map<string, LayerChart>();
     const preexisting = new Set<string>();
     for (const chart of charts) {
-      for (const ns of chart.layer.namespaces) {
+      for (const ns of chart.namespaces) {
         if (ns.preexisting) {
           preexisting.add(ns.name);
           continue;
