@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { scanForSecrets } from '@keelson/k8s-schemas';
 import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess } from '@keelson/infra-nodes';
+import { decodeInlineContents } from '@keelson/ignition';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { configWith, keelson, keelsonWithEnv, tempDir, treeDigest } from './test-helpers';
@@ -187,5 +188,74 @@ describe('keelson synth', () => {
     const jsonOut = tempDir();
     expect(keelson('synth', '--config', jsonFile, '--out', jsonOut).status).toBe(0);
     expect(treeDigest(join(jsonOut, 'charts-out'))).toEqual(treeDigest(join(out, 'charts-out')));
+  });
+});
+
+describe('keelson synth --restore-etcd', () => {
+  const key = 'etcd/20261125T081500Z.db';
+  const sha256 = 'ab'.repeat(32);
+  const keys = { SPACES_ACCESS_KEY_ID: 'DO00EXAMPLEKEY', SPACES_SECRET_ACCESS_KEY: 'example-secret-not-real' };
+  const noKeys = { SPACES_ACCESS_KEY_ID: '', SPACES_SECRET_ACCESS_KEY: '', MINIO_USER: '', MINIO_PASSWORD: '' };
+  const ignitionFiles = (file: string): Map<string, string> => {
+    const files: Array<{ path: string; contents: { source?: string; compression?: string } }> = JSON.parse(readFileSync(file, 'utf8')).storage?.files ?? [];
+    return new Map(files.map((f) => [f.path, decodeInlineContents(f.contents)?.toString('utf8') ?? '']));
+  };
+
+  it('puts the presigned link to the snapshot into the first controller\'s secret part only, and says so', () => {
+    const dir = tempDir();
+    const run = keelsonWithEnv(keys, 'synth', '--out', dir, '--restore-etcd', key, '--restore-etcd-sha256', sha256.toUpperCase());
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(
+      /etcd restore: keelson-controller-1 restores etcd\/20261125T081500Z\.db \(sha256 abababababab…, checked on the node\) if it creates the cluster \(nothing answers on the API endpoint for 3 minutes\); a node that joins never restores; link valid until \d{4}-\d\d-\d\d/,
+    );
+    const ignition = join(dir, 'infra-out/ignition');
+    const link = ignitionFiles(join(ignition, 'keelson-controller-1.secret.ign')).get('/etc/keelson/etcd-restore-url')?.trim() ?? '';
+    const url = new URL(link);
+    expect(`${url.origin}${url.pathname}`).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^DO00EXAMPLEKEY\/\d{8}\/fra1\/s3\/aws4_request$/);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('604800');
+    const signature = url.searchParams.get('X-Amz-Signature') ?? '';
+    expect(signature).toMatch(/^[0-9a-f]{64}$/);
+    // The script that uses it is public; the hash it checks is the lower-case one.
+    const pointer = readFileSync(join(ignition, 'keelson-controller-1.pointer.ign'), 'utf8');
+    expect(ignitionFiles(join(ignition, 'keelson-controller-1.pointer.ign')).get('/opt/keelson/bin/kubeadm-bootstrap')).toContain(`= ${sha256} ]`);
+    // Only the secret part and the combined inspection copy hold the link, raw or decoded.
+    const holders = readdirSync(ignition).filter((name) => {
+      const text = readFileSync(join(ignition, name), 'utf8');
+      return text.includes(signature) || [...ignitionFiles(join(ignition, name)).values()].some((f) => f.includes(signature));
+    });
+    expect(holders.sort()).toEqual(['keelson-controller-1.ign', 'keelson-controller-1.secret.ign']);
+    expect(pointer).not.toContain(signature);
+    expect(readFileSync(join(dir, 'infra-out/main.tf.json'), 'utf8')).not.toContain(signature);
+  });
+
+  it.each([
+    ['DigitalOcean', undefined, /SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY/],
+    ['Hetzner', (c: any) => ((c.provider = { name: 'hetzner', region: 'fsn1' }), (c.nodes.controllers.size = 'cx32'), (c.nodes.workers.size = 'cx32')), /MINIO_USER and MINIO_PASSWORD/],
+  ])('refuses without object-store keys on %s, naming the variables and the fix, and writes nothing', (_cloud, change, variables) => {
+    const dir = tempDir();
+    const config = change ? ['--config', configWith(change)] : [];
+    const run = keelsonWithEnv(noKeys, 'synth', ...config, '--out', dir, '--restore-etcd', key);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--restore-etcd etcd\/20261125T081500Z\.db: the first controller fetches the snapshot through a presigned link, and no object-store keys are set to sign it; set /);
+    expect(run.stderr).toMatch(variables);
+    expect(run.stderr).toMatch(/\(the keys that sign the secret-part links\) and synth again/);
+    expect(run.stderr).toMatch(/nothing was written/);
+    expect(run.stdout).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    ['a key that climbs out of the bucket', ['--restore-etcd', 'etcd/../secrets.db'], /DigitalOceanProvider\.backupObjectUrl: object key "etcd\/\.\.\/secrets\.db" has an empty, "\." or "\.\." segment/],
+    ['a key with a leading slash', ['--restore-etcd', '/etcd/x.db'], /object key "\/etcd\/x\.db" starts with "\/"; keys are relative to the bucket: use "etcd\/x\.db"/],
+    ['a hash that is not SHA-256', ['--restore-etcd', key, '--restore-etcd-sha256', 'abc'], /--restore-etcd-sha256 "abc" is not a SHA-256 \(64 hex digits\); pass the first field of `sha256sum <snapshot>\.db`/],
+    ['a hash without a snapshot', ['--restore-etcd-sha256', sha256], /--restore-etcd-sha256 is the hash of a snapshot to restore; pass the snapshot too with --restore-etcd <key>/],
+  ])('refuses %s with exit 2 and writes nothing', (_what, args, message) => {
+    const dir = tempDir();
+    const run = keelsonWithEnv(keys, 'synth', '--out', dir, ...args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

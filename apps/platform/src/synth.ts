@@ -20,6 +20,13 @@ export interface SynthOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** @default new Date() */
   readonly now?: Date;
+  /**
+   * An etcd snapshot in the backups bucket (`key`, e.g. `etcd/20261125T081500Z.db`)
+   * the first controller restores if it creates the cluster; its link is
+   * presigned with the object-store keys from `env`, which must be set.
+   * @default - no restore
+   */
+  readonly restoreEtcd?: { readonly key: string; readonly sha256?: string };
 }
 
 export interface SynthResult {
@@ -54,6 +61,14 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   const spec = loadPlatformSpec(options.configPath);
   // cdktf and the provider bindings load only here.
   const { nodeProviderFor } = await import('@keelson/infra-nodes');
+  if (options.restoreEtcd) {
+    // Refused before anything is written, the secrets bundle included: a bad key, or no keys to sign its link.
+    nodeProviderFor(spec).backupObjectUrl(spec, options.restoreEtcd.key);
+    if (!nodeProviderFor(spec).credentialsFromEnv(options.env ?? process.env)) {
+      const keys = spec.config.provider.name === 'hetzner' ? 'MINIO_USER and MINIO_PASSWORD' : 'SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY';
+      throw new Error(`--restore-etcd ${options.restoreEtcd.key}: the first controller fetches the snapshot through a presigned link, and no object-store keys are set to sign it; set ${keys} (the keys that sign the secret-part links) and synth again`);
+    }
+  }
   const platform = composePlatform(spec, { backupBucket: nodeProviderFor(spec).backupBucket(spec) });
   const files = renderCharts(platform.app);
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
@@ -76,6 +91,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     secretPartUrl: (node) => provider.secretPartUrl(spec, node, signing),
     bootstrap: platform.bootstrap,
     replaceKubeadmAddons: platform.replaceKubeadmAddons,
+    restoreEtcdSnapshot: options.restoreEtcd && { url: provider.backupObjectUrl(spec, options.restoreEtcd.key, signing), sha256: options.restoreEtcd.sha256 },
   });
   const terraform = provider.renderTerraform({
     spec,
