@@ -73,22 +73,15 @@ export function buildCli(): Command {
     .addOption(
       new Option(
         '--restore-etcd <key>',
-        'etcd snapshot in the backups bucket (e.g. etcd/20261125T081500Z.db) the first controller restores if it creates the cluster; needs the object-store keys that sign the links; apply infra-out with terraform, as keelson deploy re-renders without it',
+        'etcd snapshot in the backups bucket (e.g. etcd/20261125T081500Z.db) the first controller restores if it creates the cluster; needs the object-store keys that sign the links (keelson deploy takes the same option)',
       ),
     )
     .addOption(new Option('--restore-etcd-sha256 <hex>', 'SHA-256 of that snapshot (sha256sum <file>.db): the node refuses another download'))
     .action(async (opts: CommonOptions & { secrets?: string; restoreEtcd?: string; restoreEtcdSha256?: string }) => {
       const { configPath, outDir } = resolvePaths(opts);
       try {
-        if (opts.restoreEtcdSha256 !== undefined && opts.restoreEtcd === undefined) {
-          throw new Error('--restore-etcd-sha256 is the hash of a snapshot to restore; pass the snapshot too with --restore-etcd <key>');
-        }
-        const sha256 = opts.restoreEtcdSha256?.toLowerCase();
-        if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) {
-          throw new Error(`--restore-etcd-sha256 ${JSON.stringify(opts.restoreEtcdSha256)} is not a SHA-256 (64 hex digits); pass the first field of \`sha256sum <snapshot>.db\``);
-        }
-        const restoreEtcd = opts.restoreEtcd === undefined ? undefined : { key: opts.restoreEtcd, sha256 };
-        const { synth, describeSynth } = await import('./synth.js');
+        const { synth, describeSynth, restoreEtcdOption } = await import('./synth.js');
+        const restoreEtcd = restoreEtcdOption(opts.restoreEtcd, opts.restoreEtcdSha256);
         // One bundle per cluster, wherever the output goes: the same default as `keelson pki`.
         const root = findRepoRoot(process.cwd());
         const result = await synth({
@@ -97,12 +90,7 @@ export function buildCli(): Command {
           secretsDir: opts.secrets ? resolve(opts.secrets) : (spec) => join(root, 'secrets', spec.config.cluster.name),
           restoreEtcd,
         });
-        const restoreLine = restoreEtcd && result.linksSignedAt
-          ? [
-              `  etcd restore: ${result.nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} restores ${restoreEtcd.key}${sha256 ? ` (sha256 ${sha256.slice(0, 12)}…, checked on the node)` : ' (no hash check)'} if it creates the cluster (nothing answers on the API endpoint for 3 minutes); a node that joins never restores; link valid until ${new Date(result.linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`,
-            ]
-          : [];
-        process.stdout.write(`keelson synth: wrote ${result.chartsDir} and ${result.infraDir}\n${[...describeSynth(result), ...restoreLine].join('\n')}\n`);
+        process.stdout.write(`keelson synth: wrote ${result.chartsDir} and ${result.infraDir}\n${describeSynth(result).join('\n')}\n`);
       } catch (e) {
         fail(describeWriteError(e, outDir));
         process.stderr.write(`keelson: nothing was written; earlier output under ${outDir} is as it was\n`);

@@ -8,6 +8,21 @@ import { composePlatform } from './platform';
 /** Folder under `--out` for what provisions the nodes; holds secrets, git-ignored. */
 export const INFRA_OUT = 'infra-out';
 
+/**
+ * `--restore-etcd KEY [--restore-etcd-sha256 HEX]` as synth takes it, checked:
+ * undefined without a key; the hash only with a key, lower-cased.
+ */
+export function restoreEtcdOption(key: string | undefined, sha256: string | undefined): SynthOptions['restoreEtcd'] {
+  if (sha256 !== undefined && key === undefined) {
+    throw new Error('--restore-etcd-sha256 is the hash of a snapshot to restore; pass the snapshot too with --restore-etcd <key>');
+  }
+  const hash = sha256?.toLowerCase();
+  if (hash !== undefined && !/^[0-9a-f]{64}$/.test(hash)) {
+    throw new Error(`--restore-etcd-sha256 ${JSON.stringify(sha256)} is not a SHA-256 (64 hex digits); pass the first field of \`sha256sum <snapshot>.db\``);
+  }
+  return key === undefined ? undefined : { key, sha256: hash };
+}
+
 export interface SynthOptions {
   readonly configPath: string;
   readonly outDir: string;
@@ -45,6 +60,8 @@ export interface SynthResult {
   readonly createdSecrets: readonly string[];
   /** The storage layer's redundancy and raw-space price, for humans. */
   readonly storage: string;
+  /** The etcd snapshot the first controller restores if it creates the cluster. */
+  readonly restoreEtcd?: SynthOptions['restoreEtcd'];
 }
 
 /**
@@ -127,11 +144,11 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       ]),
     ],
   });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec) };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreEtcd: options.restoreEtcd };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage, restoreEtcd }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -153,6 +170,11 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
     linksSignedAt
       ? `  secret-part links: signed, valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`
       : `  secret-part links: NOT signed (no object-store keys in the environment, e.g. SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY); nodes cannot fetch their secret parts: set the keys and synth again before deploying`,
+    ...(restoreEtcd && linksSignedAt
+      ? [
+          `  etcd restore: ${nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} restores ${restoreEtcd.key}${restoreEtcd.sha256 ? ` (sha256 ${restoreEtcd.sha256.slice(0, 12)}…, checked on the node)` : ' (no hash check)'} if it creates the cluster (nothing answers on the API endpoint for 3 minutes); a node that joins never restores; link valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`,
+        ]
+      : []),
     ...(createdSecrets.length > 0 ? [`  secrets bundle: created ${createdSecrets.length} files (back the folder up; it never leaves this machine)`] : []),
   ];
 }

@@ -41,10 +41,24 @@ describe('keelson deploy and destroy (built CLI, no cloud)', () => {
     const out = tempDir();
     const run = keelsonWithEnv({ ...bareEnv(), DIGITALOCEAN_TOKEN: 't', SPACES_ACCESS_KEY_ID: 'a', SPACES_SECRET_ACCESS_KEY: 's' }, 'deploy', '--yes', '--out', out, '--secrets', join(out, 'secrets'));
     expect(run.status).toBe(2);
-    // Either verify refuses the config, or Terraform is missing: both before anything is applied.
-    expect(run.stderr).toMatch(/^keelson: (verify: verify found problems; a config that fails verify is never deployed|terraform-plan: neither terraform nor tofu is on PATH)/m);
+    // The default config passes verify; Terraform is missing: it stops before anything is applied.
+    expect(run.stderr).toMatch(/^keelson: terraform-plan: neither terraform nor tofu is on PATH/m);
     expect(run.stderr).toMatch(/\n {2}next: /);
     expect(existsSync(join(out, 'infra-out/deploy-state.json'))).toBe(false);
+  });
+
+  it('deploy --restore-etcd renders the first controller to rebuild from that snapshot (a signed link in its secret part only)', () => {
+    const out = tempDir();
+    const env = { ...bareEnv(), DIGITALOCEAN_TOKEN: 't', SPACES_ACCESS_KEY_ID: 'DO00KEY', SPACES_SECRET_ACCESS_KEY: 'not-a-real-secret' };
+    const run = keelsonWithEnv(env, 'deploy', '--yes', '--out', out, '--secrets', join(out, 'secrets'), '--restore-etcd', 'etcd/20261125T081500Z.db');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/terraform-plan: neither terraform nor tofu is on PATH/);
+    const secret = readFileSync(join(out, 'infra-out/ignition/keelson-controller-1.secret.ign'), 'utf8');
+    expect(secret).toContain('keelson-backups.fra1.digitaloceanspaces.com');
+    expect(readFileSync(join(out, 'infra-out/ignition/keelson-controller-1.pointer.ign'), 'utf8')).not.toContain('keelson-backups');
+    const bad = keelsonWithEnv(env, 'deploy', '--yes', '--out', tempDir(), '--restore-etcd-sha256', 'abc');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--restore-etcd-sha256 is the hash of a snapshot to restore; pass the snapshot too with --restore-etcd <key>/);
   });
 
   it('destroy asks for --yes when there is no terminal to type the cluster name on', () => {

@@ -22,6 +22,8 @@ interface LifecycleCliOptions {
   kubeconfig?: string;
   yes?: boolean;
   backup?: boolean;
+  restoreEtcd?: string;
+  restoreEtcdSha256?: string;
 }
 
 const RENDERERS: readonly ProgressRenderer[] = ['default', 'simple', 'verbose', 'silent'];
@@ -30,6 +32,8 @@ const RENDERERS: readonly ProgressRenderer[] = ['default', 'simple', 'verbose', 
 async function optionsFrom(opts: LifecycleCliOptions, deps: LifecycleCliDeps): Promise<LifecycleOptions> {
   const { configPath, outDir } = deps.resolvePaths(opts);
   const env = process.env;
+  const { restoreEtcdOption } = await import('../synth.js');
+  const restoreEtcd = restoreEtcdOption(opts.restoreEtcd, opts.restoreEtcdSha256);
   const [{ findTerraformBinary, CommandTerraform }, { KubectlCluster, kubectlRunner }] = await Promise.all([import('./terraform.js'), import('./cluster.js')]);
   const binary = findTerraformBinary(opts.terraformBin, env);
   const wanted = opts.terraformBin ?? env.KEELSON_TERRAFORM;
@@ -58,6 +62,7 @@ async function optionsFrom(opts: LifecycleCliOptions, deps: LifecycleCliDeps): P
     ask: process.stdin.isTTY ? ask : undefined,
     yes: opts.yes,
     kubeconfig: opts.kubeconfig ? resolve(opts.kubeconfig) : undefined,
+    restoreEtcd,
   };
 }
 
@@ -101,6 +106,8 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
   withCommon(program.command('deploy'))
     .description('plan, confirm, apply, wait for the API, write the admin kubeconfig, create the deploy-time Secrets, wait for every Application; resumable')
     .addOption(kubeconfigOption())
+    .addOption(new Option('--restore-etcd <key>', 'rebuild from this etcd snapshot in the backups bucket: the first controller restores it if it creates the cluster'))
+    .addOption(new Option('--restore-etcd-sha256 <hex>', 'SHA-256 of that snapshot: the node refuses another download'))
     .option('--yes', 'apply without asking')
     .action(
       run(async (o) => {

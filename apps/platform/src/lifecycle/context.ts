@@ -82,6 +82,8 @@ export interface LifecycleOptions {
   readonly render?: () => Promise<Rendered>;
   /** Events of every step, appended as they happen. */
   readonly events?: StepEvent[];
+  /** Render the first controller to restore this etcd snapshot if it creates the cluster (`--restore-etcd`). */
+  readonly restoreEtcd?: { readonly key: string; readonly sha256?: string };
 }
 
 export const timeoutsOf = (o: LifecycleOptions): LifecycleTimeouts => ({ ...DEFAULT_TIMEOUTS, ...o.timeouts });
@@ -112,6 +114,7 @@ async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
       configPath: o.configPath,
       outDir: o.outDir,
       env: o.env,
+      restoreEtcd: o.restoreEtcd,
       secretsDir: (spec) => (secretsDir = typeof o.secretsDir === 'function' ? o.secretsDir(spec) : o.secretsDir),
     }),
   );
