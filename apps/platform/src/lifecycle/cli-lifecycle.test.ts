@@ -3,6 +3,7 @@
 // machine without network. Build first: npx nx run platform:build.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { decodeInlineContents } from '@keelson/ignition';
 import { keelsonWithEnv, tempDir } from '../test-helpers';
 
 jest.setTimeout(120_000);
@@ -53,9 +54,12 @@ describe('keelson deploy and destroy (built CLI, no cloud)', () => {
     const run = keelsonWithEnv(env, 'deploy', '--yes', '--out', out, '--secrets', join(out, 'secrets'), '--restore-etcd', 'etcd/20261125T081500Z.db');
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/terraform-plan: neither terraform nor tofu is on PATH/);
-    const secret = readFileSync(join(out, 'infra-out/ignition/keelson-controller-1.secret.ign'), 'utf8');
-    expect(secret).toContain('keelson-backups.fra1.digitaloceanspaces.com');
-    expect(readFileSync(join(out, 'infra-out/ignition/keelson-controller-1.pointer.ign'), 'utf8')).not.toContain('keelson-backups');
+    const files = (name: string) => (JSON.parse(readFileSync(join(out, 'infra-out/ignition', name), 'utf8')) as { storage?: { files?: Array<{ path: string; contents: { source?: string; compression?: string } }> } }).storage?.files ?? [];
+    const link = files('keelson-controller-1.secret.ign').find((f) => f.path === '/etc/keelson/etcd-restore-url');
+    const url = new URL(decodeInlineContents(link?.contents ?? {})?.toString('utf8').trim() ?? '');
+    expect(`${url.host}${url.pathname}`).toBe('keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^DO00KEY\//);
+    expect(files('keelson-controller-1.pointer.ign').map((f) => f.path)).not.toContain('/etc/keelson/etcd-restore-url');
     const bad = keelsonWithEnv(env, 'deploy', '--yes', '--out', tempDir(), '--restore-etcd-sha256', 'abc');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--restore-etcd-sha256 is the hash of a snapshot to restore; pass the snapshot too with --restore-etcd <key>/);
