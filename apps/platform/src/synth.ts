@@ -3,6 +3,7 @@ import { renderCharts, writeTreeAtomically, type RenderedFile } from '@keelson/c
 import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { storageOverhead } from '@keelson/storage-rook';
+import { PLATFORM_APPS } from './apps';
 import { composePlatform } from './platform';
 
 /** Folder under `--out` for what provisions the nodes; holds secrets, git-ignored. */
@@ -86,7 +87,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       throw new Error(`--restore-etcd ${options.restoreEtcd.key}: the first controller fetches the snapshot through a presigned link, and no object-store keys are set to sign it; set ${keys} (the keys that sign the secret-part links) and synth again`);
     }
   }
-  const platform = composePlatform(spec, { backupBucket: nodeProviderFor(spec).backupBucket(spec) });
+  const platform = composePlatform(spec, { backupBucket: nodeProviderFor(spec).backupBucket(spec), apps: PLATFORM_APPS });
   const files = renderCharts(platform.app);
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
