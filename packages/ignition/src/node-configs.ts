@@ -455,9 +455,11 @@ function initConfig(props: NodeConfigsProps, node: NodeSpec): string {
       {
         token: secrets.bootstrapToken,
         description: 'Keelson node bootstrap (secrets bundle kubeadm/bootstrap-token)',
-        // Nodes join for the cluster's whole life (replacements, new workers);
-        // the token only lets a node ask for a kubelet certificate.
-        ttl: '0s',
+        // Valid a day after the cluster is made; keelson deploy and upgrade
+        // re-apply it (the same token, a new expiration) before nodes join, so
+        // the token in every node's Ignition is useless a day after a rollout.
+        // It only ever lets a node ask for a kubelet certificate.
+        ttl: '24h',
         usages: ['signing', 'authentication'],
         groups: ['system:bootstrappers:kubeadm:default-node-token'],
       },

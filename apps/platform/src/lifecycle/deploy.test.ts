@@ -35,7 +35,8 @@ describe('keelson deploy', () => {
     expect(stepsWith(o.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api', 'secrets', 'applications']);
     // The API was polled until it answered, and nothing touched the cluster before.
     expect(cluster.calls.slice(0, 3)).toEqual(['apiReady', 'apiReady', 'apiReady']);
-    expect(cluster.calls.filter((c) => c.startsWith('applySecret'))).toEqual([
+    expect(cluster.calls.filter((c) => c.startsWith('applySecret')).map((c) => c.replace(/bootstrap-token-[a-z0-9]{6}$/, 'bootstrap-token'))).toEqual([
+      'applySecret kube-system/bootstrap-token',
       'applySecret cert-manager/digitalocean-dns',
       'applySecret velero/cloud-credentials',
       'applySecret velero/etcd-backup-client',
@@ -159,7 +160,7 @@ describe('keelson deploy', () => {
     const { terraform, cluster } = fakes();
     cluster.namespaces.delete('velero');
     await expect(deploy(fakeOptions(r, { terraform, cluster }))).rejects.toThrow(/secrets: namespace velero does not exist yet after 50 ms \(Argo CD creates it/);
-    expect(cluster.calls.filter((c) => c.startsWith('applySecret'))).toEqual(['applySecret cert-manager/digitalocean-dns']);
+    expect(cluster.calls.filter((c) => c.startsWith('applySecret') && !c.includes('bootstrap-token'))).toEqual(['applySecret cert-manager/digitalocean-dns']);
   });
 
   it('refuses to run without a Terraform binary, and without a terminal to confirm on', async () => {

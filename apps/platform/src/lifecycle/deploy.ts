@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ClusterAdapter } from './cluster';
 import { confirm, renderAndVerify, terraformPlan, timeoutsOf, type LifecycleOptions, type Rendered } from './context';
 import { formatPlanSummary, planHasChanges, type PlanSummary } from './plan-summary';
-import { missingSecretInputs, secretManifests, secretsFor, writeAdminKubeconfig } from './secrets';
+import { BOOTSTRAP_TOKEN_HOURS, bootstrapTokenSecret, missingSecretInputs, secretManifests, secretsFor, writeAdminKubeconfig } from './secrets';
 import { configDigest, StateStore } from './state';
 import { describeDuration, LifecycleError, runSteps, waitFor, type StepEvent } from './steps';
 import { terraformArgs } from './terraform';
@@ -123,6 +123,10 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
         skip: () => done('secrets'),
         run: async (report) => {
           const c = need(cluster);
+          // Nodes that are still joining need the bootstrap token; it expires a day after this deploy.
+          const token = bootstrapTokenSecret(r.secretsDir, new Date());
+          report(`kube-system/${token.metadata.name} (valid ${BOOTSTRAP_TOKEN_HOURS} h)`);
+          await c.applySecret(token);
           const manifests = secretManifests(secretsFor(r.spec), env, r.secretsDir);
           for (const m of manifests) {
             const { namespace, name } = m.metadata;

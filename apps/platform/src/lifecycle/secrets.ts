@@ -188,3 +188,39 @@ export async function writeAdminKubeconfig(options: AdminKubeconfigOptions): Pro
   chmodSync(file, 0o600);
   return file;
 }
+
+/** How long a join is possible after each deploy or node replacement. */
+export const BOOTSTRAP_TOKEN_HOURS = 24;
+
+/**
+ * The kubeadm bootstrap token nodes join with (the bundle's
+ * `kubeadm/bootstrap-token`), as the Secret the API server authenticates it
+ * by, valid for {@link BOOTSTRAP_TOKEN_HOURS} from `now`. kubeadm init makes
+ * it with the same lifetime; deploy and upgrade re-apply it before nodes
+ * join, so the token in every node's Ignition is useless a day later.
+ *
+ * @see https://kubernetes.io/docs/reference/access-authn-authz/bootstrap-tokens/#bootstrap-token-secret-format
+ */
+export function bootstrapTokenSecret(secretsDir: string, now: Date, hours = BOOTSTRAP_TOKEN_HOURS): SecretManifest {
+  const file = join(secretsDir, 'kubeadm/bootstrap-token');
+  if (!existsSync(file)) throw new Error(`bootstrap token: ${file} is missing from the secrets bundle; run keelson synth (it creates the bundle) or restore the bundle folder`);
+  const token = readFileSync(file, 'utf8').trim();
+  const match = /^([a-z0-9]{6})\.([a-z0-9]{16})$/.exec(token);
+  if (!match) throw new Error(`bootstrap token: ${file} is not a kubeadm token ([a-z0-9]{6}.[a-z0-9]{16}); delete it and run keelson synth to make a new one`);
+  const b64 = (v: string) => Buffer.from(v).toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `bootstrap-token-${match[1]}`, namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'keelson-deploy' } },
+    type: 'bootstrap.kubernetes.io/token',
+    data: {
+      'token-id': b64(match[1]),
+      'token-secret': b64(match[2]),
+      expiration: b64(new Date(now.getTime() + hours * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')),
+      description: b64('Keelson node joins (refreshed by keelson deploy and upgrade)'),
+      'usage-bootstrap-authentication': b64('true'),
+      'usage-bootstrap-signing': b64('true'),
+      'auth-extra-groups': b64('system:bootstrappers:kubeadm:default-node-token'),
+    },
+  };
+}

@@ -54,6 +54,9 @@ describe('keelson upgrade', () => {
     expect(actionsOf(f).slice(-3)).toEqual(['cordon keelson-worker-1', 'drain keelson-worker-1', 'deleteNode keelson-worker-1']);
     expect(stepsWith(o.events, 'done')).toEqual(['render', 'terraform-init', ...ORDER]);
     expect(readState(join(r.rendered.infraDir, STATE_FILE))?.upgrade).toEqual({ replaced: ORDER });
+    // Each new machine joins with a bootstrap token refreshed just before it is made (valid a day).
+    const tokenAndNode = f.cluster.calls.filter((c) => /^(deleteNode|applySecret)/.test(c)).map((c) => c.replace(/bootstrap-token-[a-z0-9]{6}$/, 'bootstrap-token'));
+    expect(tokenAndNode).toEqual(ORDER.flatMap((n) => [`deleteNode ${n}`, 'applySecret kube-system/bootstrap-token']));
   });
 
   it('never drains a node while another is out: gates are checked before each node', async () => {

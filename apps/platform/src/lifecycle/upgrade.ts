@@ -3,7 +3,7 @@ import type { NodeSpec, PlatformSpec } from '@keelson/platform-spec';
 import type { ClusterAdapter, EtcdAccess, Observation } from './cluster';
 import { confirm, machineAddress, nodeAddressesFrom, renderAndVerify, timeoutsOf, type LifecycleOptions, type LifecycleTimeouts, type Rendered } from './context';
 import { applicationsHealthy } from './deploy';
-import { writeAdminKubeconfig } from './secrets';
+import { BOOTSTRAP_TOKEN_HOURS, bootstrapTokenSecret, writeAdminKubeconfig } from './secrets';
 import { configDigest, StateStore, type ReplacementPhase } from './state';
 import { describeDuration, LifecycleError, runSteps, waitFor, type Step, type StepEvent } from './steps';
 import { terraformArgs } from './terraform';
@@ -196,6 +196,10 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
         at('drained');
       }
       if (!passed('replaced')) {
+        // The new machine joins with the bundle's bootstrap token: valid for a day from now, then useless.
+        const token = bootstrapTokenSecret(r.secretsDir, new Date());
+        report(`bootstrap token ${token.metadata.name} valid ${BOOTSTRAP_TOKEN_HOURS} h`);
+        await cluster.applySecret(token);
         const address = await machineAddress(spec, node);
         report(`${terraform.binary} apply -replace=${address}`);
         try {

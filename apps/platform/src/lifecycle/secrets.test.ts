@@ -1,0 +1,38 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateManifest } from '@keelson/k8s-schemas';
+import { bootstrapTokenSecret, BOOTSTRAP_TOKEN_HOURS } from './secrets';
+import { tempDir } from '../test-helpers';
+
+const bundleWith = (token: string) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'kubeadm'));
+  writeFileSync(join(dir, 'kubeadm/bootstrap-token'), `${token}\n`);
+  return dir;
+};
+const decode = (v: string) => Buffer.from(v, 'base64').toString();
+
+describe('bootstrapTokenSecret', () => {
+  it('is the bundle\'s token as the API server reads it, valid for a day from now, for node joins only', () => {
+    const now = new Date('2026-11-25T10:00:00.123Z');
+    const secret = bootstrapTokenSecret(bundleWith('abcdef.0123456789abcdef'), now);
+    expect(BOOTSTRAP_TOKEN_HOURS).toBe(24);
+    expect(secret.metadata).toMatchObject({ name: 'bootstrap-token-abcdef', namespace: 'kube-system' });
+    expect(secret.type).toBe('bootstrap.kubernetes.io/token');
+    expect(Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, decode(v)]))).toEqual({
+      'token-id': 'abcdef',
+      'token-secret': '0123456789abcdef',
+      expiration: '2026-11-26T10:00:00Z',
+      description: 'Keelson node joins (refreshed by keelson deploy and upgrade)',
+      'usage-bootstrap-authentication': 'true',
+      'usage-bootstrap-signing': 'true',
+      'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
+    });
+    expect(validateManifest(secret)).toEqual([]);
+  });
+
+  it('refuses a missing or malformed token, naming the file and the fix', () => {
+    expect(() => bootstrapTokenSecret(tempDir(), new Date())).toThrow(/kubeadm\/bootstrap-token is missing from the secrets bundle; run keelson synth/);
+    expect(() => bootstrapTokenSecret(bundleWith('not-a-token'), new Date())).toThrow(/is not a kubeadm token \(\[a-z0-9\]\{6\}\.\[a-z0-9\]\{16\}\); delete it and run keelson synth/);
+  });
+});
