@@ -1,7 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { scanForSecrets } from '@keelson/k8s-schemas';
 import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess } from '@keelson/infra-nodes';
-import { decodeInlineContents } from '@keelson/ignition';
+import { decodeInlineContents, KUBERNETES_RELEASES } from '@keelson/ignition';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { configWith, keelson, keelsonWithEnv, tempDir, treeDigest } from './test-helpers';
@@ -257,5 +260,117 @@ describe('keelson synth --restore-etcd', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+/**
+ * A loopback HTTP server in a child process serving the files under `dir`
+ * (404 otherwise): the CLI runs through spawnSync, which blocks this process.
+ */
+async function serveFolder(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const script = `const http = require('node:http'), fs = require('node:fs'), path = require('node:path');
+http.createServer((req, res) => fs.readFile(path.join(process.argv[1], new URL(req.url, 'http://x').pathname), (e, body) => (e ? res.writeHead(404).end() : res.writeHead(200).end(body))))
+  .listen(0, '127.0.0.1', function () { process.stdout.write(this.address().port + '\\n'); });`;
+  const child = spawn(process.execPath, ['-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+describe('keelson lock, and synth with the Kubernetes image pinned by hash', () => {
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const image = (release: string) => `kubernetes-v${release}-x86-64.raw`;
+  const release = KUBERNETES_RELEASES['1.36'];
+  const served = tempDir();
+  let server: { url: string; child: ChildProcess };
+  /** A loopback port nothing listens on. */
+  let closedPort = 0;
+  const lockOf = (config: string) => join(config, '..', 'kubernetes-sysext.lock.json');
+  type Files = Array<{ path: string; contents: { source?: string; verification?: { hash?: string } } }>;
+  const storageFiles = (path: string): Files => JSON.parse(readFileSync(path, 'utf8')).storage.files;
+
+  beforeAll(async () => {
+    // The bakery's layout: SHA256SUMS next to the images, listing every release (the images themselves are not needed to lock).
+    mkdirSync(join(served, 'extensions'));
+    mkdirSync(join(served, 'partial'));
+    const lines = Object.values(KUBERNETES_RELEASES).map((r) => `${sha(r)}  ${image(r)}`);
+    writeFileSync(join(served, 'extensions/SHA256SUMS'), `${lines.join('\n')}\n`);
+    writeFileSync(join(served, 'partial/SHA256SUMS'), `${lines.filter((l) => !l.includes(image(release))).join('\n')}\n`);
+    server = await serveFolder(served);
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+  });
+  afterAll(() => server.child.kill());
+
+  it('locks every pinned release next to the config, and synth makes every node\'s Ignition download its image by that hash', () => {
+    const config = configWith(() => undefined);
+    const base = `${server.url}/extensions`;
+    const lock = keelsonWithEnv({ KEELSON_SYSEXT_BASE_URL: base }, 'lock', '--config', config);
+    expect(lock.stderr).toBe('');
+    expect(lock.status).toBe(0);
+    expect(lock.stdout).toContain(`keelson lock: wrote ${lockOf(config)} from ${base}/SHA256SUMS`);
+    expect(JSON.parse(readFileSync(lockOf(config), 'utf8')).images['1.36']).toEqual({ release, file: image(release), url: `${base}/${image(release)}`, sha256: sha(release) });
+    expect(keelson('lock', '--check', '--config', config)).toMatchObject({ status: 0, stderr: '' });
+
+    const out = tempDir();
+    const run = keelson('synth', '--config', config, '--out', out);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(`Kubernetes system extension: ${image(release)} pinned by sha256 ${sha(release).slice(0, 12)}…`);
+    const dir = join(out, 'infra-out/ignition');
+    const pointers = readdirSync(dir).filter((f) => f.endsWith('.pointer.ign'));
+    expect(pointers).toHaveLength(6);
+    for (const name of pointers) {
+      const entry = storageFiles(join(dir, name)).find((f) => f.path === `/opt/extensions/kubernetes/${image(release)}`);
+      expect(entry?.contents).toEqual({ source: `${base}/${image(release)}`, verification: { hash: `sha256-${sha(release)}` } });
+      expect(storageFiles(join(dir, name.replace('.pointer.ign', '.secret.ign'))).map((f) => f.path)).not.toContain(`/opt/extensions/kubernetes/${image(release)}`);
+    }
+  });
+
+  it('renders without a lock as before (sysupdate fetches the image), says so in one line, and --check exits 1', () => {
+    const config = configWith(() => undefined);
+    const out = tempDir();
+    const run = keelson('synth', '--config', config, '--out', out);
+    expect(run.status).toBe(0);
+    expect(run.stdout.split('\n').filter((l) => l.includes('Kubernetes system extension'))).toEqual([
+      '  Kubernetes system extension: not pinned by hash (run keelson lock on a machine with internet and commit kubernetes-sysext.lock.json)',
+    ]);
+    const files = storageFiles(join(out, 'infra-out/ignition/keelson-worker-1.ign')).map((f) => f.path);
+    expect(files.filter((p) => p.startsWith('/opt/extensions/'))).toEqual([]);
+    const check = keelson('lock', '--check', '--config', config);
+    expect(check.status).toBe(1);
+    expect(check.stderr).toBe(`keelson lock --check: ${lockOf(config)} is missing; run keelson lock on a machine with internet and commit kubernetes-sysext.lock.json\n`);
+  });
+
+  it('refuses a stale lock with exit 2, naming both releases and the fix, and writes nothing', () => {
+    const config = configWith(() => undefined);
+    const file = image('1.36.1');
+    writeFileSync(lockOf(config), JSON.stringify({ source: 'https://extensions.flatcar.org/extensions', images: { '1.36': { release: '1.36.1', file, url: `https://extensions.flatcar.org/extensions/${file}`, sha256: sha('1.36.1') } } }));
+    const out = tempDir();
+    const run = keelson('synth', '--config', config, '--out', out);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`${lockOf(config)}: Kubernetes 1.36 is locked at 1.36.1, but KUBERNETES_RELEASES pins ${release}; run keelson lock on a machine with internet and commit kubernetes-sysext.lock.json`);
+    expect(run.stderr).toMatch(/nothing was written/);
+    expect(run.stdout).toBe('');
+    expect(readdirSync(out)).toEqual([]);
+    expect(keelson('lock', '--check', '--config', config).status).toBe(1);
+  });
+
+  it.each([
+    ['the download fails', () => `http://127.0.0.1:${closedPort}/extensions`, /keelson: could not download http:\/\/127\.0\.0\.1:\d+\/extensions\/SHA256SUMS \(ECONNREFUSED\); keelson lock needs internet: run it on a machine that reaches 127\.0\.0\.1:\d+, then commit kubernetes-sysext\.lock\.json/],
+    ['the pinned image is not listed', () => `${server.url}/partial`, new RegExp(`does not list ${image(release).replace(/\./g, '\\.')} \\(Kubernetes 1\\.36 in KUBERNETES_RELEASES\\); the bakery has not published that release \\(yet\\)`)],
+    ['the base URL is plain http to another host', () => 'http://mirror.example/extensions', /KEELSON_SYSEXT_BASE_URL "http:\/\/mirror\.example\/extensions" is not an https URL/],
+  ])('exits 2 and leaves the lock file as it was when %s', (_what, base, message) => {
+    const config = configWith(() => undefined);
+    writeFileSync(lockOf(config), 'the previous lock\n');
+    const run = keelsonWithEnv({ KEELSON_SYSEXT_BASE_URL: base() }, 'lock', '--config', config);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/keelson: the lock file was not changed/);
+    expect(readFileSync(lockOf(config), 'utf8')).toBe('the previous lock\n');
   });
 });

@@ -159,6 +159,25 @@ export function buildCli(): Command {
         fail(e);
       }
     });
+  program
+    .command('lock')
+    .description(
+      'pin the Kubernetes system extension images by hash: download the bakery\'s SHA256SUMS (needs internet; KEELSON_SYSEXT_BASE_URL for a mirror) and write kubernetes-sysext.lock.json next to the config, to commit; synth pins each node\'s image by it',
+    )
+    .addOption(configOption())
+    .option('--check', 'only check, without network, that the lock file exists and matches KUBERNETES_RELEASES; exit 1 if not')
+    .action(async (opts: CommonOptions & { check?: boolean }) => {
+      try {
+        const { lockCommand } = await import('./lock.js');
+        const result = await lockCommand({ configPath: resolvePaths(opts).configPath, check: opts.check === true });
+        if (result.stdout.length > 0) process.stdout.write(`${result.stdout.join('\n')}\n`);
+        if (result.stderr.length > 0) process.stderr.write(`${result.stderr.join('\n')}\n`);
+        process.exitCode = result.exitCode;
+      } catch (e) {
+        fail(e);
+        process.stderr.write('keelson: the lock file was not changed\n');
+      }
+    });
   registerLifecycleCommands(program, { configOption, outOption, resolvePaths, fail, repoRoot: () => findRepoRoot(process.cwd()) });
   return program;
 }

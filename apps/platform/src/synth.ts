@@ -4,6 +4,7 @@ import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { storageOverhead } from '@keelson/storage-rook';
 import { PLATFORM_APPS } from './apps';
+import { describeKubernetesSysext, pinnedKubernetesSysext, sysextLockPath, type PinnedKubernetesSysext } from './lock';
 import { composePlatform } from './platform';
 
 /** Folder under `--out` for what provisions the nodes; holds secrets, git-ignored. */
@@ -43,6 +44,13 @@ export interface SynthOptions {
    * @default - no restore
    */
   readonly restoreEtcd?: { readonly key: string; readonly sha256?: string };
+  /**
+   * The lock file that pins the Kubernetes system extension image by hash
+   * (`keelson lock`); without it, or without an entry for the config's
+   * release, nodes fetch the image with systemd-sysupdate.
+   * @default `kubernetes-sysext.lock.json` next to the config (apps/platform/ for the default config)
+   */
+  readonly sysextLockFile?: string;
 }
 
 export interface SynthResult {
@@ -63,6 +71,8 @@ export interface SynthResult {
   readonly storage: string;
   /** The etcd snapshot the first controller restores if it creates the cluster. */
   readonly restoreEtcd?: SynthOptions['restoreEtcd'];
+  /** The Kubernetes system extension image pinned by hash, if the lock has it. */
+  readonly kubernetesSysext?: PinnedKubernetesSysext;
 }
 
 /**
@@ -77,6 +87,8 @@ export interface SynthResult {
  */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
   const spec = loadPlatformSpec(options.configPath);
+  // Refused before anything is written when stale: it would pin another release than the nodes run.
+  const kubernetesSysext = pinnedKubernetesSysext(options.sysextLockFile ?? sysextLockPath(options.configPath), spec.config.versions.kubernetes);
   // cdktf and the provider bindings load only here.
   const { nodeProviderFor } = await import('@keelson/infra-nodes');
   if (options.restoreEtcd) {
@@ -110,6 +122,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     bootstrap: platform.bootstrap,
     replaceKubeadmAddons: platform.replaceKubeadmAddons,
     restoreEtcdSnapshot: options.restoreEtcd && { url: provider.backupObjectUrl(spec, options.restoreEtcd.key, signing), sha256: options.restoreEtcd.sha256 },
+    kubernetesSysext: kubernetesSysext.image && { url: kubernetesSysext.image.url, sha256: kubernetesSysext.image.sha256 },
   });
   const terraform = provider.renderTerraform({
     spec,
@@ -145,11 +158,11 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       ]),
     ],
   });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreEtcd: options.restoreEtcd };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreEtcd: options.restoreEtcd, kubernetesSysext };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage, restoreEtcd }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage, restoreEtcd, kubernetesSysext }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -176,6 +189,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
           `  etcd restore: ${nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} restores ${restoreEtcd.key}${restoreEtcd.sha256 ? ` (sha256 ${restoreEtcd.sha256.slice(0, 12)}…, checked on the node)` : ' (no hash check)'} if it creates the cluster (nothing answers on the API endpoint for 3 minutes); a node that joins never restores; link valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`,
         ]
       : []),
+    ...(kubernetesSysext ? [`  ${describeKubernetesSysext(kubernetesSysext)}`] : []),
     ...(createdSecrets.length > 0 ? [`  secrets bundle: created ${createdSecrets.length} files (back the folder up; it never leaves this machine)`] : []),
   ];
 }

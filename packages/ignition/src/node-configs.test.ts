@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exampleConfig, parsePlatformConfig, type NodeSpec, type PlatformConfigInput } from '@keelson/platform-spec';
@@ -374,5 +375,134 @@ describe('restoring etcd from a snapshot', () => {
   it('refuses a hash that is not 64 lower-case hex digits', () => {
     expect(() => withRestore({ url, sha256: 'abc' })).toThrow(/restoreEtcdSnapshot\.sha256 "abc" is not 64 lower-case hex digits; pass the first field of `sha256sum <snapshot>\.db`, or leave it out/);
     expect(() => withRestore({ url, sha256: 'A'.repeat(64) })).toThrow(/restoreEtcdSnapshot\.sha256 "A{64}" is not 64 lower-case hex digits/);
+  });
+});
+
+describe('the Kubernetes system extension pinned by hash (kubernetesSysext)', () => {
+  const spec = platform();
+  const release = KUBERNETES_RELEASES['1.36'];
+  const file = `kubernetes-v${release}-x86-64.raw`;
+  const imagePath = `${NODE_PATHS.sysextDir}/${file}`;
+  // A stand-in for the bakery's image: only its hash matters to Ignition.
+  const image = Buffer.from('not a squashfs, only bytes with a known hash\u0000\u00ff');
+  const sha256 = createHash('sha256').update(image).digest('hex');
+  const url = `https://extensions.flatcar.org/extensions/${file}`;
+  const secretPartUrl = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`;
+  const pinned = (kubernetesSysext: { url: string; sha256: string }, s = spec, partUrl = secretPartUrl) => renderNodeConfigs({ spec: s, secrets, secretPartUrl: partUrl, kubernetesSysext });
+  type Storage = { storage: { files: Array<{ path: string; mode?: number; contents: { source?: string; verification?: { hash?: string } } }> } };
+  const withoutPin = (json: string) => {
+    const config = JSON.parse(json) as Storage;
+    config.storage.files = config.storage.files.filter((f) => f.path !== imagePath && f.path !== NODE_PATHS.sysextStamp);
+    return config;
+  };
+
+  it('downloads the image in Ignition from the URL, checked by its sha256, in the public pointer of every node', () => {
+    for (const c of pinned({ url, sha256 })) {
+      const entry = (JSON.parse(c.pointer) as Storage).storage.files.find((f) => f.path === imagePath);
+      expect(entry).toEqual({ path: imagePath, mode: 0o644, contents: { source: url, verification: { hash: `sha256-${sha256}` } } });
+      expect(files(c.pointer).get(NODE_PATHS.sysextStamp)).toBe(`${file} sha256 ${sha256}, written by Ignition\n`);
+      // The secret part does not carry it: it is public, and needs no second copy.
+      expect(c.secretPart).not.toContain(sha256);
+    }
+  });
+
+  it('adds only the image and the stamp: the secret part is byte-identical to an unpinned render, the pointer and the full config equal it otherwise', () => {
+    const plain = render(spec);
+    for (const [i, c] of pinned({ url, sha256 }).entries()) {
+      expect(c.secretPart).toBe(plain[i].secretPart);
+      expect(c.secretPartHash).toBe(plain[i].secretPartHash);
+      expect(withoutPin(c.pointer)).toEqual(JSON.parse(plain[i].pointer));
+      expect(withoutPin(c.full)).toEqual(JSON.parse(plain[i].full));
+    }
+    // Undefined is the same as leaving the prop out: no image, no stamp, no sha256 hash anywhere.
+    const unset = renderNodeConfigs({ spec, secrets, secretPartUrl, kubernetesSysext: undefined });
+    expect(unset.map((c) => c.full)).toEqual(plain.map((c) => c.full));
+    for (const c of plain) {
+      expect([...files(c.full).keys()]).not.toContain(NODE_PATHS.sysextStamp);
+      expect(c.full).not.toContain('sha256-');
+    }
+  });
+
+  it('keeps the sysupdate transfer and the link systemd-sysext merges through, and the unit that would fetch the image is skipped by the stamp', () => {
+    const [first] = pinned({ url, sha256 });
+    const config = JSON.parse(first.full) as Storage & { storage: { links: Array<{ path: string; target: string }> }; systemd: { units: Array<{ name: string; contents?: string }> } };
+    expect(config.storage.links).toContainEqual({ path: '/etc/extensions/kubernetes.raw', target: imagePath });
+    expect(files(first.full).get(`${NODE_PATHS.sysupdateDir}/kubernetes-v1.36.conf`)).toMatch(/MatchPattern=kubernetes-v1\.36\.@v-x86-64\.raw/);
+    const unit = config.systemd.units.find((u) => u.name === 'keelson-kubernetes-sysext.service')?.contents ?? '';
+    expect(unit).toContain(`ConditionPathExists=!${NODE_PATHS.sysextStamp}`);
+    expect(unit).toContain('systemd-sysupdate');
+  });
+
+  it.each([
+    ['3 nodes', { controllers: 3, workers: 0 }],
+    ['9 nodes', { controllers: 7, workers: 2 }],
+  ])('passes the real ignition-validate and the schema and stays under the user-data limit, %s', (_name, nodes) => {
+    for (const c of pinned({ url, sha256 }, platform(nodes))) {
+      expect(Buffer.byteLength(c.pointer)).toBeLessThan(DIGITALOCEAN_USER_DATA_LIMIT);
+      for (const part of [c.pointer, c.full]) {
+        expect(validateIgnitionConfig(JSON.parse(part))).toEqual([]);
+        expect(runIgnitionValidate(part)).toMatchObject({ ok: true, errors: [], warnings: [] });
+      }
+    }
+  });
+
+  it('passes systemd-analyze verify with the image pinned', () => {
+    const config = JSON.parse(pinned({ url, sha256 })[0].full) as { systemd: { units: Array<{ name: string; contents?: string }> } };
+    const units = config.systemd.units.filter((u) => u.contents);
+    const result = systemdAnalyzeVerify(Object.fromEntries(units.map((u) => [u.name, u.contents as string])), {
+      assumeUnits: ['containerd.service', 'coreos-metadata.service', 'update-engine.service', 'systemd-sysext.service'],
+      assumeExecutables: ['/usr/bin/update_engine_client', '/usr/lib/systemd/systemd-sysupdate', NODE_PATHS.bootstrapScript],
+    });
+    expect(result).toMatchObject({ ok: true });
+  });
+
+  describe('applied by the real Ignition, the image served from a loopback server', () => {
+    const node = spec.topology.workers[0];
+    const secretPart = render(spec).find((c) => c.node.name === node.name)?.secretPart ?? '';
+    const boot = (served: Buffer) =>
+      applyIgnition(
+        (server) => pinned({ url: `${server.url}/extensions/${file}`, sha256 }, spec, (n) => `${server.url}/${n.name}.ign`).find((c) => c.node.name === node.name)?.pointer ?? '',
+        { serve: { [`/${node.name}.ign`]: secretPart, [`/extensions/${file}`]: served } },
+      );
+
+    it('writes the image where the link points, and the stamp, when the served bytes match the hash', async () => {
+      const applied = await boot(image);
+      try {
+        expect(applied.log).toMatch(new RegExp(`GET http://127\\.0\\.0\\.1:\\d+/extensions/${file.replace(/\./g, '\\.')}`));
+        expect(readFileSync(join(applied.root, imagePath))).toEqual(image);
+        expect(statSync(join(applied.root, imagePath)).mode & 0o7777).toBe(0o644);
+        expect(readlinkSync(join(applied.root, 'etc/extensions/kubernetes.raw'))).toBe(imagePath);
+        expect(readFileSync(join(applied.root, NODE_PATHS.sysextStamp), 'utf8')).toBe(`${file} sha256 ${sha256}, written by Ignition\n`);
+        // The secret part still arrives through the pointer's merge.
+        expect(readFileSync(join(applied.root, NODE_PATHS.kubeadmJoin), 'utf8')).toContain(secrets.bootstrapToken);
+      } finally {
+        applied.cleanup();
+      }
+    });
+
+    it('fails the boot when the served image does not match the pinned hash', async () => {
+      const tampered = Buffer.concat([image, Buffer.from('x')]);
+      const actual = createHash('sha256').update(tampered).digest('hex');
+      await expect(boot(tampered)).rejects.toThrow(new RegExp(`Ignition stage files failed: .*hash verification failed \\(calculated ${actual} but expected ${sha256}\\)`));
+    });
+  });
+
+  it('refuses a URL that is not https, naming the field and the fix', () => {
+    expect(() => pinned({ url: `http://extensions.flatcar.org/extensions/${file}`, sha256 })).toThrow(
+      /kubernetesSysext\.url "http:\/\/extensions\.flatcar\.org\/extensions\/kubernetes-v1\.36\.2-x86-64\.raw" is not a single-line https URL \(plain http only to 127\.0\.0\.1 or localhost, for tests\); pass the entry of kubernetes-sysext\.lock\.json for this release \(run keelson lock on a machine with internet\)/,
+    );
+    expect(() => pinned({ url: `${url}\nExecStart=/bin/sh`, sha256 })).toThrow(/is not a single-line https URL/);
+  });
+
+  it('refuses an image of another release than the pinned one, naming both', () => {
+    const stale = url.replace(release, '1.36.1');
+    expect(() => pinned({ url: stale, sha256 })).toThrow(
+      /kubernetesSysext\.url ".*kubernetes-v1\.36\.1-x86-64\.raw" names "kubernetes-v1\.36\.1-x86-64\.raw", but versions\.kubernetes 1\.36 is pinned to kubernetes-v1\.36\.2-x86-64\.raw \(KUBERNETES_RELEASES\); pass the entry of kubernetes-sysext\.lock\.json/,
+    );
+  });
+
+  it('refuses a hash that is not 64 lower-case hex digits', () => {
+    expect(() => pinned({ url, sha256: sha256.toUpperCase() })).toThrow(/kubernetesSysext\.sha256 "[0-9A-F]{64}" is not 64 lower-case hex digits; pass the entry of kubernetes-sysext\.lock\.json/);
+    expect(() => pinned({ url, sha256: 'abc' })).toThrow(/kubernetesSysext\.sha256 "abc" is not 64 lower-case hex digits/);
   });
 });

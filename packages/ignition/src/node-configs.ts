@@ -2,7 +2,7 @@ import YAML from 'yaml';
 import { NODE_NETWORK_CIDR, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
 import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
-import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL } from './pins';
+import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL, kubernetesSysextImage } from './pins';
 
 /** Placeholder the bootstrap script replaces with the node's private address from the metadata service. */
 export const NODE_IP = '@NODE_IP@';
@@ -73,6 +73,30 @@ export interface NodeConfigsProps {
    * @default - no restore: the first controller creates an empty cluster
    */
   readonly restoreEtcdSnapshot?: EtcdSnapshotSource;
+  /**
+   * The pinned Kubernetes release's system extension image, pinned by its
+   * SHA-256: the entry for `versions.kubernetes` in
+   * `kubernetes-sysext.lock.json`, which `keelson lock` makes from the
+   * bakery's SHA256SUMS. Ignition downloads it in the initramfs to
+   * `/opt/extensions/kubernetes/<file>` and fails the first boot on any other
+   * hash; `keelson-kubernetes-sysext.service` then has nothing to fetch.
+   * Later patch releases still come through systemd-sysupdate, checked
+   * against SHA256SUMS. Public: it goes into the pointer.
+   * @default - not pinned here: the first boot fetches the image with systemd-sysupdate, checked against the bakery's SHA256SUMS over HTTPS
+   */
+  readonly kubernetesSysext?: KubernetesSysextImage;
+}
+
+/** A Kubernetes system extension image Ignition downloads and checks by hash. */
+export interface KubernetesSysextImage {
+  /**
+   * Where the image is downloaded from: https (plain http only to 127.0.0.1
+   * or localhost, for tests). Its file name must be the pinned release's
+   * image (`kubernetes-v<release>-x86-64.raw`, see `KUBERNETES_RELEASES`).
+   */
+  readonly url: string;
+  /** SHA-256 of the image, 64 lower-case hex digits, as the bakery's SHA256SUMS lists it. */
+  readonly sha256: string;
 }
 
 /** Where the first controller downloads an etcd snapshot from, and how it checks it. */
@@ -137,6 +161,7 @@ export function apiEndpoint(spec: PlatformSpec): string {
  */
 export function renderNodeConfigs(props: NodeConfigsProps): NodeIgnition[] {
   checkRestore(props);
+  checkKubernetesSysext(props);
   return props.spec.topology.nodes.map((node) => renderNode(props, node));
 }
 
@@ -151,6 +176,24 @@ function checkRestore({ restoreEtcdSnapshot: restore, initialize }: NodeConfigsP
   }
   if (restore.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(restore.sha256)) {
     throw new Error(`renderNodeConfigs: restoreEtcdSnapshot.sha256 ${JSON.stringify(restore.sha256)} is not 64 lower-case hex digits; pass the first field of \`sha256sum <snapshot>.db\`, or leave it out`);
+  }
+}
+
+function checkKubernetesSysext({ kubernetesSysext: image, spec }: NodeConfigsProps): void {
+  if (!image) return;
+  const fix = 'pass the entry of kubernetes-sysext.lock.json for this release (run keelson lock on a machine with internet)';
+  if (!/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/)\S+$/.test(image.url)) {
+    throw new Error(`renderNodeConfigs: kubernetesSysext.url ${JSON.stringify(image.url)} is not a single-line https URL (plain http only to 127.0.0.1 or localhost, for tests); ${fix}`);
+  }
+  const expected = kubernetesSysextImage(kubernetesRelease(spec));
+  const named = new URL(image.url).pathname.split('/').pop();
+  if (named !== expected) {
+    throw new Error(
+      `renderNodeConfigs: kubernetesSysext.url ${JSON.stringify(image.url)} names ${JSON.stringify(named)}, but versions.kubernetes ${spec.config.versions.kubernetes} is pinned to ${expected} (KUBERNETES_RELEASES); ${fix}`,
+    );
+  }
+  if (!/^[0-9a-f]{64}$/.test(image.sha256)) {
+    throw new Error(`renderNodeConfigs: kubernetesSysext.sha256 ${JSON.stringify(image.sha256)} is not 64 lower-case hex digits; ${fix}`);
   }
 }
 
@@ -216,7 +259,17 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     mode: 0o644,
     contents: { text: sysupdateTransfer(minor) },
   });
-  cfg.addLink({ path: '/etc/extensions/kubernetes.raw', target: `${NODE_PATHS.sysextDir}/kubernetes-v${release}-${SYSEXT_ARCH}.raw` });
+  const image = `${NODE_PATHS.sysextDir}/${kubernetesSysextImage(release)}`;
+  cfg.addLink({ path: '/etc/extensions/kubernetes.raw', target: image });
+  if (props.kubernetesSysext) {
+    // Pinned by hash: Ignition downloads the image in the initramfs and fails
+    // the boot on another hash; systemd-sysext merges it at boot through the
+    // link above. Ignition writes the stamp as well, so the unit below, which
+    // would fetch the image with sysupdate, never runs.
+    const { url, sha256 } = props.kubernetesSysext;
+    cfg.addFile({ path: image, mode: 0o644, contents: { source: url, hash: `sha256-${sha256}` } });
+    cfg.addFile({ path: NODE_PATHS.sysextStamp, mode: 0o644, contents: { text: `${kubernetesSysextImage(release)} sha256 ${sha256}, written by Ignition\n` } });
+  }
   cfg.addUnit({
     name: 'keelson-kubernetes-sysext.service',
     enabled: true,

@@ -23,6 +23,16 @@ export const SYSEXT_BASE_URL = 'https://extensions.flatcar.org/extensions';
 /** The architecture suffix the bakery names images with; DigitalOcean droplets are x86-64. */
 export const SYSEXT_ARCH = 'x86-64';
 
+/**
+ * The file name of a Kubernetes release's image in the bakery, such as
+ * `kubernetes-v1.36.2-x86-64.raw`: what the sysupdate transfer matches, what
+ * a node keeps under `/opt/extensions/kubernetes`, and what `keelson lock`
+ * looks up in the bakery's SHA256SUMS.
+ */
+export function kubernetesSysextImage(release: string): string {
+  return `kubernetes-v${release}-${SYSEXT_ARCH}.raw`;
+}
+
 /** Address ranges inside the cluster: from the platform contract. */
 export { CLUSTER_NETWORK } from '@keelson/platform-spec';
 
