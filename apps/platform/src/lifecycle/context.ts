@@ -2,9 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeSpec, PlatformSpec } from '@keelson/platform-spec';
 import type { ClusterAdapter, EtcdAccess } from './cluster';
-import { keepingTerraformFiles } from './state';
 import { LifecycleError, type ProgressRenderer, type StepEvent } from './steps';
-import { TERRAFORM_DIR, terraformArgs, type TerraformAdapter } from './terraform';
+import { terraformArgs, type TerraformAdapter } from './terraform';
 import { summarizeTerraformPlan, type PlanSummary } from './plan-summary';
 
 /** How long each wait may take before the run stops and explains. */
@@ -107,17 +106,15 @@ export async function renderAndVerify(o: LifecycleOptions, tolerateVerifyFailure
 
 async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
   const [{ synth, describeSynth }, { verifyChartsOut, formatReport }] = await Promise.all([import('../synth.js'), import('../verify.js')]);
-  const infraDir = join(o.outDir, TERRAFORM_DIR);
   let secretsDir = '';
-  const result = await keepingTerraformFiles(infraDir, () =>
-    synth({
-      configPath: o.configPath,
-      outDir: o.outDir,
-      env: o.env,
-      restoreEtcd: o.restoreEtcd,
-      secretsDir: (spec) => (secretsDir = typeof o.secretsDir === 'function' ? o.secretsDir(spec) : o.secretsDir),
-    }),
-  );
+  // synth replaces only what it renders in infra-out/: Terraform's state, providers and plan stay.
+  const result = await synth({
+    configPath: o.configPath,
+    outDir: o.outDir,
+    env: o.env,
+    restoreEtcd: o.restoreEtcd,
+    secretsDir: (spec) => (secretsDir = typeof o.secretsDir === 'function' ? o.secretsDir(spec) : o.secretsDir),
+  });
   const { spec } = result;
   const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
   // Every check, the fault-tolerance proof and the infra-out audits included (the bundle is searched for SSH calls when run as the built CLI).

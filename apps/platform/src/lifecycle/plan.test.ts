@@ -4,7 +4,6 @@ import { synth } from '../synth';
 import type { Rendered } from './context';
 import { plan } from './plan';
 import { categoryOf, formatPlanSummary, summarizeRenderedTerraform, summarizeTerraformPlan } from './plan-summary';
-import { keepingTerraformFiles } from './state';
 import { defaultConfig, FakeTerraform, fakeOptions, planJson, renderInto, terraformFailure } from './test-fakes';
 
 let r: { rendered: Rendered; outDir: string };
@@ -112,14 +111,14 @@ describe('keelson plan', () => {
   });
 });
 
-describe('keepingTerraformFiles', () => {
-  it('keeps Terraform state, providers, the plan and the state file across a synth that replaces infra-out/', async () => {
+describe('synth and Terraform\'s files', () => {
+  it('keeps Terraform state, providers, the plan and the state file across a synth, and a failed synth touches nothing', async () => {
     const infra = r.rendered.infraDir;
     writeFileSync(join(infra, 'terraform.tfstate'), '{"resources":[]}', { mode: 0o600 });
     mkdirSync(join(infra, '.terraform/providers'), { recursive: true });
     writeFileSync(join(infra, '.terraform/providers/marker'), 'x');
     writeFileSync(join(infra, 'deploy-state.json'), '{}', { mode: 0o600 });
-    await keepingTerraformFiles(infra, () => synth({ configPath: defaultConfig, outDir: r.outDir, secretsDir: r.rendered.secretsDir, env: {} }));
+    await synth({ configPath: defaultConfig, outDir: r.outDir, secretsDir: r.rendered.secretsDir, env: {} });
     expect(readFileSync(join(infra, 'terraform.tfstate'), 'utf8')).toBe('{"resources":[]}');
     expect(statSync(join(infra, 'terraform.tfstate')).mode & 0o777).toBe(0o600);
     expect(existsSync(join(infra, '.terraform/providers/marker'))).toBe(true);
@@ -127,7 +126,7 @@ describe('keepingTerraformFiles', () => {
     expect(existsSync(join(infra, 'main.tf.json'))).toBe(true);
 
     // And when the render fails.
-    await expect(keepingTerraformFiles(infra, async () => Promise.reject(new Error('bad config')))).rejects.toThrow('bad config');
+    await expect(synth({ configPath: join(r.outDir, 'missing.yaml'), outDir: r.outDir, secretsDir: r.rendered.secretsDir, env: {} })).rejects.toThrow(/missing\.yaml/);
     expect(readFileSync(join(infra, 'terraform.tfstate'), 'utf8')).toBe('{"resources":[]}');
   }, 60_000);
 });

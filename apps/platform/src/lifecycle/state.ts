@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** The state file, inside infra-out/ (mode 0600). It holds step names, node names and a digest: no secret. */
 export const STATE_FILE = 'deploy-state.json';
@@ -86,28 +86,3 @@ export function readState(file: string): LifecycleState | undefined {
   }
 }
 
-/** What synth renders into infra-out/; everything else there (state, plan, providers, log) belongs to Terraform and the lifecycle. */
-const RENDERED = new Set(['main.tf.json', 'ignition']);
-
-/**
- * Runs `render` (synth, which replaces infra-out/ as a whole) while keeping
- * what Terraform and the lifecycle keep there: terraform.tfstate, .terraform/,
- * the lock file, the saved plan, the state file and the log. They are moved
- * aside and back by renames, on the same file system, even when `render` fails.
- */
-export async function keepingTerraformFiles<T>(infraDir: string, render: () => Promise<T>): Promise<T> {
-  const kept = existsSync(infraDir) ? readdirSync(infraDir).filter((e) => !RENDERED.has(e)) : [];
-  if (kept.length === 0) return render();
-  const aside = mkdtempSync(join(dirname(infraDir), `.${basename(infraDir)}.keep-`));
-  for (const e of kept) renameSync(join(infraDir, e), join(aside, e));
-  try {
-    return await render();
-  } finally {
-    mkdirSync(infraDir, { recursive: true, mode: 0o700 });
-    for (const e of kept) {
-      rmSync(join(infraDir, e), { recursive: true, force: true });
-      renameSync(join(aside, e), join(infraDir, e));
-    }
-    rmSync(aside, { recursive: true, force: true });
-  }
-}
