@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { LayerChart, UpstreamHelmChart } from '@keelson/cluster-kit';
-import { endpoints, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
+import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
 import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './imports/velero.io';
 import { EtcdSnapshots, ETCD_SNAPSHOT_POD_LABELS } from './etcd-snapshot';
 import { BACKUP_IMAGES, VELERO_CHART } from './pins';
@@ -30,13 +30,8 @@ export const BACKUP_STORAGE_LOCATION = 'default';
 /** Prefix of Velero's data in the bucket (Velero refuses unknown top-level folders under its prefix; etcd snapshots sit beside it). */
 export const VELERO_BUCKET_PREFIX = 'velero';
 
-/**
- * Label Velero's CSI support picks a driver's VolumeSnapshotClass by: the
- * storage layer sets it to "true" on the classes it exposes.
- *
- * @see https://velero.io/docs/v1.18/csi/#implementation-choices
- */
-export const VELERO_SNAPSHOT_CLASS_LABEL = 'velero.io/csi-volumesnapshot-class';
+/** Label Velero's CSI support picks a driver's VolumeSnapshotClass by (the storage/backups contract in platform-spec). */
+export { VELERO_SNAPSHOT_CLASS_LABEL };
 
 /** Annotation on each Schedule naming the VolumeSnapshotClasses it relies on, for `verify`. */
 export const SNAPSHOT_CLASSES_ANNOTATION = 'keelson.dev/volume-snapshot-classes';

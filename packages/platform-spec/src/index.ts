@@ -28,7 +28,7 @@ export { computeFaultBudget, nodesAllowedToFail, assignFailureDomains } from './
 export type { FaultBudget, FaultBudgetInput, FaultBudgetResult, BudgetProblem } from './fault-budget';
 export { deriveTopology } from './topology';
 export type { NodeSpec, NodeRole, Topology } from './topology';
-export { planLayers } from './layers';
+export { planLayers, VELERO_SNAPSHOT_CLASS_LABEL } from './layers';
 export type {
   LayerId,
   LayerInfo,

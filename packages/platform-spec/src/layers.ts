@@ -231,6 +231,15 @@ export interface IngressLayer {
   expose(scope: IConstruct, service: ServiceRef, host: string, options?: ExposeOptions): ExposedService;
 }
 
+/**
+ * Label Velero's CSI support picks a driver's VolumeSnapshotClass by: the
+ * storage layer sets it to "true" on the snapshot classes it exposes, the
+ * backups layer relies on it.
+ *
+ * @see https://velero.io/docs/v1.18/csi/#implementation-choices
+ */
+export const VELERO_SNAPSHOT_CLASS_LABEL = 'velero.io/csi-volumesnapshot-class';
+
 /** What the storage layer offers: class names only, so any storage can stand behind them. Implemented by storage-rook (#7). */
 export interface StorageLayer {
   /** ReadWriteOnce block volumes (the default class). */

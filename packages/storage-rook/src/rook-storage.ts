@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { LayerChart, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
-import { endpoints, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
+import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import {
   CephBlockPool,
@@ -112,8 +112,8 @@ const WAVE = { operator: 0, cluster: 1, pools: 2, classes: 3 } as const;
 const SKIP_DRY_RUN = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
 const crAnnotations = (wave: number) => ({ [SYNC_WAVE]: String(wave), ...SKIP_DRY_RUN });
 
-/** Label Velero selects VolumeSnapshotClasses by (one per CSI driver). @see https://velero.io/docs/v1.18/csi/ */
-export const VELERO_SNAPSHOT_CLASS_LABEL = 'velero.io/csi-volumesnapshot-class';
+/** Label Velero selects VolumeSnapshotClasses by (one per CSI driver): the storage/backups contract in platform-spec. */
+export { VELERO_SNAPSHOT_CLASS_LABEL };
 
 const RBD_DRIVER = `${ROOK_NAMESPACE}.rbd.csi.ceph.com`;
 const CEPHFS_DRIVER = `${ROOK_NAMESPACE}.cephfs.csi.ceph.com`;
