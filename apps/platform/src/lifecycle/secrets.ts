@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { PlatformSpec } from '@keelson/platform-spec';
+import { NEXTCLOUD_ADMIN_SECRET } from '@keelson/apps-nextcloud-emby-site';
+import { ETCD_CLIENT_CERTIFICATE, VELERO_CREDENTIALS } from '@keelson/backups-velero';
+import { BOOTSTRAP_TOKEN, BUNDLE_LAYOUT } from '@keelson/etcd-tls';
+import { DIGITALOCEAN_DNS_TOKEN } from '@keelson/ingress-lego';
+import type { PlatformSpec, SecretRef } from '@keelson/platform-spec';
 import type { SecretManifest } from './cluster';
 
 /** Where a key's value comes from. */
@@ -36,37 +40,36 @@ export interface DeployTimeSecret {
  * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero (cloud credentials file)
  * @see https://github.com/nextcloud/helm/blob/main/charts/nextcloud/values.yaml (nextcloud.existingSecret usernameKey/passwordKey)
  */
+/** A layer's SecretRef as the table names it. */
+const where = (ref: SecretRef) => ({ namespace: ref.namespace, name: ref.name });
+
 export const DEPLOY_TIME_SECRETS: readonly DeployTimeSecret[] = [
   {
-    namespace: 'cert-manager',
-    name: 'digitalocean-dns',
-    keys: { 'access-token': { kind: 'env', variable: 'DIGITALOCEAN_TOKEN', hint: 'a DigitalOcean API token with write access to the DNS zone' } },
+    ...where(DIGITALOCEAN_DNS_TOKEN),
+    keys: { [DIGITALOCEAN_DNS_TOKEN.key]: { kind: 'env', variable: 'DIGITALOCEAN_TOKEN', hint: 'a DigitalOcean API token with write access to the DNS zone' } },
     purpose: "cert-manager's DNS-01 solver",
     layer: { id: 'ingress' },
   },
   {
-    namespace: 'velero',
-    name: 'cloud-credentials',
-    keys: { cloud: { kind: 'aws-credentials', accessKeyVariable: 'SPACES_ACCESS_KEY_ID', secretKeyVariable: 'SPACES_SECRET_ACCESS_KEY' } },
+    ...where(VELERO_CREDENTIALS),
+    keys: { [VELERO_CREDENTIALS.key ?? 'cloud']: { kind: 'aws-credentials', accessKeyVariable: 'SPACES_ACCESS_KEY_ID', secretKeyVariable: 'SPACES_SECRET_ACCESS_KEY' } },
     purpose: 'Velero, to write backups to the backups bucket',
     layer: { id: 'backups' },
   },
   {
-    // ETCD_CLIENT_CERTIFICATE in the backups layer: the bundle's dedicated backup client.
-    namespace: 'velero',
-    name: 'etcd-backup-client',
+    // The bundle's dedicated etcd backup client.
+    ...where(ETCD_CLIENT_CERTIFICATE),
     keys: {
-      'tls.crt': { kind: 'bundle-file', file: 'etcd/clients/backup.crt' },
-      'tls.key': { kind: 'bundle-file', file: 'etcd/clients/backup.key' },
-      'ca.crt': { kind: 'bundle-file', file: 'etcd/ca.crt' },
+      'tls.crt': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.client('backup')}.crt` },
+      'tls.key': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.client('backup')}.key` },
+      'ca.crt': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.etcdCa}.crt` },
     },
     purpose: 'the etcd snapshot CronJob, to read etcd over mTLS',
     layer: { id: 'backups' },
   },
   {
-    namespace: 'nextcloud',
-    name: 'nextcloud-admin',
-    // The keys the Nextcloud Deployment reads (NEXTCLOUD_ADMIN_SECRET in the apps layer).
+    ...where(NEXTCLOUD_ADMIN_SECRET),
+    // The keys the Nextcloud Deployment reads.
     keys: { username: { kind: 'literal', value: 'admin' }, password: { kind: 'generated', file: 'apps/nextcloud-admin-password' } },
     purpose: "Nextcloud's first admin user",
     // No layer: needed exactly when the nextcloud namespace is planned (the app is on).
@@ -202,20 +205,20 @@ export const BOOTSTRAP_TOKEN_HOURS = 24;
  * @see https://kubernetes.io/docs/reference/access-authn-authz/bootstrap-tokens/#bootstrap-token-secret-format
  */
 export function bootstrapTokenSecret(secretsDir: string, now: Date, hours = BOOTSTRAP_TOKEN_HOURS): SecretManifest {
-  const file = join(secretsDir, 'kubeadm/bootstrap-token');
+  const file = join(secretsDir, BUNDLE_LAYOUT.bootstrapToken);
   if (!existsSync(file)) throw new Error(`bootstrap token: ${file} is missing from the secrets bundle; run keelson synth (it creates the bundle) or restore the bundle folder`);
   const token = readFileSync(file, 'utf8').trim();
-  const match = /^([a-z0-9]{6})\.([a-z0-9]{16})$/.exec(token);
-  if (!match) throw new Error(`bootstrap token: ${file} is not a kubeadm token ([a-z0-9]{6}.[a-z0-9]{16}); delete it and run keelson synth to make a new one`);
+  if (!BOOTSTRAP_TOKEN.test(token)) throw new Error(`bootstrap token: ${file} is not a kubeadm token ([a-z0-9]{6}.[a-z0-9]{16}); delete it and run keelson synth to make a new one`);
   const b64 = (v: string) => Buffer.from(v).toString('base64');
+  const [id, secret] = token.split('.');
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: `bootstrap-token-${match[1]}`, namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'keelson-deploy' } },
+    metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'keelson-deploy' } },
     type: 'bootstrap.kubernetes.io/token',
     data: {
-      'token-id': b64(match[1]),
-      'token-secret': b64(match[2]),
+      'token-id': b64(id),
+      'token-secret': b64(secret),
       expiration: b64(new Date(now.getTime() + hours * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')),
       description: b64('Keelson node joins (refreshed by keelson deploy and upgrade)'),
       'usage-bootstrap-authentication': b64('true'),
