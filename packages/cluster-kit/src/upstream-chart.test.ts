@@ -50,6 +50,15 @@ describe('UpstreamManifests', () => {
     expect(() => new UpstreamManifests(layer, 'c', { ...manifests, namespace: 'velero' })).toThrow(/namespace "velero" is not one of layer storage's/);
   });
 
+  it('syncs only the included files and never prunes when told (CRDs others depend on)', () => {
+    const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
+    new UpstreamManifests(layer, 'crds', { ...manifests, include: '*.yaml', prune: false });
+    const app = Testing.synth(layer).find((o) => o.kind === 'Application');
+    expect(app.spec.source.directory).toEqual({ include: '*.yaml' });
+    expect(app.spec.syncPolicy.automated).toEqual({ prune: false, selfHeal: true });
+    expect(validateManifest(app)).toEqual([]);
+  });
+
   it('accepts chart versions with a v prefix (Rook publishes v1.20.6)', () => {
     const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
     expect(() => new UpstreamHelmChart(layer, 'rook', { ...props, version: 'v1.20.6' })).not.toThrow();

@@ -82,6 +82,12 @@ export interface UpstreamTarget {
   readonly clusterResources: readonly ClusterResource[];
   readonly syncWave?: number;
   readonly project?: string;
+  /**
+   * Whether Argo CD deletes what the source no longer holds. Off for CRDs
+   * that others' objects depend on: deleting a CRD deletes every object of it.
+   * @default true
+   */
+  readonly prune?: boolean;
 }
 
 /**
@@ -108,7 +114,7 @@ export function upstreamApplication(construct: Construct, scope: LayerChart, wha
       source,
       destination: { server: IN_CLUSTER, namespace: target.namespace },
       syncPolicy: {
-        automated: { prune: true, selfHeal: true },
+        automated: { prune: target.prune ?? true, selfHeal: true },
         syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'],
         retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '300s' } },
       },

@@ -24,6 +24,16 @@ export interface UpstreamManifestsProps {
    * @default 'keelson'
    */
   readonly project?: string;
+  /**
+   * Only the files of `path` matching this glob (a folder that holds more than the install).
+   * @default - every manifest in `path`
+   */
+  readonly include?: string;
+  /**
+   * Whether Argo CD deletes what the release no longer holds; off for CRDs others' objects depend on.
+   * @default true
+   */
+  readonly prune?: boolean;
 }
 
 /**
@@ -44,6 +54,11 @@ export class UpstreamManifests extends Construct {
       throw new Error(`${what}: version "${props.version}" is not a release tag; pin one such as "v1.2.3"`);
     }
     if (!/^https:\/\/\S+$/.test(props.repoURL)) throw new Error(`${what}: repoURL "${props.repoURL}" is not an https Git URL`);
-    this.applicationName = upstreamApplication(this, scope, what, id, props, { repoUrl: props.repoURL, targetRevision: props.version, path: props.path });
+    this.applicationName = upstreamApplication(this, scope, what, id, props, {
+      repoUrl: props.repoURL,
+      targetRevision: props.version,
+      path: props.path,
+      ...(props.include ? { directory: { include: props.include } } : {}),
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { ApiObject, Lazy } from 'cdk8s';
-import { Application, ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE, type LayerChart } from '@keelson/cluster-kit';
+import { UpstreamManifests, type LayerChart } from '@keelson/cluster-kit';
 import { GATEWAY_API_CRDS } from '../charts';
 import {
   GatewayClass,
@@ -44,30 +44,16 @@ export function listenerName(host: string): string {
  * can call expose() after the layer exists) and the HTTP to HTTPS redirect.
  */
 export function renderGateway(chart: LayerChart, namespace: string, issuer: string, listeners: () => readonly HostListener[]): void {
-  new Application(chart, 'gateway-api-crds', {
-    metadata: {
-      name: `${chart.layer.folder}-gateway-api-crds`,
-      namespace: ARGOCD_NAMESPACE,
-      // Before the charts: Traefik's Gateway provider and cert-manager's gateway-shim need the CRDs at start.
-      annotations: { [SYNC_WAVE]: '-1' },
-      finalizers: ['resources-finalizer.argocd.argoproj.io'],
-    },
-    spec: {
-      project: 'keelson',
-      source: { repoUrl: GATEWAY_API_CRDS.repoURL, targetRevision: GATEWAY_API_CRDS.revision, path: GATEWAY_API_CRDS.path, directory: { include: GATEWAY_API_CRDS.include } },
-      destination: { server: IN_CLUSTER, namespace },
-      syncPolicy: {
-        // Never prune CRDs: deleting one deletes every route of that kind.
-        automated: { prune: false, selfHeal: true },
-        // The CRDs are too large for client-side apply's last-applied annotation.
-        syncOptions: ['ServerSideApply=true'],
-        retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '300s' } },
-      },
-    },
-  });
-  chart.declareUpstream({
+  new UpstreamManifests(chart, 'gateway-api-crds', {
     repoURL: GATEWAY_API_CRDS.repoURL,
+    version: GATEWAY_API_CRDS.revision,
+    path: GATEWAY_API_CRDS.path,
+    include: GATEWAY_API_CRDS.include,
     namespace,
+    // Before the charts: Traefik's Gateway provider and cert-manager's gateway-shim need the CRDs at start.
+    syncWave: -1,
+    // Never prune CRDs: deleting one deletes every route of that kind.
+    prune: false,
     clusterResources: [
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
       // The standard install's safe-upgrades policy (refuses downgrades to experimental CRDs).
