@@ -3,12 +3,11 @@ import YAML from 'yaml';
 import { PlatformApps } from '@keelson/apps-nextcloud-emby-site';
 import { VeleroBackups } from '@keelson/backups-velero';
 import { ArgoCdAppOfApps } from '@keelson/gitops-argocd';
-import type { BootstrapStep } from '@keelson/ignition';
 import { Ingress } from '@keelson/ingress-lego';
 import { bootstrapManifests, CNI_INSTALLER, PodNetwork } from '@keelson/network';
 import { NodeMaintenance } from '@keelson/node-maintenance';
 import type { LayerChart } from '@keelson/cluster-kit';
-import type { IngressLayer, ObjectBucket, PlatformSpec, StorageLayer } from '@keelson/platform-spec';
+import type { BootstrapStep, IngressLayer, ObjectBucket, PlatformSpec, StorageLayer } from '@keelson/platform-spec';
 import { RookStorage } from '@keelson/storage-rook';
 
 /** What an app of your own gets: the apps layer's chart to build in, and the layers it may use. */

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
 import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, namespaceManifest, SYNC_WAVE } from '@keelson/cluster-kit';
-import { endpoints, type PlatformSpec } from '@keelson/platform-spec';
+import { endpoints, type BootstrapStep, type PlatformSpec } from '@keelson/platform-spec';
 
 export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
 
@@ -24,10 +24,8 @@ export const ARGOCD_RELEASE = {
   installUrl: 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml',
 } as const;
 
-/** A step of the first controller's bootstrap (same shape as @keelson/ignition's BootstrapStep). */
-export type ArgoCdBootstrapStep =
-  | { readonly name: string; readonly manifests: string }
-  | { readonly name: string; readonly url: string; readonly namespace?: string };
+/** A step of the first controller's bootstrap (platform-spec's BootstrapStep). */
+export type ArgoCdBootstrapStep = BootstrapStep;
 
 /** Retries with backoff for every sync. */
 export interface SyncRetry {

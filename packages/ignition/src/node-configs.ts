@@ -1,5 +1,5 @@
 import YAML from 'yaml';
-import { NODE_NETWORK_CIDR, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
+import { NODE_NETWORK_CIDR, type BootstrapStep, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
 import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
 import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL, kubernetesSysextImage } from './pins';
@@ -117,21 +117,7 @@ export interface EtcdSnapshotSource {
   readonly sha256?: string;
 }
 
-/** One step of the first controller's bootstrap: objects to apply, from the config or from a pinned upstream URL. */
-export type BootstrapStep =
-  | {
-      readonly name: string;
-      /** Multi-document YAML. */
-      readonly manifests: string;
-      /**
-       * Objects that only serve the step (an installer Job and its
-       * cluster-admin binding): removed once the Job completed, so no such
-       * grant outlives the bootstrap.
-       * @default - nothing is removed
-       */
-      readonly cleanup?: { readonly job: { readonly namespace: string; readonly name: string }; /** `kind/name`, in the Job's namespace unless cluster-scoped. */ readonly delete: readonly string[] };
-    }
-  | { readonly name: string; /** A pinned upstream manifest (a tag in the URL). */ readonly url: string; /** Namespace for objects that name none. */ readonly namespace?: string };
+export type { BootstrapStep };
 
 /** One node's Ignition, in the three forms the platform needs. */
 export interface NodeIgnition {

@@ -41,6 +41,7 @@ export type {
   IngressLayer,
   StorageLayer,
   BackupTarget,
+  BootstrapStep,
   ObjectBucket,
   PemPair,
   ClusterSecrets,

@@ -289,6 +289,26 @@ export interface ClusterSecrets {
   readonly bootstrapToken: string;
 }
 
+/**
+ * One step of the first controller's bootstrap (what it applies after
+ * `kubeadm init`): objects rendered by a cluster layer, or a pinned upstream
+ * URL. Cluster layers provide them; the node configs run them.
+ */
+export type BootstrapStep =
+  | {
+      readonly name: string;
+      /** Multi-document YAML. */
+      readonly manifests: string;
+      /**
+       * Objects that only serve the step (an installer Job and its
+       * cluster-admin binding): removed once the Job completed, so no such
+       * grant outlives the bootstrap.
+       * @default - nothing is removed
+       */
+      readonly cleanup?: { readonly job: { readonly namespace: string; readonly name: string }; /** `kind/name`, in the Job's namespace unless cluster-scoped. */ readonly delete: readonly string[] };
+    }
+  | { readonly name: string; /** A pinned upstream manifest (a tag in the URL). */ readonly url: string; /** Namespace for objects that name none. */ readonly namespace?: string };
+
 /** One node's boot config as the infrastructure receives it. */
 export interface NodeBootConfig {
   /** The node's stable name (topology). */
