@@ -1,12 +1,11 @@
 import { App } from 'cdk8s';
-import YAML from 'yaml';
 import { PlatformApps } from '@keelson/apps-nextcloud-emby-site';
 import { VeleroBackups } from '@keelson/backups-velero';
 import { ArgoCdAppOfApps } from '@keelson/gitops-argocd';
 import { Ingress } from '@keelson/ingress-lego';
 import { bootstrapManifests, CNI_INSTALLER, PodNetwork } from '@keelson/network';
 import { NodeMaintenance } from '@keelson/node-maintenance';
-import type { LayerChart } from '@keelson/cluster-kit';
+import { yamlDocuments, type LayerChart } from '@keelson/cluster-kit';
 import type { BootstrapStep, IngressLayer, ObjectBucket, PlatformSpec, StorageLayer } from '@keelson/platform-spec';
 import { RookStorage } from '@keelson/storage-rook';
 
@@ -69,12 +68,11 @@ export function composePlatform(spec: PlatformSpec, context: PlatformContext): C
   // Last: every layer has declared its traffic.
   network.enforce([gitops, ...layers]);
 
-  const yaml = (objects: readonly object[]) => objects.map((o) => YAML.stringify(o, { aliasDuplicateObjects: false })).join('---\n');
   const installer = CNI_INSTALLER;
   const bootstrap: BootstrapStep[] = [
     {
       name: 'network',
-      manifests: yaml(bootstrapManifests(spec)),
+      manifests: yamlDocuments(bootstrapManifests(spec)),
       // The installer's cluster-admin binding must not outlive the install.
       cleanup: {
         job: { namespace: installer.namespace, name: installer.job },

@@ -1,6 +1,6 @@
 export { LayerChart, namespaceManifest, PART_OF_LABEL, LAYER_LABEL } from './layer-chart';
 export type { LayerChartProps } from './layer-chart';
-export { renderCharts, writeTreeAtomically } from './render';
+export { renderCharts, writeTreeAtomically, yamlDocuments } from './render';
 export type { RenderedObject, RenderedFile, OutputTree } from './render';
 export { UpstreamHelmChart, ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE, PINNED_VERSION } from './upstream-chart';
 export { UpstreamManifests } from './upstream-manifests';

@@ -2,7 +2,7 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderCharts, writeTreeAtomically } from './render';
+import { renderCharts, writeTreeAtomically, yamlDocuments } from './render';
 
 function appWith(objects: Record<string, Array<{ kind: string; name: string; namespace?: string; data?: unknown }>>): App {
   const app = new App();
@@ -114,5 +114,13 @@ describe('writeTreeAtomically with keep', () => {
     writeTreeAtomically({ parent, name: 'infra-out', keep: () => true, files: [{ path: 'terraform.tfstate', content: 'rendered' }] });
     expect(readFileSync(join(target, 'terraform.tfstate'), 'utf8')).toBe('rendered');
     expect(readdirSync(parent)).toEqual(['infra-out']);
+  });
+});
+
+describe('yamlDocuments', () => {
+  it('writes objects as documents kubectl applies in order, with shared values written out (no anchors)', () => {
+    const shared = { app: 'x' };
+    const text = yamlDocuments([{ kind: 'A', metadata: { labels: shared } }, { kind: 'B', metadata: { labels: shared } }]);
+    expect(text).toBe('kind: A\nmetadata:\n  labels:\n    app: x\n---\nkind: B\nmetadata:\n  labels:\n    app: x\n');
   });
 });

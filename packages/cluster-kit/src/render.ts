@@ -52,6 +52,11 @@ export function renderCharts(app: App): RenderedFile[] {
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** Objects as one multi-document YAML text (what `kubectl apply -f` takes), without anchors. */
+export function yamlDocuments(objects: readonly object[]): string {
+  return objects.map((o) => YAML.stringify(o, { aliasDuplicateObjects: false })).join('---\n');
+}
+
 /** A folder to replace as a whole: `name` under `parent`, with its files. */
 export interface OutputTree {
   readonly parent: string;

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
-import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, namespaceManifest, SYNC_WAVE } from '@keelson/cluster-kit';
+import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, namespaceManifest, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
 import { endpoints, type BootstrapStep, type PlatformSpec } from '@keelson/platform-spec';
 
 export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
@@ -207,11 +207,10 @@ export class ArgoCdAppOfApps extends LayerChart {
       if (!o) throw new Error(`ArgoCdAppOfApps: no ${kind} ${name} rendered`);
       return o;
     };
-    const yaml = (objects: readonly object[]) => objects.map((o) => YAML.stringify(o, { aliasDuplicateObjects: false })).join('---\n');
     return [
-      { name: 'argocd-namespace', manifests: yaml([namespaceManifest(ns, this.spec.config.versions.kubernetes)]) },
+      { name: 'argocd-namespace', manifests: yamlDocuments([namespaceManifest(ns, this.spec.config.versions.kubernetes)]) },
       { name: 'argocd-install', url: ARGOCD_RELEASE.installUrl, namespace: ARGOCD_NAMESPACE },
-      { name: 'argocd-root', manifests: yaml([pick('AppProject', this.projectName), pick('Application', 'argocd'), pick('Application', 'root')]) },
+      { name: 'argocd-root', manifests: yamlDocuments([pick('AppProject', this.projectName), pick('Application', 'argocd'), pick('Application', 'root')]) },
     ];
   }
 }
