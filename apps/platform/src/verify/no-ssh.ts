@@ -1,31 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { findLoginCredentials } from '@keelson/ignition';
+// The cdktf-free entry point: verify never loads the providers.
+import { inboundRules, opensPort, type TerraformJson } from '@keelson/infra-nodes/security-assertions';
 import { asArray, check, isRecord, type CheckResult, type Finding, type NodeInfo, type TerraformDocument } from './types';
 
 const SSH_KEY_TYPES = new Set(['digitalocean_ssh_key', 'hcloud_ssh_key']);
 
-/** Inbound firewall rules of DigitalOcean (`inbound_rule`) and Hetzner Cloud (`rule` with direction `in`). */
-function inboundRules(doc: TerraformDocument): { address: string; protocol: string; ports: string }[] {
-  const out: { address: string; protocol: string; ports: string }[] = [];
-  const list = (v: unknown) => (Array.isArray(v) ? v.filter(isRecord) : isRecord(v) ? [v] : []);
-  const ports = (v: unknown) => (v === undefined || v === null || ['', 'any', 'all', '0'].includes(String(v).trim()) ? 'all' : String(v).trim());
-  for (const [name, fw] of Object.entries(doc.resource?.digitalocean_firewall ?? {})) {
-    for (const r of list((fw as Record<string, unknown>).inbound_rule)) out.push({ address: `digitalocean_firewall.${name}`, protocol: String(r.protocol ?? ''), ports: ports(r.port_range) });
-  }
-  for (const [name, fw] of Object.entries(doc.resource?.hcloud_firewall ?? {})) {
-    for (const r of list((fw as Record<string, unknown>).rule)) if (r.direction === 'in') out.push({ address: `hcloud_firewall.${name}`, protocol: String(r.protocol ?? ''), ports: ports(r.port) });
-  }
-  return out;
-}
-
 /** Whether a rule lets TCP `port` in: the port, a range holding it, or all ports. */
 export function opensTcpPort(rule: { protocol: string; ports: string }, port: number): boolean {
-  if (!['tcp', '', 'any', 'all'].includes(rule.protocol.toLowerCase())) return false;
-  if (rule.ports === 'all') return true;
-  return rule.ports.split(',').some((part) => {
-    const [from, to = from] = part.split('-').map((x) => Number(x.trim()));
-    return from <= port && port <= to;
-  });
+  return opensPort(rule, port, 'tcp');
 }
 
 /** Calls that would run an SSH client from the CLI: child_process with ssh, scp or sftp. */
@@ -55,8 +38,9 @@ export function checkNoSsh(nodes: readonly NodeInfo[], terraform: TerraformDocum
       }
     }
   }
-  const rules = inboundRules(terraform);
-  for (const r of rules.filter((x) => opensTcpPort(x, 22))) findings.push({ file: terraformFile, message: `${r.address} opens port 22 (${r.protocol || 'any protocol'} ${r.ports}); close it: nodes are never reached by SSH` });
+  // The same rules infra-nodes' own security assertions read (DigitalOcean and Hetzner firewalls).
+  const rules = inboundRules(terraform as TerraformJson);
+  for (const r of rules.filter((x) => opensTcpPort(x, 22))) findings.push({ file: terraformFile, message: `${r.resource} opens port 22 (${r.protocol || 'any protocol'} ${r.ports}); close it: nodes are never reached by SSH` });
   for (const n of nodes) {
     const units = asArray<{ name: string; mask?: boolean }>(n.ignition.systemd?.units);
     for (const unit of ['sshd.service', 'sshd.socket']) {
