@@ -21,7 +21,10 @@ const moduleBoundaries = (clusterMayUse) => [
       { sourceTag: 'layer:host', onlyDependOnLibsWithTags: ['layer:spec'] },
       { sourceTag: 'layer:kit', onlyDependOnLibsWithTags: ['layer:spec'] },
       { sourceTag: 'layer:cluster', onlyDependOnLibsWithTags: clusterMayUse },
-      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host', 'layer:cluster'] },
+      // The harness (a real control plane from the upstream peers) reads host-layer output; cluster
+      // tests may use it as a fixture, published cluster code may not.
+      { sourceTag: 'layer:harness', onlyDependOnLibsWithTags: ['layer:spec', 'layer:host'] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host', 'layer:harness', 'layer:cluster'] },
     ],
   },
 ];
@@ -41,7 +44,7 @@ export default tseslint.config(
   {
     files: ['**/*.test.ts', '**/test-*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': moduleBoundaries(['layer:spec', 'layer:kit', 'layer:host']),
+      '@nx/enforce-module-boundaries': moduleBoundaries(['layer:spec', 'layer:kit', 'layer:host', 'layer:harness']),
     },
   },
   {

@@ -1,0 +1,3 @@
+export { LocalControlPlane } from './local-control-plane';
+export type { LocalControlPlaneOptions, ComponentArg, KubectlResult } from './local-control-plane';
+export { controlPlaneOptionsFromIgnition } from './from-ignition';

@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSecretsBundle } from '@keelson/etcd-tls';
+import { renderNodeConfigs, type IgnitionV3_3 } from '@keelson/ignition';
+import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
+import { controlPlaneOptionsFromIgnition } from './from-ignition';
+import { LocalControlPlane } from './local-control-plane';
+
+jest.setTimeout(240_000);
+
+const spec = parsePlatformConfig(exampleConfig());
+let plane: LocalControlPlane;
+let options: ReturnType<typeof controlPlaneOptionsFromIgnition>;
+
+beforeAll(async () => {
+  // The first controller's whole config, from the platform's own secrets bundle code.
+  const secretsDir = mkdtempSync(join(tmpdir(), 'keelson-bundle-'));
+  try {
+    const { bundle } = await openSecretsBundle({ dir: join(secretsDir, 'example'), spec });
+    const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: (n) => `https://bucket.invalid/${n.name}.ign` });
+    const first = nodes.find((n) => n.node.name === 'keelson-controller-1');
+    if (!first) throw new Error('no keelson-controller-1 in the render');
+    options = controlPlaneOptionsFromIgnition(JSON.parse(first.full) as IgnitionV3_3.Config);
+  } finally {
+    rmSync(secretsDir, { recursive: true, force: true });
+  }
+  plane = await LocalControlPlane.start(options);
+});
+
+afterAll(async () => {
+  await plane?.stop();
+});
+
+const restrictedNamespace = {
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: 'locked', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
+};
+
+const deployment = (securityContext: Record<string, unknown>) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'locked' },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'registry.example/web@sha256:' + 'a'.repeat(64), securityContext }] },
+    },
+  },
+});
+
+const restricted = { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
+
+describe('a real control plane with the first controller\'s flags', () => {
+  it('takes the flags and files of the controller\'s kubeadm ClusterConfiguration', () => {
+    const names = options.apiServerExtraArgs?.map((a) => a.name) ?? [];
+    expect(names).toEqual(expect.arrayContaining(['encryption-provider-config', 'admission-control-config-file', 'authentication-config', 'audit-policy-file']));
+    expect(Object.keys(options.nodeFiles ?? {})).toEqual(
+      expect.arrayContaining(['/etc/kubernetes/encryption/config.yaml', '/etc/kubernetes/admission/config.yaml', '/etc/kubernetes/authn/config.yaml', '/etc/kubernetes/audit/policy.yaml']),
+    );
+  });
+
+  it('reports v1.36.3 on /version', async () => {
+    const res = await plane.request('GET', '/version');
+    expect(res.status).toBe(200);
+    expect((res.body as { gitVersion: string }).gitVersion).toBe('v1.36.3');
+  });
+
+  it('accepts a server-side dry-run of a restricted Deployment', () => {
+    expect(plane.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(restrictedNamespace)).status).toBe(0);
+    const run = plane.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], JSON.stringify(deployment(restricted)));
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/deployment.apps\/web serverside-applied \(server dry run\)/);
+  });
+
+  it("refuses a root pod in a restricted namespace with Pod Security admission's own message", () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root', namespace: 'locked' }, spec: deployment({ runAsUser: 0 }).spec.template.spec };
+    const run = plane.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
+    expect(run.stderr).toMatch(/runAsNonRoot != true|allowPrivilegeEscalation != false/);
+  });
+
+  it('enforces baseline on a namespace without a label, as the admission config says', () => {
+    expect(plane.kubectl(['create', 'namespace', 'plain']).status).toBe(0);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'host', namespace: 'plain' }, spec: { hostNetwork: true, containers: [{ name: 'c', image: 'registry.example/c:1' }] } };
+    const run = plane.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/violates PodSecurity "baseline:v1\.\d+": host namespaces \(hostNetwork=true\)/);
+  });
+
+  it('stores Secrets encrypted with the bundle key (secretbox), not in plain text', async () => {
+    expect(plane.kubectl(['-n', 'default', 'create', 'secret', 'generic', 'probe', '--from-literal=word=keelson-plaintext-probe']).status).toBe(0);
+    const etcd = plane.etcdClient();
+    const stored = await etcd.get('/registry/secrets/default/probe');
+    expect(stored).toMatch(/^k8s:enc:secretbox:v1:keelson-1:/);
+    expect(stored).not.toContain('keelson-plaintext-probe');
+  });
+
+  it('places a Deployment\'s pod on a node: the controller manager and the scheduler run', async () => {
+    const now = new Date().toISOString();
+    // Node status may be set on create ("Nodes allow all fields, including status, to be set on create").
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'sim-1', labels: { 'kubernetes.io/hostname': 'sim-1', 'kubernetes.io/os': 'linux' } },
+      status: {
+        allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
+        capacity: { cpu: '2', memory: '4Gi', pods: '110' },
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'simulated', lastHeartbeatTime: now, lastTransitionTime: now }],
+      },
+    };
+    expect(plane.kubectl(['create', '-f', '-'], JSON.stringify(node)).status).toBe(0);
+    const app = deployment(restricted);
+    const created = plane.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({ ...app, metadata: { name: 'web', namespace: 'plain' } }));
+    expect(created.stderr).toBe('');
+    let placed = '';
+    for (let i = 0; i < 120 && placed === ''; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      placed = plane.kubectl(['get', 'pods', '-n', 'plain', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.nodeName}']).stdout.trim();
+    }
+    expect(placed).toBe('sim-1');
+  });
+});

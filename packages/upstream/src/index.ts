@@ -1,0 +1,12 @@
+export { PEER_GROUPS, PEERS_INSTALL_COMMAND, PeerMissingError, peerEntry, peersDir, peerOverrideVariable, locatePeer, readStamp, requirePeer } from './peers';
+export type { PeerBinary, PeerGroup, PeerName, PeerEntry, PeerStamp, PeerLocation } from './peers';
+export { probeVersion, mentionsVersion, firstVersion } from './probe';
+export type { VersionProbe } from './probe';
+export { buildPeers, recipeHash, PeerBuildError, MINIMUM_GO } from './build';
+export type { BuildPeersOptions, GroupResult } from './build';
+export { HOST_TOOLS, IGNITION_BINARY, HostToolsMissingError, checkHostTools, ensureHostTools, aptInstallCommand, which } from './host-tools';
+export type { HostTool, HostToolStatus } from './host-tools';
+export { diagnose, formatDoctorReport } from './doctor';
+export type { DoctorLine, DoctorReport } from './doctor';
+export { SOURCES_LOCK, SourceError, resolveChart, resolveGitSource, treeDigest, lockCharts, lockGitTag, repoFolder, sourcesCacheDir } from './sources';
+export type { ChartRef, GitRef, ChartLock, GitLock, SourcesLock, ResolvedSource, ResolveOptions } from './sources';
