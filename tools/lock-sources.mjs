@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
-const { lockCharts, lockGitTag } = require(join(root, 'packages/upstream/dist/index.js'));
+const { lockCharts, lockGitTag, requirePeer } = require(join(root, 'packages/upstream/dist/index.js'));
 const arg = (flag, fallback) => {
   const i = process.argv.indexOf(flag);
   return i >= 0 ? resolve(process.argv[i + 1]) : fallback;
@@ -21,7 +21,7 @@ const chartsDir = arg('--charts', process.env.KEELSON_CHARTS_DIR || resolve(root
 const manifestsDir = arg('--manifests', process.env.KEELSON_MANIFESTS_DIR || resolve(root, '../shared/manifests'));
 
 const index = JSON.parse(readFileSync(join(chartsDir, 'index.json'), 'utf8'));
-const charts = lockCharts(chartsDir, index.map(({ repoURL, chart, version }) => ({ repoURL, chart, version })));
+const charts = lockCharts(chartsDir, index.map(({ repoURL, chart, version }) => ({ repoURL, chart, version })), requirePeer("helm", "locking the charts"));
 const git = [];
 for (const owner of readdirSync(manifestsDir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
   for (const repo of readdirSync(join(manifestsDir, owner.name), { withFileTypes: true }).filter((d) => d.isDirectory())) {

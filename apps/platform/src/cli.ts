@@ -178,6 +178,22 @@ export function buildCli(): Command {
         process.stderr.write('keelson: the lock file was not changed\n');
       }
     });
+  program
+    .command('doctor')
+    .description(
+      'check the upstream programs the tests and rehearsals run for real (helm, Kubernetes, etcd, built from their Go modules into ~/.cache/keelson/peers) and the Debian tools; exit 1 naming what is missing and the command that installs it',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      try {
+        const { diagnose, formatDoctorReport } = await import('@keelson/upstream');
+        const report = diagnose();
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+        process.exitCode = report.ok ? 0 : 1;
+      } catch (e) {
+        fail(e);
+      }
+    });
   registerLifecycleCommands(program, { configOption, outOption, resolvePaths, fail, repoRoot: () => findRepoRoot(process.cwd()) });
   return program;
 }

@@ -8,5 +8,7 @@ export { HOST_TOOLS, IGNITION_BINARY, HostToolsMissingError, checkHostTools, ens
 export type { HostTool, HostToolStatus } from './host-tools';
 export { diagnose, formatDoctorReport } from './doctor';
 export type { DoctorLine, DoctorReport } from './doctor';
-export { SOURCES_LOCK, SourceError, resolveChart, resolveGitSource, treeDigest, lockCharts, lockGitTag, repoFolder, sourcesCacheDir } from './sources';
+export { SOURCES_LOCK, SourceError, resolveChart, resolveGitSource, treeDigest, chartDigest, lockCharts, lockGitTag, repoFolder, sourcesCacheDir } from './sources';
 export type { ChartRef, GitRef, ChartLock, GitLock, SourcesLock, ResolvedSource, ResolveOptions } from './sources';
+export { helmTemplate, HelmTemplateError } from './helm';
+export type { HelmTemplateOptions } from './helm';

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import YAML from 'yaml';
+import { requirePeer } from './peers';
 import lockFile from './sources.lock.json';
 
 /** A Helm chart as an Argo CD Application names it. */
@@ -83,11 +85,39 @@ export function sourcesCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * A content digest of a folder: sha256 over `<sha256 of file>  <path>` lines
  * sorted by path (the `sha256sum` format), so the same files give the same
- * digest however they were packed. Symbolic links are refused.
+ * digest however they were packed. Every `Chart.yaml` counts by its parsed
+ * content (canonical JSON), since `helm package` rewrites it. Symbolic links
+ * are refused.
  */
 export function treeDigest(dir: string): string {
-  const lines = listFiles(dir).map((rel) => `${sha256File(join(dir, rel))}  ${rel}\n`);
+  const lines = listFiles(dir).map((rel) => `${rel === 'Chart.yaml' || rel.endsWith('/Chart.yaml') ? sha256Text(canonicalJson(YAML.parse(readFileSync(join(dir, rel), 'utf8')))) : sha256File(join(dir, rel))}  ${rel}\n`);
   return `sha256:${createHash('sha256').update(lines.join('')).digest('hex')}`;
+}
+
+/**
+ * The digest of a chart as its repository serves it: the real `helm package`
+ * of the folder (which applies `.helmignore` and rewrites `Chart.yaml`),
+ * unpacked, subcharts included, then `treeDigest`. An unpacked source folder
+ * and a `helm pull` of the release give the same digest.
+ */
+export function chartDigest(dir: string, helm: string = requirePeer('helm', 'a chart digest')): string {
+  const work = mkdtempSync(join(tmpdir(), 'keelson-chart-digest-'));
+  try {
+    const env = { ...process.env, HELM_CACHE_HOME: join(work, 'cache'), HELM_CONFIG_HOME: join(work, 'config'), HELM_DATA_HOME: join(work, 'data') };
+    const packed = spawnSync(helm, ['package', dir, '--destination', join(work, 'out')], { encoding: 'utf8', env, timeout: 120_000 });
+    if (packed.error || packed.status !== 0) throw new SourceError(`helm package ${dir} failed: ${packed.error?.message ?? packed.stderr.trim()}`);
+    const tgz = readdirSync(join(work, 'out')).find((f) => f.endsWith('.tgz'));
+    if (!tgz) throw new SourceError(`helm package ${dir} wrote no .tgz`);
+    mkdirSync(join(work, 'unpacked'));
+    const untar = spawnSync('tar', ['-xzf', join(work, 'out', tgz), '-C', join(work, 'unpacked')], { encoding: 'utf8' });
+    if (untar.status !== 0) throw new SourceError(`cannot unpack ${tgz}: ${untar.stderr.trim()}`);
+    const [root] = readdirSync(join(work, 'unpacked'));
+    const problem = unpackSubcharts(join(work, 'unpacked', root));
+    if (problem) throw new SourceError(problem);
+    return treeDigest(join(work, 'unpacked', root));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -104,20 +134,21 @@ export function resolveChart(ref: ChartRef, options: ResolveOptions = {}): Resol
   if (!pinned) {
     throw new SourceError(`${name} has no digest in @keelson/upstream's sources.lock.json; add it with \`node tools/lock-sources.mjs\` from a folder that holds it (pinned: ${lock.charts.map((c) => `${c.chart} ${c.version}`).join(', ')})`);
   }
+  const helm = options.helm ?? requirePeer('helm', `checking ${name}`, env);
   const looked: string[] = [];
   const chartsDir = env.KEELSON_CHARTS_DIR;
   if (chartsDir && chartsDir.length > 0) {
     const dir = chartFolder(resolve(chartsDir), ref);
     looked.push(`KEELSON_CHARTS_DIR (${dir})`);
-    if (existsSync(join(dir, 'Chart.yaml'))) return { dir, digest: checked(name, dir, pinned.digest), from: 'dir' };
+    if (existsSync(join(dir, 'Chart.yaml'))) return { dir, digest: checked(name, dir, pinned.digest, helm), from: 'dir' };
   } else {
     looked.push('KEELSON_CHARTS_DIR (not set)');
   }
   const cached = join(sourcesCacheDir(env), 'charts', safe(ref.chart), safe(ref.version));
   looked.push(`the cache (${cached})`);
-  if (existsSync(join(cached, 'Chart.yaml'))) return { dir: cached, digest: checked(name, cached, pinned.digest), from: 'cache' };
-  const fetchProblem = fetchAllowed(options, env) ? pullChart(ref, cached, options.helm ?? 'helm') : 'fetching is off (KEELSON_OFFLINE=1)';
-  if (fetchProblem === undefined) return { dir: cached, digest: checked(name, cached, pinned.digest, cached), from: 'fetched' };
+  if (existsSync(join(cached, 'Chart.yaml'))) return { dir: cached, digest: checked(name, cached, pinned.digest, helm), from: 'cache' };
+  const fetchProblem = fetchAllowed(options, env) ? pullChart(ref, cached, helm) : 'fetching is off (KEELSON_OFFLINE=1)';
+  if (fetchProblem === undefined) return { dir: cached, digest: checked(name, cached, pinned.digest, helm, cached), from: 'fetched' };
   throw new SourceError(`${name} is in neither ${looked.join(' nor ')}, and \`helm pull\` could not fetch it: ${fetchProblem}. Set KEELSON_CHARTS_DIR to a folder of unpacked charts, or go online once to fill the cache.`);
 }
 
@@ -154,11 +185,11 @@ export function resolveGitSource(ref: GitRef, options: ResolveOptions = {}): Res
 }
 
 /** Lock entries for charts found in a folder laid out like `KEELSON_CHARTS_DIR`. */
-export function lockCharts(chartsDir: string, refs: readonly ChartRef[]): ChartLock[] {
+export function lockCharts(chartsDir: string, refs: readonly ChartRef[], helm?: string): ChartLock[] {
   return refs.map((ref) => {
     const dir = chartFolder(chartsDir, ref);
     if (!existsSync(join(dir, 'Chart.yaml'))) throw new SourceError(`chart ${ref.chart} ${ref.version} is not in ${dir}`);
-    return { ...ref, digest: treeDigest(dir) };
+    return { ...ref, digest: chartDigest(dir, helm) };
   });
 }
 
@@ -189,8 +220,8 @@ function chartFolder(chartsDir: string, ref: ChartRef): string {
   return join(chartsDir, safe(ref.chart), safe(ref.version));
 }
 
-function checked(name: string, dir: string, expected: string, removeOnMismatch?: string): string {
-  const actual = treeDigest(dir);
+function checked(name: string, dir: string, expected: string, helm: string, removeOnMismatch?: string): string {
+  const actual = chartDigest(dir, helm);
   if (actual !== expected) {
     if (removeOnMismatch) rmSync(removeOnMismatch, { recursive: true, force: true });
     throw new SourceError(`${name} in ${dir} has digest ${actual}, not the pinned ${expected}: it was changed or is another build of that version; restore it from the chart's repository${removeOnMismatch ? ' (the fetched copy was removed)' : ''}`);
@@ -217,7 +248,7 @@ function pullChart(ref: ChartRef, target: string, helm: string): string | undefi
     if (run.status !== 0) return (run.stderr || run.stdout).trim().split('\n').slice(-1)[0] ?? `exit ${run.status}`;
     const unpacked = join(work, ref.chart);
     if (!existsSync(join(unpacked, 'Chart.yaml'))) return `helm pull left no ${ref.chart}/Chart.yaml`;
-    const problem = unpackSubcharts(unpacked, helm);
+    const problem = unpackSubcharts(unpacked);
     if (problem) return problem;
     mkdirSync(dirname(target), { recursive: true });
     rmSync(target, { recursive: true, force: true });
@@ -229,13 +260,13 @@ function pullChart(ref: ChartRef, target: string, helm: string): string | undefi
 }
 
 /** A packaged chart keeps its dependencies as `charts/*.tgz`; unpack them in place, as the lock was made. */
-function unpackSubcharts(chartDir: string, helm: string): string | undefined {
+function unpackSubcharts(chartDir: string): string | undefined {
   const sub = join(chartDir, 'charts');
   if (!existsSync(sub)) return undefined;
   for (const entry of readdirSync(sub)) {
     if (!entry.endsWith('.tgz')) {
       if (statSync(join(sub, entry)).isDirectory()) {
-        const problem = unpackSubcharts(join(sub, entry), helm);
+        const problem = unpackSubcharts(join(sub, entry));
         if (problem) return problem;
       }
       continue;
@@ -283,6 +314,22 @@ function listFiles(dir: string, base = dir): string[] {
     else out.push(relative(base, path).split(sep).join('/'));
   }
   return out.sort();
+}
+
+function sha256Text(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal data gives equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
 }
 
 function sha256File(path: string): string {
