@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalEtcdCluster } from '@keelson/etcd-tls/testing';
+import { requirePeer } from '@keelson/upstream';
 import { etcdSnapshotCommand, etcdUploadScript } from './etcd-snapshot';
 
 jest.setTimeout(120_000);
@@ -104,7 +105,7 @@ describe('etcd snapshots', () => {
         certFile: join(tls, 'tls.crt'),
         keyFile: join(tls, 'tls.key'),
         outputFile: snapshotFile,
-        etcdctl: 'etcdctl',
+        etcdctl: requirePeer('etcdctl', 'the etcd snapshot test'),
       });
       const saved = run(argv, { ETCDCTL_API: '3' });
       expect(saved.stderr + saved.stdout).toMatch(/Snapshot saved at/);
@@ -134,9 +135,10 @@ describe('etcd snapshots', () => {
       // Restore the uploaded copy into a brand-new single-member cluster (plain localhost).
       const [clientPort, peerPort] = [await freePort(), await freePort()];
       const dataDir = join(work, 'restored');
+      // etcd 3.6 restores with etcdutl (etcdctl's restore is gone), as the first controller does.
       const restore = run(
         [
-          'etcdctl',
+          requirePeer('etcdutl', 'the etcd restore test'),
           'snapshot',
           'restore',
           uploaded,
@@ -150,14 +152,14 @@ describe('etcd snapshots', () => {
       expect(restore.status).toBe(0);
       const endpoint = `http://127.0.0.1:${clientPort}`;
       restored = spawn(
-        process.env.KEELSON_ETCD_BINARY ?? 'etcd',
+        process.env.KEELSON_ETCD_BINARY ?? requirePeer('etcd', 'the etcd restore test'),
         ['--name=restored', `--data-dir=${dataDir}`, `--listen-client-urls=${endpoint}`, `--advertise-client-urls=${endpoint}`, `--listen-peer-urls=http://127.0.0.1:${peerPort}`],
         { stdio: 'ignore', env: cleanEnv() },
       );
       let got: Record<string, string> = {};
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const read = run(['etcdctl', `--endpoints=${endpoint}`, 'get', '', '--prefix', '-w', 'json'], { ETCDCTL_API: '3' });
+        const read = run([requirePeer('etcdctl', 'the etcd restore test'), `--endpoints=${endpoint}`, 'get', '', '--prefix', '-w', 'json'], { ETCDCTL_API: '3' });
         if (read.status === 0) {
           const kvs: { key: string; value: string }[] = JSON.parse(read.stdout).kvs ?? [];
           got = Object.fromEntries(kvs.map((kv) => [Buffer.from(kv.key, 'base64').toString('utf8'), Buffer.from(kv.value, 'base64').toString('utf8')]));

@@ -134,12 +134,13 @@ async function serveFolder(dir: string): Promise<{ url: string; child: ChildProc
       if (!file.startsWith(process.argv[1]) || !existsSync(file)) return res.writeHead(404).end();
       res.writeHead(200).end(readFileSync(file));
     });
-    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-    setTimeout(() => process.exit(0), 60000);`;
+    server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+    setTimeout(() => process.exit(0), 600000);`;
   const child = spawn(process.execPath, ['-e', code, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
     child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the chart repository server exited (${code})`)));
   });
   return { url: `http://127.0.0.1:${port}`, child };
 }

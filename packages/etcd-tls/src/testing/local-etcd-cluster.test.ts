@@ -17,7 +17,7 @@ function alive(pid: number | undefined): boolean {
 
 describe('LocalEtcdCluster', () => {
   it('fails with the install command when the etcd binary is missing', async () => {
-    await expect(LocalEtcdCluster.start({ etcdBinary: '/nonexistent/etcd' })).rejects.toThrow(/cannot run etcd .*apt-get install etcd-server etcd-client/);
+    await expect(LocalEtcdCluster.start({ etcdBinary: '/nonexistent/etcd' })).rejects.toThrow(/cannot run etcd .*Build the etcd peer with `node tools\/test-prerequisites\.mjs --peers-only`/);
   });
 
   it('refuses an election timeout shorter than five heartbeats', async () => {

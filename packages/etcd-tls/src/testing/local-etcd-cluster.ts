@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EtcdClient, type EtcdStatus } from '../etcd-client';
+import { PEERS_INSTALL_COMMAND, requirePeer } from '@keelson/upstream';
 import { createCertificateAuthority, issueCertificate, type CertificateMaterial } from '../pki';
 
 export interface LocalEtcdClusterOptions {
@@ -28,7 +29,7 @@ export interface LocalEtcdClusterOptions {
    * @default '127.0.0.9'
    */
   readonly uncoveredAddress?: string;
-  /** @default process.env.KEELSON_ETCD_BINARY ?? 'etcd' */
+  /** @default process.env.KEELSON_ETCD_BINARY, else the etcd peer (v3.6, the release the nodes run) */
   readonly etcdBinary?: string;
   /**
    * Time for every member to answer `/health`.
@@ -211,7 +212,7 @@ export class LocalEtcdCluster {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100,
       electionTimeoutMs: options.electionTimeoutMs ?? 1000,
       uncoveredAddress: options.uncoveredAddress ?? '127.0.0.9',
-      etcdBinary: options.etcdBinary ?? process.env.KEELSON_ETCD_BINARY ?? 'etcd',
+      etcdBinary: options.etcdBinary ?? process.env.KEELSON_ETCD_BINARY ?? requirePeer('etcd', 'LocalEtcdCluster'),
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
     };
     if (!Number.isInteger(size) || size < 1) throw new Error(`LocalEtcdCluster: members must be a whole number >= 1, got ${size}`);
@@ -495,8 +496,8 @@ function checkEtcdBinary(binary: string): void {
   if (result.error || result.status !== 0) {
     const why = result.error ? result.error.message : `exit ${result.status}: ${result.stderr}`;
     throw new Error(
-      `LocalEtcdCluster: cannot run etcd ("${binary} --version": ${why}). Install it: apt-get install etcd-server etcd-client ` +
-        `(Debian/Ubuntu; CI installs them in .ci/run), or set KEELSON_ETCD_BINARY to its path.`,
+      `LocalEtcdCluster: cannot run etcd ("${binary} --version": ${why}). Build the etcd peer with \`${PEERS_INSTALL_COMMAND}\` ` +
+        `(the README's test command does), or set KEELSON_ETCD_BINARY to an etcd 3.6 you have.`,
     );
   }
 }
