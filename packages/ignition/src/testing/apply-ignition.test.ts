@@ -168,7 +168,7 @@ describe('applyIgnition with the real Ignition binary', () => {
 
   it('fails, not skips, with an install hint when the binary is missing', async () => {
     await expect(applyIgnition('{}', { ignitionBinary: '/nonexistent/ignition' })).rejects.toThrow(
-      'applyIgnition needs /nonexistent/ignition, which is not installed here; install it with `apt-get install -y ignition systemd`',
+      'applyIgnition needs /nonexistent/ignition, which is not installed here; as root, run: apt-get update && apt-get install -y --no-install-recommends ignition (the README\'s test command, npm test, installs it when missing)',
     );
   });
 
