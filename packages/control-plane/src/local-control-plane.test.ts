@@ -5,7 +5,7 @@ import { openSecretsBundle } from '@keelson/etcd-tls';
 import { renderNodeConfigs, type IgnitionV3_3 } from '@keelson/ignition';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
 import { controlPlaneOptionsFromIgnition } from './from-ignition';
-import { LocalControlPlane } from './local-control-plane';
+import { LocalControlPlane, SIMULATED_NODE_ANNOTATION } from './local-control-plane';
 
 jest.setTimeout(240_000);
 
@@ -123,5 +123,30 @@ describe('a real control plane with the first controller\'s flags', () => {
       placed = plane.kubectl(['get', 'pods', '-n', 'plain', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.nodeName}']).stdout.trim();
     }
     expect(placed).toBe('sim-1');
+  });
+
+  it('runs the pods on a node kwok simulates: Ready, with a lease, its pods Running', async () => {
+    plane.startKwok();
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'sim-kwok', annotations: { [SIMULATED_NODE_ANNOTATION]: 'fake' }, labels: { 'kubernetes.io/hostname': 'sim-kwok', 'kubernetes.io/os': 'linux', type: 'kwok' } },
+      status: { allocatable: { cpu: '2', memory: '4Gi', pods: '110' }, capacity: { cpu: '2', memory: '4Gi', pods: '110' } },
+    };
+    expect(plane.kubectl(['create', '-f', '-'], JSON.stringify(node)).status).toBe(0);
+    expect(plane.kubectl(['create', 'namespace', 'simulated']).status).toBe(0);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-kwok', namespace: 'simulated' }, spec: { nodeSelector: { type: 'kwok' }, containers: [{ name: 'c', image: 'registry.example/c:1' }] } };
+    expect(plane.kubectl(['create', '-f', '-'], JSON.stringify(pod)).status).toBe(0);
+    let state = { ready: '', lease: '', phase: '' };
+    for (let i = 0; i < 240 && !(state.ready === 'True' && state.lease !== '' && state.phase === 'Running'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      state = {
+        ready: plane.kubectl(['get', 'node', 'sim-kwok', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout.trim(),
+        lease: plane.kubectl(['get', 'lease', 'sim-kwok', '-n', 'kube-node-lease', '-o', 'jsonpath={.spec.renewTime}', '--ignore-not-found']).stdout.trim(),
+        phase: plane.kubectl(['get', 'pod', 'on-kwok', '-n', 'simulated', '-o', 'jsonpath={.status.phase}']).stdout.trim(),
+      };
+    }
+    if (state.phase !== 'Running') console.log(plane.log('kwok').slice(-3000));
+    expect(state).toEqual({ ready: 'True', lease: expect.stringMatching(/^\d{4}-/), phase: 'Running' });
   });
 });

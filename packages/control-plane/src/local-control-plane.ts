@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createCertificateAuthority, createKeyPair, issueCertificate, type CertificateMaterial, type EtcdClient } from '@keelson/etcd-tls';
 import { LocalEtcdCluster } from '@keelson/etcd-tls/testing';
-import { requirePeer } from '@keelson/upstream';
+import { requirePeer, requirePeerData } from '@keelson/upstream';
 
 /** A `--name=value` flag, as kubeadm's `extraArgs` list it. */
 export interface ComponentArg {
@@ -55,7 +55,10 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
+type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+
+/** The annotation that hands a Node to kwok. */
+export const SIMULATED_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
 const planes = new Set<LocalControlPlane>();
 let exitHooksInstalled = false;
@@ -208,6 +211,26 @@ export class LocalControlPlane {
     });
   }
 
+  /**
+   * Starts kwok (the peer), which keeps every Node annotated
+   * `kwok.x-k8s.io/node: fake` alive (status, lease) and marks the pods the
+   * scheduler placed there Running, as kubelets would. No container runs.
+   *
+   * @see https://kwok.sigs.k8s.io/docs/user/kwok-in-cluster/
+   */
+  startKwok(): void {
+    if (this.processes.has('kwok')) return;
+    this.spawnComponent('kwok', requirePeer('kwok', 'LocalControlPlane.startKwok'), [
+      `--kubeconfig=${this.kubeconfig}`,
+      `--config=${requirePeerData('kwok', 'stages.yaml', 'LocalControlPlane.startKwok')}`,
+      `--manage-nodes-with-annotation-selector=${SIMULATED_NODE_ANNOTATION}=fake`,
+      '--node-ip=127.0.0.1',
+      // Leases as a kubelet keeps them (nodeLeaseDurationSeconds 40): the node-lifecycle controller reads them.
+      '--node-lease-duration-seconds=40',
+      '--cidr=10.244.0.0/16',
+    ]);
+  }
+
   /** A client of the plane's etcd (mTLS), to read what the API server stored; closed by `stop()`. */
   etcdClient(): EtcdClient {
     return this.etcd.client();
@@ -222,7 +245,7 @@ export class LocalControlPlane {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const order: Component[] = ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver'];
+    const order: Component[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver'];
     for (const name of order) {
       const child = this.processes.get(name);
       if (!child || child.exitCode !== null || child.signalCode !== null) continue;

@@ -86,7 +86,7 @@ export function buildPeers(options: BuildPeersOptions = {}): GroupResult[] {
       const recipeDir = join(recipesDir, group.name);
       if (!existsSync(join(recipeDir, 'go.mod'))) throw new PeerBuildError(`the wrapper module of ${group.name} is missing: ${recipeDir}/go.mod (peers are built from a Keelson checkout or the published @keelson/upstream package)`);
       const stamp = readStamp(dir, group.name);
-      const present = group.binaries.every((b) => isFile(join(dir, 'bin', b.name)));
+      const present = group.binaries.every((b) => isFile(join(dir, 'bin', b.name))) && (group.data ?? []).every((d) => isFile(join(dir, 'share', group.name, d.name)));
       if (options.checkOnly) {
         const ok = present && stamp?.version === group.version;
         results.push({ group: group.name, version: group.version, outcome: ok ? 'cached' : 'missing', seconds: 0 });
@@ -122,6 +122,14 @@ export function buildPeers(options: BuildPeersOptions = {}): GroupResult[] {
         }
         renameSync(partial, target);
         log(`peers:   ${binary.name} ${probe.found} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      }
+      for (const data of group.data ?? []) {
+        const moduleDir = spawnSync(go, ['list', '-m', '-f', '{{.Dir}}', group.module], { cwd: recipeDir, env: goEnv(env, dir), encoding: 'utf8' });
+        if (moduleDir.status !== 0) throw new PeerBuildError(`cannot find ${group.module}'s files: ${moduleDir.stderr.trim()}`);
+        const parts = data.files.map((f) => readFileSync(join(moduleDir.stdout.trim(), f), 'utf8').trim());
+        mkdirSync(join(dir, 'share', group.name), { recursive: true });
+        writeFileSync(join(dir, 'share', group.name, data.name), `${parts.join('\n---\n')}\n`);
+        log(`peers:   ${group.name}/${data.name} from ${data.files.length} files of ${group.module}@${group.version}`);
       }
       const seconds = (Date.now() - started) / 1000;
       const written: PeerStamp = { group: group.name, version: group.version, recipe, builtAt: new Date().toISOString(), seconds: Math.round(seconds) };

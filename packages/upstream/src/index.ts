@@ -1,4 +1,4 @@
-export { PEER_GROUPS, PEERS_INSTALL_COMMAND, PeerMissingError, peerEntry, peersDir, peerOverrideVariable, locatePeer, readStamp, requirePeer } from './peers';
+export { PEER_GROUPS, PEERS_INSTALL_COMMAND, PeerMissingError, peerEntry, peersDir, peerOverrideVariable, locatePeer, readStamp, requirePeer, requirePeerData } from './peers';
 export type { PeerBinary, PeerGroup, PeerName, PeerEntry, PeerStamp, PeerLocation } from './peers';
 export { probeVersion, mentionsVersion, firstVersion } from './probe';
 export type { VersionProbe } from './probe';

@@ -18,11 +18,12 @@ function fakeBinary(dir: string, name: string, text: string): string {
 }
 
 describe('the peer manifest', () => {
-  it('pins what production runs: helm v4.3.2, Kubernetes v1.36.3, etcd v3.6.8', () => {
+  it('pins what production runs: helm v4.3.2, Kubernetes v1.36.3, etcd v3.6.8; and kwok v0.8.0', () => {
     expect(PEER_GROUPS.map((g) => [g.name, g.version])).toEqual([
       ['helm', 'v4.3.2'],
       ['kubernetes', 'v1.36.3'],
       ['etcd', 'v3.6.8'],
+      ['kwok', 'v0.8.0'],
     ]);
   });
 
@@ -109,6 +110,7 @@ describe('buildPeers', () => {
       ['helm', 'missing'],
       ['kubernetes', 'missing'],
       ['etcd', 'missing'],
+      ['kwok', 'missing'],
     ]);
   });
 
@@ -126,7 +128,7 @@ describe('buildPeers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'peers-'));
     expect(() => buildPeers({ dir, only: ['helm'], go: '/nonexistent/go', log: () => undefined })).toThrow(PeerBuildError);
     expect(() => buildPeers({ dir, only: ['helm'], go: '/nonexistent/go', log: () => undefined })).toThrow(/built with Go 1\.26\.0 or newer, and `\/nonexistent\/go` cannot run/);
-    expect(() => buildPeers({ dir, only: ['kind'], log: () => undefined })).toThrow(/no peer group is named kind; the groups are helm, kubernetes, etcd/);
+    expect(() => buildPeers({ dir, only: ['kind'], log: () => undefined })).toThrow(/no peer group is named kind; the groups are helm, kubernetes, etcd, kwok/);
   });
 
   it('rebuilds when the recipe changes: the hash covers the manifest entry, the module files and the Go version', () => {
@@ -139,7 +141,7 @@ describe('buildPeers', () => {
 
   it('finds the peers the README test command built, each printing its pinned version', () => {
     const results = buildPeers({ checkOnly: true, log: () => undefined });
-    expect(results.map((r) => r.outcome)).toEqual(['cached', 'cached', 'cached']);
+    expect(results.map((r) => r.outcome)).toEqual(['cached', 'cached', 'cached', 'cached']);
     for (const group of PEER_GROUPS) {
       for (const b of group.binaries) expect(probeVersion(requirePeer(b.name as PeerName, 'the test'), b.versionArgs, group.version)).toMatchObject({ ok: true });
     }

@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import manifest from './peers.json';
@@ -25,13 +25,19 @@ export interface PeerGroup {
   /** `-ldflags -X` settings that stamp the version the way upstream's release builds do. */
   readonly ldflags: readonly string[];
   readonly binaries: readonly PeerBinary[];
+  /**
+   * Files of the pinned module the programs need at run time, joined into
+   * `<peers>/share/<group>/<name>` at build time (never copied into the repo).
+   * @default []
+   */
+  readonly data?: readonly { readonly name: string; readonly why: string; readonly files: readonly string[] }[];
 }
 
 /** Every peer group, from `peers.json`: the one place their versions are pinned. */
-export const PEER_GROUPS: readonly PeerGroup[] = manifest.groups;
+export const PEER_GROUPS: readonly PeerGroup[] = manifest.groups as readonly PeerGroup[];
 
 /** The name of a program some peer group builds. */
-export type PeerName = 'helm' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubeadm' | 'kubectl' | 'etcd' | 'etcdctl' | 'etcdutl';
+export type PeerName = 'helm' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubeadm' | 'kubectl' | 'etcd' | 'etcdctl' | 'etcdutl' | 'kwok';
 
 /** A program with the group it comes from. */
 export interface PeerEntry {
@@ -108,6 +114,17 @@ export function readStamp(dir: string, group: string): PeerStamp | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A data file a group's build laid down (see `PeerGroup.data`); throws like `requirePeer` when it is missing. */
+export function requirePeerData(group: string, name: string, purpose: string, env: NodeJS.ProcessEnv = process.env): string {
+  const g = PEER_GROUPS.find((x) => x.name === group);
+  if (!g?.data?.some((d) => d.name === name)) throw new Error(`peer group ${group} has no data file ${name}`);
+  const path = join(peersDir(env), 'share', group, name);
+  if (!existsSync(path)) {
+    throw new PeerMissingError(`${purpose} needs ${group} ${g.version}'s ${name}, which is not in ${peersDir(env)}; run \`${PEERS_INSTALL_COMMAND}\``);
+  }
+  return path;
 }
 
 /** How to get the missing peers: the one command, which builds only what is missing. */
