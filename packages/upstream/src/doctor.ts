@@ -69,8 +69,9 @@ export function diagnose(env: NodeJS.ProcessEnv = process.env): DoctorReport {
 /** The report as text: `helm v4.3.2 /path`, one line each, then what to run. */
 export function formatDoctorReport(report: DoctorReport): string {
   const width = Math.max(...report.lines.map((l) => l.name.length));
+  const versionWidth = Math.max(8, ...report.lines.map((l) => (l.version ?? '?').length));
   const out = report.lines.map((l) => {
-    const head = `${l.ok ? 'ok     ' : 'MISSING'} ${l.name.padEnd(width)} ${(l.version ?? '?').padEnd(8)}`;
+    const head = `${l.ok ? 'ok     ' : 'MISSING'} ${l.name.padEnd(width)} ${(l.version ?? '?').padEnd(versionWidth)}`;
     return l.ok ? `${head} ${l.path}` : `${head} ${l.problem}`;
   });
   if (report.ok) out.push('every upstream peer and host tool is in place');

@@ -53,7 +53,9 @@ export function checkHostTools(tools: readonly HostTool[] = HOST_TOOLS): HostToo
     const path = which(tool.command);
     if (!path) return { tool };
     const run = spawnSync(path, [...tool.versionArgs], { encoding: 'utf8', timeout: 20_000 });
-    const version = firstVersion(`${run.stdout ?? ''}\n${run.stderr ?? ''}`);
+    const text = `${run.stdout ?? ''}\n${run.stderr ?? ''}`;
+    // systemd says `systemd 252 (252.39-1~deb12u1)`: fall back to the first number.
+    const version = firstVersion(text) ?? /\b\d+(?:\.\d+)*\b/.exec(text)?.[0];
     return { tool, path, ...(version ? { version } : {}) };
   });
 }
