@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openSecretsBundle } from '@keelson/etcd-tls';
 import { renderNodeConfigs, type IgnitionV3_3 } from '@keelson/ignition';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
+import { CLUSTER_SCOPED_KINDS } from '@keelson/upstream';
 import { controlPlaneOptionsFromIgnition } from './from-ignition';
 import { LocalControlPlane, SIMULATED_NODE_ANNOTATION } from './local-control-plane';
 
@@ -148,5 +149,14 @@ describe('a real control plane with the first controller\'s flags', () => {
     }
     if (state.phase !== 'Running') console.log(plane.log('kwok').slice(-3000));
     expect(state).toEqual({ ready: 'True', lease: expect.stringMatching(/^\d{4}-/), phase: 'Running' });
+  });
+
+  it("knows every kind the API server serves cluster-scoped, as the desired state's namespace placement assumes", () => {
+    const run = plane.kubectl(['api-resources', '--namespaced=false', '--no-headers']);
+    expect(run.status).toBe(0);
+    const served = new Set(run.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/).pop() ?? ''));
+    expect([...served].filter((k) => !CLUSTER_SCOPED_KINDS.has(k)).sort()).toEqual([]);
+    const namespaced = plane.kubectl(['api-resources', '--namespaced=true', '--no-headers']).stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).pop() ?? '');
+    expect(namespaced.filter((k) => CLUSTER_SCOPED_KINDS.has(k))).toEqual([]);
   });
 });

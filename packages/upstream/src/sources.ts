@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
@@ -140,15 +140,15 @@ export function resolveChart(ref: ChartRef, options: ResolveOptions = {}): Resol
   if (chartsDir && chartsDir.length > 0) {
     const dir = chartFolder(resolve(chartsDir), ref);
     looked.push(`KEELSON_CHARTS_DIR (${dir})`);
-    if (existsSync(join(dir, 'Chart.yaml'))) return { dir, digest: checked(name, dir, pinned.digest, helm), from: 'dir' };
+    if (existsSync(join(dir, 'Chart.yaml'))) return { dir, digest: checked(name, dir, pinned.digest, helm, env), from: 'dir' };
   } else {
     looked.push('KEELSON_CHARTS_DIR (not set)');
   }
   const cached = join(sourcesCacheDir(env), 'charts', safe(ref.chart), safe(ref.version));
   looked.push(`the cache (${cached})`);
-  if (existsSync(join(cached, 'Chart.yaml'))) return { dir: cached, digest: checked(name, cached, pinned.digest, helm), from: 'cache' };
+  if (existsSync(join(cached, 'Chart.yaml'))) return { dir: cached, digest: checked(name, cached, pinned.digest, helm, env), from: 'cache' };
   const fetchProblem = fetchAllowed(options, env) ? pullChart(ref, cached, helm) : 'fetching is off (KEELSON_OFFLINE=1)';
-  if (fetchProblem === undefined) return { dir: cached, digest: checked(name, cached, pinned.digest, helm, cached), from: 'fetched' };
+  if (fetchProblem === undefined) return { dir: cached, digest: checked(name, cached, pinned.digest, helm, env, cached), from: 'fetched' };
   throw new SourceError(`${name} is in neither ${looked.join(' nor ')}, and \`helm pull\` could not fetch it: ${fetchProblem}. Set KEELSON_CHARTS_DIR to a folder of unpacked charts, or go online once to fill the cache.`);
 }
 
@@ -182,6 +182,35 @@ export function resolveGitSource(ref: GitRef, options: ResolveOptions = {}): Res
   const fetchProblem = fetchAllowed(options, env) ? cloneTag(ref, pinned, cacheRoot) : 'fetching is off (KEELSON_OFFLINE=1)';
   if (fetchProblem === undefined) return { dir: join(cacheRoot, prefix), digest: checkFiles(name, cacheRoot, pinned, files), from: 'fetched' };
   throw new SourceError(`${name} (${ref.path}) is in neither ${looked.join(' nor ')}, and \`git clone\` could not fetch it: ${fetchProblem}. Set KEELSON_MANIFESTS_DIR, or go online once to fill the cache.`);
+}
+
+/**
+ * `chartDigest`, remembered per folder while no file in it changes (same
+ * paths, sizes and modification times), so a warm run packs no chart.
+ */
+function rememberedChartDigest(dir: string, helm: string, env: NodeJS.ProcessEnv): string {
+  const fingerprint = createHash('sha256')
+    .update(
+      listFiles(dir)
+        .map((rel) => {
+          const info = statSync(join(dir, rel));
+          return `${rel}\0${info.size}\0${info.mtimeMs}\n`;
+        })
+        .join(''),
+    )
+    .digest('hex');
+  const memo = join(sourcesCacheDir(env), 'digests', `${createHash('sha256').update(resolve(dir)).digest('hex')}.json`);
+  try {
+    const saved = JSON.parse(readFileSync(memo, 'utf8')) as { fingerprint: string; digest: string };
+    if (saved.fingerprint === fingerprint) return saved.digest;
+  } catch {
+    // not remembered yet
+  }
+  const digest = chartDigest(dir, helm);
+  mkdirSync(dirname(memo), { recursive: true });
+  writeFileSync(`${memo}.${process.pid}`, JSON.stringify({ fingerprint, digest }));
+  renameSync(`${memo}.${process.pid}`, memo);
+  return digest;
 }
 
 /** Lock entries for charts found in a folder laid out like `KEELSON_CHARTS_DIR`. */
@@ -220,8 +249,8 @@ function chartFolder(chartsDir: string, ref: ChartRef): string {
   return join(chartsDir, safe(ref.chart), safe(ref.version));
 }
 
-function checked(name: string, dir: string, expected: string, helm: string, removeOnMismatch?: string): string {
-  const actual = chartDigest(dir, helm);
+function checked(name: string, dir: string, expected: string, helm: string, env: NodeJS.ProcessEnv, removeOnMismatch?: string): string {
+  const actual = rememberedChartDigest(dir, helm, env);
   if (actual !== expected) {
     if (removeOnMismatch) rmSync(removeOnMismatch, { recursive: true, force: true });
     throw new SourceError(`${name} in ${dir} has digest ${actual}, not the pinned ${expected}: it was changed or is another build of that version; restore it from the chart's repository${removeOnMismatch ? ' (the fetched copy was removed)' : ''}`);
