@@ -107,11 +107,10 @@ export function buildCli(): Command {
     .action(async (opts: CommonOptions & { json?: boolean; html?: string }) => {
       const { outDir, configPath } = resolvePaths(opts);
       try {
-        const [{ verifyChartsOut, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify.js'), import('@keelson/platform-spec')]);
+        const [{ verifyPlatform, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify.js'), import('@keelson/platform-spec')]);
         const spec = loadPlatformSpec(configPath);
-        const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
         // The bundle is this file when run as the built CLI; it is searched for SSH client calls.
-        const report = verifyChartsOut(join(outDir, spec.config.gitops.path), { namespaces, gitops: spec.config.gitops }, { infraDir: join(outDir, 'infra-out'), cliBundle: __filename.endsWith('.cjs') ? __filename : undefined });
+        const report = verifyPlatform(spec, { chartsDir: join(outDir, spec.config.gitops.path), infraDir: join(outDir, 'infra-out') }, __filename.endsWith('.cjs') ? __filename : undefined);
         if (opts.html) {
           const [{ renderHtmlReport }, { writeFileSync }] = await Promise.all([import('./verify/html.js'), import('node:fs')]);
           writeFileSync(resolve(opts.html), renderHtmlReport(report));

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { configWith, keelson, tempDir } from './test-helpers';
@@ -27,17 +27,55 @@ function edit(out: string, file: string, change: (o: any) => void) {
   writeFileSync(path, YAML.stringify(o));
 }
 
-const CHECKS = ['files', 'schema', 'secrets', 'pod-security', 'gitops', 'config', 'fault-tolerance', 'encryption', 'no-ssh', 'workload-security'];
+const CHECKS = ['desired-state', 'files', 'schema', 'secrets', 'pod-security', 'gitops', 'config', 'fault-tolerance', 'encryption', 'no-ssh', 'workload-security'];
 
 describe('keelson verify', () => {
   it('passes on the default output, every check listed', () => {
     const run = keelson('verify', '--out', pristine);
     // The whole report on failure: which service or channel, and why.
-    expect(run.stdout).toMatch(/verify: all 10 checks passed/);
+    expect(run.stdout).toMatch(/verify: all 11 checks passed/);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^CHECK +RESULT +DETAIL/);
     for (const check of CHECKS) expect(run.stdout).toMatch(new RegExp(`^${check} +pass`, 'm'));
     expect(run.stdout).toMatch(/^ {2}etcd +pass +5 members; worst case loses 2, 3 left \(needs 3\) \(keelson-controller-1, keelson-controller-2\)$/m);
+  });
+
+  it('judges upstream workloads on what their charts really render (the real helm), with no warning left', () => {
+    const report = JSON.parse(keelson('verify', '--out', pristine, '--json').stdout);
+    const ft = report.checks.find((c: any) => c.check === 'fault-tolerance');
+    expect(ft.warnings).toEqual([]);
+    const names = ft.rows.map((r: any) => r.name);
+    // Objects of charts and Git sources, by their rendered names: Cilium's agent and operator, Argo CD's install, the approver.
+    expect(names).toEqual(expect.arrayContaining(['DaemonSet kube-system/cilium', 'Deployment kube-system/cilium-operator', 'StatefulSet argocd/argocd-application-controller', 'Deployment kubelet-csr-approver/kubelet-csr-approver']));
+  });
+
+  it("fails when a chart's own default is left short of the budget: kubelet-csr-approver's 2 unspread replicas", () => {
+    const out = copy();
+    edit(out, 'maintenance/application-argocd-maintenance-kubelet-csr-approver.yaml', (o) => {
+      delete o.spec.source.helm.valuesObject.replicas;
+      delete o.spec.source.helm.valuesObject.affinity;
+    });
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/helm kubelet-csr-approver 1\.2\.13(: \S+)?: Deployment kubelet-csr-approver\/kubelet-csr-approver: losing .* takes 2 of 2 replicas \(nothing keeps replicas on different nodes: all may share one node\)/);
+  });
+
+  it("fails when an upstream workload loses the PodDisruptionBudget its chart does not render", () => {
+    const out = copy();
+    rmSync(join(out, 'charts-out/apps/poddisruptionbudget-cnpg-system-cloudnative-pg.yaml'));
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/helm cloudnative-pg 0\.29\.0(: \S+)?: Deployment cnpg-system\/cloudnative-pg: no PodDisruptionBudget selects its pods/);
+  });
+
+  it("fails when Argo CD's install is left as upstream ships it: 2 API servers for k = 2", () => {
+    const out = copy();
+    edit(out, 'argocd/application-argocd-argocd.yaml', (o) => {
+      o.spec.source.kustomize.patches = o.spec.source.kustomize.patches.filter((p: any) => p.target.name !== 'argocd-server');
+    });
+    const run = keelson('verify', '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/argoproj\/argo-cd@v3\.5\.1: manifests\/ha\/cluster-install: Deployment argocd\/argocd-server: losing .* takes 2 of 2 replicas/);
   });
 
   it('fails on an object with an unknown field, naming the file and the path', () => {
@@ -108,6 +146,9 @@ describe('keelson verify', () => {
     const run = keelson('verify', '--out', out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/Application maintenance-kured installs chart kured at "6\.x", not a pinned release/);
+    // Nothing can render an unpinned chart: the desired state says which and why.
+    expect(run.stdout).toMatch(/^desired-state +FAIL/m);
+    expect(run.stdout).toMatch(/chart kured 6\.x from https:\/\/kubereboot\.github\.io\/charts has no digest/);
   });
 
   it('prints the report as JSON with --json', () => {

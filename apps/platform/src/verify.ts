@@ -2,6 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
 import { scanForSecrets, validateManifest } from '@keelson/k8s-schemas';
+import { KUBERNETES_RELEASES } from '@keelson/ignition';
+import type { PlatformSpec } from '@keelson/platform-spec';
+import { DesiredStateError, HelmTemplateError, renderDesiredState, SourceError, type DesiredState } from '@keelson/upstream';
 import { auditEncryption } from './verify/encryption';
 import { proveFaultTolerance, type FailureModel, type FaultToleranceResult } from './verify/fault-tolerance';
 import { checkNoSsh } from './verify/no-ssh';
@@ -48,6 +51,14 @@ export interface VerifyInputs {
   readonly infraDir?: string;
   /** The built CLI (`dist/keelson.cjs`), searched for SSH client calls. */
   readonly cliBundle?: string;
+  /**
+   * The desired state (`renderDesiredState`): every object the cluster gets,
+   * the upstream charts and Git sources rendered by the real helm and
+   * kustomize. With it, the proofs judge upstream workloads on the objects
+   * their charts really render; without it, each upstream Application is a
+   * warning ("not analysed"), never a pass.
+   */
+  readonly desired?: DesiredState;
 }
 
 function listFiles(dir: string): string[] {
@@ -171,7 +182,13 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
   let platform: PlatformPicture | undefined;
   if (inputs.infraDir) {
     const infra = readInfraOut(inputs.infraDir);
-    const proof = proveFaultTolerance(manifests, infra.nodes);
+    const upstreamApps = (inputs.desired?.applications ?? []).filter((a) => a.type !== 'directory');
+    const rendered = new Set(upstreamApps.map((a) => a.name));
+    // Objects of upstream charts and Git sources, where they land (charts-out's own objects are already in `manifests`).
+    const upstreamObjects: Manifest[] = (inputs.desired?.objects ?? [])
+      .filter((o) => rendered.has(o.application))
+      .map((o) => ({ file: o.source, object: (o.namespace && !o.object.metadata?.namespace ? { ...o.object, metadata: { ...o.object.metadata, namespace: o.namespace } } : o.object) as Manifest['object'] }));
+    const proof = proveFaultTolerance([...manifests, ...upstreamObjects], infra.nodes, rendered);
     const ft = proof.check;
     checks.push(
       { ...ft, ok: ft.ok && infra.findings.length === 0, findings: [...infra.findings, ...ft.findings] },
@@ -188,6 +205,36 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
   }
   checks.push(checkWorkloadSecurity(manifests));
   return { dir, ok: checks.every((c) => c.ok), files: files.length, objects: manifests.length, checks, ...(platform ? { platform } : {}) };
+}
+
+/**
+ * Verifies what synth rendered for `spec`: renders the desired state (the
+ * upstream charts and Git sources through the real helm and kustomize, as
+ * Argo CD would), then checks `charts-out/` and `infra-out/` with it.
+ */
+export function verifyPlatform(spec: PlatformSpec, dirs: { readonly chartsDir: string; readonly infraDir: string }, cliBundle?: string): VerifyReport {
+  const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
+  if (!statSync(dirs.chartsDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(`verify: ${dirs.chartsDir} does not exist; run "keelson synth" (or npx nx run platform:synth) first`);
+  }
+  let desired: DesiredState | undefined;
+  let problem: Finding | undefined;
+  try {
+    desired = renderDesiredState({ dir: dirs.chartsDir, gitops: spec.config.gitops, kubeVersion: KUBERNETES_RELEASES[spec.config.versions.kubernetes] });
+  } catch (e) {
+    // A source that cannot be rendered is a failure of its own; the other checks still run on what synth wrote.
+    if (!(e instanceof DesiredStateError || e instanceof SourceError || e instanceof HelmTemplateError)) throw e;
+    problem = { file: relative(join(dirs.chartsDir, '..'), dirs.chartsDir), message: e.message };
+  }
+  const report = verifyChartsOut(dirs.chartsDir, { namespaces, gitops: spec.config.gitops }, { infraDir: dirs.infraDir, ...(cliBundle ? { cliBundle } : {}), ...(desired ? { desired } : {}) });
+  const rendered = check(
+    'desired-state',
+    desired
+      ? `${desired.applications.length} Argo CD Applications rendered as Argo CD would (real helm and kustomize): ${desired.objects.length} objects`
+      : 'the desired state could not be rendered: the upstream workloads are not analysed',
+    problem ? [problem] : [],
+  );
+  return { ...report, ok: report.ok && rendered.ok, checks: [rendered, ...report.checks] };
 }
 
 /** The report as a table a human reads in one screen, then each check's rows (services, channels), failures and warnings. */

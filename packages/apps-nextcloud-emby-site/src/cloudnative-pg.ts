@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { LayerChart, UpstreamHelmChart } from '@keelson/cluster-kit';
+import { LayerChart, onePodAtATime, UpstreamHelmChart } from '@keelson/cluster-kit';
 import { endpoints, type PlatformSpec } from '@keelson/platform-spec';
 import { onePerFailureDomain } from './internal/workload';
 
@@ -41,7 +41,6 @@ export interface CloudNativePgValues {
   /** Install the chart's CRDs (Cluster, Backup, Pooler, ...). */
   readonly crds: { readonly create: true };
   readonly affinity: object;
-  readonly podDisruptionBudget: { readonly enabled: true; readonly maxUnavailable: number };
   readonly resources: { readonly requests: { readonly cpu: string; readonly memory: string }; readonly limits: { readonly cpu: string; readonly memory: string } };
   readonly monitoring: { readonly podMonitorEnabled: false; readonly grafanaDashboard: { readonly create: false } };
   readonly webhook: { readonly port: number };
@@ -83,7 +82,6 @@ export class CloudNativePgOperator extends Construct {
         replicaCount: budget.statelessReplicas,
         crds: { create: true },
         affinity: onePerFailureDomain(budget, CNPG_OPERATOR_LABELS),
-        podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
         resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
         monitoring: { podMonitorEnabled: false, grafanaDashboard: { create: false } },
         webhook: { port: CNPG_WEBHOOK_PORT },
@@ -97,6 +95,8 @@ export class CloudNativePgOperator extends Construct {
         { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
       ],
     });
+    // The chart renders no PodDisruptionBudget (it has no such value): a drain takes one operator replica at a time.
+    onePodAtATime(layer, `${id}-pdb`, { namespace: CNPG_NAMESPACE, name: 'cloudnative-pg', matchLabels: CNPG_OPERATOR_LABELS });
     const operator = endpoints.pods(CNPG_NAMESPACE, CNPG_OPERATOR_LABELS);
     layer.allowTraffic({ from: operator, to: endpoints.kubeApiServer, ports: [{ port: KUBE_API_PORT }], reason: 'CloudNativePG operator watches and manages its resources' });
     layer.allowTraffic({ from: endpoints.kubeApiServer, to: operator, ports: [{ port: CNPG_WEBHOOK_PORT }], reason: 'API server calls the CloudNativePG admission webhooks' });

@@ -8,3 +8,5 @@ export type { UpstreamManifestsProps } from './upstream-manifests';
 export type { UpstreamHelmChartProps, UpstreamDeclaration, ClusterResource } from './upstream-chart';
 export { Application, AppProject } from './imports/argoproj.io';
 export type { ApplicationProps, ApplicationSpec, AppProjectProps, AppProjectSpec } from './imports/argoproj.io';
+export { requiredAntiAffinity, leaveLostNodeAfter, onePodAtATime } from './spread';
+export type { RequiredAntiAffinity } from './spread';

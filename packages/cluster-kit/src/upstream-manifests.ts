@@ -34,6 +34,14 @@ export interface UpstreamManifestsProps {
    * @default true
    */
   readonly prune?: boolean;
+  /**
+   * Kustomize patches Argo CD applies to a kustomization source (strategic
+   * merge or JSON 6902, each with its target), for what the upstream files
+   * leave short of the fault budget (replicas, spread, tolerations).
+   * @see https://argo-cd.readthedocs.io/en/stable/user-guide/kustomize/#patches
+   * @default - none
+   */
+  readonly patches?: readonly { readonly target: { readonly kind: string; readonly name: string }; readonly patch: string }[];
 }
 
 /**
@@ -59,6 +67,7 @@ export class UpstreamManifests extends Construct {
       targetRevision: props.version,
       path: props.path,
       ...(props.include ? { directory: { include: props.include } } : {}),
+      ...(props.patches && props.patches.length > 0 ? { kustomize: { patches: props.patches.map((p) => ({ target: { ...p.target }, patch: p.patch })) } } : {}),
     });
   }
 }

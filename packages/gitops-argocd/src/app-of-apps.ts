@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
-import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, namespaceManifest, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
+import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, leaveLostNodeAfter, namespaceManifest, onePodAtATime, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
 import { endpoints, type BootstrapStep, type PlatformSpec } from '@keelson/platform-spec';
 
 export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
@@ -134,7 +134,7 @@ export class ArgoCdAppOfApps extends LayerChart {
           path: ARGOCD_RELEASE.path,
           kustomize: {
             namespace: ARGOCD_NAMESPACE,
-            patches: [{ target: { kind: 'ConfigMap', name: 'argocd-cm' }, patch: YAML.stringify(APPLICATION_HEALTH_PATCH, { blockQuote: 'literal' }) }],
+            patches: [{ target: { kind: 'ConfigMap', name: 'argocd-cm' }, patch: YAML.stringify(APPLICATION_HEALTH_PATCH, { blockQuote: 'literal' }) }, ...faultBudgetPatches(props.spec)],
           },
         },
         destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
@@ -142,6 +142,8 @@ export class ArgoCdAppOfApps extends LayerChart {
         syncPolicy: { automated: { prune: false, selfHeal: true }, syncOptions: ['CreateNamespace=false', 'ServerSideApply=true'] },
       },
     });
+    // The HA install renders no PodDisruptionBudget: a drain takes one replica of each at a time.
+    for (const [name, labels] of Object.entries(ARGOCD_REPLICATED)) onePodAtATime(this, `pdb-${name}`, { namespace: ARGOCD_NAMESPACE, name, matchLabels: labels });
     // What Argo CD's own pods need (every other connection in its namespace is denied).
     const argocd = endpoints.pods(ARGOCD_NAMESPACE);
     this.allowTraffic({ from: argocd, to: argocd, reason: 'Argo CD components talk to each other (repo server, Redis, controller, server)' });
@@ -221,6 +223,40 @@ const ARGOCD_CLUSTER_KINDS = [
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
 ] as const;
+
+/** Argo CD's replicated components in the HA install, by their pod labels. */
+const ARGOCD_REPLICATED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'argocd-server': { 'app.kubernetes.io/name': 'argocd-server' },
+  'argocd-repo-server': { 'app.kubernetes.io/name': 'argocd-repo-server' },
+  'argocd-redis-ha-haproxy': { 'app.kubernetes.io/name': 'argocd-redis-ha-haproxy' },
+  'argocd-redis-ha': { 'app.kubernetes.io/name': 'argocd-redis-ha' },
+};
+
+/** Argo CD's single-replica components: they leave a lost node within this bound instead of the default 300 s. */
+export const ARGOCD_FAILOVER_SECONDS = 30;
+
+/**
+ * What the HA install leaves short of the fault budget, patched in: the API
+ * server and the repo server run k+1 replicas (their required anti-affinity
+ * is upstream's), and the singletons (the application controller, the
+ * ApplicationSet controller, Dex, notifications) leave an unreachable or
+ * not-ready node after {@link ARGOCD_FAILOVER_SECONDS}. While they move, the
+ * platform keeps running; only syncs wait.
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/high_availability/
+ */
+function faultBudgetPatches(spec: PlatformSpec): { target: { kind: string; name: string }; patch: string }[] {
+  const scale = (kind: string, name: string) => ({ target: { kind, name }, patch: JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: spec.budget.statelessReplicas }]) });
+  const failover = (kind: string, name: string) => ({ target: { kind, name }, patch: JSON.stringify([{ op: 'add', path: '/spec/template/spec/tolerations', value: leaveLostNodeAfter(ARGOCD_FAILOVER_SECONDS) }]) });
+  return [
+    scale('Deployment', 'argocd-server'),
+    scale('Deployment', 'argocd-repo-server'),
+    failover('StatefulSet', 'argocd-application-controller'),
+    failover('Deployment', 'argocd-applicationset-controller'),
+    failover('Deployment', 'argocd-dex-server'),
+    failover('Deployment', 'argocd-notifications-controller'),
+  ];
+}
 
 /** argocd-cm patch: an Application is healthy when its resources are (lets sync waves wait on layers). */
 const APPLICATION_HEALTH_PATCH = {

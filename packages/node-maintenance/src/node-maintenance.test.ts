@@ -28,7 +28,16 @@ describe('NodeMaintenance', () => {
       providerIpPrefixes: ['10.10.0.0/16'],
       bypassDnsResolution: true,
       podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-      // A singleton that leaves a lost node within a stated bound.
+      // k+1 leader-elected replicas, one per node (the chart's default is 2, unspread).
+      replicas: 3,
+      affinity: {
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'kubelet-csr-approver', 'app.kubernetes.io/instance': 'kubelet-csr-approver' } }, topologyKey: 'kubernetes.io/hostname' },
+          ],
+        },
+      },
+      // Each leaves a lost node within a stated bound.
       tolerations: [
         { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
         { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
@@ -36,6 +45,9 @@ describe('NodeMaintenance', () => {
       ],
     });
     expect(approver.spec.destination.namespace).toBe('kubelet-csr-approver');
+    // The chart renders no PodDisruptionBudget; the layer does.
+    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'kubelet-csr-approver');
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'kubelet-csr-approver', 'app.kubernetes.io/instance': 'kubelet-csr-approver' } } });
   });
 
   it('runs kured in its own privileged namespace, with the reason stated', () => {

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { LayerChart, UpstreamHelmChart } from '@keelson/cluster-kit';
+import { LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, UpstreamHelmChart, type RequiredAntiAffinity } from '@keelson/cluster-kit';
 import { endpoints, NODE_NETWORK_CIDR, type PlatformSpec } from '@keelson/platform-spec';
 
 /**
@@ -46,14 +46,23 @@ export interface KubeletCsrApproverValues {
   /** Node names are not in DNS; the IP check above stands in. */
   readonly bypassDnsResolution: true;
   readonly podSecurityContext: { readonly seccompProfile: { readonly type: 'RuntimeDefault' } };
+  /** k+1 replicas (one leads, through leader election): the chart's default of 2 is short of the fault budget. */
+  readonly replicas: number;
+  /** One replica per node (or zone): the chart sets no spread of its own. */
+  readonly affinity: RequiredAntiAffinity;
   /**
-   * A single replica (the chart has no replica count): it may run on
-   * controllers, and leaves an unreachable or not-ready node after
-   * {@link APPROVER_FAILOVER_SECONDS}, so a lost node delays new kubelet
-   * serving certificates by that bound, never blocks them.
+   * It may run on controllers, and leaves an unreachable or not-ready node
+   * after {@link APPROVER_FAILOVER_SECONDS}.
    */
   readonly tolerations: readonly { readonly key: string; readonly operator: 'Exists' | 'Equal'; readonly effect: 'NoSchedule' | 'NoExecute'; readonly tolerationSeconds?: number }[];
 }
+
+/**
+ * The approver's pod labels, as the chart's `selectorLabels` make them for
+ * the release `kubelet-csr-approver`.
+ * @see https://github.com/postfinance/kubelet-csr-approver/blob/v1.2.13/charts/kubelet-csr-approver/templates/_helpers.tpl
+ */
+export const APPROVER_POD_LABELS = { 'app.kubernetes.io/name': 'kubelet-csr-approver', 'app.kubernetes.io/instance': 'kubelet-csr-approver' } as const;
 
 /** Seconds kubelet-csr-approver stays on an unreachable or not-ready node. */
 export const APPROVER_FAILOVER_SECONDS = 30;
@@ -115,16 +124,17 @@ export class NodeMaintenance extends LayerChart {
         providerIpPrefixes: [NODE_NETWORK_CIDR],
         bypassDnsResolution: true,
         podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-        tolerations: [
-          { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-          ...['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: APPROVER_FAILOVER_SECONDS })),
-        ],
+        replicas: props.spec.budget.statelessReplicas,
+        affinity: requiredAntiAffinity(props.spec.budget, APPROVER_POD_LABELS),
+        tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, ...leaveLostNodeAfter(APPROVER_FAILOVER_SECONDS)],
       },
       clusterResources: [
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
     });
+    // The chart renders no PodDisruptionBudget: a drain takes one approver at a time.
+    onePodAtATime(this, 'kubelet-csr-approver-pdb', { namespace: 'kubelet-csr-approver', name: 'kubelet-csr-approver', matchLabels: APPROVER_POD_LABELS });
     // Both only talk to the API server (everything else in their namespaces is denied).
     this.allowTraffic({ from: endpoints.pods('kured'), to: endpoints.kubeApiServer, ports: [{ port: 6443 }], reason: 'kured takes the reboot lock, cordons and drains through the API server' });
     this.allowTraffic({

@@ -99,7 +99,15 @@ describe('RookStorage on the default platform (6 nodes)', () => {
     const controller = find(objects, 'Application', 'storage-snapshot-controller');
     const repoURL = 'https://github.com/kubernetes-csi/external-snapshotter.git';
     expect(crds.spec.source).toEqual({ repoURL, targetRevision: 'v8.6.0', path: 'client/config/crd' });
-    expect(controller.spec.source).toEqual({ repoURL, targetRevision: 'v8.6.0', path: 'deploy/kubernetes/snapshot-controller' });
+    expect(controller.spec.source).toMatchObject({ repoURL, targetRevision: 'v8.6.0', path: 'deploy/kubernetes/snapshot-controller' });
+    // Upstream's 2 unspread replicas, patched to k+1 = 3 one per node, with a PodDisruptionBudget of our own.
+    const [patch] = controller.spec.source.kustomize.patches;
+    expect(patch.target).toEqual({ kind: 'Deployment', name: 'snapshot-controller' });
+    expect(JSON.parse(patch.patch)).toEqual([
+      { op: 'replace', path: '/spec/replicas', value: 3 },
+      { op: 'add', path: '/spec/template/spec/affinity', value: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'snapshot-controller' } }, topologyKey: 'kubernetes.io/hostname' }] } } },
+    ]);
+    expect(objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'snapshot-controller')?.spec.maxUnavailable).toBe(1);
     expect(controller.spec.destination.namespace).toBe('kube-system');
     for (const app of [crds, controller]) expect(app.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('0');
     const snapshotClasses = objects.filter((o) => o.kind === 'VolumeSnapshotClass');

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { LayerChart, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
+import { LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
 import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import {
@@ -58,8 +58,18 @@ export interface RookCephOperatorValues {
   /** OSDs are selected by a by-id path filter, so the device discovery DaemonSet is not needed. */
   readonly enableDiscoveryDaemon: false;
   readonly monitoring: { readonly enabled: false };
+  /**
+   * The operator leaves an unreachable node after the chart's
+   * `unreachableNodeTolerationSeconds` (5); this adds the same bound for a
+   * not-ready node, which would otherwise keep it for the default 300 s.
+   */
+  readonly tolerations: readonly object[];
   /** The subchart that runs the CSI drivers in Rook 1.20 (enabled by default; stated so it is not lost). */
-  readonly 'ceph-csi-operator': { readonly enabled: true };
+  readonly 'ceph-csi-operator': {
+    readonly enabled: true;
+    /** The ceph-csi-operator is a leader-elected singleton: it leaves a lost node within the failover bound. */
+    readonly controllerManager: { readonly tolerations: readonly object[] };
+  };
   readonly csi: {
     readonly rookUseCsiOperator: true;
     readonly enableRbdDriver: true;
@@ -105,6 +115,9 @@ export interface RookStorageProps {
    */
   readonly failoverSeconds?: number;
 }
+
+/** The rook-ceph chart's `unreachableNodeTolerationSeconds` default, used for not-ready too. */
+const ROOK_OPERATOR_FAILOVER_SECONDS = 5;
 
 /** Sync waves inside the storage folder: operator (with the namespace), cluster, pools, classes. */
 const WAVE = { operator: 0, cluster: 1, pools: 2, classes: 3 } as const;
@@ -170,7 +183,8 @@ export class RookStorage extends LayerChart implements StorageLayer {
         priorityClassName: 'system-cluster-critical',
         enableDiscoveryDaemon: false,
         monitoring: { enabled: false },
-        'ceph-csi-operator': { enabled: true },
+        tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: ROOK_OPERATOR_FAILOVER_SECONDS }],
+        'ceph-csi-operator': { enabled: true, controllerManager: { tolerations: leaveLostNodeAfter(failoverSeconds) } },
         csi: {
           rookUseCsiOperator: true,
           enableRbdDriver: true,
@@ -203,17 +217,30 @@ export class RookStorage extends LayerChart implements StorageLayer {
       syncWave: WAVE.operator,
       clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
     });
+    // Upstream runs 2 replicas with no spread and no PodDisruptionBudget: k+1, one per node, one evicted at a time.
+    const snapshotLabels = { 'app.kubernetes.io/name': 'snapshot-controller' };
     this.snapshotController = new UpstreamManifests(this, 'snapshot-controller', {
       repoURL: CSI_SNAPSHOTTER.repoURL,
       version: CSI_SNAPSHOTTER.version,
       path: CSI_SNAPSHOTTER.controllerPath,
       namespace: 'kube-system',
       syncWave: WAVE.operator,
+      patches: [
+        {
+          target: { kind: 'Deployment', name: 'snapshot-controller' },
+          patch: JSON.stringify([
+            { op: 'replace', path: '/spec/replicas', value: spec.budget.statelessReplicas },
+            { op: 'add', path: '/spec/template/spec/affinity', value: requiredAntiAffinity(spec.budget, snapshotLabels) },
+          ]),
+        },
+      ],
       clusterResources: [
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
     });
+
+    onePodAtATime(this, 'snapshot-controller-pdb', { namespace: 'kube-system', name: 'snapshot-controller', matchLabels: snapshotLabels });
 
     this.renderCluster(plan, resources, failoverSeconds);
     this.renderPoolsAndClasses(plan, resources.mds, failoverSeconds);

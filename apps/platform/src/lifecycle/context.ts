@@ -105,7 +105,7 @@ export async function renderAndVerify(o: LifecycleOptions, tolerateVerifyFailure
 }
 
 async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
-  const [{ synth, describeSynth }, { verifyChartsOut, formatReport }] = await Promise.all([import('../synth.js'), import('../verify.js')]);
+  const [{ synth, describeSynth }, { verifyPlatform, formatReport }] = await Promise.all([import('../synth.js'), import('../verify.js')]);
   let secretsDir = '';
   // synth replaces only what it renders in infra-out/: Terraform's state, providers and plan stay.
   const result = await synth({
@@ -116,9 +116,8 @@ async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
     secretsDir: (spec) => (secretsDir = typeof o.secretsDir === 'function' ? o.secretsDir(spec) : o.secretsDir),
   });
   const { spec } = result;
-  const namespaces = spec.layers.flatMap((l) => l.namespaces.filter((n) => !n.preexisting).map((n) => n.name));
-  // Every check, the fault-tolerance proof and the infra-out audits included (the bundle is searched for SSH calls when run as the built CLI).
-  const report = verifyChartsOut(result.chartsDir, { namespaces, gitops: spec.config.gitops }, { infraDir: result.infraDir, cliBundle: __filename.endsWith('.cjs') ? __filename : undefined });
+  // Every check on the desired state, the fault-tolerance proof and the infra-out audits included (the bundle is searched for SSH calls when run as the built CLI).
+  const report = verifyPlatform(spec, { chartsDir: result.chartsDir, infraDir: result.infraDir }, __filename.endsWith('.cjs') ? __filename : undefined);
   const base = { spec, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir };
   if (!report.ok) return { ...base, notes: describeSynth(result), verifyFailure: formatReport(report) };
   return { ...base, notes: [...describeSynth(result), `verify: ${report.checks.length} checks passed on ${report.objects} objects`] };

@@ -99,18 +99,17 @@ describe('the fault-tolerance proof', () => {
     }
   });
 
-  it('reads upstream charts through their readers and warns on a chart without one', () => {
-    const app = (name: string, chart: string, valuesObject: object) =>
-      manifest({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace: 'argocd' }, spec: { destination: { namespace: name }, source: { chart, repoURL: 'https://x', targetRevision: '1.0.0', helm: { valuesObject } } } });
-    const anti = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'traefik' } }, topologyKey: 'kubernetes.io/hostname' }] } };
-    const result = proveFaultTolerance(
-      [app('ingress-traefik', 'traefik', { deployment: { replicas: 3 }, affinity: anti, podDisruptionBudget: { enabled: true } }), app('weird', 'unknown-chart', {}), app('cm', 'cert-manager', { replicaCount: 3 })],
-      six,
-    );
-    expect(row(result, 'ingress-traefik/traefik (chart traefik)').ok).toBe(true);
-    expect(row(result, 'cm/webhook (chart cert-manager)').problems).toEqual([expect.stringMatching(/^a single replica with no recovery bound/)]);
-    expect(row(result, 'cm/controller (chart cert-manager)').problems).toContainEqual(expect.stringMatching(/nothing keeps replicas on different nodes/));
-    expect(result.check.warnings).toEqual([{ file: expect.any(String), message: 'Application weird: not analysed (upstream chart unknown-chart: add a reader to CHART_READERS in verify/chart-readers.ts)' }]);
+  it('judges upstream workloads only on their rendered objects, and warns on an Application it was not given', () => {
+    const app = (name: string, chart: string) =>
+      manifest({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace: 'argocd' }, spec: { destination: { namespace: name }, source: { chart, repoURL: 'https://x', targetRevision: '1.0.0', helm: { valuesObject: { replicas: 3 } } } } });
+    // What the chart really renders for 'rendered' (the desired state): a 2-replica Deployment, no spread, no PDB.
+    const chartObject = { file: 'helm rendered 1.0.0: rendered/templates/deployment.yaml', object: deployment('rendered', 2) };
+    const result = proveFaultTolerance([app('rendered', 'rendered'), app('unseen', 'unseen'), chartObject], six, new Set(['rendered']));
+    expect(row(result, 'Deployment web/rendered').ok).toBe(false);
+    expect(row(result, 'Deployment web/rendered').problems).toContainEqual(expect.stringMatching(/nothing keeps replicas on different nodes/));
+    expect(result.check.warnings).toEqual([
+      { file: expect.any(String), message: 'Application unseen: not analysed (chart unseen 1.0.0): verify the desired state (keelson verify renders it with the real helm and kustomize)' },
+    ]);
   });
 
   it('picks the platform worst case that breaks the most services, with placements for the picture', () => {

@@ -1,4 +1,3 @@
-import { CHART_READERS, type ChartWorkload } from './chart-readers';
 import { HOSTNAME_LABEL, ZONE_LABEL } from './rendered';
 import { asArray, check, describe, isRecord, type CheckResult, type Finding, type K8sObject, type Loose, type Manifest, type NodeInfo, type ReportRow } from './types';
 
@@ -415,7 +414,7 @@ function poolUnits(pool: unknown, label: string, nodes: readonly NodeInfo[]): { 
  * The fault-tolerance proof: every service the rendered output runs, and for
  * every scenario of the failure model, whether it keeps running.
  */
-export function proveFaultTolerance(manifests: readonly Manifest[], nodes: readonly NodeInfo[]): FaultToleranceResult {
+export function proveFaultTolerance(manifests: readonly Manifest[], nodes: readonly NodeInfo[], renderedApps: ReadonlySet<string> = new Set()): FaultToleranceResult {
   const model = failureModel(nodes);
   const services: ServiceProof[] = [];
   const warnings: Finding[] = [];
@@ -528,38 +527,10 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     if (proof) services.push(proof);
   }
 
-  // Upstream charts, through their readers.
-  for (const { file, o } of ofKind('Application').filter((m) => typeof m.o.spec?.source?.chart === 'string')) {
-    const chart = String(o.spec.source.chart);
-    const reader = CHART_READERS[chart];
-    const app = o.metadata?.name ?? '?';
-    if (!reader) {
-      warnings.push({ file, message: `Application ${app}: not analysed (upstream chart ${chart}: add a reader to CHART_READERS in verify/chart-readers.ts)` });
-      continue;
-    }
-    const values = isRecord(o.spec.source.helm?.valuesObject) ? o.spec.source.helm.valuesObject : {};
-    for (const w of reader(values) as ChartWorkload[]) {
-      const proof = proveWorkload(
-        {
-          name: `${app}/${w.component} (chart ${chart})`,
-          file,
-          namespace: String(o.spec?.destination?.namespace ?? ''),
-          replicas: w.replicas,
-          pod: { affinity: w.affinity, topologySpreadConstraints: w.topologySpreadConstraints, nodeSelector: w.nodeSelector, tolerations: w.tolerations },
-          trustLabels: true,
-          pdb: () => (w.pdb ? [] : [`the chart renders no PodDisruptionBudget for it (${w.source}): enable podDisruptionBudget with maxUnavailable: 1`]),
-          annotations: o.metadata?.annotations,
-          storage: [],
-        },
-        nodes,
-        model,
-      );
-      if (proof) services.push(proof);
-    }
-  }
-  // Applications of upstream manifests (not charts, not a charts-out folder) the proof cannot see into.
-  for (const { file, o } of ofKind('Application').filter((m) => m.o.spec?.source?.chart === undefined && /^https?:\/\//.test(String(m.o.spec?.source?.repoURL ?? '')) && !isOwnRepo(m.o, manifests))) {
-    warnings.push({ file, message: `Application ${o.metadata?.name}: not analysed (upstream manifests ${o.spec.source.repoURL} ${o.spec.source.path ?? ''}: add a reader)` });
+  // Applications whose objects the proof did not get (verify ran without the desired state): never a silent pass.
+  for (const { file, o } of ofKind('Application').filter((m) => !isOwnRepo(m.o, manifests) && !renderedApps.has(String(m.o.metadata?.name)))) {
+    const source = o.spec?.source ?? {};
+    warnings.push({ file, message: `Application ${o.metadata?.name}: not analysed (${source.chart ? `chart ${source.chart} ${source.targetRevision}` : `${source.repoURL} ${source.path ?? ''}`}): verify the desired state (keelson verify renders it with the real helm and kustomize)` });
   }
 
   const worst = platformWorstCase(services, model);
