@@ -5,6 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import YAML from 'yaml';
 import { helmTemplate } from './helm';
+import { canonicalJson, sameRepo } from './internal/compare';
 import { requirePeer } from './peers';
 import { resolveChart, resolveGitSource, type ResolveOptions } from './sources';
 
@@ -183,7 +184,7 @@ function walk(options: RenderDesiredStateOptions, root: RootApplication, apiVers
     const name = next.manifest.metadata?.name ?? '?';
     if (seen.has(name)) {
       // The root manages its own manifest (it lies in the folder it syncs): the same object, rendered once.
-      if (canonical(seen.get(name)) === canonical(next.manifest)) continue;
+      if (canonicalJson(seen.get(name)) === canonicalJson(next.manifest)) continue;
       throw new DesiredStateError(`Application ${name} (${next.file}) is rendered twice with different specs: two Applications of one name overwrite each other in Argo CD`);
     }
     seen.set(name, next.manifest);
@@ -250,7 +251,7 @@ function renderApplication(options: RenderDesiredStateOptions, app: K8sObject, f
   const git = resolveGitSource({ repoURL: source.repoURL, revision: base.revision, path }, options.sources);
   const label = `${source.repoURL.replace(/^https:\/\/github\.com\//, '').replace(/\.git$/, '')}@${base.revision}`;
   if (existsSync(join(git.dir, 'kustomization.yaml')) || existsSync(join(git.dir, 'kustomization.yml')) || existsSync(join(git.dir, 'Kustomization'))) {
-    const parsed = cached(options, [git.digest, path, canonical(source.kustomize ?? {}), 'kubectl v1.36.3 kustomize'], `${label}: ${path}`, () => kustomize(git.dir, source.kustomize, `Application ${name} (${file})`));
+    const parsed = cached(options, [git.digest, path, canonicalJson(source.kustomize ?? {}), 'kubectl v1.36.3 kustomize'], `${label}: ${path}`, () => kustomize(git.dir, source.kustomize, `Application ${name} (${file})`));
     const objects = parsed.map(({ object, from }) => tag(object, from));
     return { info: { ...base, type: 'kustomize', chartOrPath: path, digest: git.digest }, objects };
   }
@@ -280,7 +281,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function cachedHelmTemplate(options: RenderDesiredStateOptions, digest: string, label: string, args: Parameters<typeof helmTemplate>[0]): Array<{ object: K8sObject; from: string }> {
-  return cached(options, [digest, args.releaseName, args.namespace, args.kubeVersion, [...(args.apiVersions ?? [])].sort().join(','), canonical(args.values), 'helm v4.3.2 --include-crds'], label, () =>
+  return cached(options, [digest, args.releaseName, args.namespace, args.kubeVersion, [...(args.apiVersions ?? [])].sort().join(','), canonicalJson(args.values), 'helm v4.3.2 --include-crds'], label, () =>
     helmTemplate({ ...args, helm: options.sources?.helm ?? requirePeer('helm', 'rendering the desired state', options.sources?.env) }),
   );
 }
@@ -430,15 +431,4 @@ function waveOf(object: K8sObject): number {
 
 function trimSlashes(p: string): string {
   return p.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-}
-
-function sameRepo(a: string | undefined, b: string): boolean {
-  const norm = (u: string) => u.replace(/\/+$/, '').replace(/\.git$/, '').toLowerCase();
-  return a !== undefined && norm(a) === norm(b);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isPlainObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
-  return JSON.stringify(value ?? null);
 }
