@@ -24,7 +24,9 @@ const moduleBoundaries = (clusterMayUse) => [
       // The harness (a real control plane from the upstream peers) reads host-layer output; cluster
       // tests may use it as a fixture, published cluster code may not.
       { sourceTag: 'layer:harness', onlyDependOnLibsWithTags: ['layer:spec', 'layer:host'] },
-      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host', 'layer:harness', 'layer:cluster'] },
+      // verify reads what the host layers render (node configs, Terraform) and the desired state.
+      { sourceTag: 'layer:check', onlyDependOnLibsWithTags: ['layer:spec', 'layer:host'] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host', 'layer:harness', 'layer:check', 'layer:cluster'] },
     ],
   },
 ];

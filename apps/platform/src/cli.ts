@@ -107,12 +107,12 @@ export function buildCli(): Command {
     .action(async (opts: CommonOptions & { json?: boolean; html?: string }) => {
       const { outDir, configPath } = resolvePaths(opts);
       try {
-        const [{ verifyPlatform, formatReport }, { loadPlatformSpec }] = await Promise.all([import('./verify.js'), import('@keelson/platform-spec')]);
+        const [{ verifyPlatform, formatReport }, { loadPlatformSpec }] = await Promise.all([import('@keelson/verify'), import('@keelson/platform-spec')]);
         const spec = loadPlatformSpec(configPath);
         // The bundle is this file when run as the built CLI; it is searched for SSH client calls.
         const report = verifyPlatform(spec, { chartsDir: join(outDir, spec.config.gitops.path), infraDir: join(outDir, 'infra-out') }, __filename.endsWith('.cjs') ? __filename : undefined);
         if (opts.html) {
-          const [{ renderHtmlReport }, { writeFileSync }] = await Promise.all([import('./verify/html.js'), import('node:fs')]);
+          const [{ renderHtmlReport }, { writeFileSync }] = await Promise.all([import('@keelson/verify'), import('node:fs')]);
           writeFileSync(resolve(opts.html), renderHtmlReport(report));
         }
         process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);

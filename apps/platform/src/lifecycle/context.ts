@@ -105,7 +105,7 @@ export async function renderAndVerify(o: LifecycleOptions, tolerateVerifyFailure
 }
 
 async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
-  const [{ synth, describeSynth }, { verifyPlatform, formatReport }] = await Promise.all([import('../synth.js'), import('../verify.js')]);
+  const [{ synth, describeSynth }, { verifyPlatform, formatReport }] = await Promise.all([import('../synth.js'), import('@keelson/verify')]);
   let secretsDir = '';
   // synth replaces only what it renders in infra-out/: Terraform's state, providers and plan stay.
   const result = await synth({

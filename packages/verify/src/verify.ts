@@ -5,15 +5,15 @@ import { scanForSecrets, validateManifest } from '@keelson/k8s-schemas';
 import { KUBERNETES_RELEASES } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import { DesiredStateError, HelmTemplateError, renderDesiredState, SourceError, type DesiredState } from '@keelson/upstream';
-import { auditEncryption } from './verify/encryption';
-import { proveFaultTolerance, type FailureModel, type FaultToleranceResult } from './verify/fault-tolerance';
-import { checkNoSsh } from './verify/no-ssh';
-import { readInfraOut } from './verify/rendered';
-import { check, type CheckResult, type Finding, type Manifest } from './verify/types';
-import { checkWorkloadSecurity } from './verify/workload-security';
+import { auditEncryption } from './encryption';
+import { proveFaultTolerance, type FailureModel, type FaultToleranceResult } from './fault-tolerance';
+import { checkNoSsh } from './no-ssh';
+import { readInfraOut } from './rendered';
+import { check, type CheckResult, type Finding, type Manifest } from './types';
+import { checkWorkloadSecurity } from './workload-security';
 
-export type { CheckResult, Finding, ReportRow } from './verify/types';
-export { RECOVERY_BOUND_ANNOTATION } from './verify/fault-tolerance';
+export type { CheckResult, Finding, ReportRow } from './types';
+export { RECOVERY_BOUND_ANNOTATION } from './fault-tolerance';
 
 /** The platform as the proof saw it: nodes, the failure model and the worst case (for the picture). */
 export interface PlatformPicture {

@@ -1,4 +1,4 @@
-import type { VerifyReport } from '../verify';
+import type { VerifyReport } from './verify';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
