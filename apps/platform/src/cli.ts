@@ -122,6 +122,26 @@ export function buildCli(): Command {
         fail(e);
       }
     });
+  program
+    .command('render')
+    .description(
+      'write the desired state for people to read and diff: every object Argo CD would apply, the upstream charts and Git sources rendered by the real helm and kustomize, one folder per Application, with applications.json (chart, version, digest, object count)',
+    )
+    .addOption(configOption())
+    .addOption(outOption())
+    .addOption(new Option('--into <dir>', 'folder to write, replaced whole on each run (default: desired-out at the repo root)'))
+    .action(async (opts: CommonOptions & { into?: string }) => {
+      const { outDir, configPath } = resolvePaths(opts);
+      try {
+        const [{ renderCommand, describeRender }, { loadPlatformSpec }] = await Promise.all([import('./render.js'), import('@keelson/platform-spec')]);
+        const spec = loadPlatformSpec(configPath);
+        const root = findRepoRoot(process.cwd());
+        const result = renderCommand(spec, { outDir, into: resolve(opts.into ?? join(root, 'desired-out')), repoRoot: root, secretsDir: join(root, 'secrets', spec.config.cluster.name) });
+        process.stdout.write(`${describeRender(result)}\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
   const pki = program.command('pki').description('the secrets bundle: CAs, etcd certificates, service-account and encryption keys');
   const secretsOption = () =>
     new Option('--secrets <dir>', 'secrets bundle folder, git-ignored, mode 0700 (default: secrets/<cluster name> at the repo root)');

@@ -133,6 +133,40 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * API groups a Kubernetes 1.36 API server serves by itself (`""` is the core
+ * group); any other group is a custom resource whose CRD must exist first
+ * (checked against a real kube-apiserver's `api-versions` in the tests).
+ */
+export const BUILT_IN_API_GROUPS: ReadonlySet<string> = new Set([
+  '',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'apps',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'autoscaling',
+  'batch',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'internal.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
+  'storagemigration.k8s.io',
+]);
+
+/** The API group of an `apiVersion` (`apps/v1` -> `apps`, `v1` -> `""`). */
+export const apiGroup = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '');
+
+/**
  * Renders the desired state the way Argo CD's repo server does: from the
  * root Application (the one that syncs `<path>/argocd`) down through every
  * Application it finds. A folder of this repository is read as a directory

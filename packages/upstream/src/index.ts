@@ -12,5 +12,5 @@ export { SOURCES_LOCK, SourceError, resolveChart, resolveGitSource, treeDigest, 
 export type { ChartRef, GitRef, ChartLock, GitLock, SourcesLock, ResolvedSource, ResolveOptions } from './sources';
 export { helmTemplate, HelmTemplateError } from './helm';
 export type { HelmTemplateOptions } from './helm';
-export { renderDesiredState, crdApiVersions, DesiredStateError, CLUSTER_SCOPED_KINDS } from './desired-state';
+export { renderDesiredState, crdApiVersions, DesiredStateError, CLUSTER_SCOPED_KINDS, BUILT_IN_API_GROUPS, apiGroup } from './desired-state';
 export type { DesiredState, DesiredObject, RenderedApplication, RenderDesiredStateOptions, K8sObject } from './desired-state';

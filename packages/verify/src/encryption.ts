@@ -81,22 +81,34 @@ export function auditEncryption(manifests: readonly Manifest[], nodes: readonly 
     channels.push({ name: 'nodes -> API server (6443)', file: ccFile, ...(endpoint.startsWith('http://') ? { problem: `controlPlaneEndpoint ${endpoint} is http` } : { by: `TLS to ${endpoint || 'the API server'}, verified against the cluster CA (kubeadm discovery pins its hash)` }) });
   }
 
-  // Pod to pod: the CNI's transparent encryption.
-  const apps = manifests.filter((m) => m.object.kind === 'Application' && typeof m.object.spec?.source?.chart === 'string');
-  const cni = apps.find((m) => ['cilium', 'flannel'].includes(m.object.spec.source.chart));
+  // Pod to pod: the CNI's transparent encryption, read from the config its chart renders.
+  // @see https://docs.cilium.io/en/stable/security/network/encryption-wireguard/ (enable-wireguard, encrypt-node in cilium-config)
+  // @see https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md#wireguard (net-conf.json Backend.Type)
+  const configMap = (name: string) => manifests.find((m) => m.object.apiVersion === 'v1' && m.object.kind === 'ConfigMap' && m.object.metadata?.name === name);
+  const cilium = configMap('cilium-config');
+  const flannel = configMap('kube-flannel-cfg');
+  const cni = cilium ?? flannel;
   let podNetwork: string | undefined;
   if (!cni) {
-    channels.push({ name: 'pod to pod', file: 'charts-out/', problem: 'no pod network (Cilium or flannel Application) is rendered: cannot show pod traffic is encrypted' });
+    channels.push({ name: 'pod to pod', file: 'charts-out/', problem: "no pod network's config (Cilium's cilium-config or flannel's kube-flannel-cfg ConfigMap) is in the desired state: cannot show pod traffic is encrypted" });
   } else {
-    const v = cni.object.spec.source.helm?.valuesObject ?? {};
+    const data: Record<string, unknown> = (cni.object as Loose).data ?? {};
     let problem: string | undefined;
-    if (cni.object.spec.source.chart === 'cilium') {
-      if (v.encryption?.enabled !== true) problem = 'Cilium values encryption.enabled is not true';
-      else if (!['wireguard', 'ipsec'].includes(v.encryption?.type)) problem = `Cilium values encryption.type is ${JSON.stringify(v.encryption?.type)}, not wireguard`;
-      else if (v.encryption?.nodeEncryption !== true) problem = 'Cilium values encryption.nodeEncryption is not true: traffic from host-network pods (Ceph, CSI) leaves unencrypted';
-      else podNetwork = `Cilium ${v.encryption.type === 'wireguard' ? 'WireGuard' : 'IPsec'} (pods and nodes)`;
-    } else if (v.flannel?.backend === 'wireguard') podNetwork = 'flannel WireGuard backend';
-    else problem = `flannel values flannel.backend is ${JSON.stringify(v.flannel?.backend)}, not wireguard`;
+    if (cni === cilium) {
+      const wireguard = data['enable-wireguard'] === 'true';
+      if (!wireguard && data['enable-ipsec'] !== 'true') problem = 'ConfigMap kube-system/cilium-config (rendered by the Cilium chart) has neither enable-wireguard nor enable-ipsec "true": pod traffic between nodes is plaintext; set the chart values encryption.enabled: true, encryption.type: wireguard';
+      else if (data['encrypt-node'] !== 'true') problem = 'ConfigMap kube-system/cilium-config has encrypt-node not "true": traffic from host-network pods (Ceph, CSI) leaves unencrypted; set the chart value encryption.nodeEncryption: true';
+      else podNetwork = `Cilium ${wireguard ? 'WireGuard' : 'IPsec'} (pods and nodes)`;
+    } else {
+      let backend: unknown;
+      try {
+        backend = JSON.parse(String(data['net-conf.json'] ?? '{}'))?.Backend?.Type;
+      } catch {
+        backend = undefined;
+      }
+      if (backend === 'wireguard') podNetwork = 'flannel WireGuard backend';
+      else problem = `ConfigMap kube-flannel-cfg (rendered by the flannel chart) sets net-conf.json Backend.Type ${JSON.stringify(backend)}, not "wireguard": pod traffic between nodes is plaintext; set the chart value flannel.backend: wireguard`;
+    }
     channels.push({ name: 'pod to pod', file: cni.file, ...(problem ? { problem } : { by: podNetwork }) });
   }
   channels.push({ name: 'ingress -> apps', file: cni?.file ?? 'charts-out/', ...(podNetwork ? { by: `inside the pod network: ${podNetwork}` } : { problem: 'rides the pod network, which is not shown encrypted' }) });
@@ -115,7 +127,8 @@ export function auditEncryption(manifests: readonly Manifest[], nodes: readonly 
     const problem = url !== undefined && !String(url).startsWith('https://') ? `spec.config.s3Url ${url} is not https` : object.spec?.config?.insecureSkipTLSVerify === 'true' ? 'spec.config.insecureSkipTLSVerify is "true": the bucket is not authenticated' : undefined;
     channels.push({ name: `backups -> bucket (${describe(object)})`, file, ...(problem ? { problem } : { by: `HTTPS to ${url ?? 'the S3 default endpoint'}` }) });
   }
-  if (bsls.length === 0 && apps.some((m) => m.object.spec.source.chart === 'velero')) {
+  const veleroServer = manifests.some((m) => m.object.kind === 'Deployment' && m.object.metadata?.name === 'velero' && /velero\/velero:/.test(JSON.stringify(m.object.spec?.template?.spec?.containers ?? [])));
+  if (bsls.length === 0 && veleroServer) {
     channels.push({ name: 'backups -> bucket', file: 'charts-out/', problem: 'Velero is installed but no BackupStorageLocation is rendered: cannot show where backups go or how' });
   }
 

@@ -267,19 +267,18 @@ function eligibleNodes(pod: PodShape, nodes: readonly NodeInfo[]): NodeInfo[] {
  * The tightest spread the pod's scheduling rules enforce: a required pod
  * anti-affinity selecting its own pods (one per topology domain), or a
  * `DoNotSchedule` topology spread constraint (at most `(r + maxSkew*(D-1))/D` per domain).
- * With `trustLabels` (upstream charts, whose pod labels verify cannot see) any
- * required anti-affinity term counts.
+ * Upstream charts are judged the same way, on the pod labels their rendered objects carry.
  */
-function spreadOf(pod: PodShape, replicas: number, eligible: readonly NodeInfo[], trustLabels: boolean): Spread | undefined {
+function spreadOf(pod: PodShape, replicas: number, eligible: readonly NodeInfo[]): Spread | undefined {
   const labels = pod.labels ?? {};
   const candidates: Spread[] = [];
   for (const term of asArray<Record<string, unknown>>((pod.affinity as Loose)?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution)) {
-    if (typeof term.topologyKey === 'string' && (trustLabels || selects(term.labelSelector, labels))) {
+    if (typeof term.topologyKey === 'string' && selects(term.labelSelector, labels)) {
       candidates.push({ key: term.topologyKey, perDomain: 1, why: `required anti-affinity on ${term.topologyKey}` });
     }
   }
   for (const c of asArray<Record<string, unknown>>(pod.topologySpreadConstraints)) {
-    if (c.whenUnsatisfiable !== 'DoNotSchedule' || typeof c.topologyKey !== 'string' || !(trustLabels || selects(c.labelSelector, labels))) continue;
+    if (c.whenUnsatisfiable !== 'DoNotSchedule' || typeof c.topologyKey !== 'string' || !selects(c.labelSelector, labels)) continue;
     const skew = typeof c.maxSkew === 'number' ? c.maxSkew : 1;
     const d = new Set(eligible.map((n) => domainOf(n, c.topologyKey as string))).size;
     candidates.push({ key: c.topologyKey, perDomain: Math.max(1, Math.floor((replicas + skew * (d - 1)) / Math.max(d, 1))), why: `topology spread on ${c.topologyKey} with maxSkew ${skew} (DoNotSchedule)` });
@@ -340,7 +339,6 @@ interface WorkloadInput {
   readonly namespace: string;
   readonly replicas: number | 'daemon';
   readonly pod: PodShape;
-  readonly trustLabels: boolean;
   /** PDB problems for multi-replica workloads (already decided for charts). */
   readonly pdb: (replicas: number) => string[];
   readonly annotations?: Record<string, string>;
@@ -372,7 +370,7 @@ function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: Fail
     UNITS.set(proof, { total: 1, eligible, spread: { key: HOSTNAME_LABEL, perDomain: 1, why: 'one replica' }, need: 1, noun: 'replica', needWhy: '' });
     return proof;
   }
-  const spread = spreadOf(w.pod, w.replicas, eligible, w.trustLabels);
+  const spread = spreadOf(w.pod, w.replicas, eligible);
   return prove(w.name, w.file, { total: w.replicas, eligible, spread, need: 1, noun: 'replicas', needWhy: spreadAdvice(model, 'replicas') }, model, w.pdb(w.replicas));
 }
 
@@ -478,7 +476,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const active = num(mds.activeCount, 1);
     const total = active * (mds.activeStandby ? 2 : 1);
     const pod = { labels: { app: 'rook-ceph-mds', rook_file_system: String(o.metadata?.name) }, affinity: mds.placement, tolerations: mds.placement?.tolerations };
-    const spread = spreadOf({ ...pod, affinity: { podAntiAffinity: mds.placement?.podAntiAffinity } }, total, nodes, true);
+    const spread = spreadOf({ ...pod, affinity: { podAntiAffinity: mds.placement?.podAntiAffinity } }, total, nodes);
     services.push(prove(`${describe(o)} metadata servers`, file, { total, eligible: eligibleNodes(pod, nodes), spread, need: active, noun: 'metadata servers', needWhy: `${active} must stay active: set activeStandby and a required anti-affinity, and placement tolerations with tolerationSeconds`, recovery: recoveryBound(undefined, mds.placement?.tolerations) }, model));
   }
 
@@ -516,7 +514,6 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
         namespace: ns,
         replicas,
         pod: { labels, affinity: podSpec.affinity, topologySpreadConstraints: podSpec.topologySpreadConstraints, nodeSelector: podSpec.nodeSelector, tolerations: podSpec.tolerations },
-        trustLabels: false,
         pdb: (r) => pdbProblems(pdbsIn(ns), labels, r),
         annotations: { ...(template.metadata?.annotations ?? {}), ...(o.metadata?.annotations ?? {}) },
         storage: replicas === 1 ? storageProblems(podSpec, o.spec?.volumeClaimTemplates, ns, pvcs) : [],

@@ -48,8 +48,9 @@ export function renderHtmlReport(report: VerifyReport): string {
     const rows = (c.rows ?? []).map(
       (r) => `<tr class="row ${r.ok ? 'pass' : 'fail'}" data-name="${esc(r.name)}"><td>${esc(r.name)}</td><td>${r.ok ? 'pass' : 'FAIL'}</td><td>${esc(r.detail)}</td><td>${esc((r.failedNodes ?? []).join(', '))}</td></tr>`,
     );
-    const findings = c.findings.map((f) => `<li class="finding"><code>${esc(f.file)}</code> ${esc(f.message)}</li>`);
-    const warnings = c.warnings.map((f) => `<li class="warning"><code>${esc(f.file)}</code> ${esc(f.message)}</li>`);
+    const from = (f: { application?: string }) => (f.application ? ` <span class="app" data-application="${esc(f.application)}">[Application ${esc(f.application)}]</span>` : '');
+    const findings = c.findings.map((f) => `<li class="finding"><code>${esc(f.file)}</code>${from(f)} ${esc(f.message)}</li>`);
+    const warnings = c.warnings.map((f) => `<li class="warning"><code>${esc(f.file)}</code>${from(f)} ${esc(f.message)}</li>`);
     return [
       `<section class="check ${c.ok ? 'pass' : 'fail'}" data-check="${esc(c.check)}">`,
       `<h2>${esc(c.check)} <span class="result">${c.ok ? 'pass' : 'FAIL'}</span></h2><p>${esc(c.summary)}</p>`,
@@ -59,6 +60,13 @@ export function renderHtmlReport(report: VerifyReport): string {
       '</section>',
     ].join('');
   });
+  const apps = (report.applications ?? []).map(
+    (a) =>
+      `<tr class="application" data-application="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.parent ?? '')}</td><td>${a.wave}</td><td>${esc(a.type)}</td><td>${esc(a.source)}</td><td>${esc(a.version)}</td><td><code>${esc(a.digest ?? '')}</code></td><td>${a.objects}</td></tr>`,
+  );
+  const appTable = apps.length
+    ? `<section id="applications"><h2>What Argo CD would apply: ${apps.length} Applications</h2><table><thead><tr><th>application</th><th>parent</th><th>wave</th><th>type</th><th>chart or path</th><th>version</th><th>digest</th><th>objects</th></tr></thead><tbody>${apps.join('')}</tbody></table></section>`
+    : '';
   const title = `keelson verify: ${report.ok ? 'all checks passed' : `${report.checks.filter((c) => !c.ok).length} of ${report.checks.length} checks failed`}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
@@ -70,12 +78,13 @@ h1{font-size:20px}h2{font-size:16px;margin:0}.result{font-weight:normal}
 table{border-collapse:collapse;width:100%;margin-top:6px}td,th{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
 .node rect{fill:#eef6ee;stroke:#2e7d32;stroke-width:2}.node.failed rect{fill:#fdecea;stroke:#c62828;stroke-width:3}
 .node text{font-size:12px;fill:#1d232b}.node .title{font-weight:bold;font-size:13px}.node.failed .title{fill:#c62828}.node .sub{fill:#555}.node .broken{fill:#c62828;font-weight:bold}.node .recovering{fill:#b26a00;font-style:italic}
-.warning{color:#8a6d00}code{font-size:12px}
+.warning{color:#8a6d00}code{font-size:12px}.app{color:#555}#applications{margin-top:18px}
 </style></head><body>
 <h1 id="verdict" data-ok="${report.ok}">${esc(title)}</h1>
 <p>${esc(report.dir)}: ${report.files} files, ${report.objects} objects.${p ? ` Promise: ${esc(p.description)}. Worst case shown: ${esc(p.worst.failedNodes.join(', ') || 'no node')} fail${p.worst.broken.length ? `, breaking ${esc(p.worst.broken.join(', '))}` : ', every service keeps running'}${p.worst.recovering.length ? `; back within their stated bound: ${esc(p.worst.recovering.join(', '))}` : ''}. Red: failed nodes and broken services; amber: services that come back within their bound.` : ''}</p>
 ${svg}
 ${tables.join('\n')}
+${appTable}
 </body></html>
 `;
 }

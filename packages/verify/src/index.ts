@@ -4,5 +4,7 @@
  * the real Helm), without a cluster.
  */
 export { verifyChartsOut, verifyPlatform, formatReport, RECOVERY_BOUND_ANNOTATION } from './verify';
-export type { VerifyReport, VerifyExpectations, VerifyInputs, PlatformPicture, CheckResult, Finding, ReportRow } from './verify';
+export type { VerifyReport, VerifyExpectations, VerifyInputs, PlatformPicture, ApplicationSummary, CheckResult, Finding, ReportRow } from './verify';
+export { checkValues, deadKeys, readChartModel, applicationValues } from './values';
+export { checkSyncOrder, AppTree, SKIP_DRY_RUN_OPTION } from './sync-order';
 export { renderHtmlReport } from './html';

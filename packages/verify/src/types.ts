@@ -4,6 +4,8 @@
 export interface Finding {
   readonly file: string;
   readonly message: string;
+  /** The Argo CD Application whose objects the finding is about, when known. */
+  readonly application?: string;
 }
 
 /** The outcome of one check over the rendered output. */

@@ -4,10 +4,12 @@ import YAML from 'yaml';
 import { scanForSecrets, validateManifest } from '@keelson/k8s-schemas';
 import { KUBERNETES_RELEASES } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
-import { DesiredStateError, HelmTemplateError, renderDesiredState, SourceError, type DesiredState } from '@keelson/upstream';
+import { DesiredStateError, HelmTemplateError, renderDesiredState, resolveChart, SourceError, type DesiredState, type RenderedApplication } from '@keelson/upstream';
 import { auditEncryption } from './encryption';
 import { proveFaultTolerance, type FailureModel, type FaultToleranceResult } from './fault-tolerance';
 import { checkNoSsh } from './no-ssh';
+import { checkSyncOrder } from './sync-order';
+import { checkValues } from './values';
 import { readInfraOut } from './rendered';
 import { check, type CheckResult, type Finding, type Manifest } from './types';
 import { checkWorkloadSecurity } from './workload-security';
@@ -24,6 +26,23 @@ export interface PlatformPicture {
   readonly worst: FaultToleranceResult['worst'];
 }
 
+/** One Argo CD Application of the desired state, as the report lists it. */
+export interface ApplicationSummary {
+  readonly name: string;
+  readonly parent?: string;
+  readonly wave: number;
+  /** `directory` (this repository), `helm`, `kustomize` or `git-directory` (a pinned Git tag). */
+  readonly type: RenderedApplication['type'];
+  /** The chart (helm) or the path in its repository. */
+  readonly source: string;
+  readonly repoURL: string;
+  /** The chart version, Git tag or branch. */
+  readonly version: string;
+  /** Content digest of the chart or Git files (upstream sources). */
+  readonly digest?: string;
+  readonly objects: number;
+}
+
 export interface VerifyReport {
   readonly dir: string;
   readonly ok: boolean;
@@ -32,6 +51,8 @@ export interface VerifyReport {
   readonly checks: readonly CheckResult[];
   /** Present when infra-out was read. */
   readonly platform?: PlatformPicture;
+  /** Every Application of the desired state, when it was rendered. */
+  readonly applications?: readonly ApplicationSummary[];
 }
 
 /** What the config says the output should hold; checked when given. */
@@ -59,6 +80,8 @@ export interface VerifyInputs {
    * warning ("not analysed"), never a pass.
    */
   readonly desired?: DesiredState;
+  /** Where a pinned chart of the desired state is unpacked (default: resolved as the desired state resolved it). */
+  readonly chartDir?: (app: RenderedApplication) => string;
 }
 
 function listFiles(dir: string): string[] {
@@ -164,9 +187,9 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
     }
   }
 
-  const rendered = new Set(namespaces.map((n) => n.object.metadata?.name));
+  const renderedNamespaces = new Set(namespaces.map((n) => n.object.metadata?.name));
   const planFindings = (expected.namespaces ?? [])
-    .filter((ns) => !rendered.has(ns))
+    .filter((ns) => !renderedNamespaces.has(ns))
     .map((ns) => ({ file: 'charts-out/', message: `the config plans namespace ${ns}, but no Namespace renders it; the output is stale: run keelson synth` }));
 
   const checks: CheckResult[] = [
@@ -179,20 +202,25 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
       ? [check('config', `${expected.namespaces.length} namespaces planned by the config are rendered`, planFindings)]
       : []),
   ];
+  // Objects of upstream charts and Git sources, where they land (charts-out's own objects are already in `manifests`).
+  const upstreamApps = (inputs.desired?.applications ?? []).filter((a) => a.type !== 'directory');
+  const rendered = new Set(upstreamApps.map((a) => a.name));
+  const upstreamObjects: Manifest[] = (inputs.desired?.objects ?? [])
+    .filter((o) => rendered.has(o.application))
+    .map((o) => ({ file: o.source, object: (o.namespace && !o.object.metadata?.namespace ? { ...o.object, metadata: { ...o.object.metadata, namespace: o.namespace } } : o.object) as Manifest['object'] }));
+  const desiredManifests = [...manifests, ...upstreamObjects];
+  if (inputs.desired) {
+    const chartDir = inputs.chartDir ?? ((app: RenderedApplication) => resolveChart({ repoURL: app.repoURL, chart: app.chartOrPath, version: app.revision }).dir);
+    checks.push(checkValues(inputs.desired.applications, chartDir), checkSyncOrder(inputs.desired));
+  }
   let platform: PlatformPicture | undefined;
   if (inputs.infraDir) {
     const infra = readInfraOut(inputs.infraDir);
-    const upstreamApps = (inputs.desired?.applications ?? []).filter((a) => a.type !== 'directory');
-    const rendered = new Set(upstreamApps.map((a) => a.name));
-    // Objects of upstream charts and Git sources, where they land (charts-out's own objects are already in `manifests`).
-    const upstreamObjects: Manifest[] = (inputs.desired?.objects ?? [])
-      .filter((o) => rendered.has(o.application))
-      .map((o) => ({ file: o.source, object: (o.namespace && !o.object.metadata?.namespace ? { ...o.object, metadata: { ...o.object.metadata, namespace: o.namespace } } : o.object) as Manifest['object'] }));
-    const proof = proveFaultTolerance([...manifests, ...upstreamObjects], infra.nodes, rendered);
+    const proof = proveFaultTolerance(desiredManifests, infra.nodes, rendered);
     const ft = proof.check;
     checks.push(
       { ...ft, ok: ft.ok && infra.findings.length === 0, findings: [...infra.findings, ...ft.findings] },
-      auditEncryption(manifests, infra.nodes, infra.terraform, infra.terraformFile),
+      auditEncryption(desiredManifests, infra.nodes, infra.terraform, infra.terraformFile),
       checkNoSsh(infra.nodes, infra.terraform, infra.terraformFile, inputs.cliBundle).check,
     );
     platform = {
@@ -204,7 +232,46 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
     };
   }
   checks.push(checkWorkloadSecurity(manifests));
-  return { dir, ok: checks.every((c) => c.ok), files: files.length, objects: manifests.length, checks, ...(platform ? { platform } : {}) };
+  const attributed = inputs.desired ? attribute(checks, inputs.desired) : checks;
+  return {
+    dir,
+    ok: checks.every((c) => c.ok),
+    files: files.length,
+    objects: manifests.length,
+    checks: attributed,
+    ...(platform ? { platform } : {}),
+    ...(inputs.desired ? { applications: summarize(inputs.desired) } : {}),
+  };
+}
+
+/** The report's list of Applications: what each installs from where, and how many objects. */
+function summarize(desired: DesiredState): ApplicationSummary[] {
+  return desired.applications.map((a) => ({
+    name: a.name,
+    ...(a.parent ? { parent: a.parent } : {}),
+    wave: a.wave,
+    type: a.type,
+    source: a.chartOrPath,
+    repoURL: a.repoURL,
+    version: a.revision,
+    ...(a.digest ? { digest: a.digest } : {}),
+    objects: a.objectCount,
+  }));
+}
+
+/** Names the Application of each finding that does not say it: by the file it points at (an object's source, or a folder's Application). */
+function attribute(checks: readonly CheckResult[], desired: DesiredState): CheckResult[] {
+  const bySource = new Map<string, string>();
+  for (const o of desired.objects) if (!bySource.has(o.source)) bySource.set(o.source, o.application);
+  for (const a of desired.applications) bySource.set(a.file, a.parent ?? a.name);
+  const byFolder = new Map(desired.applications.filter((a) => a.type === 'directory').map((a) => [a.chartOrPath.replace(/\/$/, ''), a.name]));
+  const of = (f: Finding): Finding => {
+    if (f.application) return f;
+    const file = f.file.replace(/:\d+$/, '');
+    const app = bySource.get(file) ?? byFolder.get(file.split('/').slice(0, 2).join('/')) ?? byFolder.get(file.replace(/\/$/, ''));
+    return app ? { ...f, application: app } : f;
+  };
+  return checks.map((c) => ({ ...c, findings: c.findings.map(of), warnings: c.warnings.map(of) }));
 }
 
 /**
@@ -253,13 +320,14 @@ export function formatReport(report: VerifyReport): string {
     }
   }
   const failed = report.checks.filter((c) => !c.ok);
+  const from = (f: Finding) => (f.application ? ` [Application ${f.application}]` : '');
   for (const c of failed) {
     lines.push('', `${c.check}: ${c.findings.length} problem${c.findings.length === 1 ? '' : 's'}`);
-    for (const f of c.findings) lines.push(`  ${f.file}: ${f.message}`);
+    for (const f of c.findings) lines.push(`  ${f.file}${from(f)}: ${f.message}`);
   }
   for (const c of report.checks.filter((x) => x.warnings.length > 0)) {
     lines.push('', `${c.check}: ${c.warnings.length} warning${c.warnings.length === 1 ? '' : 's'} (not failing)`);
-    for (const f of c.warnings) lines.push(`  ${f.file}: ${f.message}`);
+    for (const f of c.warnings) lines.push(`  ${f.file}${from(f)}: ${f.message}`);
   }
   lines.push('', report.ok ? `verify: all ${report.checks.length} checks passed` : `verify: ${failed.length} of ${report.checks.length} checks failed`);
   return lines.join('\n');
