@@ -2,10 +2,12 @@
 // npm run bench: cold `keelson synth` (whole process, compiled JS) for the
 // default config and a 60-node config, against a floor that writes the same
 // number of objects with `yaml` alone, plus an Nx cache hit of platform:synth,
-// then etcd's failover time (tools/bench-etcd-failover.mjs).
+// then `keelson verify` of the default platform cold (empty render cache: every
+// chart through the real helm) and warm, then etcd's failover time
+// (tools/bench-etcd-failover.mjs). Writes tmp/bench.json with the medians.
 // Medians of RUNS runs (env KEELSON_BENCH_RUNS, default 7); peak RSS per process.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +27,7 @@ const median = (xs) => {
 };
 
 /** Runs `args` with node RUNS times; median wall seconds and max peak RSS (MiB). */
-function measure(args, before = () => undefined) {
+function measure(args, before = () => undefined, env = {}, okStatus = [0]) {
   const times = [];
   const rss = [];
   const rssFile = join(work, 'rss');
@@ -34,11 +36,11 @@ function measure(args, before = () => undefined) {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, ['--require', join(root, 'tools/bench-rss.cjs'), ...args], {
       cwd: root,
-      env: { ...process.env, KEELSON_BENCH_RSS_FILE: rssFile },
+      env: { ...process.env, ...(typeof env === 'function' ? env() : env), KEELSON_BENCH_RSS_FILE: rssFile },
       encoding: 'utf8',
     });
     times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${r.stderr}`);
+    if (!okStatus.includes(r.status)) throw new Error(`node ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
     rss.push(Number(readFileSync(rssFile, 'utf8')) / 1024);
   }
   return { seconds: median(times), rssMiB: Math.max(...rss) };
@@ -57,6 +59,7 @@ const configs = [
 ];
 
 const rows = [];
+const figures = {};
 const nodeStart = measure(['-e', '0']);
 rows.push(['node -e 0', '-', nodeStart.seconds, nodeStart.rssMiB, '']);
 for (const { label, config } of configs) {
@@ -74,6 +77,29 @@ for (const { label, config } of configs) {
   const floor = measure([join(root, 'tools/bench-floor.cjs'), String(objects), floorOut], () => rmSync(floorOut, { recursive: true, force: true }));
   rows.push([`synth, ${label}`, objects, synth.seconds, synth.rssMiB, `${(synth.seconds / floor.seconds).toFixed(2)}x floor`]);
   rows.push([`floor: yaml only, ${objects} objects`, objects, floor.seconds, floor.rssMiB, '']);
+  figures[config === base ? 'synthRatio6' : 'synthRatio60'] = Number((synth.seconds / floor.seconds).toFixed(3));
+  if (config === base) {
+    // verify of what synth wrote: cold renders every chart with the real helm into an empty cache, warm reads the cache.
+    const verifyArgs = [cli, 'verify', '--config', file, '--out', out];
+    const sources = {
+      KEELSON_CHARTS_DIR: process.env.KEELSON_CHARTS_DIR ?? join(root, '../shared/charts'),
+      KEELSON_MANIFESTS_DIR: process.env.KEELSON_MANIFESTS_DIR ?? join(root, '../shared/manifests'),
+      KEELSON_OFFLINE: '1',
+    };
+    let coldCache = 0;
+    const cold = measure(verifyArgs, () => undefined, () => {
+      const dir = join(work, `cache-${coldCache++}`);
+      mkdirSync(dir, { recursive: true });
+      return { ...sources, KEELSON_CACHE_DIR: dir };
+    });
+    const warmCache = join(work, 'cache-warm');
+    spawnSync(process.execPath, verifyArgs, { cwd: root, env: { ...process.env, ...sources, KEELSON_CACHE_DIR: warmCache } });
+    const warm = measure(verifyArgs, () => undefined, { ...sources, KEELSON_CACHE_DIR: warmCache });
+    rows.push(['verify, default, cold (empty render cache)', '-', cold.seconds, cold.rssMiB, 'every chart through helm']);
+    rows.push(['verify, default, warm', '-', warm.seconds, warm.rssMiB, warm.seconds <= 3 ? 'target <= 3 s: met' : 'target <= 3 s: MISSED']);
+    figures.verifyColdSeconds = Number(cold.seconds.toFixed(3));
+    figures.verifyWarmSeconds = Number(warm.seconds.toFixed(3));
+  }
 }
 
 // Nx: prime the cache, then time a second, unchanged run.
@@ -89,6 +115,9 @@ nx(['run', 'platform:synth', '--outputStyle=static']);
 const hit = nx(['run', 'platform:synth', '--outputStyle=static']);
 const cached = /read the output from the cache|\[local cache\]|existing outputs match the cache/.test(hit.out);
 rows.push(['nx run platform:synth, 2nd run', '-', hit.seconds, NaN, cached ? 'cache hit' : 'NOT a cache hit']);
+figures.cacheHitSeconds = Number(hit.seconds.toFixed(3));
+mkdirSync(join(root, 'tmp'), { recursive: true });
+writeFileSync(join(root, 'tmp/bench.json'), `${JSON.stringify({ runs, node: process.version, ...figures }, null, 2)}\n`);
 
 const header = ['case', 'objects', 'median s', 'peak RSS MiB', 'note'];
 const table = [header, ...rows.map(([a, b, c, d, e]) => [a, String(b), c.toFixed(3), Number.isNaN(d) ? '-' : d.toFixed(0), e])];
