@@ -73,21 +73,69 @@ describe('RookStorage on the default platform (6 nodes)', () => {
     expect(chart.erasureCodedBlockClass).toBeUndefined();
   });
 
-  it('installs the pinned rook-ceph chart with its CRDs and the CSI operator, before the cluster', () => {
+  it('installs the pinned rook-ceph chart with its CRDs and the ceph-csi-operator subchart, before the cluster', () => {
     expect(operator.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('0');
     expect(operator.spec.source).toMatchObject({ repoURL: 'https://charts.rook.io/release', chart: 'rook-ceph', targetRevision: 'v1.20.6' });
     expect(operator.spec.destination.namespace).toBe('rook-ceph');
-    expect(operator.spec.source.helm.valuesObject).toMatchObject({
+    expect(operator.spec.source.helm.valuesObject).toEqual({
       crds: { enabled: true },
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+      priorityClassName: 'system-cluster-critical',
       enableDiscoveryDaemon: false,
-      'ceph-csi-operator': { enabled: true },
-      csi: { rookUseCsiOperator: true, enableRbdDriver: true, enableCephfsDriver: true, enableRBDSnapshotter: true, enableCephfsSnapshotter: true, provisionerReplicas: 3 },
+      monitoring: { enabled: false },
+      tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 }],
+      'ceph-csi-operator': {
+        controllerManager: {
+          tolerations: [
+            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+            { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+          ],
+        },
+      },
+      csi: { installCsiOperator: true },
     });
-    expect(chart.upstreamDeclarations[0]).toEqual({
+    expect(chart.upstreamDeclarations[0]).toMatchObject({
       repoURL: 'https://charts.rook.io/release',
       namespace: 'rook-ceph',
       clusterResources: [
         { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ],
+    });
+  });
+
+  it('installs the pinned ceph-csi-drivers chart with Rook\'s values after the operator and before the cluster', () => {
+    const drivers = find(objects, 'Application', 'storage-ceph-csi-drivers');
+    const wave = (o: any) => Number(o.metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(drivers.spec.source).toMatchObject({ repoURL: 'https://ceph.github.io/ceph-csi-operator', chart: 'ceph-csi-drivers', targetRevision: '1.0.4' });
+    expect(drivers.spec.destination.namespace).toBe('rook-ceph');
+    expect(wave(drivers)).toBeGreaterThan(wave(operator));
+    expect(wave(drivers)).toBeLessThan(wave(cluster));
+    const values = drivers.spec.source.helm.valuesObject;
+    expect(values.operatorConfig).toEqual({
+      namespace: 'rook-ceph',
+      driverSpecDefaults: {
+        imageSet: { name: 'rook-csi-operator-image-set-configmap' },
+        nodePlugin: { priorityClassName: 'system-node-critical' },
+        controllerPlugin: { priorityClassName: 'system-cluster-critical' },
+      },
+    });
+    expect(values.drivers.nfs).toEqual({ enabled: false, name: 'rook-ceph.nfs.csi.ceph.com' });
+    expect(values.drivers.nvmeof).toEqual({ enabled: false, name: 'rook-ceph.nvmeof.csi.ceph.com' });
+    for (const kind of ['rbd', 'cephfs']) {
+      const app = `rook-ceph.${kind}.csi.ceph.com-ctrlplugin`;
+      expect(values.drivers[kind]).toMatchObject({ enabled: true, name: `rook-ceph.${kind}.csi.ceph.com`, snapshotPolicy: 'volumeSnapshot', controllerPlugin: { replicas: 3 } });
+      // The operator labels the controller pods `app: <driver>-ctrlplugin` and makes no PodDisruptionBudget.
+      expect(values.drivers[kind].controllerPlugin.affinity).toEqual({
+        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app } }, topologyKey: 'kubernetes.io/hostname' }] },
+      });
+      expect(find(objects, 'PodDisruptionBudget', app)).toMatchObject({ metadata: { namespace: 'rook-ceph' }, spec: { maxUnavailable: 1, selector: { matchLabels: { app } } } });
+    }
+    expect(chart.upstreamDeclarations[1]).toMatchObject({
+      repoURL: 'https://ceph.github.io/ceph-csi-operator',
+      namespace: 'rook-ceph',
+      clusterResources: [
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
@@ -114,19 +162,23 @@ describe('RookStorage on the default platform (6 nodes)', () => {
     expect(snapshotClasses.every((o) => Number(o.metadata.annotations['argocd.argoproj.io/sync-wave']) > 0)).toBe(true);
     expect(chart.upstreamDeclarations.map((u) => `${u.repoURL} ${u.namespace}`)).toEqual([
       'https://charts.rook.io/release rook-ceph',
+      'https://ceph.github.io/ceph-csi-operator rook-ceph',
       `${repoURL} rook-ceph`,
       `${repoURL} kube-system`,
     ]);
   });
 
-  it('syncs custom resources after the operator, without a dry run before their CRDs exist', () => {
+  it('syncs custom resources after the operator and the CSI drivers, without a dry run before their CRDs exist', () => {
     const custom = objects.filter((o) => ['CephCluster', 'CephBlockPool', 'CephFilesystem', 'VolumeSnapshotClass'].includes(o.kind));
     expect(custom).toHaveLength(5);
+    const wave = (kind: string, name: string) => Number(find(objects, kind, name).metadata.annotations['argocd.argoproj.io/sync-wave']);
+    const latestInstaller = Math.max(...['storage-rook-ceph', 'storage-ceph-csi-drivers', 'storage-snapshot-crds'].map((name) => wave('Application', name)));
     for (const o of custom) {
       expect(o.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('SkipDryRunOnMissingResource=true');
-      expect(Number(o.metadata.annotations['argocd.argoproj.io/sync-wave'])).toBeGreaterThan(0);
+      expect(Number(o.metadata.annotations['argocd.argoproj.io/sync-wave'])).toBeGreaterThan(latestInstaller);
     }
-    const wave = (kind: string, name: string) => Number(find(objects, kind, name).metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(wave('Application', 'storage-rook-ceph')).toBeLessThan(wave('Application', 'storage-ceph-csi-drivers'));
+    expect(wave('Application', 'storage-ceph-csi-drivers')).toBeLessThan(wave('CephCluster', 'rook-ceph'));
     expect(wave('CephCluster', 'rook-ceph')).toBeLessThan(wave('CephBlockPool', 'ceph-block'));
     expect(wave('CephBlockPool', 'ceph-block')).toBeLessThan(wave('StorageClass', 'ceph-block'));
   });

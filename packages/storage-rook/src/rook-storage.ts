@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
 import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
+import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import {
   CephBlockPool,
   CephCluster,
@@ -14,8 +15,9 @@ import {
   type CephClusterSpecPlacement,
 } from './imports/ceph.rook.io';
 import { VolumeSnapshotClass, VolumeSnapshotClassDeletionPolicy } from './imports/snapshot.storage.k8s.io';
+import { cephCsiDriversValues, controllerPluginName, csiDriverName, type CephCsiDriversValues } from './internal/csi-drivers';
 import { planStorage, type StoragePlan } from './internal/plan';
-import { CEPH_IMAGE, CSI_SNAPSHOTTER, ROOK_CEPH_CHART } from './versions';
+import { CEPH_CSI_DRIVERS_CHART, CEPH_IMAGE, CSI_SNAPSHOTTER, ROOK_CEPH_CHART } from './versions';
 
 /** Namespace of the operator, the CephCluster and the CSI drivers (planned in platform-spec). */
 export const ROOK_NAMESPACE = 'rook-ceph';
@@ -49,7 +51,15 @@ export const DEFAULT_CEPH_RESOURCES: CephResources = {
   mds: { cpu: '250m', memory: '1Gi', memoryLimit: '2Gi' },
 };
 
-/** The part of the rook-ceph chart's values Keelson sets, typed. @see https://github.com/rook/rook/blob/v1.20.6/deploy/charts/rook-ceph/values.yaml */
+/**
+ * The part of the rook-ceph chart's values Keelson sets, typed: every key
+ * exists in the chart's `values.yaml` (the subchart's under
+ * `ceph-csi-operator`). The chart has no values schema, so a key it does not
+ * know would be ignored without a word; the tests check each one.
+ *
+ * @see https://github.com/rook/rook/blob/v1.20.6/deploy/charts/rook-ceph/values.yaml
+ * @see https://github.com/ceph/ceph-csi-operator/blob/v1.0.4/deploy/charts/ceph-csi-operator/values.yaml
+ */
 export interface RookCephOperatorValues {
   /** The chart creates and upgrades the Rook CRDs. */
   readonly crds: { readonly enabled: true };
@@ -63,24 +73,18 @@ export interface RookCephOperatorValues {
    * `unreachableNodeTolerationSeconds` (5); this adds the same bound for a
    * not-ready node, which would otherwise keep it for the default 300 s.
    */
-  readonly tolerations: readonly object[];
-  /** The subchart that runs the CSI drivers in Rook 1.20 (enabled by default; stated so it is not lost). */
+  readonly tolerations: readonly IToleration[];
+  /** The ceph-csi-operator subchart (named by its alias). */
   readonly 'ceph-csi-operator': {
-    readonly enabled: true;
     /** The ceph-csi-operator is a leader-elected singleton: it leaves a lost node within the failover bound. */
-    readonly controllerManager: { readonly tolerations: readonly object[] };
+    readonly controllerManager: { readonly tolerations: readonly IToleration[] };
   };
   readonly csi: {
-    readonly rookUseCsiOperator: true;
-    readonly enableRbdDriver: true;
-    readonly enableCephfsDriver: true;
-    /** Node plugins on the host network: the kernel (krbd, kcephfs) talks to Ceph from the node's address anyway. */
-    readonly enableCSIHostNetwork: true;
-    readonly enableRBDSnapshotter: true;
-    readonly enableCephfsSnapshotter: true;
-    /** Provisioner replicas: the budget's stateless replicas (k+1). */
-    readonly provisionerReplicas: number;
-    readonly nfs: { readonly enabled: false };
+    /**
+     * Installs the ceph-csi-operator subchart, which brings the `csi.ceph.io`
+     * CRDs the drivers chart needs (the chart's default; stated so it is not lost).
+     */
+    readonly installCsiOperator: true;
   };
 }
 
@@ -109,8 +113,9 @@ export interface RookStorageProps {
    */
   readonly resources?: Partial<CephResources>;
   /**
-   * Seconds before the mgr and MDS pods leave a node that is unreachable or
-   * not ready (they hold no local state and restart elsewhere).
+   * Seconds before the mgr and MDS pods, the ceph-csi-operator and the CSI
+   * controller plugins leave a node that is unreachable or not ready (they
+   * hold no local state and restart elsewhere).
    * @default 30
    */
   readonly failoverSeconds?: number;
@@ -119,8 +124,16 @@ export interface RookStorageProps {
 /** The rook-ceph chart's `unreachableNodeTolerationSeconds` default, used for not-ready too. */
 const ROOK_OPERATOR_FAILOVER_SECONDS = 5;
 
-/** Sync waves inside the storage folder: operator (with the namespace), cluster, pools, classes. */
-const WAVE = { operator: 0, cluster: 1, pools: 2, classes: 3 } as const;
+/**
+ * Sync waves inside the storage folder, in the order Rook's upgrade guide
+ * gives: the operator chart (with the namespace, the Rook and `csi.ceph.io`
+ * CRDs), the CSI drivers chart, then the cluster, its pools and the classes.
+ * Argo CD starts a wave once the Applications of the wave before are healthy.
+ *
+ * @see https://github.com/rook/rook/blob/v1.20.6/Documentation/Upgrade/rook-upgrade.md
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/
+ */
+const WAVE = { operator: 0, csiDrivers: 1, cluster: 2, pools: 3, classes: 4 } as const;
 /** Custom resources whose CRDs arrive with the operator chart: Argo CD must not dry-run them first. */
 const SKIP_DRY_RUN = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
 const crAnnotations = (wave: number) => ({ [SYNC_WAVE]: String(wave), ...SKIP_DRY_RUN });
@@ -128,13 +141,15 @@ const crAnnotations = (wave: number) => ({ [SYNC_WAVE]: String(wave), ...SKIP_DR
 /** Label Velero selects VolumeSnapshotClasses by (one per CSI driver): the storage/backups contract in platform-spec. */
 export { VELERO_SNAPSHOT_CLASS_LABEL };
 
-const RBD_DRIVER = `${ROOK_NAMESPACE}.rbd.csi.ceph.com`;
-const CEPHFS_DRIVER = `${ROOK_NAMESPACE}.cephfs.csi.ceph.com`;
+const RBD_DRIVER = csiDriverName(ROOK_NAMESPACE, 'rbd');
+const CEPHFS_DRIVER = csiDriverName(ROOK_NAMESPACE, 'cephfs');
 
 /**
  * The storage layer: Rook and Ceph sized by the fault budget.
  *
  * - the rook-ceph operator chart (pinned) through an Argo CD Application;
+ * - the ceph-csi-drivers chart (pinned) with Rook's values, its CSI
+ *   controller plugins k+1 one per node (or zone) with a PodDisruptionBudget;
  * - a CephCluster with 2k+1 monitors one per node, two managers, an OSD on
  *   the raw volume of every node, msgr2 only and encrypted on the wire, the
  *   dashboard over TLS and PodDisruptionBudgets managed by Rook;
@@ -156,6 +171,8 @@ export class RookStorage extends LayerChart implements StorageLayer {
   /** What the layer derived from the fault budget. */
   public readonly plan: StoragePlan;
   public readonly operator: UpstreamHelmChart<RookCephOperatorValues>;
+  /** The RBD and CephFS CSI drivers (Driver CRs the ceph-csi-operator runs). */
+  public readonly csiDrivers: UpstreamHelmChart<CephCsiDriversValues>;
   /** The VolumeSnapshot CRDs, from the pinned external-snapshotter release. */
   public readonly snapshotCrds: UpstreamManifests;
   /** The CSI snapshot controller (kube-system), from the same release. */
@@ -184,17 +201,8 @@ export class RookStorage extends LayerChart implements StorageLayer {
         enableDiscoveryDaemon: false,
         monitoring: { enabled: false },
         tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: ROOK_OPERATOR_FAILOVER_SECONDS }],
-        'ceph-csi-operator': { enabled: true, controllerManager: { tolerations: leaveLostNodeAfter(failoverSeconds) } },
-        csi: {
-          rookUseCsiOperator: true,
-          enableRbdDriver: true,
-          enableCephfsDriver: true,
-          enableCSIHostNetwork: true,
-          enableRBDSnapshotter: true,
-          enableCephfsSnapshotter: true,
-          provisionerReplicas: spec.budget.statelessReplicas,
-          nfs: { enabled: false },
-        },
+        'ceph-csi-operator': { controllerManager: { tolerations: leaveLostNodeAfter(failoverSeconds) } },
+        csi: { installCsiOperator: true },
       },
       // The Rook CRDs and the csi.ceph.io CRDs of the subchart, and the
       // cluster roles of both operators.
@@ -204,6 +212,34 @@ export class RookStorage extends LayerChart implements StorageLayer {
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
     });
+
+    // Rook 1.20 installs no CSI driver itself: this chart's Driver CRs and
+    // OperatorConfig (whose CRDs the rook-ceph Application brings, a wave
+    // earlier) are what the ceph-csi-operator turns into the controller
+    // Deployments and node DaemonSets. Node plugins are DaemonSet pods: the
+    // DaemonSet controller lets them stay on a lost node, where they serve
+    // that node only, so they need no tolerations of ours.
+    // https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/#taints-and-tolerations
+    this.csiDrivers = new UpstreamHelmChart<CephCsiDriversValues>(this, 'ceph-csi-drivers', {
+      ...CEPH_CSI_DRIVERS_CHART,
+      namespace: ROOK_NAMESPACE,
+      syncWave: WAVE.csiDrivers,
+      values: cephCsiDriversValues(ROOK_NAMESPACE, spec.budget, failoverSeconds),
+      // The drivers' ClusterRoles and their bindings.
+      clusterResources: [
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ],
+    });
+    // The ceph-csi-operator renders no PodDisruptionBudget for the
+    // controller plugins (its driver controller owns Deployments,
+    // DaemonSets, Services and ConfigMaps only): one of our own per driver,
+    // selecting the `app` label it gives the pods.
+    // https://github.com/ceph/ceph-csi-operator/blob/v1.0.4/internal/controller/driver_controller.go#L176-L209
+    for (const [kind, driver] of [['rbd', RBD_DRIVER], ['cephfs', CEPHFS_DRIVER]] as const) {
+      const app = controllerPluginName(driver);
+      onePodAtATime(this, `csi-${kind}-ctrlplugin-pdb`, { namespace: ROOK_NAMESPACE, name: app, matchLabels: { app } });
+    }
 
     // VolumeSnapshot CRDs and the snapshot controller: Kubernetes ships
     // neither, Rook's CSI drivers need both for snapshots (and Velero for

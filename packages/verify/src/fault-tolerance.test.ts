@@ -135,3 +135,28 @@ describe('Ceph daemons that restart elsewhere', () => {
     expect(row(proveFaultTolerance([cluster()], six), 'CephCluster rook-ceph/rook-ceph monitors').ok).toBe(true);
   });
 });
+
+describe('Ceph-CSI controller plugins, as the ceph-csi-operator deploys them from a Driver', () => {
+  const driver = (controllerPlugin: Record<string, unknown>) =>
+    manifest({ apiVersion: 'csi.ceph.io/v1', kind: 'Driver', metadata: { name: 'rook-ceph.rbd.csi.ceph.com', namespace: 'rook-ceph' }, spec: { controllerPlugin } });
+  const budget = manifest({
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'rbd-ctrlplugin', namespace: 'rook-ceph' },
+    spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'rook-ceph.rbd.csi.ceph.com-ctrlplugin' } } },
+  });
+  const name = 'Deployment rook-ceph/rook-ceph.rbd.csi.ceph.com-ctrlplugin (from Driver rook-ceph/rook-ceph.rbd.csi.ceph.com)';
+
+  it('keeps k+1 replicas spread by the operator\'s own anti-affinity, with our PodDisruptionBudget', () => {
+    const result = proveFaultTolerance([driver({ replicas: 3 }), budget], six);
+    expect(row(result, name)).toMatchObject({ ok: true });
+  });
+
+  it("refuses the operator's default of 2 replicas for k = 2, and a Driver without a PodDisruptionBudget", () => {
+    const short = row(proveFaultTolerance([driver({}), budget], six), name);
+    expect(short.ok).toBe(false);
+    expect(short.problems.join('\n')).toMatch(/takes 2 of 2 replicas/);
+    const unguarded = row(proveFaultTolerance([driver({ replicas: 3 })], six), name);
+    expect(unguarded.problems.join('\n')).toMatch(/no PodDisruptionBudget selects its pods/);
+  });
+});

@@ -500,6 +500,38 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     );
   }
 
+  // Ceph-CSI controller plugins: the ceph-csi-operator turns each Driver into a
+  // Deployment `<driver>-ctrlplugin` (pods labelled app: <that name>): replicas
+  // from controllerPlugin.replicas (else 2), the affinity as given when it has
+  // a podAntiAffinity (else a required hostname anti-affinity is added), the
+  // tolerations as given. It renders no PodDisruptionBudget.
+  // @see https://github.com/ceph/ceph-csi-operator/blob/v1.0.4/internal/controller/driver_controller.go (reconcileControllerPluginDeployment, getControllerPluginReplicas)
+  for (const { file, o } of ofKind('Driver').filter((m) => String(m.o.apiVersion).startsWith('csi.ceph.io/'))) {
+    const ns = o.metadata?.namespace ?? 'default';
+    const plugin = o.spec?.controllerPlugin ?? {};
+    const name = `${o.metadata?.name}-ctrlplugin`;
+    const labels = { ...(isRecord(plugin.labels) ? plugin.labels : {}), app: name };
+    const affinity = plugin.affinity?.podAntiAffinity
+      ? plugin.affinity
+      : { ...(plugin.affinity ?? {}), podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: name } }, topologyKey: HOSTNAME_LABEL }] } };
+    const replicas = num(plugin.replicas, 2);
+    const proof = proveWorkload(
+      {
+        name: `Deployment ${ns}/${name} (from ${describe(o)})`,
+        file,
+        namespace: ns,
+        replicas,
+        pod: { labels, affinity, tolerations: plugin.tolerations },
+        pdb: (r) => pdbProblems(pdbsIn(ns), labels, r),
+        annotations: isRecord(plugin.annotations) ? plugin.annotations : {},
+        storage: [],
+      },
+      nodes,
+      model,
+    );
+    if (proof) services.push(proof);
+  }
+
   // Workloads rendered in full.
   for (const { file, o } of objects.filter((m) => POD_KINDS.has(String(m.o.kind)))) {
     const ns = o.metadata?.namespace ?? 'default';
