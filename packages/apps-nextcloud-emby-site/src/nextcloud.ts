@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { LayerChart } from '@keelson/cluster-kit';
+import { afterCrds, LayerChart } from '@keelson/cluster-kit';
 import {
   CLUSTER_NETWORK,
   NODE_NETWORK_CIDR,
@@ -136,7 +136,15 @@ export class Nextcloud extends Construct {
     // --- database -------------------------------------------------------
     const instances = budget.statelessReplicas;
     new Cluster(this, 'database', {
-      metadata: { name: NEXTCLOUD_DATABASE_CLUSTER, namespace: ns, labels: { ...DATABASE_BACKUP_LABELS } },
+      metadata: {
+        name: NEXTCLOUD_DATABASE_CLUSTER,
+        namespace: ns,
+        labels: { ...DATABASE_BACKUP_LABELS },
+        // The operator's Application in this folder installs the Cluster CRD
+        // and runs the webhooks that admit it: sync after it, and skip the
+        // dry run Argo CD does before the CRD exists.
+        annotations: afterCrds(props.operator.chart),
+      },
       spec: {
         instances,
         imageName: NEXTCLOUD_POSTGRES_IMAGE,

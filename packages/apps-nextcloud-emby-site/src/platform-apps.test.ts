@@ -156,6 +156,18 @@ describe('PlatformApps on the example platform', () => {
     ]);
   });
 
+  it('syncs the namespaces first, then the CloudNativePG operator, then its Cluster with the dry run skipped until the CRD exists', () => {
+    const wave = (o: any) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    const operator = wave(find('Application', 'apps-cloudnative-pg'));
+    const db = find('Cluster', 'nextcloud-db', 'nextcloud');
+    expect(wave(db)).toBeGreaterThan(operator);
+    expect(db.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('SkipDryRunOnMissingResource=true');
+    // cnpg-system is the operator Application's destination: it must exist before that wave, or the folder waits forever.
+    const namespaces = objects.filter((o) => o.kind === 'Namespace');
+    expect(namespaces.map((n) => n.metadata.name)).toContain('cnpg-system');
+    for (const n of namespaces) expect(wave(n)).toBeLessThan(operator);
+  });
+
   it('bootstraps the database with an owner whose secret CloudNativePG generates, on block storage, labelled for hourly backups', () => {
     const db = find('Cluster', 'nextcloud-db', 'nextcloud');
     expect(db.spec.bootstrap).toEqual({ initdb: { database: 'nextcloud', owner: 'nextcloud' } });

@@ -197,6 +197,17 @@ describe('VeleroBackups', () => {
     ]);
   });
 
+  it('syncs the namespace first, then the Velero chart, then every velero.io resource with the dry run skipped until its CRD exists', () => {
+    const wave = (o: Obj) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    const custom = objects.filter((o) => o.apiVersion.startsWith('velero.io/'));
+    expect(custom.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['BackupStorageLocation/default', 'Schedule/databases-hourly', 'Schedule/platform-daily', 'Schedule/platform-weekly']);
+    for (const o of custom) {
+      expect([o.metadata.name, wave(o) > wave(app)]).toEqual([o.metadata.name, true]);
+      expect(o.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('SkipDryRunOnMissingResource=true');
+    }
+    expect(wave(find('Namespace', 'velero'))).toBeLessThan(wave(app));
+  });
+
   it('renders objects that validate against their schemas, Velero\'s CRDs included', () => {
     expect(objects.filter((o) => o.apiVersion === 'velero.io/v1').map((o) => o.kind).sort()).toEqual(['BackupStorageLocation', 'Schedule', 'Schedule', 'Schedule']);
     expect(objects.flatMap((o) => validateManifest(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path}: ${p.message}`))).toEqual([]);

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { LayerChart, UpstreamHelmChart } from '@keelson/cluster-kit';
+import { afterCrds, LayerChart, SYNC_WAVE, UpstreamHelmChart } from '@keelson/cluster-kit';
 import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
 import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './imports/velero.io';
 import { EtcdSnapshots, ETCD_SNAPSHOT_POD_LABELS } from './etcd-snapshot';
@@ -261,8 +261,14 @@ export class VeleroBackups extends LayerChart {
       ],
     });
 
+    // Velero's CRDs come with the chart's Application in this folder: its
+    // custom resources sync after it, with the dry run skipped until they exist.
+    const afterVelero = afterCrds(this.velero);
+    // Schedules one wave after the location they write to: Velero backs up as soon as a Schedule
+    // exists, and a backup to a location not yet created fails validation.
+    const afterLocation = afterCrds(this.velero, Number(afterVelero[SYNC_WAVE]) + 1);
     new BackupStorageLocation(this, 'backup-storage-location', {
-      metadata: { name: BACKUP_STORAGE_LOCATION, namespace: VELERO_NAMESPACE },
+      metadata: { name: BACKUP_STORAGE_LOCATION, namespace: VELERO_NAMESPACE, annotations: { ...afterVelero } },
       spec: {
         provider: 'aws',
         default: true,
@@ -285,7 +291,7 @@ export class VeleroBackups extends LayerChart {
     const snapshotClasses = this.snapshotClassRequirements.map((r) => r.className).join(',');
     for (const s of this.schedules) {
       new Schedule(this, `schedule-${s.name}`, {
-        metadata: { name: s.name, namespace: VELERO_NAMESPACE, annotations: { [SNAPSHOT_CLASSES_ANNOTATION]: snapshotClasses } },
+        metadata: { name: s.name, namespace: VELERO_NAMESPACE, annotations: { ...afterLocation, [SNAPSHOT_CLASSES_ANNOTATION]: snapshotClasses } },
         spec: {
           schedule: s.cron,
           useOwnerReferencesInBackup: false,

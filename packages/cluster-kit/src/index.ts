@@ -2,7 +2,9 @@ export { LayerChart, namespaceManifest, PART_OF_LABEL, LAYER_LABEL } from './lay
 export type { LayerChartProps } from './layer-chart';
 export { renderCharts, writeTreeAtomically, yamlDocuments } from './render';
 export type { RenderedObject, RenderedFile, OutputTree } from './render';
-export { UpstreamHelmChart, ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE, PINNED_VERSION } from './upstream-chart';
+export { UpstreamHelmChart, ARGOCD_NAMESPACE, IN_CLUSTER, PINNED_VERSION } from './upstream-chart';
+export { SYNC_WAVE, SYNC_OPTIONS, SKIP_DRY_RUN, afterCrds } from './sync-order';
+export type { CrdInstaller } from './sync-order';
 export { UpstreamManifests } from './upstream-manifests';
 export type { UpstreamManifestsProps } from './upstream-manifests';
 export type { UpstreamHelmChartProps, UpstreamDeclaration, ClusterResource } from './upstream-chart';

@@ -1,5 +1,6 @@
 import { App, Testing } from 'cdk8s';
 import { LayerChart, namespaceManifest } from './layer-chart';
+import { UpstreamHelmChart } from './upstream-chart';
 import { Construct } from 'constructs';
 import { endpoints, exampleConfig, parsePlatformConfig, type PlatformConfigInput } from '@keelson/platform-spec';
 
@@ -25,7 +26,34 @@ describe('LayerChart', () => {
     expect(nextcloud.metadata.annotations['keelson.dev/pod-security-reason']).toMatch(/Apache as root/);
     const website = namespaces.find((n) => n.metadata.name === 'website');
     expect(website.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    expect(website.metadata.annotations).toBeUndefined();
+    expect(Object.keys(website.metadata.annotations)).toEqual(['argocd.argoproj.io/sync-wave']);
+  });
+
+  it('syncs its namespaces in a wave before every other object of the folder, child Applications included', () => {
+    const chart = new LayerChart(new App(), 'apps', { spec: exampleSpec(), layer: 'apps' });
+    // A child Application at -1 (the CloudNativePG operator's), and an object added after the namespaces at -3.
+    new UpstreamHelmChart(chart, 'operator', { repoURL: 'https://charts.example.com', chart: 'operator', version: '1.0.0', namespace: 'cnpg-system', values: {}, clusterResources: [], syncWave: -1 });
+    const wave = (o: { metadata: { annotations?: Record<string, string> } }) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    let objects = Testing.synth(chart);
+    const application = objects.find((o) => o.kind === 'Application');
+    expect(objects.filter((o) => o.kind === 'Namespace').map(wave)).toEqual([-2, -2, -2, -2]);
+    expect(wave(application)).toBe(-1);
+    const later = chart.addNamespace({ name: 'extra', podSecurity: 'restricted' });
+    new UpstreamHelmChart(chart, 'early', { repoURL: 'https://charts.example.com', chart: 'early', version: '1.0.0', namespace: later, values: {}, clusterResources: [], syncWave: -3 });
+    objects = Testing.synth(chart);
+    expect(objects.filter((o) => o.kind === 'Namespace').map((n) => [n.metadata.name, wave(n)])).toEqual([
+      ['cnpg-system', -4],
+      ['nextcloud', -4],
+      ['emby', -4],
+      ['website', -4],
+      ['extra', -4],
+    ]);
+    expect(chart.namespaceSyncWave).toBe(-4);
+  });
+
+  it('puts the namespaces of a folder without waves in wave -1, before the default wave 0', () => {
+    const chart = new LayerChart(new App(), 'backups', { spec: exampleSpec(), layer: 'backups' });
+    expect(Testing.synth(chart).find((o) => o.kind === 'Namespace').metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-1');
   });
 
   it('renders to the layer folder whatever its id', () => {

@@ -1,6 +1,7 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, Chart, Lazy } from 'cdk8s';
 import type { Construct, IConstruct } from 'constructs';
 import { checkTrafficRule, type LayerId, type LayerInfo, type NamespacePlan, type PlatformSpec, type TrafficRule } from '@keelson/platform-spec';
+import { SYNC_WAVE } from './sync-order';
 import type { UpstreamDeclaration } from './upstream-chart';
 
 /** Label every Keelson object carries, so `kubectl get -l` finds the platform. */
@@ -20,8 +21,9 @@ export interface LayerChartProps {
  * One cdk8s Chart per layer, rendered to `charts-out/<folder>/`.
  *
  * Creates the layer's namespaces with Pod Security Admission labels, so a
- * layer cannot forget them. Components inside a layer are plain Constructs,
- * not Charts: cdk8s validates the whole app once per chart.
+ * layer cannot forget them, in the first sync wave of the folder (see
+ * {@link LayerChart.namespaceSyncWave}). Components inside a layer are plain
+ * Constructs, not Charts: cdk8s validates the whole app once per chart.
  */
 export class LayerChart extends Chart {
   /** The layer's plan from the spec: folder, sync wave, namespaces. */
@@ -33,6 +35,7 @@ export class LayerChart extends Chart {
   private readonly upstream: UpstreamDeclaration[] = [];
   private readonly traffic: TrafficRule[] = [];
   private readonly added: NamespacePlan[] = [];
+  private readonly namespaceObjects = new Set<ApiObject>();
 
   /** The LayerChart a construct belongs to; throws when it is not inside one. */
   public static containing(construct: IConstruct): LayerChart {
@@ -53,9 +56,29 @@ export class LayerChart extends Chart {
     this.layer = layer;
     this.spec = props.spec;
     this.outputFolder = layer.folder;
-    for (const ns of layer.namespaces.filter((n) => !n.preexisting)) {
-      new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, props.spec.config.versions.kubernetes));
+    for (const ns of layer.namespaces.filter((n) => !n.preexisting)) this.renderNamespace(ns);
+  }
+
+  /**
+   * The sync wave of the layer's Namespaces: one before the earliest object
+   * of the folder (and at most -1), worked out when the chart is synthesized.
+   *
+   * Argo CD applies a folder wave by wave and waits for each to be healthy;
+   * a child Application whose namespace came in a later wave could never
+   * sync, and the folder would wait for it forever. With the namespaces
+   * first, every child Application, and everything else, finds its
+   * namespace in place.
+   *
+   * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/
+   */
+  public get namespaceSyncWave(): number {
+    let earliest = 0;
+    for (const o of this.node.findAll()) {
+      if (!(o instanceof ApiObject) || this.namespaceObjects.has(o)) continue;
+      const wave = Number((o.metadata.toJson() as { annotations?: Record<string, unknown> }).annotations?.[SYNC_WAVE] ?? 0);
+      if (Number.isInteger(wave) && wave < earliest) earliest = wave;
     }
+    return earliest - 1;
   }
 
   /** Records what the layer installs from upstream (see UpstreamHelmChart), for the AppProject. */
@@ -84,9 +107,16 @@ export class LayerChart extends Chart {
     const planned = this.spec.layers.flatMap((l) => l.namespaces.map((n) => ({ layer: l.id, name: n.name })));
     const clash = [...planned, ...this.added.map((n) => ({ layer: this.layer.id, name: n.name }))].find((n) => n.name === ns.name);
     if (clash) throw new Error(`LayerChart ${this.layer.id}: addNamespace("${ns.name}"): layer ${clash.layer} already has it; pick another name`);
-    new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, this.spec.config.versions.kubernetes));
+    this.renderNamespace(ns);
     this.added.push(ns);
     return ns.name;
+  }
+
+  /** A Namespace of the layer, in the folder's first sync wave. */
+  private renderNamespace(ns: NamespacePlan): void {
+    const object = new ApiObject(this, `namespace-${ns.name}`, namespaceManifest(ns, this.spec.config.versions.kubernetes));
+    object.metadata.addAnnotation(SYNC_WAVE, Lazy.any({ produce: () => String(this.namespaceSyncWave) }));
+    this.namespaceObjects.add(object);
   }
 
   /**

@@ -28,6 +28,24 @@ describe('UpstreamHelmChart', () => {
     const layer = new LayerChart(new App(), 'storage', { spec, layer: 'storage' });
     expect(() => new UpstreamHelmChart(layer, 'thing', { ...props, namespace: 'velero' })).toThrow(/namespace "velero" is not one of layer storage's \(rook-ceph, kube-system\); add it to the layer plan in platform-spec/);
   });
+
+  it('declares the namespaces the chart creates itself, and lets it create Namespaces', () => {
+    const layer = new LayerChart(new App(), 'network', { spec, layer: 'network' });
+    new UpstreamHelmChart(layer, 'cni', { ...props, namespace: 'kube-system', createsNamespaces: ['cni-secrets', 'cni-secrets'] });
+    expect(layer.upstreamDeclarations).toEqual([
+      { repoURL: props.repoURL, namespace: 'kube-system', createsNamespaces: ['cni-secrets'], clusterResources: [...props.clusterResources, { group: '', kind: 'Namespace' }] },
+    ]);
+  });
+
+  it('refuses to declare a namespace the chart creates that is not a name, or that a layer already renders', () => {
+    const layer = new LayerChart(new App(), 'network', { spec, layer: 'network' });
+    expect(() => new UpstreamHelmChart(layer, 'a', { ...props, namespace: 'kube-system', createsNamespaces: ['Secrets'] })).toThrow(
+      /UpstreamHelmChart thing: createsNamespaces "Secrets" is not a namespace name/,
+    );
+    expect(() => new UpstreamHelmChart(layer, 'b', { ...props, namespace: 'kube-system', createsNamespaces: ['velero'] })).toThrow(
+      /createsNamespaces "velero" is also a namespace of layer backups; two owners would fight over it/,
+    );
+  });
 });
 
 describe('UpstreamManifests', () => {

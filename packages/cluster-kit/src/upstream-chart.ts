@@ -1,13 +1,12 @@
 import { Construct } from 'constructs';
 import { Application, type ApplicationSpecSource } from './imports/argoproj.io';
 import type { LayerChart } from './layer-chart';
+import { SYNC_WAVE, type CrdInstaller } from './sync-order';
 
 /** Namespace Argo CD's Applications live in. */
 export const ARGOCD_NAMESPACE = 'argocd';
 /** In-cluster API server, as Argo CD names it. */
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
-/** Annotation Argo CD orders syncs by. @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/ */
-export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 
 /** A cluster-scoped kind an upstream chart creates (the AppProject must allow it). */
 export interface ClusterResource {
@@ -19,6 +18,11 @@ export interface ClusterResource {
 export interface UpstreamDeclaration {
   readonly repoURL: string;
   readonly namespace: string;
+  /**
+   * Namespaces the source creates itself (a Namespace among its objects), besides `namespace`.
+   * @default - none
+   */
+  readonly createsNamespaces?: readonly string[];
   readonly clusterResources: readonly ClusterResource[];
 }
 
@@ -35,6 +39,14 @@ export interface UpstreamHelmChartProps<Values extends object> {
   readonly values: Values;
   /** Cluster-scoped kinds the chart creates. */
   readonly clusterResources: readonly ClusterResource[];
+  /**
+   * Namespaces the chart creates itself with the values given (a Namespace
+   * among its templates, such as Cilium's `cilium-secrets`). The AppProject
+   * lets the Application deploy into them, and Namespace is added to the
+   * cluster-scoped kinds it may create.
+   * @default - none: the chart installs into `namespace` only
+   */
+  readonly createsNamespaces?: readonly string[];
   /**
    * Sync wave inside the layer's folder.
    * @default 0
@@ -57,12 +69,15 @@ export const PINNED_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
  *
  * @see https://argo-cd.readthedocs.io/en/stable/user-guide/helm/
  */
-export class UpstreamHelmChart<Values extends object> extends Construct {
+export class UpstreamHelmChart<Values extends object> extends Construct implements CrdInstaller {
   /** The Application's name (`<layer folder>-<chart>`). */
   public readonly applicationName: string;
+  /** The Application's sync wave inside the layer's folder (see `afterCrds` for the CRs of its CRDs). */
+  public readonly syncWave: number;
 
   constructor(scope: LayerChart, id: string, props: UpstreamHelmChartProps<Values>) {
     super(scope, id);
+    this.syncWave = props.syncWave ?? 0;
     if (!PINNED_VERSION.test(props.version)) {
       throw new Error(`UpstreamHelmChart ${props.chart}: version "${props.version}" is not an exact release; pin one such as "1.2.3"`);
     }
@@ -80,6 +95,8 @@ export interface UpstreamTarget {
   readonly repoURL: string;
   readonly namespace: string;
   readonly clusterResources: readonly ClusterResource[];
+  /** @default - none */
+  readonly createsNamespaces?: readonly string[];
   readonly syncWave?: number;
   readonly project?: string;
   /**
@@ -101,6 +118,21 @@ export function upstreamApplication(construct: Construct, scope: LayerChart, wha
       `${what}: namespace "${target.namespace}" is not one of layer ${scope.layer.id}'s (${scope.namespaces.map((n) => n.name).join(', ') || 'none'}); add it to the layer plan in platform-spec`,
     );
   }
+  const createsNamespaces = [...new Set(target.createsNamespaces ?? [])];
+  for (const ns of createsNamespaces) {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) {
+      throw new Error(`${what}: createsNamespaces "${ns}" is not a namespace name; use lower-case letters, digits and '-', at most 63`);
+    }
+    const planned = scope.spec.layers.find((l) => l.namespaces.some((n) => n.name === ns));
+    if (planned) {
+      throw new Error(
+        `${what}: createsNamespaces "${ns}" is also a namespace of layer ${planned.id}; two owners would fight over it: turn the chart's namespace off in its values, or drop it from the layer plan`,
+      );
+    }
+  }
+  const clusterResources = createsNamespaces.length > 0 && !target.clusterResources.some((r) => r.group === '' && r.kind === 'Namespace')
+    ? [...target.clusterResources, { group: '', kind: 'Namespace' }]
+    : target.clusterResources;
   const applicationName = `${scope.layer.folder}-${name}`;
   new Application(construct, 'application', {
     metadata: {
@@ -120,6 +152,6 @@ export function upstreamApplication(construct: Construct, scope: LayerChart, wha
       },
     },
   });
-  scope.declareUpstream({ repoURL: target.repoURL, namespace: target.namespace, clusterResources: target.clusterResources });
+  scope.declareUpstream({ repoURL: target.repoURL, namespace: target.namespace, ...(createsNamespaces.length > 0 ? { createsNamespaces } : {}), clusterResources });
   return applicationName;
 }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import type { LayerChart } from './layer-chart';
+import type { CrdInstaller } from './sync-order';
 import { PINNED_VERSION, upstreamApplication, type ClusterResource } from './upstream-chart';
 
 /** Props for {@link UpstreamManifests}. */
@@ -14,6 +15,12 @@ export interface UpstreamManifestsProps {
   readonly namespace: string;
   /** Cluster-scoped kinds the manifests create. */
   readonly clusterResources: readonly ClusterResource[];
+  /**
+   * Namespaces the manifests create themselves (a Namespace among them),
+   * for the AppProject's destinations.
+   * @default - none
+   */
+  readonly createsNamespaces?: readonly string[];
   /**
    * Sync wave inside the layer's folder.
    * @default 0
@@ -51,12 +58,15 @@ export interface UpstreamManifestsProps {
  *
  * @see https://argo-cd.readthedocs.io/en/stable/user-guide/kustomize/
  */
-export class UpstreamManifests extends Construct {
+export class UpstreamManifests extends Construct implements CrdInstaller {
   /** The Application's name (`<layer folder>-<id>`). */
   public readonly applicationName: string;
+  /** The Application's sync wave inside the layer's folder (see `afterCrds` for the CRs of its CRDs). */
+  public readonly syncWave: number;
 
   constructor(scope: LayerChart, id: string, props: UpstreamManifestsProps) {
     super(scope, id);
+    this.syncWave = props.syncWave ?? 0;
     const what = `UpstreamManifests ${id}`;
     if (!PINNED_VERSION.test(props.version)) {
       throw new Error(`${what}: version "${props.version}" is not a release tag; pin one such as "v1.2.3"`);

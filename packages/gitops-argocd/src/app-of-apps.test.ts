@@ -1,5 +1,6 @@
 import { ApiObject, App, Testing } from 'cdk8s';
-import { LayerChart } from '@keelson/cluster-kit';
+import { LayerChart, UpstreamHelmChart } from '@keelson/cluster-kit';
+import { Construct } from 'constructs';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
 import { validateManifest } from '@keelson/k8s-schemas';
 import YAML from 'yaml';
@@ -70,6 +71,37 @@ describe('ArgoCdAppOfApps', () => {
     ]);
   });
 
+  it('lets an Application deploy into the namespaces its chart creates, and allows the cluster-scoped kinds of nested components', () => {
+    const { objects } = render((layers) => {
+      const network = new LayerChart(layers[0].node.scope as App, 'network', { spec, layer: 'network' });
+      new UpstreamHelmChart(network, 'cni', {
+        repoURL: 'https://charts.example.com',
+        chart: 'cni',
+        version: '1.0.0',
+        namespace: 'kube-system',
+        values: {},
+        clusterResources: [],
+        createsNamespaces: ['cni-secrets'],
+      });
+      // A cluster-scoped object inside a component, not a direct child of the chart.
+      new ApiObject(new Construct(layers[1], 'component'), 'role', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'nested' } });
+      new ApiObject(new Construct(layers[1], 'other'), 'class', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'nested' }, value: 1 });
+      layers.push(network);
+    });
+    const project = find(objects, 'AppProject', 'keelson').spec;
+    expect(project.destinations.map((d: any) => d.namespace)).toContain('cni-secrets');
+    expect(project.clusterResourceWhitelist).toContainEqual({ group: '', kind: 'Namespace' });
+    expect(project.clusterResourceWhitelist).toContainEqual({ group: 'scheduling.k8s.io', kind: 'PriorityClass' });
+  });
+
+  it('syncs the argocd namespace before everything else in its folder, the AppProject included', () => {
+    const { objects } = render();
+    const wave = (o: any) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    const namespace = find(objects, 'Namespace', 'argocd');
+    expect(wave(namespace)).toBeLessThan(Math.min(...objects.filter((o) => o !== namespace).map(wave)));
+    expect(wave(namespace)).toBeLessThan(wave(find(objects, 'AppProject', 'keelson')));
+  });
+
   it('renders objects that validate against the Argo CD CRDs with unknown fields refused', () => {
     const { objects } = render();
     const problems = objects.flatMap((o) => validateManifest(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path}: ${p.message}`));
@@ -138,7 +170,10 @@ describe('Argo CD managing itself', () => {
     expect(steps.map((s) => s.name)).toEqual(['argocd-namespace', 'argocd-install', 'argocd-root']);
     expect(steps[1]).toEqual({ name: 'argocd-install', url: 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml', namespace: 'argocd' });
     const docs = (i: number) => YAML.parseAllDocuments((steps[i] as { manifests: string }).manifests).map((d) => d.toJS());
-    expect(docs(0)).toEqual([find(objects, 'Namespace', 'argocd')].map(({ metadata, ...rest }) => ({ ...rest, metadata: { ...metadata, labels: expect.objectContaining({ 'pod-security.kubernetes.io/enforce': 'restricted' }) } })));
+    // The rendered namespace, less its sync wave (kubectl applies the bootstrap; Argo CD adopts it later).
+    const { annotations, ...rendered } = find(objects, 'Namespace', 'argocd').metadata;
+    expect(Object.keys(annotations)).toEqual(['argocd.argoproj.io/sync-wave']);
+    expect(docs(0)).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { ...rendered, labels: expect.objectContaining({ 'pod-security.kubernetes.io/enforce': 'restricted' }) } }]);
     expect(docs(2)).toEqual([find(objects, 'AppProject', 'keelson'), find(objects, 'Application', 'argocd'), find(objects, 'Application', 'root')]);
     for (const o of [...docs(0), ...docs(2)]) expect(validateManifest(o)).toEqual([]);
   });

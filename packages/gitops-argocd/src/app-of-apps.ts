@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
 import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, leaveLostNodeAfter, namespaceManifest, onePodAtATime, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
@@ -90,7 +91,8 @@ export class ArgoCdAppOfApps extends LayerChart {
     }
 
     const charts: LayerChart[] = [this, ...props.layers];
-    const objects = charts.flatMap((c) => c.apiObjects);
+    // Every object, including those of components nested in a layer (a Chart's apiObjects are its direct children only).
+    const objects = charts.flatMap((c) => c.node.findAll().filter((o): o is ApiObject => o instanceof ApiObject));
     const namespaces = new Set<string>(charts.map((c) => destinationNamespace(c.layer)));
     for (const c of charts) c.namespaces.forEach((n) => namespaces.add(n.name));
     for (const o of objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
@@ -98,6 +100,9 @@ export class ArgoCdAppOfApps extends LayerChart {
     const upstream = charts.flatMap((c) => c.upstreamDeclarations);
     for (const u of upstream) {
       namespaces.add(u.namespace);
+      // Namespaces a chart creates itself (Cilium's cilium-secrets): the
+      // Application deploys objects into them, which the project must allow.
+      for (const n of u.createsNamespaces ?? []) namespaces.add(n);
       for (const r of u.clusterResources) clusterKinds.set(`${r.group}/${r.kind}`, { group: r.group, kind: r.kind });
     }
     // What Argo CD's own install creates cluster-wide.

@@ -8,6 +8,33 @@ import { find, renderPlatform, specWith, WEBSITE } from './test-app';
  
 const problems = (objects: readonly any[]) => objects.flatMap((o) => validateManifest(o).map((p) => `${o.kind} ${o.metadata?.name} ${p.path}: ${p.message}`));
 const gatewaySpec = () => specWith((c) => (c.layers = { ingress: 'gateway-api' }));
+const wave = (o: any) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+const skipsDryRun = (o: any) => o.metadata.annotations?.['argocd.argoproj.io/sync-options'] === 'SkipDryRunOnMissingResource=true';
+/** Where each custom resource kind of the ingress folder gets its CRD: the Application that installs it. */
+const CRD_SOURCE: Record<string, string> = {
+  'cert-manager.io': 'ingress-cert-manager',
+  'traefik.io': 'ingress-traefik',
+  'gateway.networking.k8s.io': 'ingress-gateway-api-crds',
+};
+/**
+ * Argo CD's order inside one folder: every custom resource syncs after the
+ * child Application that installs its CRD and skips the dry run until then;
+ * every namespace syncs before every child Application.
+ */
+function syncOrderProblems(objects: readonly any[]): string[] {
+  const problems: string[] = [];
+  const applications = objects.filter((o) => o.kind === 'Application');
+  for (const o of objects) {
+    const group = o.apiVersion.split('/')[0];
+    if (!(group in CRD_SOURCE)) continue;
+    const installer = find(objects, 'Application', CRD_SOURCE[group]);
+    if (!(wave(o) > wave(installer)) || !skipsDryRun(o)) problems.push(`${o.kind} ${o.metadata.name}: wave ${wave(o)}, dry run ${skipsDryRun(o) ? 'skipped' : 'not skipped'}; ${installer.metadata.name} is at wave ${wave(installer)}`);
+  }
+  for (const ns of objects.filter((o) => o.kind === 'Namespace')) {
+    for (const a of applications) if (!(wave(ns) < wave(a))) problems.push(`Namespace ${ns.metadata.name} (wave ${wave(ns)}) is not before ${a.metadata.name} (wave ${wave(a)})`);
+  }
+  return problems;
+}
 const nodes = (n: 3 | 6 | 9) => specWith((c) => (c.nodes = { 3: { controllers: { count: 3 }, workers: { count: 0 } }, 6: { controllers: { count: 5 }, workers: { count: 1 } }, 9: { controllers: { count: 7 }, workers: { count: 2 } } }[n]));
 
 describe('Ingress with Traefik (the default)', () => {
@@ -78,11 +105,13 @@ describe('Ingress with Traefik (the default)', () => {
     expect(ingressObjects.filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
-  it('syncs its own custom resources after the charts that bring their CRDs', () => {
-    for (const o of ingressObjects.filter((x) => ['ClusterIssuer', 'TLSOption', 'Middleware'].includes(x.kind))) {
-      expect(o.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/sync-wave': '1', 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' });
-    }
-    expect(certManager.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('0');
+  it('syncs its namespaces first, then the charts, then its own custom resources with the dry run skipped until their CRDs exist', () => {
+    expect(ingressObjects.filter((o) => o.apiVersion !== 'argoproj.io/v1alpha1' && o.apiVersion.includes('.')).map((o) => o.kind).sort()).toEqual(
+      expect.arrayContaining(['ClusterIssuer', 'ClusterIssuer', 'Middleware', 'TLSOption']),
+    );
+    expect(syncOrderProblems(ingressObjects)).toEqual([]);
+    expect([wave(certManager), wave(traefik)]).toEqual([0, 0]);
+    expect(ingressObjects.filter((o) => o.kind === 'Namespace').map(wave)).toEqual([-1, -1]);
   });
 
   it('expose() renders an Ingress for the host with the issuer annotation, TLS secret and HTTPS-only router', () => {
@@ -207,6 +236,18 @@ describe('Ingress with the Gateway API', () => {
     expect(find(ingressObjects, 'GatewayClass', 'traefik').spec).toEqual({ controllerName: 'traefik.io/gateway-controller' });
   });
 
+  it('syncs its namespaces before the CRDs, and the Gateway, its class, routes, issuers and Traefik resources after the Applications that install their CRDs', () => {
+    const custom = ingressObjects.filter((o) => o.apiVersion.split('/')[0] in CRD_SOURCE).map((o) => o.kind);
+    expect([...new Set(custom)].sort()).toEqual(['ClusterIssuer', 'Gateway', 'GatewayClass', 'HTTPRoute', 'Middleware', 'TLSOption']);
+    expect(syncOrderProblems(ingressObjects)).toEqual([]);
+    // After Traefik too: it implements the GatewayClass.
+    expect(wave(gateway)).toBeGreaterThan(wave(find(ingressObjects, 'Application', 'ingress-traefik')));
+    expect(ingressObjects.filter((o) => o.kind === 'Namespace').map((n) => [n.metadata.name, wave(n)])).toEqual([
+      ['cert-manager', -2],
+      ['gateway-system', -2],
+    ]);
+  });
+
   it('installs the standard-channel Gateway API CRDs v1.6.1 before the charts', () => {
     const crds = find(ingressObjects, 'Application', 'ingress-gateway-api-crds');
     expect(crds.spec.source).toEqual({
@@ -281,6 +322,21 @@ describe('Ingress with the Gateway API', () => {
 
   it('renders objects that validate against their schemas', () => {
     expect(problems([...ingressObjects, ...appObjects])).toEqual([]);
+  });
+
+  it("leaves the apps' HTTPRoutes in the default wave: the ingress layer's Application, CRDs included, is healthy before the apps folder syncs", () => {
+    const route = find(appObjects, 'HTTPRoute', 'www-example-com');
+    expect(route.metadata.annotations).toBeUndefined();
+    expect(apps.layer.syncWave).toBeGreaterThan(ingress.layer.syncWave);
+  });
+
+  it('expose() from the ingress layer itself puts the HTTPRoute after the CRDs, with the dry run skipped', () => {
+    const spec = gatewaySpec();
+    const own = new Ingress(new App(), 'ingress', { spec });
+    own.expose(own, { namespace: 'gateway-system', name: 'dashboard', port: 8080, podLabels: { 'app.kubernetes.io/name': 'traefik' } }, 'traefik.example.com');
+    const objects = Testing.synth(own);
+    expect(find(objects, 'HTTPRoute', 'traefik-example-com').metadata.namespace).toBe('gateway-system');
+    expect(syncOrderProblems(objects)).toEqual([]);
   });
 });
 
@@ -361,6 +417,18 @@ describe('Ingress errors', () => {
     const spec = specWith();
     const broken: PlatformSpec = { ...spec, layers: spec.layers.map((l) => (l.id === 'ingress' ? { ...l, namespaces: l.namespaces.filter((n) => n.name === 'cert-manager') } : l)) };
     expect(() => new Ingress(new App(), 'ingress', { spec: broken })).toThrow(/the ingress layer plan has no namespace besides cert-manager/);
+  });
+
+  it('refuses, under the Gateway API, to expose from a layer that syncs before the ingress layer installs the CRDs', () => {
+    const { app, ingress } = setup(gatewaySpec());
+    const storage = new LayerChart(app, 'storage', { spec: gatewaySpec(), layer: 'storage' });
+    expect(() => ingress.expose(storage, { namespace: 'rook-ceph', name: 'dashboard', port: 8443, podLabels: { app: 'rook-ceph-mgr' } }, 'ceph.example.com')).toThrow(
+      /Ingress.expose\(rook-ceph\/dashboard\): layer storage syncs at wave 0, not after the ingress layer \(wave 10\) that installs the Gateway API CRDs its HTTPRoute needs; expose the service from a layer that syncs later/,
+    );
+    // An Ingress is a built-in kind: under Traefik the same call is fine.
+    const traefik = setup();
+    const early = new LayerChart(traefik.app, 'storage', { spec: specWith(), layer: 'storage' });
+    expect(() => traefik.ingress.expose(early, { namespace: 'rook-ceph', name: 'dashboard', port: 8443, podLabels: { app: 'rook-ceph-mgr' } }, 'ceph.example.com')).not.toThrow();
   });
 
   it('refuses more hosts than a Gateway has listeners', () => {

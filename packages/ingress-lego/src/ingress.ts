@@ -1,13 +1,13 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct, IConstruct } from 'constructs';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
-import { LayerChart, type UpstreamHelmChart } from '@keelson/cluster-kit';
+import { afterCrds, LayerChart, type UpstreamHelmChart, type UpstreamManifests } from '@keelson/cluster-kit';
 import { endpoints, type ExposedService, type ExposeOptions, type IngressLayer, type IngressLayerChoice, type PlatformSpec, type ServiceRef } from '@keelson/platform-spec';
 import type { CertManagerValues, TraefikValues } from './charts';
 import { HttpRoute, HttpRouteSpecRulesMatchesPathType } from './imports/gateway.networking.k8s.io';
 import { CERT_MANAGER_NAMESPACE, installCertManager, ISSUER_NAMES } from './internal/cert-manager';
 import { HTTP01_SOLVER_LABELS, HTTP01_SOLVER_PORT, slug } from './internal/common';
-import { GATEWAY_NAME, HTTP_LISTENER, listenerName, MAX_HTTPS_LISTENERS, renderGateway, type HostListener } from './internal/gateway';
+import { GATEWAY_NAME, HTTP_LISTENER, installGatewayApiCrds, listenerName, MAX_HTTPS_LISTENERS, renderGateway, type HostListener } from './internal/gateway';
 import { INGRESS_CLASS, installTraefik, TRAEFIK_POD_LABELS } from './internal/traefik';
 
 /** Node ports the ingress load balancer forwards 80 and 443 to. */
@@ -73,6 +73,8 @@ export class Ingress extends LayerChart implements IngressLayer {
   public readonly issuer: string;
   public readonly certManager: UpstreamHelmChart<CertManagerValues>;
   public readonly traefik: UpstreamHelmChart<TraefikValues>;
+  /** The Gateway API CRDs' Application, under `gateway-api`. */
+  public readonly gatewayApiCrds?: UpstreamManifests;
   private readonly domain: string;
   private readonly controllerNamespace: string;
   private readonly hosts = new Map<string, HostListener>();
@@ -114,7 +116,8 @@ export class Ingress extends LayerChart implements IngressLayer {
     );
     this.traefik = installTraefik(this, spec, { namespace, provider: gateway ? 'gateway' : 'ingress', nodePorts });
     if (gateway) {
-      renderGateway(this, namespace, this.issuer, () => [...this.hosts.values()].sort((a, b) => a.host.localeCompare(b.host)));
+      this.gatewayApiCrds = installGatewayApiCrds(this, namespace);
+      renderGateway(this, namespace, this.issuer, () => [...this.hosts.values()].sort((a, b) => a.host.localeCompare(b.host)), [this.gatewayApiCrds, this.traefik]);
       // cert-manager runs the HTTP-01 solver next to the Certificate, which
       // the gateway-shim creates in the Gateway's namespace.
       this.allowSolver(this, namespace);
@@ -164,13 +167,23 @@ export class Ingress extends LayerChart implements IngressLayer {
       );
     }
 
+    // An HTTPRoute needs the Gateway API CRDs this layer installs: in this
+    // layer's own folder it syncs after their Application; in a later layer
+    // they are in place (the layer's Application is healthy first); an
+    // earlier layer would wait for them forever.
+    if (this.implementation === 'gateway-api' && chart !== this && chart.layer.syncWave <= this.layer.syncWave) {
+      throw new Error(
+        `${where}: layer ${chart.layer.id} syncs at wave ${chart.layer.syncWave}, not after the ingress layer (wave ${this.layer.syncWave}) that installs the Gateway API CRDs its HTTPRoute needs; expose the service from a layer that syncs later, such as apps`,
+      );
+    }
+
     const name = slug(host);
     const secretName = `${name}-tls`;
     const backendPort = service.port;
     if (this.implementation === 'gateway-api') {
       this.hosts.set(host, { host, namespace: service.namespace, name: listenerName(host), secretName });
       new HttpRoute(scope, `route-${name}`, {
-        metadata: { name, namespace: service.namespace },
+        metadata: { name, namespace: service.namespace, ...(chart === this && this.gatewayApiCrds ? { annotations: afterCrds([this.gatewayApiCrds, this.traefik]) } : {}) },
         spec: {
           parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: GATEWAY_NAME, namespace: this.controllerNamespace, sectionName: listenerName(host) }],
           hostnames: [host],

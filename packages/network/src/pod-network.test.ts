@@ -129,6 +129,23 @@ describe('PodNetwork with Cilium (the default)', () => {
     expect(host.specs).toHaveLength(5);
   });
 
+  it('syncs its Cilium policies after the Cilium Application, whose operator registers their CRDs, with the dry run skipped until then', () => {
+    const wave = (o: Obj) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    const policies = objects.filter((o: Obj) => o.apiVersion.startsWith('cilium.io/'));
+    expect(policies.map((p: Obj) => p.metadata.name).sort()).toEqual(['keelson-allow-host-entities', 'keelson-deny-link-local']);
+    for (const p of policies) {
+      expect(wave(p)).toBeGreaterThan(wave(application));
+      expect(p.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('SkipDryRunOnMissingResource=true');
+    }
+  });
+
+  it('declares the cilium-secrets namespace the chart creates, so the AppProject lets the Application deploy into it', () => {
+    expect(values.tls).toEqual({ secretsNamespace: { create: true, name: 'cilium-secrets' } });
+    expect(platform.network.upstreamDeclarations).toEqual([
+      expect.objectContaining({ namespace: 'kube-system', createsNamespaces: ['cilium-secrets'], clusterResources: expect.arrayContaining([{ group: '', kind: 'Namespace' }]) }),
+    ]);
+  });
+
   it('renders objects that validate against their schemas (every kind but Cilium\'s)', () => {
     const all = allObjects(platform);
     expect(all.filter((o) => o.kind.startsWith('Cilium'))).toHaveLength(2);

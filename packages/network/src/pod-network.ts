@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { LayerChart, UpstreamHelmChart, type ClusterResource } from '@keelson/cluster-kit';
+import { afterCrds, LayerChart, UpstreamHelmChart, type ClusterResource } from '@keelson/cluster-kit';
 import { CLUSTER_NETWORK, type PlatformSpec, type TrafficEndpoint, type TrafficPort } from '@keelson/platform-spec';
 import {
   CiliumClusterwideNetworkPolicy,
@@ -67,7 +67,21 @@ export interface CiliumValues {
   };
   /** Hubble's TLS certificates from a CronJob rather than generated at render time, so Argo CD sees no diff on every render. */
   readonly hubble: { readonly tls: { readonly auto: { readonly method: 'cronJob' } } };
+  /**
+   * The namespace the agents read TLS secrets of network policies from,
+   * which the chart creates (its default, stated so the AppProject's
+   * allowance follows the value).
+   */
+  readonly tls: { readonly secretsNamespace: { readonly create: true; readonly name: string } };
 }
+
+/**
+ * The namespace the Cilium chart creates for policy TLS secrets (with a Role
+ * and RoleBinding for the agent and the operator in it).
+ *
+ * @see https://github.com/cilium/cilium/blob/v1.19.4/install/kubernetes/cilium/templates/cilium-secrets-namespace.yaml
+ */
+export const CILIUM_SECRETS_NAMESPACE = 'cilium-secrets';
 
 /**
  * The flannel values Keelson sets, typed.
@@ -166,17 +180,19 @@ export class PodNetwork extends LayerChart {
         rollOutCiliumPods: true,
         operator: { replicas: spec.budget.statelessReplicas, rollOutPods: true, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
         hubble: { tls: { auto: { method: 'cronJob' } } },
+        tls: { secretsNamespace: { create: true, name: CILIUM_SECRETS_NAMESPACE } },
       };
       this.cniInstall = { ...CILIUM_CHART, namespace: 'kube-system', releaseName: CILIUM_CHART.chart, values };
       this.cni = new UpstreamHelmChart<CiliumValues | FlannelValues>(this, 'cilium', {
         ...CILIUM_CHART,
         namespace: 'kube-system',
         values,
-        // RBAC, and the `cilium-secrets` namespace the chart creates for TLS secrets of policies.
-        clusterResources: [...RBAC, { group: '', kind: 'Namespace' }],
+        clusterResources: RBAC,
+        // The chart renders it and a Role and RoleBinding in it: the AppProject must allow both.
+        createsNamespaces: [values.tls.secretsNamespace.name],
       });
       this.metadataBlock = new CiliumClusterwideNetworkPolicy(this, 'metadata-block', {
-        metadata: { name: 'keelson-deny-link-local' },
+        metadata: { name: 'keelson-deny-link-local', annotations: this.afterCiliumCrds() },
         spec: {
           description:
             'Pods never reach link-local addresses, where the cloud metadata service (169.254.169.254) serves droplet user-data. Host-network components are not endpoints and keep their access.',
@@ -280,10 +296,24 @@ export class PodNetwork extends LayerChart {
     // the traffic carries through the tunnel.
     if (this.implementation === 'cilium' && hostSpecs.length > 0) {
       new CiliumClusterwideNetworkPolicy(this, 'host-allows', {
-        metadata: { name: 'keelson-allow-host-entities' },
+        metadata: { name: 'keelson-allow-host-entities', annotations: this.afterCiliumCrds() },
         specs: hostSpecs,
       });
     }
+  }
+
+  /**
+   * Annotations of Keelson's Cilium policies. Their CRDs are not in the
+   * chart: the Cilium operator registers them when it starts, and the agents
+   * wait for them before they turn ready. So the policies sync after the
+   * Cilium Application is healthy, and Argo CD skips their dry run while the
+   * CRDs are missing (a cluster whose Cilium is not yet running).
+   *
+   * @see https://docs.cilium.io/en/stable/internals/cilium_operator/#crd-registration
+   * @see https://github.com/cilium/cilium/blob/v1.19.4/install/kubernetes/cilium/values.yaml (`operator.skipCRDCreation`, `crdWaitTimeout`)
+   */
+  private afterCiliumCrds(): Record<string, string> {
+    return afterCrds(this.cni);
   }
 }
 

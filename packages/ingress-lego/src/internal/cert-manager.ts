@@ -1,8 +1,8 @@
 import { endpoints, type PlatformSpec, type SecretRef } from '@keelson/platform-spec';
-import { UpstreamHelmChart, type LayerChart } from '@keelson/cluster-kit';
+import { afterCrds, UpstreamHelmChart, type LayerChart } from '@keelson/cluster-kit';
 import { CERT_MANAGER_CHART, INGRESS_IMAGES, type CertManagerValues } from '../charts';
 import { ClusterIssuer, type ClusterIssuerSpecAcmeSolversHttp01 } from '../imports/cert-manager.io';
-import { AFTER_CHARTS, antiAffinity, CONTAINER_SECURITY, ONE_AT_A_TIME, POD_SECURITY } from './common';
+import { antiAffinity, CONTAINER_SECURITY, ONE_AT_A_TIME, POD_SECURITY } from './common';
 
 export const CERT_MANAGER_NAMESPACE = 'cert-manager';
 
@@ -72,7 +72,8 @@ export function installCertManager(chart: LayerChart, spec: PlatformSpec, http01
 
   for (const environment of ['staging', 'production'] as const) {
     new ClusterIssuer(chart, `issuer-${environment}`, {
-      metadata: { name: ISSUER_NAMES[environment], annotations: { ...AFTER_CHARTS } },
+      // cert-manager's Application in this folder installs the CRD and the webhook that admits it.
+      metadata: { name: ISSUER_NAMES[environment], annotations: afterCrds(release) },
       spec: {
         acme: {
           server: ACME_SERVERS[environment],

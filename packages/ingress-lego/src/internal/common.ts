@@ -1,19 +1,6 @@
 import type { FaultBudget } from '@keelson/platform-spec';
 import type { ChartPdb, RequiredAntiAffinity } from '../charts';
 
-/** Argo CD sync options annotation. @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/ */
-export const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
-
-/**
- * Annotations for Keelson's own custom resources in the ingress folder: they
- * sync after the charts that install their CRDs (wave 1; charts are wave 0
- * or lower), and Argo CD skips their dry run while those CRDs are missing.
- */
-export const AFTER_CHARTS = {
-  'argocd.argoproj.io/sync-wave': '1',
-  [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true',
-} as const;
-
 /** Label cert-manager puts on its HTTP-01 solver pods. @see https://cert-manager.io/docs/configuration/acme/http01/ */
 export const HTTP01_SOLVER_LABELS = { 'acme.cert-manager.io/http01-solver': 'true' } as const;
 /** Port the HTTP-01 solver pods listen on. */

@@ -1,5 +1,5 @@
 import { ApiObject, Lazy } from 'cdk8s';
-import { UpstreamManifests, type LayerChart } from '@keelson/cluster-kit';
+import { afterCrds, UpstreamManifests, type CrdInstaller, type LayerChart } from '@keelson/cluster-kit';
 import { GATEWAY_API_CRDS } from '../charts';
 import {
   GatewayClass,
@@ -12,7 +12,7 @@ import {
   toJson_GatewaySpecListeners,
   type GatewaySpecListeners,
 } from '../imports/gateway.networking.k8s.io';
-import { AFTER_CHARTS, slug } from './common';
+import { slug } from './common';
 import { ENTRYPOINT_PORTS } from './traefik';
 
 /** The one public Gateway every exposed host attaches to. */
@@ -38,13 +38,12 @@ export function listenerName(host: string): string {
 }
 
 /**
- * Renders the Gateway API objects of the ingress layer: the CRDs (an Argo CD
- * Application of the upstream tag), the GatewayClass, the `public` Gateway
- * (its HTTPS listeners are filled in at synth, one per exposed host, so apps
- * can call expose() after the layer exists) and the HTTP to HTTPS redirect.
+ * The Gateway API CRDs: an Argo CD Application of the upstream tag, before
+ * the charts (Traefik's Gateway provider and cert-manager's gateway-shim
+ * need the CRDs at start).
  */
-export function renderGateway(chart: LayerChart, namespace: string, issuer: string, listeners: () => readonly HostListener[]): void {
-  new UpstreamManifests(chart, 'gateway-api-crds', {
+export function installGatewayApiCrds(chart: LayerChart, namespace: string): UpstreamManifests {
+  return new UpstreamManifests(chart, 'gateway-api-crds', {
     repoURL: GATEWAY_API_CRDS.repoURL,
     version: GATEWAY_API_CRDS.revision,
     path: GATEWAY_API_CRDS.path,
@@ -61,9 +60,19 @@ export function renderGateway(chart: LayerChart, namespace: string, issuer: stri
       { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
     ],
   });
+}
 
+/**
+ * Renders the Gateway API objects of the ingress layer: the GatewayClass, the
+ * `public` Gateway (its HTTPS listeners are filled in at synth, one per
+ * exposed host, so apps can call expose() after the layer exists) and the
+ * HTTP to HTTPS redirect. They sync after `installers`: the CRDs'
+ * Application and Traefik's, which implements the GatewayClass.
+ */
+export function renderGateway(chart: LayerChart, namespace: string, issuer: string, listeners: () => readonly HostListener[], installers: readonly CrdInstaller[]): void {
+  const afterCharts = afterCrds(installers);
   new GatewayClass(chart, 'gateway-class', {
-    metadata: { name: 'traefik', annotations: { ...AFTER_CHARTS } },
+    metadata: { name: 'traefik', annotations: { ...afterCharts } },
     spec: { controllerName: TRAEFIK_GATEWAY_CONTROLLER },
   });
 
@@ -96,7 +105,7 @@ export function renderGateway(chart: LayerChart, namespace: string, issuer: stri
       namespace,
       // cert-manager's gateway-shim issues a Certificate for each HTTPS listener.
       // @see https://cert-manager.io/docs/usage/gateway/
-      annotations: { ...AFTER_CHARTS, 'cert-manager.io/cluster-issuer': issuer },
+      annotations: { ...afterCharts, 'cert-manager.io/cluster-issuer': issuer },
     },
     spec: {
       gatewayClassName: 'traefik',
@@ -105,7 +114,7 @@ export function renderGateway(chart: LayerChart, namespace: string, issuer: stri
   });
 
   new HttpRoute(chart, 'https-redirect', {
-    metadata: { name: 'https-redirect', namespace, annotations: { ...AFTER_CHARTS } },
+    metadata: { name: 'https-redirect', namespace, annotations: { ...afterCharts } },
     spec: {
       parentRefs: [{ name: GATEWAY_NAME, sectionName: HTTP_LISTENER }],
       rules: [

@@ -1,8 +1,8 @@
 import { endpoints, NODE_NETWORK_CIDR, type PlatformSpec } from '@keelson/platform-spec';
-import { UpstreamHelmChart, type LayerChart } from '@keelson/cluster-kit';
+import { afterCrds, UpstreamHelmChart, type LayerChart } from '@keelson/cluster-kit';
 import { INGRESS_IMAGES, TRAEFIK_CHART, type TraefikValues } from '../charts';
 import { Middleware, TlsOption } from '../imports/traefik.io';
-import { AFTER_CHARTS, antiAffinity, CONTAINER_SECURITY, ONE_AT_A_TIME, POD_SECURITY } from './common';
+import { antiAffinity, CONTAINER_SECURITY, ONE_AT_A_TIME, POD_SECURITY } from './common';
 
 /** Ports inside the Traefik pods (the chart's defaults, unprivileged). */
 export const ENTRYPOINT_PORTS = { web: 8000, websecure: 8443 } as const;
@@ -84,13 +84,15 @@ export function installTraefik(chart: LayerChart, spec: PlatformSpec, mode: Trae
     ],
   });
 
+  // Traefik's CRDs come with its chart's Application in this folder.
+  const afterTraefik = afterCrds(release);
   // A TLSOption named `default` is Traefik's default for every TLS router.
   new TlsOption(chart, 'tls-default', {
-    metadata: { name: 'default', namespace: mode.namespace, annotations: { ...AFTER_CHARTS } },
+    metadata: { name: 'default', namespace: mode.namespace, annotations: { ...afterTraefik } },
     spec: { minVersion: 'VersionTLS12' },
   });
   new Middleware(chart, 'hsts', {
-    metadata: { name: HSTS, namespace: mode.namespace, annotations: { ...AFTER_CHARTS } },
+    metadata: { name: HSTS, namespace: mode.namespace, annotations: { ...afterTraefik } },
     spec: { headers: { stsSeconds: 31536000, stsIncludeSubdomains: true } },
   });
 
