@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
+import { afterCrds, LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
 import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import type { IToleration } from 'kubernetes-models/v1/Toleration';
@@ -134,9 +134,6 @@ const ROOK_OPERATOR_FAILOVER_SECONDS = 5;
  * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/
  */
 const WAVE = { operator: 0, csiDrivers: 1, cluster: 2, pools: 3, classes: 4 } as const;
-/** Custom resources whose CRDs arrive with the operator chart: Argo CD must not dry-run them first. */
-const SKIP_DRY_RUN = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
-const crAnnotations = (wave: number) => ({ [SYNC_WAVE]: String(wave), ...SKIP_DRY_RUN });
 
 /** Label Velero selects VolumeSnapshotClasses by (one per CSI driver): the storage/backups contract in platform-spec. */
 export { VELERO_SNAPSHOT_CLASS_LABEL };
@@ -304,7 +301,7 @@ export class RookStorage extends LayerChart implements StorageLayer {
     });
 
     new CephCluster(this, 'ceph-cluster', {
-      metadata: { name: ROOK_NAMESPACE, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.cluster) },
+      metadata: { name: ROOK_NAMESPACE, namespace: ROOK_NAMESPACE, annotations: afterCrds(this.operator, WAVE.cluster) },
       spec: {
         cephVersion: { image: CEPH_IMAGE, allowUnsupported: false },
         dataDirHostPath: '/var/lib/rook',
@@ -343,13 +340,13 @@ export class RookStorage extends LayerChart implements StorageLayer {
     const failureDomain = plan.failureDomain;
 
     new CephBlockPool(this, 'block-pool', {
-      metadata: { name: this.blockClass, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.pools) },
+      metadata: { name: this.blockClass, namespace: ROOK_NAMESPACE, annotations: afterCrds(this.operator, WAVE.pools) },
       spec: { failureDomain, replicated, parameters },
     });
 
     const fsName = this.filesystemClass;
     new CephFilesystem(this, 'filesystem', {
-      metadata: { name: fsName, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.pools) },
+      metadata: { name: fsName, namespace: ROOK_NAMESPACE, annotations: afterCrds(this.operator, WAVE.pools) },
       spec: {
         metadataPool: { failureDomain, replicated, parameters },
         dataPools: [{ name: 'data0', failureDomain, replicated, parameters }],
@@ -418,7 +415,7 @@ export class RookStorage extends LayerChart implements StorageLayer {
       const ec = plan.erasureCoded;
       const dataPool = `${this.blockClass}-ec-data`;
       new CephBlockPool(this, 'block-pool-ec', {
-        metadata: { name: dataPool, namespace: ROOK_NAMESPACE, annotations: crAnnotations(WAVE.pools) },
+        metadata: { name: dataPool, namespace: ROOK_NAMESPACE, annotations: afterCrds(this.operator, WAVE.pools) },
         spec: {
           failureDomain,
           erasureCoded: { dataChunks: ec.dataChunks, codingChunks: ec.codingChunks },
@@ -434,7 +431,7 @@ export class RookStorage extends LayerChart implements StorageLayer {
     // Retain here would leak RBD snapshots inside Ceph.
     const snapshotClass = (id: string, name: string, driver: string, kind: 'rbd' | 'cephfs') =>
       new VolumeSnapshotClass(this, id, {
-        metadata: { name, labels: { [VELERO_SNAPSHOT_CLASS_LABEL]: 'true' }, annotations: crAnnotations(WAVE.classes) },
+        metadata: { name, labels: { [VELERO_SNAPSHOT_CLASS_LABEL]: 'true' }, annotations: afterCrds(this.snapshotCrds, WAVE.classes) },
         driver,
         deletionPolicy: VolumeSnapshotClassDeletionPolicy.DELETE,
         parameters: {

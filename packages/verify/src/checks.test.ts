@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { helmTemplate } from '@keelson/upstream';
 import { auditEncryption } from './encryption';
 import { checkNoSsh, opensTcpPort } from './no-ssh';
 import { deployment, fixtureNodes, manifest } from './test-fixtures';
@@ -15,8 +18,13 @@ function kubeadmNodes(etcdArgs: { name: string; value: string }[] = []): NodeInf
     ],
   }));
 }
-const cilium = (encryption: object) =>
-  manifest({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'network-cilium' }, spec: { source: { chart: 'cilium', helm: { valuesObject: { encryption } } } } });
+const chartsDir = process.env.KEELSON_CHARTS_DIR ?? join(__dirname, '../../../../shared/charts');
+/** The cilium-config ConfigMap the pinned Cilium chart really renders with these encryption values (the real helm). */
+const cilium = (encryption: object) => {
+  const docs = YAML.parseAllDocuments(helmTemplate({ chartDir: join(chartsDir, 'cilium/1.19.4'), releaseName: 'cilium', namespace: 'kube-system', kubeVersion: '1.36.2', values: { encryption } })).map((d) => d.toJS());
+  const config = docs.find((o) => o?.kind === 'ConfigMap' && o.metadata?.name === 'cilium-config');
+  return manifest(config, 'helm cilium 1.19.4: templates/cilium-configmap.yaml');
+};
 
 describe('the encryption audit', () => {
   it('passes kubeadm stacked etcd, verified kubelets and Cilium WireGuard with node encryption', () => {
@@ -30,9 +38,25 @@ describe('the encryption audit', () => {
     const result = auditEncryption([cilium({ enabled: false })], kubeadmNodes([{ name: 'listen-peer-urls', value: 'http://0.0.0.0:2380' }]), {}, 'infra-out/main.tf.json');
     expect(result.findings.map((f) => f.message)).toEqual([
       'etcd peer (2380): etcd.local.extraArgs listen-peer-urls use http://',
-      'pod to pod: Cilium values encryption.enabled is not true',
+      'pod to pod: ConfigMap kube-system/cilium-config (rendered by the Cilium chart) has neither enable-wireguard nor enable-ipsec "true": pod traffic between nodes is plaintext; set the chart values encryption.enabled: true, encryption.type: wireguard',
       'ingress -> apps: rides the pod network, which is not shown encrypted',
     ]);
+  });
+});
+
+describe('the encryption audit reads the pod network from what its chart renders', () => {
+  it('fails Cilium WireGuard without node encryption (host-network pods such as Ceph leave in plaintext)', () => {
+    const result = auditEncryption([cilium({ enabled: true, type: 'wireguard', nodeEncryption: false })], kubeadmNodes(), {}, 'infra-out/main.tf.json');
+    expect(result.findings.map((f) => f.message)).toContainEqual(expect.stringContaining('pod to pod: ConfigMap kube-system/cilium-config has encrypt-node not "true"'));
+  });
+
+  it("passes flannel's WireGuard backend and fails its default vxlan, from the chart's net-conf.json", () => {
+    const flannel = (backend: string) => {
+      const docs = YAML.parseAllDocuments(helmTemplate({ chartDir: join(chartsDir, 'flannel/v0.28.9'), releaseName: 'flannel', namespace: 'kube-flannel', kubeVersion: '1.36.2', values: { podCidr: '10.244.0.0/16', flannel: { backend } } })).map((d) => d.toJS());
+      return manifest(docs.find((o) => o?.kind === 'ConfigMap' && o.metadata?.name === 'kube-flannel-cfg'), 'helm flannel v0.28.9: templates/config.yaml');
+    };
+    expect(auditEncryption([flannel('wireguard')], kubeadmNodes(), {}, 'infra-out/main.tf.json').rows?.find((r) => r.name === 'pod to pod')).toMatchObject({ ok: true, detail: 'flannel WireGuard backend' });
+    expect(auditEncryption([flannel('vxlan')], kubeadmNodes(), {}, 'infra-out/main.tf.json').findings.map((f) => f.message)).toContainEqual(expect.stringContaining('sets net-conf.json Backend.Type "vxlan", not "wireguard"'));
   });
 });
 
