@@ -7,4 +7,6 @@ export { verifyChartsOut, verifyPlatform, formatReport, RECOVERY_BOUND_ANNOTATIO
 export type { VerifyReport, VerifyExpectations, VerifyInputs, PlatformPicture, ApplicationSummary, CheckResult, Finding, ReportRow } from './verify';
 export { checkValues, deadKeys, readChartModel, applicationValues } from './values';
 export { checkSyncOrder, AppTree, SKIP_DRY_RUN_OPTION } from './sync-order';
+export { checkProject } from './project';
+export { checkStorage } from './storage';
 export { renderHtmlReport } from './html';

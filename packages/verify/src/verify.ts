@@ -8,6 +8,8 @@ import { DesiredStateError, HelmTemplateError, renderDesiredState, resolveChart,
 import { auditEncryption } from './encryption';
 import { proveFaultTolerance, type FailureModel, type FaultToleranceResult } from './fault-tolerance';
 import { checkNoSsh } from './no-ssh';
+import { checkProject } from './project';
+import { checkStorage } from './storage';
 import { checkSyncOrder } from './sync-order';
 import { checkValues } from './values';
 import { readInfraOut } from './rendered';
@@ -211,7 +213,7 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
   const desiredManifests = [...manifests, ...upstreamObjects];
   if (inputs.desired) {
     const chartDir = inputs.chartDir ?? ((app: RenderedApplication) => resolveChart({ repoURL: app.repoURL, chart: app.chartOrPath, version: app.revision }).dir);
-    checks.push(checkValues(inputs.desired.applications, chartDir), checkSyncOrder(inputs.desired));
+    checks.push(checkValues(inputs.desired.applications, chartDir), checkSyncOrder(inputs.desired), checkProject(inputs.desired), checkStorage(inputs.desired));
   }
   let platform: PlatformPicture | undefined;
   if (inputs.infraDir) {
