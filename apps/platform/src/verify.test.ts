@@ -2,7 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { configWith, keelson, tempDir } from './test-helpers';
+import { loadPlatformSpec } from '@keelson/platform-spec';
+import { formatReport, verifyPlatform } from '@keelson/verify';
+import { configWith, defaultConfigPath, keelson, tempDir } from './test-helpers';
+
+/** verify in-process, as the CLI runs it: the exit status it would give and the report it would print. */
+function verify(out: string, config = defaultConfigPath) {
+  const spec = loadPlatformSpec(config);
+  const report = verifyPlatform(spec, { chartsDir: join(out, spec.config.gitops.path), infraDir: join(out, 'infra-out') });
+  return { status: report.ok ? 0 : 1, stdout: formatReport(report), report };
+}
 
 /** A fresh synth output to break in one way per test. */
 function rendered(): string {
@@ -27,13 +36,13 @@ function edit(out: string, file: string, change: (o: any) => void) {
   writeFileSync(path, YAML.stringify(o));
 }
 
-const CHECKS = ['desired-state', 'files', 'schema', 'secrets', 'pod-security', 'gitops', 'config', 'fault-tolerance', 'encryption', 'no-ssh', 'workload-security'];
+const CHECKS = ['desired-state', 'files', 'schema', 'secrets', 'pod-security', 'gitops', 'config', 'values', 'sync-order', 'project', 'storage', 'fault-tolerance', 'encryption', 'no-ssh', 'workload-security'];
 
 describe('keelson verify', () => {
   it('passes on the default output, every check listed', () => {
     const run = keelson('verify', '--out', pristine);
     // The whole report on failure: which service or channel, and why.
-    expect(run.stdout).toMatch(/verify: all 11 checks passed/);
+    expect(run.stdout).toMatch(/verify: all 15 checks passed/);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^CHECK +RESULT +DETAIL/);
     for (const check of CHECKS) expect(run.stdout).toMatch(new RegExp(`^${check} +pass`, 'm'));
@@ -41,7 +50,7 @@ describe('keelson verify', () => {
   });
 
   it('judges upstream workloads on what their charts really render (the real helm), with no warning left', () => {
-    const report = JSON.parse(keelson('verify', '--out', pristine, '--json').stdout);
+    const { report } = verify(pristine);
     const ft = report.checks.find((c: any) => c.check === 'fault-tolerance');
     expect(ft.warnings).toEqual([]);
     const names = ft.rows.map((r: any) => r.name);
@@ -55,17 +64,17 @@ describe('keelson verify', () => {
       delete o.spec.source.helm.valuesObject.replicas;
       delete o.spec.source.helm.valuesObject.affinity;
     });
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/helm kubelet-csr-approver 1\.2\.13(: \S+)?: Deployment kubelet-csr-approver\/kubelet-csr-approver: losing .* takes 2 of 2 replicas \(nothing keeps replicas on different nodes: all may share one node\)/);
+    expect(run.stdout).toMatch(/helm kubelet-csr-approver 1\.2\.13(: \S+)?( \[Application [^\]]+\])?: Deployment kubelet-csr-approver\/kubelet-csr-approver: losing .* takes 2 of 2 replicas \(nothing keeps replicas on different nodes: all may share one node\)/);
   });
 
   it("fails when an upstream workload loses the PodDisruptionBudget its chart does not render", () => {
     const out = copy();
     rmSync(join(out, 'charts-out/apps/poddisruptionbudget-cnpg-system-cloudnative-pg.yaml'));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/helm cloudnative-pg 0\.29\.0(: \S+)?: Deployment cnpg-system\/cloudnative-pg: no PodDisruptionBudget selects its pods/);
+    expect(run.stdout).toMatch(/helm cloudnative-pg 0\.29\.0(: \S+)?( \[Application [^\]]+\])?: Deployment cnpg-system\/cloudnative-pg: no PodDisruptionBudget selects its pods/);
   });
 
   it("fails when Argo CD's install is left as upstream ships it: 2 API servers for k = 2", () => {
@@ -73,43 +82,43 @@ describe('keelson verify', () => {
     edit(out, 'argocd/application-argocd-argocd.yaml', (o) => {
       o.spec.source.kustomize.patches = o.spec.source.kustomize.patches.filter((p: any) => p.target.name !== 'argocd-server');
     });
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/argoproj\/argo-cd@v3\.5\.1: manifests\/ha\/cluster-install: Deployment argocd\/argocd-server: losing .* takes 2 of 2 replicas/);
+    expect(run.stdout).toMatch(/argoproj\/argo-cd@v3\.5\.1: manifests\/ha\/cluster-install( \[Application [^\]]+\])?: Deployment argocd\/argocd-server: losing .* takes 2 of 2 replicas/);
   });
 
   it('fails on an object with an unknown field, naming the file and the path', () => {
     const out = copy();
     edit(out, 'storage/namespace-rook-ceph.yaml', (o) => (o.spec = { finalizerz: ['kubernetes'] }));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^schema +FAIL/m);
-    expect(run.stdout).toMatch(/charts-out\/storage\/namespace-rook-ceph\.yaml: Namespace rook-ceph: spec\.finalizerz: unknown field "finalizerz"/);
+    expect(run.stdout).toMatch(/charts-out\/storage\/namespace-rook-ceph\.yaml( \[Application [^\]]+\])?: Namespace rook-ceph: spec\.finalizerz: unknown field "finalizerz"/);
   });
 
   it('fails on a custom resource that violates its CRD schema', () => {
     const out = copy();
     edit(out, 'argocd/application-argocd-apps.yaml', (o) => (o.spec.syncPolicy.retry.limit = 'forever'));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/application-argocd-apps\.yaml: Application apps: spec\.syncPolicy\.retry\.limit: .*integer/);
+    expect(run.stdout).toMatch(/application-argocd-apps\.yaml( \[Application [^\]]+\])?: Application apps: spec\.syncPolicy\.retry\.limit: .*integer/);
   });
 
   it('fails on a PEM private key placed under charts-out', () => {
     const out = copy();
     const pem = ['-----BEGIN', 'EC PRIVATE KEY-----'].join(' ') + '\nMHcCAQEEIBbQ\n' + ['-----END', 'EC PRIVATE KEY-----'].join(' ') + '\n';
     writeFileSync(join(out, 'charts-out/storage/leaked.pem'), pem);
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^secrets +FAIL/m);
-    expect(run.stdout).toMatch(/charts-out\/storage\/leaked\.pem:1: private-key/);
+    expect(run.stdout).toMatch(/charts-out\/storage\/leaked\.pem:1( \[Application [^\]]+\])?: private-key/);
     expect(run.stdout).not.toMatch(/MHcCAQEEIBbQ/);
   });
 
   it('fails on a Secret with data rendered into a manifest', () => {
     const out = copy();
     appendFileSync(join(out, 'charts-out/apps/namespace-emby.yaml'), '---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: admin\n  namespace: emby\ndata:\n  password: aHVudGVyMg==\n');
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^secrets +FAIL/m);
     expect(run.stdout).not.toMatch(/aHVudGVyMg==/);
@@ -118,7 +127,7 @@ describe('keelson verify', () => {
   it('fails on a namespace without Pod Security enforcement', () => {
     const out = copy();
     edit(out, 'apps/namespace-website.yaml', (o) => delete o.metadata.labels['pod-security.kubernetes.io/enforce']);
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/Namespace website enforces no Pod Security level/);
   });
@@ -127,7 +136,7 @@ describe('keelson verify', () => {
     const out = copy();
     cpSync(join(out, 'charts-out/backups'), join(out, 'charts-out/extra'), { recursive: true });
     edit(out, 'extra/namespace-velero.yaml', (o) => (o.metadata.name = 'extra'));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/charts-out\/extra\/: no Argo CD Application syncs this folder/);
   });
@@ -135,7 +144,7 @@ describe('keelson verify', () => {
   it('fails on an Application that does not sync the folder the config names', () => {
     const out = copy();
     edit(out, 'argocd/application-argocd-apps.yaml', (o) => (o.spec.source.path = 'not/the/repo/apps'));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/Application apps: spec\.source\.path is "not\/the\/repo\/apps", but the config says "charts-out\/apps"; run keelson synth/);
   });
@@ -143,7 +152,7 @@ describe('keelson verify', () => {
   it('fails on an upstream chart that is not pinned to a release', () => {
     const out = copy();
     edit(out, 'maintenance/application-argocd-maintenance-kured.yaml', (o) => (o.spec.source.targetRevision = '6.x'));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/Application maintenance-kured installs chart kured at "6\.x", not a pinned release/);
     // Nothing can render an unpinned chart: the desired state says which and why.
@@ -159,6 +168,18 @@ describe('keelson verify', () => {
     expect(report.platform.worst.failedNodes).toHaveLength(2);
     const etcd = report.checks.find((c: any) => c.check === 'fault-tolerance').rows.find((r: any) => r.name === 'etcd');
     expect(etcd).toMatchObject({ ok: true, failedNodes: ['keelson-controller-1', 'keelson-controller-2'] });
+    // Per Application: what it installs from where, at which digest, and how many objects.
+    expect(report.applications).toContainEqual({ name: 'network-cilium', parent: 'network', wave: 0, type: 'helm', source: 'cilium', repoURL: 'https://helm.cilium.io', version: '1.19.4', digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), objects: expect.any(Number) });
+    expect(report.applications.find((a: any) => a.name === 'argocd')).toMatchObject({ type: 'kustomize', version: 'v3.5.1', digest: expect.stringMatching(/^sha256:/) });
+  });
+
+  it('names the Application each finding comes from', () => {
+    const out = copy();
+    edit(out, 'maintenance/application-argocd-maintenance-kured.yaml', (o) => (o.spec.source.helm.valuesObject.configuration.perod = '1h'));
+    const { report, stdout } = verify(out);
+    const values = report.checks.find((c) => c.check === 'values');
+    expect(values?.findings).toEqual([expect.objectContaining({ application: 'maintenance-kured', message: expect.stringContaining('value configuration.perod is not a key of the chart') })]);
+    expect(stdout).toMatch(/charts-out\/maintenance\/application-argocd-maintenance-kured\.yaml \[Application maintenance-kured\]: Application maintenance-kured \(chart kured 6\.0\.0\): value configuration\.perod/);
   });
 
   it('fails on a firewall rule that opens port 22', () => {
@@ -167,7 +188,7 @@ describe('keelson verify', () => {
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     doc.resource.digitalocean_firewall.nodes.inbound_rule.push({ port_range: '20-25', protocol: 'tcp', source_addresses: ['0.0.0.0/0'] });
     writeFileSync(file, JSON.stringify(doc));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^no-ssh +FAIL/m);
     expect(run.stdout).toMatch(/infra-out\/main\.tf\.json: digitalocean_firewall\.nodes opens port 22 \(tcp 20-25\)/);
@@ -186,17 +207,17 @@ describe('keelson verify', () => {
       },
     };
     writeFileSync(join(out, 'charts-out/apps/deployment-rooted.yaml'), YAML.stringify(deployment));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^workload-security +FAIL/m);
-    expect(run.stdout).toMatch(/charts-out\/apps\/deployment-rooted\.yaml: Deployment website\/rooted container web: runs as root \(runAsUser: 0\) \[run-as-non-root\]; fix it, or list it with the reason in verify\/exceptions\.ts/);
+    expect(run.stdout).toMatch(/charts-out\/apps\/deployment-rooted\.yaml( \[Application [^\]]+\])?: Deployment website\/rooted container web: runs as root \(runAsUser: 0\) \[run-as-non-root\]; fix it, or list it with the reason in verify\/(src\/)?exceptions\.ts/);
   });
 
   it('fails on a plaintext channel: backups to a bucket over http', () => {
     const out = copy();
     const bsl = { apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', metadata: { name: 'plain', namespace: 'velero' }, spec: { provider: 'aws', objectStorage: { bucket: 'b' }, config: { s3Url: 'http://s3.example.com', region: 'fra1' } } };
     writeFileSync(join(out, 'charts-out/backups/backupstoragelocation-plain.yaml'), YAML.stringify(bsl));
-    const run = keelson('verify', '--out', out);
+    const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^encryption +FAIL/m);
     expect(run.stdout).toMatch(/backups -> bucket \(BackupStorageLocation velero\/plain\): spec\.config\.s3Url http:\/\/s3\.example\.com is not https/);
@@ -215,10 +236,12 @@ describe('keelson verify', () => {
     expect(dom.status).toBe(0);
     const nodes = [...dom.stdout.matchAll(/<g class="node( failed)?" data-node="([^"]+)" data-failed="(true|false)"/g)];
     expect(nodes.map((m) => m[2])).toEqual(['keelson-controller-1', 'keelson-controller-2', 'keelson-controller-3', 'keelson-controller-4', 'keelson-controller-5', 'keelson-worker-1']);
-    const report = JSON.parse(keelson('verify', '--out', out, '--json').stdout);
+    const { report } = verify(out);
     expect(nodes.filter((m) => m[3] === 'true').map((m) => m[2])).toEqual(report.platform.worst.failedNodes);
     expect(dom.stdout).toMatch(/<tr class="row pass" data-name="etcd">/);
     for (const check of CHECKS) expect(dom.stdout).toContain(`data-check="${check}"`);
+    // What Argo CD would apply, per Application: chart, version, digest, objects.
+    expect(dom.stdout).toMatch(/<tr class="application" data-application="network-cilium"><td>network-cilium<\/td><td>network<\/td><td>0<\/td><td>helm<\/td><td>cilium<\/td><td>1\.19\.4<\/td><td><code>sha256:[0-9a-f]{64}<\/code><\/td><td>\d+<\/td><\/tr>/);
     const png = join(out, 'report.png');
     const shot = spawnSync(chromium, ['--headless', '--disable-gpu', '--no-sandbox', `--screenshot=${png}`, '--window-size=1280,900', `file://${html}`], { encoding: 'utf8', timeout: 60_000 });
     expect(shot.status).toBe(0);
@@ -239,12 +262,31 @@ describe('keelson verify', () => {
       }, dir);
       const synth = keelson('synth', '--config', config, '--out', dir);
       expect(synth.stderr).toBe('');
-      const report = JSON.parse(keelson('verify', '--config', config, '--out', dir, '--json').stdout);
+      const { report } = verify(dir, config);
       const k = domains ? 4 : Math.floor(n / 3);
       expect({ n, model: report.platform.model, k: report.platform.k }).toEqual({ n, model: domains ? 'failure-domains' : 'any-third', k });
       const etcd = report.checks.find((c: any) => c.check === 'fault-tolerance').rows.find((r: any) => r.name === 'etcd');
       expect({ n, ok: etcd.ok, lost: etcd.detail.match(/loses (\d+)/)[1] }).toEqual({ n, ok: true, lost: String(domains ? 3 : k) });
     }
+  });
+
+  // Every choice a user can make in the config, each rendered and proven.
+  const VARIANTS: readonly [string, (c: any) => void][] = [
+    ['flannel pod network', (c) => (c.layers.network = 'flannel')],
+    ['Gateway API ingress', (c) => (c.layers.ingress = 'gateway-api')],
+    ['3 failure domains, 9 nodes', (c) => ((c.faultModel = { type: 'failure-domains', domains: 3 }), (c.nodes.controllers.count = 5), (c.nodes.workers.count = 4))],
+    ['Hetzner', (c) => ((c.provider = { name: 'hetzner', region: 'fsn1' }), (c.nodes.controllers.size = 'cx33'), (c.nodes.workers.size = 'cx33'))],
+    ['Jellyfin media server', (c) => (c.apps = { media: { server: 'jellyfin' } })],
+    ['media server off', (c) => (c.apps = { media: { enabled: false } })],
+    ['Nextcloud off', (c) => (c.apps = { nextcloud: { enabled: false } })],
+  ];
+  it.each(VARIANTS)('passes on the %s variant', (_name, change) => {
+    const dir = tempDir();
+    const config = configWith(change, dir);
+    const synth = keelson('synth', '--config', config, '--out', dir);
+    expect(synth.stderr).toBe('');
+    const run = verify(dir, config);
+    expect(run.stdout).toMatch(/verify: all \d+ checks passed/);
   });
 
   it('fails clearly when nothing was rendered yet', () => {
