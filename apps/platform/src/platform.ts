@@ -44,6 +44,8 @@ export interface ComposedPlatform {
   /** What the ingress load balancer forwards to. */
   readonly ingressTarget: IngressLayer['loadBalancerTarget'];
   readonly storage: RookStorage;
+  /** The backups layer: its schedules and restore drill, for the synth summary. */
+  readonly backups: VeleroBackups;
 }
 
 /**
@@ -81,5 +83,5 @@ export function composePlatform(spec: PlatformSpec, context: PlatformContext): C
     },
     ...gitops.bootstrapSteps(),
   ];
-  return { app, bootstrap, replaceKubeadmAddons: ['coredns'], ingressTarget: ingress.loadBalancerTarget, storage };
+  return { app, bootstrap, replaceKubeadmAddons: ['coredns'], ingressTarget: ingress.loadBalancerTarget, storage, backups };
 }

@@ -69,6 +69,8 @@ export interface SynthResult {
   readonly createdSecrets: readonly string[];
   /** The storage layer's redundancy and raw-space price, for humans. */
   readonly storage: string;
+  /** What the restore drill restores and when, or why there is none, for humans. */
+  readonly restoreDrill?: string;
   /** The etcd snapshot the first controller restores if it creates the cluster. */
   readonly restoreEtcd?: SynthOptions['restoreEtcd'];
   /** The Kubernetes system extension image pinned by hash, if the lock has it. */
@@ -158,11 +160,11 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       ]),
     ],
   });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreEtcd: options.restoreEtcd, kubernetesSysext };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage, restoreEtcd, kubernetesSysext }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -178,6 +180,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
     `  fault budget: ${promise}`,
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
     `  cost: ${storage.split('\n').join('; ')}`,
+    ...(restoreDrill ? [`  ${restoreDrill}`] : []),
     `  ${config.gitops.path}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
     `  ${INFRA_OUT}/${terraformFile}: Terraform JSON for ${spec.config.provider.name} (terraform or tofu apply in infra-out/; reads the secret parts from ignition/ as sensitive values; mode 0600)`,
     `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,

@@ -10,7 +10,8 @@ import { configWith, defaultConfigPath, keelson, tempDir } from './test-helpers'
 function verify(out: string, config = defaultConfigPath) {
   const spec = loadPlatformSpec(config);
   const report = verifyPlatform(spec, { chartsDir: join(out, spec.config.gitops.path), infraDir: join(out, 'infra-out') });
-  return { status: report.ok ? 0 : 1, stdout: formatReport(report), report };
+  // `report` as --json prints it.
+  return { status: report.ok ? 0 : 1, stdout: formatReport(report), report: JSON.parse(JSON.stringify(report)) };
 }
 
 /** A fresh synth output to break in one way per test. */
@@ -177,7 +178,7 @@ describe('keelson verify', () => {
     const out = copy();
     edit(out, 'maintenance/application-argocd-maintenance-kured.yaml', (o) => (o.spec.source.helm.valuesObject.configuration.perod = '1h'));
     const { report, stdout } = verify(out);
-    const values = report.checks.find((c) => c.check === 'values');
+    const values = report.checks.find((c: any) => c.check === 'values');
     expect(values?.findings).toEqual([expect.objectContaining({ application: 'maintenance-kured', message: expect.stringContaining('value configuration.perod is not a key of the chart') })]);
     expect(stdout).toMatch(/charts-out\/maintenance\/application-argocd-maintenance-kured\.yaml \[Application maintenance-kured\]: Application maintenance-kured \(chart kured 6\.0\.0\): value configuration\.perod/);
   });

@@ -10,7 +10,11 @@ import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import { COMPONENT_LABEL, NAME_LABEL, clusterService, nonRootPod, restrictedContainer, volumeClaim } from './internal/workload';
 
-/** Namespace the media server runs in (planned by platform-spec as `emby`, whichever server runs). */
+/**
+ * Namespace the media server runs in (planned by platform-spec as `emby`,
+ * whichever server runs, so a swap keeps the library claim; Pod Security
+ * baseline for Emby, restricted for Jellyfin).
+ */
 export const MEDIA_NAMESPACE = 'emby';
 /** Where the shared media library is mounted in the media server. */
 export const MEDIA_LIBRARY_PATH = '/media';
@@ -98,7 +102,8 @@ export const emby: MediaServerImplementation = {
 
 /**
  * Jellyfin, pinned. Runs as any user with a read-only root filesystem
- * (cache and temporary files on emptyDirs): it would pass `restricted`.
+ * (cache and temporary files on emptyDirs), so the `emby` namespace is
+ * `restricted` while it runs.
  *
  * @see https://jellyfin.org/docs/general/installation/container
  */

@@ -326,7 +326,8 @@ describe('PlatformApps options', () => {
   it('swapping Emby for Jellyfin in one config line changes only the media server objects and keeps the library', () => {
     const emby = render(specFor(6)).objects;
     const swapped = render(specFor(6, (c) => (c.apps = { media: { server: 'jellyfin' } })));
-    const outside = (objs: any[]) => objs.filter((o) => o.metadata.namespace !== 'emby');
+    // The emby Namespace itself changes too: Pod Security baseline for Emby, restricted for Jellyfin.
+    const outside = (objs: any[]) => objs.filter((o) => o.metadata.namespace !== 'emby' && !(o.kind === 'Namespace' && o.metadata.name === 'emby'));
     expect(outside(swapped.objects)).toEqual(outside(emby));
     const names = (objs: any[]) => objs.filter((o) => o.metadata.namespace === 'emby').map((o) => `${o.kind}/${o.metadata.name}`);
     expect(names(emby)).toEqual(['PersistentVolumeClaim/emby-config', 'PersistentVolumeClaim/media-library', 'Deployment/emby', 'Service/emby']);
@@ -350,6 +351,29 @@ describe('PlatformApps options', () => {
     const pod = podSpec(render(specFor(3), { mediaServer: jellyfin }).find('Deployment', 'jellyfin', 'emby'));
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 2000 });
     expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('enforces Pod Security restricted on the media namespace when Jellyfin runs, baseline only for Emby', () => {
+    const level = (objects: any[]) => objects.find((o) => o.kind === 'Namespace' && o.metadata.name === 'emby').metadata;
+    const jellyfinNs = level(render(specFor(3, (c) => (c.apps = { media: { server: 'jellyfin' } }))).objects);
+    expect(jellyfinNs.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(jellyfinNs.annotations?.['keelson.dev/pod-security-reason']).toBeUndefined();
+    const embyNs = level(render(specFor(3)).objects);
+    expect(embyNs.labels['pod-security.kubernetes.io/enforce']).toBe('baseline');
+    expect(embyNs.annotations['keelson.dev/pod-security-reason']).toMatch(/Emby image starts as root/);
+  });
+
+  it.each<[string, PlatformConfigInput['apps']]>([
+    ['every app', {}],
+    ['Nextcloud off', { nextcloud: { enabled: false } }],
+    ['Jellyfin', { media: { server: 'jellyfin' } }],
+    ['only the website', { nextcloud: { enabled: false }, media: { enabled: false } }],
+  ])('renders volume claims in exactly the namespaces platform-spec plans with volumes (%s), which the restore drill picks from', (_name, apps) => {
+    const spec = specFor(6, (c) => (c.apps = apps));
+    const planned = spec.layers.find((l) => l.id === 'apps')!.namespaces.filter((n) => n.volumes).map((n) => n.name);
+    const { objects } = render(spec);
+    const claimed = [...new Set(objects.filter((o) => o.kind === 'PersistentVolumeClaim' || o.kind === 'Cluster').map((o) => o.metadata.namespace))];
+    expect(claimed.sort()).toEqual([...planned].sort());
   });
 
   it('keeps Emby to the capabilities it needs to switch user, without privilege escalation', () => {

@@ -121,6 +121,12 @@ const DRILL = 'restore-drill';
  * delete the scratch namespace, nothing else; Velero does the restoring.
  */
 export class RestoreDrill extends Construct {
+  /** The app namespace whose volumes are restored. */
+  public readonly sourceNamespace: string;
+  /** The schedule whose latest completed backup is restored. */
+  public readonly schedule: string;
+  /** When the drill runs: cron (UTC). */
+  public readonly cron: string;
   /** The scratch namespace the drill restores into. */
   public readonly scratchNamespace: string;
 
@@ -130,6 +136,9 @@ export class RestoreDrill extends Construct {
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 60) {
       throw new Error(`RestoreDrill: timeoutSeconds ${timeoutSeconds} is not a whole number >= 60; give the time a restore of the app's volumes may take, e.g. 10800`);
     }
+    this.sourceNamespace = props.sourceNamespace;
+    this.schedule = props.schedule;
+    this.cron = props.cron ?? '0 6 * * *';
     this.scratchNamespace = `${props.sourceNamespace}-restore-drill`;
     if (this.scratchNamespace.length > 63) {
       throw new Error(`RestoreDrill: sourceNamespace "${props.sourceNamespace}" is too long for a scratch namespace "${this.scratchNamespace}" (63 characters at most); drill an app with a shorter namespace`);
@@ -169,7 +178,7 @@ export class RestoreDrill extends Construct {
       kind: 'CronJob',
       metadata: { name: DRILL, namespace: VELERO_NAMESPACE, labels },
       spec: {
-        schedule: props.cron ?? '0 6 * * *',
+        schedule: this.cron,
         timeZone: 'Etc/UTC',
         concurrencyPolicy: 'Forbid',
         startingDeadlineSeconds: 3600,

@@ -220,6 +220,48 @@ describe('VeleroBackups', () => {
     expect(custom.flatMap((o) => validateManifest(o))).toEqual([]);
   });
 
+  describe('the restore drill source', () => {
+    const withApps = (apps: object) => parsePlatformConfig({ ...exampleConfig(), apps }, 'test');
+    const source = (objects: Obj[]) => {
+      const cron = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === 'restore-drill');
+      return cron && /source='([^']+)'/.exec(cron.spec.jobTemplate.spec.template.spec.containers[0].command[2])?.[1];
+    };
+
+    it('is Nextcloud by default, and says so', () => {
+      const { chart, objects } = render();
+      expect(source(objects)).toBe('nextcloud');
+      expect(chart.restoreDrillSummary).toBe(
+        'restore drill: the volumes of nextcloud from the latest platform-daily backup into nextcloud-restore-drill, at "0 6 * * *" (UTC); a failed restore is a failed Job (kubectl -n velero get jobs)',
+      );
+    });
+
+    it('is the media server when Nextcloud is off, whichever server runs', () => {
+      for (const server of ['emby', 'jellyfin']) {
+        const { chart, objects } = render({ spec: withApps({ nextcloud: { enabled: false }, media: { server } }) });
+        expect([server, source(objects)]).toEqual([server, 'emby']);
+        expect(chart.restoreDrill?.scratchNamespace).toBe('emby-restore-drill');
+        expect(objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'keelson-restore-drill').rules[0].resourceNames).toEqual(['emby-restore-drill']);
+      }
+    });
+
+    it('is none when no app keeps volumes, and the summary says why', () => {
+      const onlySite = render({ spec: withApps({ nextcloud: { enabled: false }, media: { enabled: false } }) });
+      expect(onlySite.chart.restoreDrill).toBeUndefined();
+      expect(onlySite.objects.filter((o) => o.metadata.name === 'restore-drill' || o.metadata.name === 'keelson-restore-drill')).toEqual([]);
+      expect(onlySite.chart.restoreDrillSummary).toBe(
+        'restore drill: none: no app namespace keeps volumes (the apps layer plans website), so there is nothing to restore; enabling an app with data drills it',
+      );
+      const noApps = render({ spec: withApps({ nextcloud: { enabled: false }, media: { enabled: false }, website: { enabled: false } }) });
+      expect(noApps.chart.restoreDrillSummary).toMatch(/^restore drill: none: no app namespace keeps volumes \(the config enables no app\)/);
+      // The schedules stay: the database label is the backups layer's contract for any app, your own included.
+      expect(noApps.objects.filter((o) => o.kind === 'Schedule').map((o) => o.metadata.name)).toEqual(['databases-hourly', 'platform-daily', 'platform-weekly']);
+    });
+
+    it('is off with restoreDrill: false, and says so', () => {
+      expect(render({ restoreDrill: false }).chart.restoreDrillSummary).toBe('restore drill: none: turned off (restoreDrill: false)');
+    });
+  });
+
   describe('refuses', () => {
     it('a bucket that is not an S3 bucket name', () => {
       expect(() => render({ target: { ...target, bucket: 'Bad_Bucket' } })).toThrow(/target.bucket "Bad_Bucket" is not an S3 bucket name/);
@@ -238,6 +280,19 @@ describe('VeleroBackups', () => {
     });
     it('a drill of a namespace the platform does not have', () => {
       expect(() => render({ restoreDrill: { sourceNamespace: 'nowhere' } })).toThrow(/restoreDrill.sourceNamespace "nowhere" is not a namespace of the platform/);
+    });
+    it('a drill of Nextcloud when the config switches Nextcloud off, naming the app namespaces that keep volumes', () => {
+      const spec = parsePlatformConfig({ ...exampleConfig(), apps: { nextcloud: { enabled: false } } }, 'test');
+      expect(() => render({ spec, restoreDrill: { sourceNamespace: 'nextcloud' } })).toThrow(
+        /restoreDrill.sourceNamespace "nextcloud" is not a namespace of the platform \(.*\); drill an app namespace with volumes \(emby\), or leave sourceNamespace out for emby, or set restoreDrill: false/,
+      );
+    });
+    it('a drill of a namespace that keeps no volumes', () => {
+      expect(() => render({ restoreDrill: { sourceNamespace: 'website' } })).toThrow(/restoreDrill.sourceNamespace "website" keeps no volumes \(platform-spec plans none for it\), so a drill would restore nothing; drill an app namespace with volumes \(nextcloud, emby\)/);
+    });
+    it('a drill asked for when no app keeps volumes', () => {
+      const spec = parsePlatformConfig({ ...exampleConfig(), apps: { nextcloud: { enabled: false }, media: { enabled: false } } }, 'test');
+      expect(() => render({ spec, restoreDrill: { cron: '0 5 * * *' } })).toThrow(/restoreDrill is set, but no app namespace keeps volumes \(the apps layer plans website\), so a drill would restore nothing; set restoreDrill: false/);
     });
     it('a drill of a schedule that does not exist', () => {
       expect(() => render({ restoreDrill: { schedule: 'monthly' } })).toThrow(/restoreDrill.schedule "monthly" is not one of the schedules \(databases-hourly, platform-daily, platform-weekly\)/);

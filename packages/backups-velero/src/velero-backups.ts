@@ -4,7 +4,7 @@ import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type ObjectB
 import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './imports/velero.io';
 import { EtcdSnapshots, ETCD_SNAPSHOT_POD_LABELS } from './etcd-snapshot';
 import { BACKUP_IMAGES, VELERO_CHART } from './pins';
-import { RestoreDrill } from './restore-drill';
+import { RestoreDrill, type RestoreDrillProps } from './restore-drill';
 import { VELERO_NAMESPACE } from './restore';
 import { checkSchedules, DEFAULT_BACKUP_SCHEDULES, EXCLUDED_NAMESPACES, EXCLUDED_RESOURCES, type BackupScheduleSpec } from './schedules';
 
@@ -151,8 +151,10 @@ export interface VeleroBackupsProps {
   readonly etcdSnapshots?: { readonly cron?: string; readonly retentionDays?: number };
   /**
    * The restore drill: which app namespace's volumes, from which schedule.
-   * `false` turns it off.
-   * @default { sourceNamespace: 'nextcloud', schedule: 'platform-daily', cron: '0 6 * * *' }
+   * `false` turns it off. The namespace must be one the platform spec plans
+   * with volumes (`NamespacePlan.volumes`): a drill of a namespace without
+   * any would prove nothing.
+   * @default { sourceNamespace: <the first app namespace with volumes: nextcloud, else emby>, schedule: 'platform-daily', cron: '0 6 * * *' } — and no drill when no app in the config keeps volumes
    */
   readonly restoreDrill?: false | { readonly sourceNamespace?: string; readonly schedule?: string; readonly cron?: string; readonly timeoutSeconds?: number };
   /**
@@ -196,7 +198,10 @@ export class VeleroBackups extends LayerChart {
   public readonly snapshotClassRequirements: readonly SnapshotClassRequirement[];
   /** Secrets created at deploy time, referenced here by name only. */
   public readonly deploySecrets: readonly SecretRef[] = [VELERO_CREDENTIALS, ETCD_CLIENT_CERTIFICATE];
+  /** The restore drill, unless turned off or no app keeps volumes (see {@link restoreDrillSummary}). */
   public readonly restoreDrill?: RestoreDrill;
+  /** One line for humans: what the restore drill restores and when, or why there is none. */
+  public readonly restoreDrillSummary: string;
 
   constructor(scope: Construct, id: string, props: VeleroBackupsProps) {
     super(scope, id, { spec: props.spec, layer: 'backups' });
@@ -321,22 +326,13 @@ export class VeleroBackups extends LayerChart {
       retentionDays: etcd.retentionDays,
     });
 
-    if (props.restoreDrill !== false) {
-      const drill = props.restoreDrill ?? {};
-      const sourceNamespace = drill.sourceNamespace ?? 'nextcloud';
-      const schedule = drill.schedule ?? 'platform-daily';
-      const known = props.spec.layers.flatMap((l) => l.namespaces.map((n) => n.name));
-      if (!known.includes(sourceNamespace)) {
-        throw new Error(`VeleroBackups: restoreDrill.sourceNamespace "${sourceNamespace}" is not a namespace of the platform (${known.join(', ')}); drill an app namespace such as "nextcloud", or set restoreDrill: false`);
-      }
-      const drilled = this.schedules.find((s) => s.name === schedule);
-      if (!drilled) {
-        throw new Error(`VeleroBackups: restoreDrill.schedule "${schedule}" is not one of the schedules (${this.schedules.map((s) => s.name).join(', ')}); name a schedule that backs up ${sourceNamespace}`);
-      }
-      if (drilled.scope.kind === 'platform' && EXCLUDED_NAMESPACES.includes(sourceNamespace)) {
-        throw new Error(`VeleroBackups: restoreDrill.sourceNamespace "${sourceNamespace}" is excluded from every platform backup; drill an app namespace such as "nextcloud"`);
-      }
-      this.restoreDrill = new RestoreDrill(this, 'restore-drill', { sourceNamespace, schedule, cron: drill.cron, timeoutSeconds: drill.timeoutSeconds });
+    const drill = planRestoreDrill(props.spec, this.schedules, props.restoreDrill);
+    if ('skipped' in drill) {
+      this.restoreDrillSummary = `restore drill: none: ${drill.skipped}`;
+    } else {
+      const d = new RestoreDrill(this, 'restore-drill', drill);
+      this.restoreDrill = d;
+      this.restoreDrillSummary = `restore drill: the volumes of ${d.sourceNamespace} from the latest ${d.schedule} backup into ${d.scratchNamespace}, at "${d.cron}" (UTC); a failed restore is a failed Job (kubectl -n ${VELERO_NAMESPACE} get jobs)`;
     }
 
     this.allowTraffic({
@@ -358,6 +354,49 @@ export class VeleroBackups extends LayerChart {
       reason: 'etcd snapshots read the local etcd member over mTLS',
     });
   }
+}
+
+/**
+ * Chooses and checks the restore drill's source namespace. By default it is
+ * the first namespace of the apps layer the spec plans with volumes
+ * (Nextcloud's, else the media server's), so a config with Nextcloud
+ * switched off still drills an app's data; with no such namespace (only the
+ * website, or no apps) there is nothing to restore and no drill, and the
+ * result says why. A source given explicitly must be a planned namespace
+ * with volumes that the drilled schedule backs up.
+ */
+function planRestoreDrill(spec: PlatformSpec, schedules: readonly BackupScheduleSpec[], restoreDrill: VeleroBackupsProps['restoreDrill']): RestoreDrillProps | { readonly skipped: string } {
+  if (restoreDrill === false) return { skipped: 'turned off (restoreDrill: false)' };
+  const drill = restoreDrill ?? {};
+  const schedule = drill.schedule ?? 'platform-daily';
+  const planned = spec.layers.flatMap((l) => l.namespaces.map((n) => ({ layer: l.id, ...n })));
+  const apps = planned.filter((n) => n.layer === 'apps');
+  const withVolumes = apps.filter((n) => n.volumes === true).map((n) => n.name);
+  const suggestion =
+    withVolumes.length > 0 ? `drill an app namespace with volumes (${withVolumes.join(', ')}), or leave sourceNamespace out for ${withVolumes[0]}` : 'no app namespace in this config keeps volumes';
+  const sourceNamespace = drill.sourceNamespace ?? withVolumes[0];
+  if (sourceNamespace === undefined) {
+    const which = apps.length > 0 ? `the apps layer plans ${apps.map((n) => n.name).join(', ')}` : 'the config enables no app';
+    if (restoreDrill !== undefined) {
+      throw new Error(`VeleroBackups: restoreDrill is set, but no app namespace keeps volumes (${which}), so a drill would restore nothing; set restoreDrill: false, or enable an app that keeps data`);
+    }
+    return { skipped: `no app namespace keeps volumes (${which}), so there is nothing to restore; enabling an app with data drills it` };
+  }
+  const plan = planned.find((n) => n.name === sourceNamespace);
+  if (!plan) {
+    throw new Error(`VeleroBackups: restoreDrill.sourceNamespace "${sourceNamespace}" is not a namespace of the platform (${[...new Set(planned.map((n) => n.name))].join(', ')}); ${suggestion}, or set restoreDrill: false`);
+  }
+  const drilled = schedules.find((s) => s.name === schedule);
+  if (!drilled) {
+    throw new Error(`VeleroBackups: restoreDrill.schedule "${schedule}" is not one of the schedules (${schedules.map((s) => s.name).join(', ')}); name a schedule that backs up ${sourceNamespace}`);
+  }
+  if (drilled.scope.kind === 'platform' && EXCLUDED_NAMESPACES.includes(sourceNamespace)) {
+    throw new Error(`VeleroBackups: restoreDrill.sourceNamespace "${sourceNamespace}" is excluded from every platform backup; ${suggestion}`);
+  }
+  if (plan.volumes !== true) {
+    throw new Error(`VeleroBackups: restoreDrill.sourceNamespace "${sourceNamespace}" keeps no volumes (platform-spec plans none for it), so a drill would restore nothing; ${suggestion}, or set restoreDrill: false`);
+  }
+  return { sourceNamespace, schedule, cron: drill.cron, timeoutSeconds: drill.timeoutSeconds };
 }
 
 function checkTarget(target: ObjectBucket | BackupTarget): ObjectBucket {

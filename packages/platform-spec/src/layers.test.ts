@@ -33,3 +33,20 @@ describe('planLayers', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 });
+
+describe('planLayers for the app namespaces', () => {
+  const apps = (change: object) => parsePlatformConfig({ ...base, apps: change }).layers.find((l) => l.id === 'apps')?.namespaces ?? [];
+
+  it('plans the media namespace baseline for Emby, which starts as root, and restricted for Jellyfin', () => {
+    expect(apps({}).find((n) => n.name === 'emby')).toMatchObject({ podSecurity: 'baseline', reason: expect.stringMatching(/Emby image starts as root/) });
+    const jellyfin = apps({ media: { server: 'jellyfin' } }).find((n) => n.name === 'emby');
+    expect(jellyfin?.podSecurity).toBe('restricted');
+    expect(jellyfin?.reason).toBeUndefined();
+  });
+
+  it('marks the namespaces whose apps keep volumes (Nextcloud, the media server), not the website or the operator', () => {
+    expect(apps({}).filter((n) => n.volumes).map((n) => n.name)).toEqual(['nextcloud', 'emby']);
+    expect(apps({ nextcloud: { enabled: false } }).filter((n) => n.volumes).map((n) => n.name)).toEqual(['emby']);
+    expect(apps({ nextcloud: { enabled: false }, media: { enabled: false } }).filter((n) => n.volumes)).toEqual([]);
+  });
+});

@@ -23,6 +23,14 @@ export interface NamespacePlan {
    * network layer does not default-deny it.
    */
   readonly preexisting?: true;
+  /**
+   * The namespace keeps data on PersistentVolumeClaims (an app's files,
+   * library or database), so restoring its volumes is what a backup is for:
+   * the backups layer's restore drill picks the first app namespace that
+   * does.
+   * @default - none: nothing in it needs restoring but what git re-renders
+   */
+  readonly volumes?: true;
 }
 
 /** The swappable layers, each rendered into its own `charts-out/<folder>/`. */
@@ -149,7 +157,9 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
       implementation: 'nextcloud-emby-site',
       syncWave: 30,
       // A disabled app renders no namespace; the CloudNativePG operator
-      // exists only for Nextcloud's database.
+      // exists only for Nextcloud's database. The media server keeps the
+      // namespace `emby` whichever server runs, so a swap keeps the library
+      // claim; only Emby, which starts as root, needs it baseline.
       namespaces: [
         ...(apps.nextcloud.enabled
           ? [
@@ -158,11 +168,16 @@ export function planLayers(config: PlatformConfig): readonly LayerInfo[] {
                 name: 'nextcloud',
                 podSecurity: 'baseline' as const,
                 reason: 'the official Nextcloud image starts Apache as root and drops to www-data',
+                volumes: true as const,
               },
             ]
           : []),
         ...(apps.media.enabled
-          ? [{ name: 'emby', podSecurity: 'baseline' as const, reason: 'the Emby image starts as root to set its user and group IDs' }]
+          ? [
+              apps.media.server === 'emby'
+                ? { name: 'emby', podSecurity: 'baseline' as const, reason: 'the Emby image starts as root to set its user and group IDs', volumes: true as const }
+                : { ...restricted('emby'), volumes: true as const },
+            ]
           : []),
         ...(apps.website.enabled ? [restricted('website')] : []),
       ],

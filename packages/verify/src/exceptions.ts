@@ -1,7 +1,10 @@
 /**
  * The one place where a rendered workload is excused from a pod-security
- * rule, each with the reason. verify reports an exception that excuses
- * nothing (stale), so this table only ever lists what the platform needs.
+ * rule, each with the reason. The table serves every config: an exception
+ * whose workload a config does not render (Emby when the media server is
+ * Jellyfin or off) is left alone, but one whose workload is rendered and
+ * follows a rule it lists fails verify as stale, so the table only ever
+ * lists what the platform needs.
  *
  * Upstream charts (Cilium agents, Ceph OSDs run by Rook, Velero's node
  * agent) are not rendered here: Helm renders their pods at sync, so they are
@@ -42,8 +45,8 @@ export const POD_SECURITY_EXCEPTIONS: readonly PodSecurityException[] = [
     kind: 'Deployment',
     name: 'emby',
     container: 'emby',
-    rules: ['run-as-non-root', 'read-only-root-filesystem'],
+    rules: ['run-as-non-root', 'read-only-root-filesystem', 'drop-all-capabilities'],
     reason:
-      'The Emby Server image starts as root and drops to its UID/GID itself, writing its runtime files into the root filesystem; it keeps only CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID (apps-nextcloud-emby-site media-server.ts; the emby namespace is baseline for it).',
+      'The Emby Server image starts as root and drops to its UID/GID itself, writing its runtime files into the root filesystem; after dropping ALL it adds back only CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID, which that needs (apps-nextcloud-emby-site media-server.ts; the emby namespace is baseline for it).',
   },
 ];
