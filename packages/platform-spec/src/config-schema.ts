@@ -21,6 +21,21 @@ const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\
 /** A Git URL Argo CD can clone: https, or ssh in either form. */
 const GIT_URL = /^(https:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
 
+/** An https URL with user info (`user:token@host`, `token@host`): credentials that would end up in every render. */
+const CREDENTIAL_URL = /^https?:\/\/[^/\s]*@/;
+/**
+ * A Git ref name as `git check-ref-format` allows it (and a commit hash):
+ * no `..`, `@{`, `//`, control or shell characters, not starting with `-`, `/`
+ * or `.`, not ending with `/`, `.` or `.lock`.
+ *
+ * @see https://git-scm.com/docs/git-check-ref-format
+ */
+const GIT_REF = /^(?![-/.])(?!.*\.\.)(?!.*@\{)(?!.*\/\/)(?!.*\/\.)(?!.*(\.lock|\/|\.)$)[A-Za-z0-9._/+@-]+$/;
+/** A relative folder of the repository: segments that do not start with a dot, so never `.`, `..` or `.git`. */
+const GITOPS_PATH = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
+/** Top-level folders of a Keelson repository that synth must never replace with its charts. */
+const RESERVED_TOP = new Set(['secrets', 'infra-out', 'desired-out', 'node_modules', 'apps', 'packages', 'tools', 'tmp']);
+
 const DEFAULT_NODE_SIZE = 's-4vcpu-8gb';
 
 const nodeSize = (what: string) =>
@@ -194,13 +209,26 @@ export const platformConfigSchema = z.strictObject({
       .meta({ description: "Let's Encrypt environment. Staging until you say production." }),
   }),
   gitops: z.strictObject({
-    repoURL: z.string().regex(GIT_URL).meta({ description: 'Git repository Argo CD syncs charts-out/ from.' }),
-    revision: z.string().min(1).default('main').meta({ description: 'Branch, tag or commit Argo CD tracks.' }),
+    repoURL: z
+      .string()
+      .regex(GIT_URL)
+      .refine((url) => !CREDENTIAL_URL.test(url), {
+        message: 'holds credentials (user:password@ or token@ before the host), which would be written into charts-out/ and every node\'s user-data; remove them and give Argo CD a deploy key or a repository Secret at deploy time',
+      })
+      .meta({ description: 'Git repository Argo CD syncs charts-out/ from (no credentials in the URL).' }),
+    revision: z
+      .string()
+      .regex(GIT_REF)
+      .default('main')
+      .meta({ description: 'Branch, tag or commit Argo CD tracks (a valid Git ref name).' }),
     path: z
       .string()
-      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/)
+      .regex(GITOPS_PATH)
+      .refine((p) => !RESERVED_TOP.has(p.split('/')[0]), {
+        message: `names a folder synth does not own (${[...RESERVED_TOP].join(', ')}): synth replaces this folder whole, so it would delete that; use a folder of its own such as "charts-out"`,
+      })
       .default('charts-out')
-      .meta({ description: 'Folder of the repository that holds the rendered charts.' }),
+      .meta({ description: 'Folder of the repository that holds the rendered charts; synth replaces it whole, so it is a folder of its own (no `.`, `..`, `.git`, `secrets`, `infra-out`).' }),
   }),
   versions: z
     .strictObject({

@@ -197,3 +197,33 @@ describe('config details', () => {
     ]);
   });
 });
+
+describe('hostile gitops values are refused by name (issue 22: synth replaces gitops.path whole)', () => {
+  it.each(['.', '..', '.git', 'secrets', 'infra-out', '/etc', 'charts-out/../..', 'charts-out/.git', 'a//b', 'secrets/keelson'])('refuses gitops.path %j', (path) => {
+    const problems = problemsAfter((c) => (c.gitops.path = path));
+    expect(problems).toEqual([{ path: 'gitops.path', message: expect.stringMatching(/(use a relative folder of its own|names a folder synth does not own)/) }]);
+    expect(problems[0].message).toContain(JSON.stringify(path));
+  });
+
+  it.each(['main; rm -rf / #', '-x', 'a..b', 'refs/heads/', 'main.lock', '$(reboot)', 'v1 2'])('refuses gitops.revision %j, which is no Git ref name', (revision) => {
+    expect(problemsAfter((c) => (c.gitops.revision = revision))).toEqual([{ path: 'gitops.revision', message: expect.stringContaining('use a branch, tag or commit name as Git allows it') }]);
+  });
+
+  it.each(['https://ops:ghp_secret@github.com/you/platform.git', 'https://ghp_secret@github.com/you/platform.git'])('refuses credentials in gitops.repoURL %s, naming the fix but not the secret', (repoURL) => {
+    const [problem] = problemsAfter((c) => (c.gitops.repoURL = repoURL));
+    expect(problem.path).toBe('gitops.repoURL');
+    expect(problem.message).toMatch(/holds credentials .* give Argo CD a deploy key or a repository Secret at deploy time/);
+    expect(problem.message).not.toContain('ghp_secret');
+    expect(problem.message).toContain('https://***@github.com/you/platform.git');
+  });
+
+  it('accepts ordinary folders, refs and URLs', () => {
+    for (const gitops of [
+      { repoURL: 'https://github.com/you/platform.git', revision: 'v1.2.0', path: 'deploy/charts' },
+      { repoURL: 'git@github.com:you/platform.git', revision: '0123456789abcdef0123456789abcdef01234567', path: 'charts-out' },
+      { repoURL: 'ssh://git@example.com/you/platform.git', revision: 'release/2026-12', path: 'gitops_v2' },
+    ]) {
+      expect(parsePlatformConfig({ ...structuredClone(base), gitops }).config.gitops).toEqual(gitops);
+    }
+  });
+});

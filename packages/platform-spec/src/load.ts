@@ -37,9 +37,12 @@ export class PlatformConfigError extends Error {
   }
 }
 
+/** A URL's user info (`user:token@`) replaced, so an error never repeats a credential. */
+const redactUserInfo = (s: string): string => s.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/i, '$1***@');
+
 const show = (v: unknown): string => {
   if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return JSON.stringify(redactUserInfo(v));
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
   if (Array.isArray(v)) return 'a list';
   return 'a mapping';
@@ -79,6 +82,8 @@ const FIXES: Record<string, string> = {
   domain: 'use a fully qualified domain name in lower case, such as "cloud.example.com"',
   'acme.email': 'use a full e-mail address such as "ops@example.com"',
   'gitops.repoURL': 'use an https:// or ssh Git URL such as "https://github.com/you/platform.git"',
+  'gitops.revision': 'use a branch, tag or commit name as Git allows it, such as "main" or "v1.2.0"',
+  'gitops.path': 'use a relative folder of its own, such as "charts-out" (no ".", "..", ".git" or absolute path)',
   'nodes.controllers.size': 'use a DigitalOcean size slug such as "s-4vcpu-8gb"',
   'nodes.workers.size': 'use a DigitalOcean size slug such as "s-4vcpu-8gb"',
 };
