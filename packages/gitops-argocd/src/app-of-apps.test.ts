@@ -16,6 +16,21 @@ function render(extra?: (layers: LayerChart[]) => void) {
   return { gitops, objects: Testing.synth(gitops) };
 }
 
+/** The example platform on 9 nodes in `domains` failure domains. */
+function specWithDomains(domains: number) {
+  const config = exampleConfig();
+  return parsePlatformConfig({ ...config, nodes: { controllers: { count: 5 }, workers: { count: 4 } }, faultModel: { type: 'failure-domains', domains } }, 'test');
+}
+
+/** The JSON patches of the Argo CD Application's kustomize source, by target name. */
+function fleetPatches(argocd: any): Map<string, { target: { kind: string; name: string }; ops: any[] }> {
+  const json = argocd.spec.source.kustomize.patches.filter((p: any) => p.patch.trimStart().startsWith('['));
+  return new Map(json.map((p: any) => [p.target.name, { target: p.target, ops: JSON.parse(p.patch) }]));
+}
+const replicasOf = (patches: ReturnType<typeof fleetPatches>, name: string) => patches.get(name)?.ops.find((o) => o.path === '/spec/replicas')?.value;
+const keysOf = (patches: ReturnType<typeof fleetPatches>, name: string) =>
+  patches.get(name)?.ops.find((o) => o.path.endsWith('/requiredDuringSchedulingIgnoredDuringExecution'))?.value.map((t: any) => t.topologyKey);
+
 const find = (objects: any[], kind: string, name: string) => {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
   if (!o) throw new Error(`no ${kind} ${name} in ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
@@ -176,6 +191,41 @@ describe('Argo CD managing itself', () => {
     expect(docs(0)).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { ...rendered, labels: expect.objectContaining({ 'pod-security.kubernetes.io/enforce': 'restricted' }) } }]);
     expect(docs(2)).toEqual([find(objects, 'AppProject', 'keelson'), find(objects, 'Application', 'argocd'), find(objects, 'Application', 'root')]);
     for (const o of [...docs(0), ...docs(2)]) expect(validateManifest(o)).toEqual([]);
+  });
+
+  it('runs k+1 API servers, repo servers and Redis proxies, and three Redis servers, one per node (any-third)', () => {
+    const patches = fleetPatches(find(render().objects, 'Application', 'argocd'));
+    expect(spec.budget.statelessReplicas).toBe(3);
+    for (const [name, replicas] of [['argocd-server', 3], ['argocd-repo-server', 3], ['argocd-redis-ha-haproxy', 3], ['argocd-redis-ha-server', undefined]] as const) {
+      expect(replicasOf(patches, name)).toBe(replicas);
+      expect(keysOf(patches, name)).toEqual(['kubernetes.io/hostname']);
+    }
+  });
+
+  it('keeps every replicated Argo CD part one per zone under failure-domains, the Deployments at 2 replicas', () => {
+    const zoned = specWithDomains(3);
+    const app = new App();
+    const objects = Testing.synth(new ArgoCdAppOfApps(app, 'gitops', { spec: zoned, layers: [new LayerChart(app, 'storage', { spec: zoned, layer: 'storage' })] }));
+    const patches = fleetPatches(find(objects, 'Application', 'argocd'));
+    for (const [kind, name, labels, replicas] of [
+      ['Deployment', 'argocd-server', { 'app.kubernetes.io/name': 'argocd-server' }, 2],
+      ['Deployment', 'argocd-repo-server', { 'app.kubernetes.io/name': 'argocd-repo-server' }, 2],
+      ['Deployment', 'argocd-redis-ha-haproxy', { 'app.kubernetes.io/name': 'argocd-redis-ha-haproxy' }, 2],
+      // Its HAProxy and Sentinel configuration name three servers: three zones, one each.
+      ['StatefulSet', 'argocd-redis-ha-server', { 'app.kubernetes.io/name': 'argocd-redis-ha' }, undefined],
+    ] as const) {
+      expect(patches.get(name)?.target).toEqual({ kind, name });
+      expect(replicasOf(patches, name)).toBe(replicas);
+      // Replaces upstream's hostname-only term: hostname spread lets every replica share the zone that fails.
+      expect(patches.get(name)?.ops).toContainEqual({
+        op: 'add',
+        path: '/spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution',
+        value: [{ labelSelector: { matchLabels: labels }, topologyKey: 'topology.kubernetes.io/zone' }],
+      });
+      // The PodDisruptionBudget selects the same pods.
+      const pdb = objects.find((o: any) => o.kind === 'PodDisruptionBudget' && o.spec.selector.matchLabels['app.kubernetes.io/name'] === labels['app.kubernetes.io/name']);
+      expect(pdb?.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: labels } });
+    }
   });
 
   it('declares the connections Argo CD needs: itself, the API server and Git/Helm over HTTPS', () => {

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
-import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, leaveLostNodeAfter, namespaceManifest, onePodAtATime, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
+import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, leaveLostNodeAfter, namespaceManifest, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
 import { endpoints, type BootstrapStep, type PlatformSpec } from '@keelson/platform-spec';
 
 export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
@@ -148,7 +148,7 @@ export class ArgoCdAppOfApps extends LayerChart {
       },
     });
     // The HA install renders no PodDisruptionBudget: a drain takes one replica of each at a time.
-    for (const [name, labels] of Object.entries(ARGOCD_REPLICATED)) onePodAtATime(this, `pdb-${name}`, { namespace: ARGOCD_NAMESPACE, name, matchLabels: labels });
+    for (const { pdb, labels } of ARGOCD_REPLICATED) onePodAtATime(this, `pdb-${pdb}`, { namespace: ARGOCD_NAMESPACE, name: pdb, matchLabels: labels });
     // What Argo CD's own pods need (every other connection in its namespace is denied).
     const argocd = endpoints.pods(ARGOCD_NAMESPACE);
     this.allowTraffic({ from: argocd, to: argocd, reason: 'Argo CD components talk to each other (repo server, Redis, controller, server)' });
@@ -229,33 +229,64 @@ const ARGOCD_CLUSTER_KINDS = [
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
 ] as const;
 
-/** Argo CD's replicated components in the HA install, by their pod labels. */
-const ARGOCD_REPLICATED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  'argocd-server': { 'app.kubernetes.io/name': 'argocd-server' },
-  'argocd-repo-server': { 'app.kubernetes.io/name': 'argocd-repo-server' },
-  'argocd-redis-ha-haproxy': { 'app.kubernetes.io/name': 'argocd-redis-ha-haproxy' },
-  'argocd-redis-ha': { 'app.kubernetes.io/name': 'argocd-redis-ha' },
-};
+/** A replicated component of the HA install: its workload, pod labels and PodDisruptionBudget. */
+interface ArgoCdReplicated {
+  readonly kind: 'Deployment' | 'StatefulSet';
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** metadata.name of its PodDisruptionBudget (part of the contract: stable). */
+  readonly pdb: string;
+  /**
+   * Whether Keelson sets its replicas to the fault budget's stateless
+   * replicas. Redis HA keeps upstream's three: its HAProxy and Sentinel
+   * configuration name exactly three servers, and a Sentinel quorum of 2 of 3
+   * survives the loss of one node or one zone.
+   */
+  readonly scale: boolean;
+}
+
+/** Argo CD's replicated components in the HA install. */
+const ARGOCD_REPLICATED: readonly ArgoCdReplicated[] = [
+  { kind: 'Deployment', name: 'argocd-server', labels: { 'app.kubernetes.io/name': 'argocd-server' }, pdb: 'argocd-server', scale: true },
+  { kind: 'Deployment', name: 'argocd-repo-server', labels: { 'app.kubernetes.io/name': 'argocd-repo-server' }, pdb: 'argocd-repo-server', scale: true },
+  { kind: 'Deployment', name: 'argocd-redis-ha-haproxy', labels: { 'app.kubernetes.io/name': 'argocd-redis-ha-haproxy' }, pdb: 'argocd-redis-ha-haproxy', scale: true },
+  { kind: 'StatefulSet', name: 'argocd-redis-ha-server', labels: { 'app.kubernetes.io/name': 'argocd-redis-ha' }, pdb: 'argocd-redis-ha', scale: false },
+];
 
 /** Argo CD's single-replica components: they leave a lost node within this bound instead of the default 300 s. */
 export const ARGOCD_FAILOVER_SECONDS = 30;
 
 /**
- * What the HA install leaves short of the fault budget, patched in: the API
- * server and the repo server run k+1 replicas (their required anti-affinity
- * is upstream's), and the singletons (the application controller, the
+ * What the HA install leaves short of the fault budget, patched in.
+ *
+ * Every replicated component (API server, repo server, Redis HAProxy, Redis
+ * servers) gets a required anti-affinity on the budget's topology key in
+ * place of upstream's hostname-only one: one replica per node under
+ * `any-third` (what upstream already asks), one per zone under
+ * `failure-domains`, where replicas spread over nodes could all share the
+ * zone that fails. Upstream's preferred terms stay. The Deployments run the
+ * budget's stateless replicas (k+1, or 2 in distinct zones, leaving a zone
+ * free for a rolling update's surge pod); Redis keeps its three servers (see
+ * {@link ArgoCdReplicated.scale}), which need at least three zones (the
+ * config schema's minimum). The singletons (the application controller, the
  * ApplicationSet controller, Dex, notifications) leave an unreachable or
- * not-ready node after {@link ARGOCD_FAILOVER_SECONDS}. While they move, the
- * platform keeps running; only syncs wait.
+ * not-ready node after {@link ARGOCD_FAILOVER_SECONDS}. While they move,
+ * the platform keeps running; only syncs wait.
  *
  * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/high_availability/
  */
 function faultBudgetPatches(spec: PlatformSpec): { target: { kind: string; name: string }; patch: string }[] {
-  const scale = (kind: string, name: string) => ({ target: { kind, name }, patch: JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: spec.budget.statelessReplicas }]) });
+  const spread = ({ kind, name, labels, scale }: ArgoCdReplicated) => {
+    const { requiredDuringSchedulingIgnoredDuringExecution: required } = requiredAntiAffinity(spec.budget, labels).podAntiAffinity;
+    const ops: unknown[] = [
+      ...(scale ? [{ op: 'replace', path: '/spec/replicas', value: spec.budget.statelessReplicas }] : []),
+      { op: 'add', path: '/spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution', value: required },
+    ];
+    return { target: { kind, name }, patch: JSON.stringify(ops) };
+  };
   const failover = (kind: string, name: string) => ({ target: { kind, name }, patch: JSON.stringify([{ op: 'add', path: '/spec/template/spec/tolerations', value: leaveLostNodeAfter(ARGOCD_FAILOVER_SECONDS) }]) });
   return [
-    scale('Deployment', 'argocd-server'),
-    scale('Deployment', 'argocd-repo-server'),
+    ...ARGOCD_REPLICATED.map(spread),
     failover('StatefulSet', 'argocd-application-controller'),
     failover('Deployment', 'argocd-applicationset-controller'),
     failover('Deployment', 'argocd-dex-server'),

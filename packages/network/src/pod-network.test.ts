@@ -100,8 +100,24 @@ describe('PodNetwork with Cilium (the default)', () => {
     expect(values.ipam).toEqual({ mode: 'kubernetes' });
   });
 
-  it('runs k+1 operators with a PodDisruptionBudget', () => {
+  it('runs k+1 operators, one per node, with a PodDisruptionBudget', () => {
     expect(values.operator).toMatchObject({ replicas: spec.budget.k + 1, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } });
+    expect(values.operator.affinity).toEqual({
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'io.cilium/app': 'operator' } }, topologyKey: 'kubernetes.io/hostname' }] },
+    });
+  });
+
+  it('runs 2 operators in distinct zones under failure-domains, in the Application and the bootstrap install alike', () => {
+    const config = exampleConfig() as Obj;
+    const zoned = parsePlatformConfig({ ...config, nodes: { controllers: { count: 5 }, workers: { count: 4 } }, faultModel: { type: 'failure-domains', domains: 3 } }, 'test');
+    const network = new PodNetwork(new App(), 'network', { spec: zoned });
+    const operator = find(objectsOf(network), 'Application', 'network-cilium').spec.source.helm.valuesObject.operator;
+    expect(operator.replicas).toBe(2);
+    // The chart's default keeps one operator per node: both could share the zone that fails.
+    expect(operator.affinity).toEqual({
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'io.cilium/app': 'operator' } }, topologyKey: 'topology.kubernetes.io/zone' }] },
+    });
+    expect(network.cniInstall.values).toMatchObject({ operator: { affinity: operator.affinity } });
   });
 
   it('denies every pod endpoint the link-local range, metadata service included, without turning on default-deny', () => {

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { afterCrds, LayerChart, UpstreamHelmChart, type ClusterResource } from '@keelson/cluster-kit';
+import { afterCrds, LayerChart, requiredAntiAffinity, UpstreamHelmChart, type ClusterResource, type RequiredAntiAffinity } from '@keelson/cluster-kit';
 import { CLUSTER_NETWORK, type PlatformSpec, type TrafficEndpoint, type TrafficPort } from '@keelson/platform-spec';
 import {
   CiliumClusterwideNetworkPolicy,
@@ -60,8 +60,13 @@ export interface CiliumValues {
   /** Restart agents and operators when their configuration changes (Argo CD applies it). */
   readonly rollOutCiliumPods: true;
   readonly operator: {
-    /** The fault budget's stateless replicas; the chart's required anti-affinity keeps one per node. */
+    /** The fault budget's stateless replicas. */
     readonly replicas: number;
+    /**
+     * One operator per node (`any-third`, as the chart's default) or per zone
+     * (`failure-domains`): a required anti-affinity on the budget's topology key.
+     */
+    readonly affinity: RequiredAntiAffinity;
     readonly rollOutPods: true;
     readonly podDisruptionBudget: { readonly enabled: true; readonly maxUnavailable: 1 };
   };
@@ -74,6 +79,13 @@ export interface CiliumValues {
    */
   readonly tls: { readonly secretsNamespace: { readonly create: true; readonly name: string } };
 }
+
+/**
+ * The labels the Cilium chart gives its operator's pods (and selects them by).
+ *
+ * @see https://github.com/cilium/cilium/blob/v1.19.4/install/kubernetes/cilium/templates/cilium-operator/deployment.yaml
+ */
+const CILIUM_OPERATOR_LABELS = { 'io.cilium/app': 'operator' } as const;
 
 /**
  * The namespace the Cilium chart creates for policy TLS secrets (with a Role
@@ -178,7 +190,12 @@ export class PodNetwork extends LayerChart {
         encryption: { enabled: true, type: 'wireguard', nodeEncryption: true },
         policyCIDRMatchMode: ['nodes'],
         rollOutCiliumPods: true,
-        operator: { replicas: spec.budget.statelessReplicas, rollOutPods: true, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
+        operator: {
+          replicas: spec.budget.statelessReplicas,
+          affinity: requiredAntiAffinity(spec.budget, CILIUM_OPERATOR_LABELS),
+          rollOutPods: true,
+          podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+        },
         hubble: { tls: { auto: { method: 'cronJob' } } },
         tls: { secretsNamespace: { create: true, name: CILIUM_SECRETS_NAMESPACE } },
       };

@@ -285,6 +285,17 @@ export class RookStorage extends LayerChart implements StorageLayer {
       requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app } }, topologyKey }],
     });
     const failover = quickFailover(failoverSeconds);
+    // Under failure-domains, at most ceil(m/D) monitors per zone (maxSkew 1),
+    // so losing a zone never takes a quorum. Rook places each monitor once
+    // with a canary pod carrying this placement (all canaries at once, so they
+    // count each other and the running monitors), then pins the monitor to
+    // that node with a nodeSelector and the same constraint. minDomains and
+    // nodeAffinityPolicy stay at their defaults on purpose: a pinned monitor
+    // then sees only its own zone and always fits. With minDomains it would
+    // see fewer zones than asked (global minimum 0), with Ignore zones it
+    // cannot reach; either way the second monitor of a zone could not start
+    // while Rook brings the monitors up one by one.
+    // @see https://rook.io/docs/rook/v1.20/CRDs/Cluster/ceph-cluster-crd/#mon-settings (failureDomainLabel: an alternative to a topologySpreadConstraints rule)
     const monPlacement: CephClusterSpecPlacement = {
       podAntiAffinity: keepApart('rook-ceph-mon', 'kubernetes.io/hostname'),
       ...(plan.failureDomain === 'zone'

@@ -160,3 +160,24 @@ describe('Ceph-CSI controller plugins, as the ceph-csi-operator deploys them fro
     expect(unguarded.problems.join('\n')).toMatch(/no PodDisruptionBudget selects its pods/);
   });
 });
+
+describe('Ceph monitors under failure domains', () => {
+  const zones = fixtureNodes(5, 4, 3);
+  const cluster = (placement: Record<string, unknown>) =>
+    manifest({ apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: { name: 'rook-ceph', namespace: 'rook-ceph' }, spec: { mon: { count: 5 }, mgr: { count: 2 }, placement } });
+  const name = 'CephCluster rook-ceph/rook-ceph monitors';
+
+  it('refuses 5 monitors spread only one per node: one zone can hold 3 and take quorum with it', () => {
+    const mons = row(proveFaultTolerance([cluster({})], zones), name);
+    expect(mons.ok).toBe(false);
+    expect(mons.problems.join('\n')).toMatch(/takes 3 of 5 monitors .* spread them over the zones \(placement\.mon topologySpreadConstraints/);
+  });
+
+  it('passes them spread over zones by placement.mon (maxSkew 1, DoNotSchedule: at most 2 per zone), read together with one per node', () => {
+    const spread = { topologySpreadConstraints: [{ topologyKey: 'topology.kubernetes.io/zone', maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'rook-ceph-mon' } } }] };
+    expect(row(proveFaultTolerance([cluster({ mon: spread })], zones), name)).toMatchObject({ ok: true, detail: expect.stringContaining('worst case loses 2, 3 left (needs 3)') });
+    // A constraint that selects other pods does not spread the monitors.
+    const other = { topologySpreadConstraints: [{ ...spread.topologySpreadConstraints[0], labelSelector: { matchLabels: { app: 'something-else' } } }] };
+    expect(row(proveFaultTolerance([cluster({ mon: other })], zones), name).ok).toBe(false);
+  });
+});

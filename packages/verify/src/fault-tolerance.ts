@@ -112,6 +112,8 @@ interface Units {
   readonly fixed?: readonly string[];
   readonly daemon?: boolean;
   readonly spread?: Spread;
+  /** Further spreads the scheduler enforces at once (a hostname and a zone rule): each bounds the loss, so the tightest bound holds. */
+  readonly alsoSpread?: readonly Spread[];
   /** Units that must survive. */
   readonly need: number;
   /**
@@ -133,8 +135,11 @@ function lost(units: Units, failed: ReadonlySet<string>): number {
   if (units.daemon) return hit.length;
   if (hit.length === 0) return 0;
   if (!units.spread) return units.total;
-  const domains = new Set(hit.map((n) => domainOf(n, units.spread!.key)));
-  return Math.min(units.total, domains.size * units.spread.perDomain);
+  let most = units.total;
+  for (const spread of [units.spread, ...(units.alsoSpread ?? [])]) {
+    most = Math.min(most, new Set(hit.map((n) => domainOf(n, spread.key))).size * spread.perDomain);
+  }
+  return most;
 }
 
 /** The worst-case placement: lost units on the failed nodes, the rest on the survivors. */
@@ -270,6 +275,11 @@ function eligibleNodes(pod: PodShape, nodes: readonly NodeInfo[]): NodeInfo[] {
  * Upstream charts are judged the same way, on the pod labels their rendered objects carry.
  */
 function spreadOf(pod: PodShape, replicas: number, eligible: readonly NodeInfo[]): Spread | undefined {
+  return spreadsOf(pod, replicas, eligible)[0];
+}
+
+/** Every spread the pod's scheduling rules enforce, tightest first. */
+function spreadsOf(pod: PodShape, replicas: number, eligible: readonly NodeInfo[]): Spread[] {
   const labels = pod.labels ?? {};
   const candidates: Spread[] = [];
   for (const term of asArray<Record<string, unknown>>((pod.affinity as Loose)?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution)) {
@@ -283,8 +293,8 @@ function spreadOf(pod: PodShape, replicas: number, eligible: readonly NodeInfo[]
     const d = new Set(eligible.map((n) => domainOf(n, c.topologyKey as string))).size;
     candidates.push({ key: c.topologyKey, perDomain: Math.max(1, Math.floor((replicas + skew * (d - 1)) / Math.max(d, 1))), why: `topology spread on ${c.topologyKey} with maxSkew ${skew} (DoNotSchedule)` });
   }
-  // The one that lets a single node hold the fewest replicas binds.
-  return candidates.sort((a, b) => a.perDomain - b.perDomain || (a.key === HOSTNAME_LABEL ? -1 : 1))[0];
+  // The one that lets a single node hold the fewest replicas first.
+  return candidates.sort((a, b) => a.perDomain - b.perDomain || (a.key === HOSTNAME_LABEL ? -1 : 1));
 }
 
 /** Seconds a singleton may be down: the annotation, else its unreachable/not-ready tolerations. */
@@ -370,8 +380,8 @@ function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: Fail
     UNITS.set(proof, { total: 1, eligible, spread: { key: HOSTNAME_LABEL, perDomain: 1, why: 'one replica' }, need: 1, noun: 'replica', needWhy: '' });
     return proof;
   }
-  const spread = spreadOf(w.pod, w.replicas, eligible);
-  return prove(w.name, w.file, { total: w.replicas, eligible, spread, need: 1, noun: 'replicas', needWhy: spreadAdvice(model, 'replicas') }, model, w.pdb(w.replicas));
+  const [spread, ...alsoSpread] = spreadsOf(w.pod, w.replicas, eligible);
+  return prove(w.name, w.file, { total: w.replicas, eligible, spread, alsoSpread, need: 1, noun: 'replicas', needWhy: spreadAdvice(model, 'replicas') }, model, w.pdb(w.replicas));
 }
 
 /** What keeps a replicated service up under the model. */
@@ -437,14 +447,31 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const mons = num(spec.mon?.count, 3);
     const monQuorum = Math.floor(mons / 2) + 1;
     const monProblems = mons % 2 === 0 ? [`${mons} monitors is even; use an odd count (2k+1 = ${2 * model.k + 1})`] : [];
+    // Rook places monitors by placement.mon over placement.all, on pods labelled app: rook-ceph-mon, one per node unless allowMultiplePerNode.
+    // @see https://github.com/rook/rook/blob/v1.20.6/Documentation/CRDs/Cluster/ceph-cluster-crd.md (placement, mon)
+    const monPlacement = { ...(spec.placement?.all ?? {}), ...(spec.placement?.mon ?? {}) };
+    const ns = String(o.metadata?.namespace ?? 'rook-ceph');
+    const monPod: PodShape = {
+      labels: { app: 'rook-ceph-mon', ceph_daemon_type: 'mon', mon_cluster: ns, rook_cluster: ns },
+      affinity: { podAntiAffinity: monPlacement.podAntiAffinity, nodeAffinity: monPlacement.nodeAffinity },
+      topologySpreadConstraints: monPlacement.topologySpreadConstraints,
+      tolerations: monPlacement.tolerations,
+    };
+    const monEligible = eligibleNodes(monPod, nodes);
+    const monSpreads = [...(spec.mon?.allowMultiplePerNode ? [] : [{ key: HOSTNAME_LABEL, perDomain: 1, why: 'one monitor per node' }]), ...spreadsOf(monPod, mons, monEligible)].sort((a, b) => a.perDomain - b.perDomain);
+    const [monSpread, ...monAlso] = monSpreads;
     services.push(
       prove(`${describe(o)} monitors`, file, {
         total: mons,
-        eligible: nodes,
-        spread: spec.mon?.allowMultiplePerNode ? undefined : { key: HOSTNAME_LABEL, perDomain: 1, why: 'one monitor per node' },
+        eligible: monEligible,
+        spread: monSpread,
+        alsoSpread: monAlso,
         need: monQuorum,
         noun: 'monitors',
-        needWhy: `quorum is ${monQuorum} of ${mons}; use 2k+1 = ${2 * model.k + 1} monitors, one per node`,
+        needWhy:
+          model.model === 'failure-domains'
+            ? `quorum is ${monQuorum} of ${mons}; spread them over the zones (placement.mon topologySpreadConstraints on topology.kubernetes.io/zone, maxSkew 1, DoNotSchedule) so no zone holds ${mons - monQuorum + 1}`
+            : `quorum is ${monQuorum} of ${mons}; use 2k+1 = ${2 * model.k + 1} monitors, one per node`,
       }, model, monProblems),
     );
     const mgrs = num(spec.mgr?.count, 2);
