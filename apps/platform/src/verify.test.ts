@@ -211,7 +211,7 @@ describe('keelson verify', () => {
     const run = verify(out);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^workload-security +FAIL/m);
-    expect(run.stdout).toMatch(/charts-out\/apps\/deployment-rooted\.yaml( \[Application [^\]]+\])?: Deployment website\/rooted container web: runs as root \(runAsUser: 0\) \[run-as-non-root\]; fix it, or list it with the reason in verify\/(src\/)?exceptions\.ts/);
+    expect(run.stdout).toMatch(/charts-out\/apps\/deployment-rooted\.yaml( \[Application [^\]]+\])?: Deployment website\/rooted container web: runs as root \(runAsUser: 0\) \[run-as-non-root\]; fix it, or list it with the reason in packages\/verify\/src\/exceptions\.ts/);
   });
 
   it('fails on a plaintext channel: backups to a bucket over http', () => {
