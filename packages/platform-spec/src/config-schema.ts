@@ -104,10 +104,13 @@ const websiteSource = z
       repoURL: z
         .string()
         .regex(/^https:\/\/[^\s/]+\/\S+$/)
-        .meta({ description: '`git` source: public https URL of the repository holding the site.' }),
+        .refine((url) => !CREDENTIAL_URL.test(url), {
+          message: 'holds credentials (user:password@ or token@ before the host), which would be written into charts-out/ and printed in reports; the site is cloned from a public repository: remove them',
+        })
+        .meta({ description: '`git` source: public https URL of the repository holding the site (no credentials).' }),
       revision: z
         .string()
-        .regex(/^[A-Za-z0-9._/-]+$/)
+        .regex(GIT_REF)
         .meta({ description: '`git` source: tag, branch or commit to serve (a tag or commit keeps the site reproducible).' }),
       path: z.string().regex(REPO_PATH).default('.').meta({ description: '`git` source: folder of the repository holding the site.' }),
     }),

@@ -227,3 +227,12 @@ describe('hostile gitops values are refused by name (issue 22: synth replaces gi
     }
   });
 });
+
+describe("the website's Git source", () => {
+  it('refuses credentials in its repoURL without echoing them, and a revision that is no Git ref name', () => {
+    const problems = problemsAfter((c) => (c.apps = { website: { source: { type: 'git', repoURL: 'https://x-access-token:ghs_secret@github.com/you/site.git', revision: 'main && reboot' } } }));
+    expect(problems.map((p) => p.path)).toEqual(['apps.website.source.repoURL', 'apps.website.source.revision']);
+    expect(problems[0].message).toMatch(/holds credentials .* remove them/);
+    expect(JSON.stringify(problems)).not.toContain('ghs_secret');
+  });
+});
