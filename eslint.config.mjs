@@ -26,7 +26,9 @@ const moduleBoundaries = (clusterMayUse) => [
       { sourceTag: 'layer:harness', onlyDependOnLibsWithTags: ['layer:spec', 'layer:host'] },
       // verify reads what the host layers render (node configs, Terraform) and the desired state.
       { sourceTag: 'layer:check', onlyDependOnLibsWithTags: ['layer:spec', 'layer:host'] },
-      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host', 'layer:harness', 'layer:check', 'layer:cluster'] },
+      // rehearse syncs the rendered platform onto the harness's control plane and fails the nodes verify names.
+      { sourceTag: 'layer:rehearse', onlyDependOnLibsWithTags: ['layer:spec', 'layer:host', 'layer:harness', 'layer:check'] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['layer:spec', 'layer:kit', 'layer:host', 'layer:harness', 'layer:check', 'layer:rehearse', 'layer:cluster'] },
     ],
   },
 ];

@@ -142,6 +142,55 @@ export function buildCli(): Command {
         fail(e);
       }
     });
+  program
+    .command('rehearse')
+    .description(
+      'sync DIR/charts-out onto a real Kubernetes control plane with one simulated node per topology node, the way Argo CD would, let the real scheduler place every pod, then fail the worst-case nodes and time each service back; exit 1 on any failure',
+    )
+    .addOption(configOption())
+    .addOption(outOption())
+    .option('--json <file>', 'also write the whole report as JSON')
+    .option('--keep', 'leave the control plane running after the report, until Ctrl-C (prints its kubeconfig)')
+    .option('--seed <n>', 'after the worst case, also fail a random set of k nodes drawn with this seed')
+    .action(async (opts: CommonOptions & { json?: string; keep?: boolean; seed?: string }) => {
+      const { outDir, configPath } = resolvePaths(opts);
+      const [{ rehearse, formatRehearsal, RehearsalInputError, stopKeptRehearsals }, { loadPlatformSpec }] = await Promise.all([import('@keelson/rehearse'), import('@keelson/platform-spec')]);
+      let spec: ReturnType<typeof loadPlatformSpec>;
+      let seed: number | undefined;
+      try {
+        spec = loadPlatformSpec(configPath);
+        if (opts.seed !== undefined) {
+          seed = /^\d+$/.test(opts.seed) ? Number(opts.seed) : Number.NaN;
+          if (!Number.isSafeInteger(seed)) throw new Error(`--seed ${opts.seed}: expected a whole number such as 7`);
+        }
+      } catch (e) {
+        return fail(e, 2);
+      }
+      try {
+        const report = await rehearse(spec, {
+          chartsDir: join(outDir, spec.config.gitops.path),
+          infraDir: join(outDir, 'infra-out'),
+          ...(seed !== undefined ? { seed } : {}),
+          keep: opts.keep === true,
+          onProgress: (line) => process.stderr.write(`rehearse: ${line}\n`),
+        });
+        if (opts.json) {
+          const { writeFileSync } = await import('node:fs');
+          writeFileSync(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
+        }
+        process.stdout.write(`${formatRehearsal(report)}\n`);
+        if (!report.ok) process.exitCode = 1;
+        if (report.kept) {
+          process.stderr.write(`rehearse: kept running; KUBECONFIG=${report.kept.kubeconfig} kubectl get nodes; Ctrl-C stops it\n`);
+          await new Promise<void>((done) => {
+            for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done());
+          });
+          await stopKeptRehearsals();
+        }
+      } catch (e) {
+        fail(e, e instanceof RehearsalInputError ? 2 : 1);
+      }
+    });
   const pki = program.command('pki').description('the secrets bundle: CAs, etcd certificates, service-account and encryption keys');
   const secretsOption = () =>
     new Option('--secrets <dir>', 'secrets bundle folder, git-ignored, mode 0700 (default: secrets/<cluster name> at the repo root)');

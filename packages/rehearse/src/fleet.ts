@@ -1,0 +1,259 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { decodeInlineContents, NODE_PATHS } from '@keelson/ignition';
+import { RehearsalInputError } from './errors';
+
+/** A node taint as kubeadm's `nodeRegistration.taints` and the Node object spell it. */
+export interface NodeTaint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** What a server type offers: vCPUs and memory, as the cloud sells it. */
+export interface ServerSize {
+  readonly vcpus: number;
+  readonly memoryGiB: number;
+}
+
+/** One topology node as the rehearsal registers it. */
+export interface SimulatedNode {
+  readonly name: string;
+  readonly role: 'controller' | 'worker';
+  /** The server type (`s-4vcpu-8gb`, `cx32`). */
+  readonly size: string;
+  /** `kubernetes.io/hostname`, the kubelet's well-known labels, kubeadm's control-plane labels and the node's `node-labels`. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly NodeTaint[];
+  /** `cpu` (cores), `memory` (bytes) and `pods`, as the kubelet reports them. */
+  readonly capacity: { readonly cpuMillis: number; readonly memoryBytes: number; readonly pods: number };
+  /** Capacity less the kubelet's reservations and hard eviction threshold. */
+  readonly allocatable: { readonly cpuMillis: number; readonly memoryBytes: number; readonly pods: number };
+}
+
+/**
+ * DigitalOcean CPU-optimized droplets (`c-N`, `c2-N`) sell 2 GiB per vCPU;
+ * the other slugs name their size (`s-4vcpu-8gb`, `g-2vcpu-8gb`,
+ * `s-1vcpu-512mb-10gb`).
+ *
+ * @see https://docs.digitalocean.com/products/droplets/details/pricing/
+ */
+function digitalOceanSize(slug: string): ServerSize | undefined {
+  const named = /(?:^|-)(\d+)vcpu-(\d+)(gb|mb)(?:-|$)/.exec(slug);
+  if (named) return { vcpus: Number(named[1]), memoryGiB: named[3] === 'gb' ? Number(named[2]) : Number(named[2]) / 1024 };
+  const cpu = /^c2?-(\d+)(?:-intel)?$/.exec(slug);
+  if (cpu) return { vcpus: Number(cpu[1]), memoryGiB: Number(cpu[1]) * 2 };
+  return undefined;
+}
+
+/**
+ * Hetzner Cloud x86 server types (the ones Keelson accepts).
+ *
+ * @see https://docs.hetzner.com/cloud/servers/overview
+ */
+const HETZNER_SIZES: Readonly<Record<string, ServerSize>> = {
+  cx22: { vcpus: 2, memoryGiB: 4 },
+  cx23: { vcpus: 2, memoryGiB: 4 },
+  cx32: { vcpus: 4, memoryGiB: 8 },
+  cx33: { vcpus: 4, memoryGiB: 8 },
+  cx42: { vcpus: 8, memoryGiB: 16 },
+  cx43: { vcpus: 8, memoryGiB: 16 },
+  cx52: { vcpus: 16, memoryGiB: 32 },
+  cx53: { vcpus: 16, memoryGiB: 32 },
+  cpx11: { vcpus: 2, memoryGiB: 2 },
+  cpx21: { vcpus: 3, memoryGiB: 4 },
+  cpx31: { vcpus: 4, memoryGiB: 8 },
+  cpx41: { vcpus: 8, memoryGiB: 16 },
+  cpx51: { vcpus: 16, memoryGiB: 32 },
+  ccx13: { vcpus: 2, memoryGiB: 8 },
+  ccx23: { vcpus: 4, memoryGiB: 16 },
+  ccx33: { vcpus: 8, memoryGiB: 32 },
+  ccx43: { vcpus: 16, memoryGiB: 64 },
+  ccx53: { vcpus: 32, memoryGiB: 128 },
+  ccx63: { vcpus: 48, memoryGiB: 192 },
+};
+
+/** vCPUs and memory of a server type, or an error naming the type. */
+export function serverSize(provider: 'digitalocean' | 'hetzner', type: string): ServerSize {
+  const size = provider === 'hetzner' ? HETZNER_SIZES[type] : digitalOceanSize(type);
+  if (!size) {
+    const known = provider === 'hetzner' ? Object.keys(HETZNER_SIZES).join(', ') : 'slugs that name vCPUs and memory (s-4vcpu-8gb) or c-N';
+    throw new RehearsalInputError(`rehearse: the ${provider} server type "${type}" has no known CPU and memory, so its node cannot be simulated; use one of ${known}`);
+  }
+  return size;
+}
+
+type KubeadmDoc = Record<string, unknown> & { kind?: string };
+
+/** Kubelet settings that decide allocatable resources. @see https://kubernetes.io/docs/tasks/administer-cluster/reserve-compute-resources/ */
+interface KubeletReservations {
+  readonly kubeReserved?: Record<string, string>;
+  readonly systemReserved?: Record<string, string>;
+  readonly evictionHard?: Record<string, string>;
+  readonly maxPods?: number;
+}
+
+/** The kubelet's default hard eviction threshold for memory. @see https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/#hard-eviction-thresholds */
+const DEFAULT_EVICTION_MEMORY = '100Mi';
+const DEFAULT_MAX_PODS = 110;
+
+/** The control-plane taint kubeadm sets when `nodeRegistration.taints` is left out. @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/implementation-details/ */
+const KUBEADM_CONTROL_PLANE_TAINT: NodeTaint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+
+/** A Kubernetes quantity in bytes or millicores (`100Mi`, `8Gi`, `250m`, `2`). */
+export function parseQuantity(q: string | number | undefined, unit: 'bytes' | 'millis'): number {
+  if (q === undefined) return 0;
+  const text = String(q).trim();
+  const m = /^([0-9.]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E|m|n|u)?$/.exec(text);
+  if (!m) return 0;
+  const n = Number(m[1]);
+  const factor: Record<string, number> = {
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
+    Pi: 1024 ** 5,
+    Ei: 1024 ** 6,
+    k: 1e3,
+    K: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    m: 1e-3,
+    u: 1e-6,
+    n: 1e-9,
+  };
+  const value = n * (m[2] ? factor[m[2]] : 1);
+  return unit === 'millis' ? Math.round(value * 1000) : Math.round(value);
+}
+
+function decodeFiles(ignition: { storage?: { files?: Array<{ path: string; contents?: { source?: string; compression?: string } }> } }): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of ignition.storage?.files ?? []) {
+    const bytes = f.contents ? decodeInlineContents(f.contents as Parameters<typeof decodeInlineContents>[0]) : undefined;
+    if (bytes) out.set(f.path, bytes.toString('utf8'));
+  }
+  return out;
+}
+
+function kubeadmDocs(files: Map<string, string>): KubeadmDoc[] {
+  return [NODE_PATHS.kubeadmInit, NODE_PATHS.kubeadmJoin]
+    .map((p) => files.get(p))
+    .filter((t): t is string => t !== undefined)
+    .flatMap((t) => YAML.parseAllDocuments(t).map((d) => d.toJS() as KubeadmDoc))
+    .filter((d) => d && typeof d === 'object');
+}
+
+/** `node-labels` of a v1beta4 `kubeletExtraArgs` list (or a v1beta3 map). */
+function nodeLabels(registration: Record<string, unknown>): Record<string, string> {
+  const args = registration.kubeletExtraArgs;
+  const raw = Array.isArray(args)
+    ? (args as Array<{ name?: string; value?: string }>).find((a) => a.name === 'node-labels')?.value
+    : args && typeof args === 'object'
+      ? ((args as Record<string, string>)['node-labels'] ?? undefined)
+      : undefined;
+  const labels: Record<string, string> = {};
+  for (const pair of String(raw ?? '').split(',').filter(Boolean)) {
+    const [k, v = ''] = pair.split('=');
+    labels[k.trim()] = v.trim();
+  }
+  return labels;
+}
+
+/** The Terraform servers of infra-out: name -> server type, and the provider. */
+function terraformSizes(infraDir: string): { provider: 'digitalocean' | 'hetzner'; sizes: Map<string, string> } {
+  const tf = readdirSync(infraDir).filter((f) => f.endsWith('.tf.json'));
+  if (tf.length !== 1) throw new RehearsalInputError(`rehearse: ${infraDir} holds ${tf.length} Terraform JSON files (*.tf.json), expected one; run keelson synth`);
+  const doc = JSON.parse(readFileSync(join(infraDir, tf[0]), 'utf8')) as { resource?: Record<string, Record<string, Record<string, unknown>>> };
+  const sizes = new Map<string, string>();
+  const droplets = doc.resource?.digitalocean_droplet ?? {};
+  const servers = doc.resource?.hcloud_server ?? {};
+  for (const [key, d] of Object.entries(droplets)) sizes.set(String(d.name ?? key), String(d.size));
+  for (const [key, s] of Object.entries(servers)) sizes.set(String(s.name ?? key), String(s.server_type));
+  return { provider: Object.keys(servers).length > 0 ? 'hetzner' : 'digitalocean', sizes };
+}
+
+/**
+ * The nodes of `infra-out/` as their kubelets would register them: name,
+ * role, labels (the kubelet's well-known ones, kubeadm's on controllers, the
+ * `node-labels` of the node's kubeadm config), taints (`nodeRegistration.taints`,
+ * kubeadm's control-plane taint when they are left out), and capacity and
+ * allocatable resources of the server type with the kubelet settings of the
+ * cluster's KubeletConfiguration (reservations, hard eviction, max pods).
+ *
+ * @see https://kubernetes.io/docs/reference/labels-annotations-taints/
+ */
+export function simulatedFleet(infraDir: string): SimulatedNode[] {
+  const ignitionDir = join(infraDir, 'ignition');
+  if (!statSync(ignitionDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new RehearsalInputError(`rehearse: ${ignitionDir} does not exist; run keelson synth first (infra-out holds each node's Ignition config)`);
+  }
+  const { provider, sizes } = terraformSizes(infraDir);
+  const files = readdirSync(ignitionDir)
+    .filter((f) => f.endsWith('.ign') && !f.endsWith('.pointer.ign') && !f.endsWith('.secret.ign'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (files.length === 0) throw new RehearsalInputError(`rehearse: ${ignitionDir} holds no node config (<node>.ign); run keelson synth`);
+  const parsed = files.map((f) => {
+    const name = f.slice(0, -'.ign'.length);
+    const docs = kubeadmDocs(decodeFiles(JSON.parse(readFileSync(join(ignitionDir, f), 'utf8'))));
+    return { name, docs };
+  });
+  // One KubeletConfiguration for the cluster: kubeadm init uploads it, joining nodes download it.
+  const kubelet = (parsed.flatMap((p) => p.docs).find((d) => d.kind === 'KubeletConfiguration') ?? {}) as KubeletReservations;
+  return parsed.map(({ name, docs }) => {
+    const init = docs.find((d) => d.kind === 'InitConfiguration');
+    const join = docs.find((d) => d.kind === 'JoinConfiguration');
+    const registrationDoc = init ?? join;
+    if (!registrationDoc) throw new RehearsalInputError(`rehearse: node ${name} has no kubeadm InitConfiguration or JoinConfiguration in its Ignition config; run keelson synth`);
+    const controller = init !== undefined || (join !== undefined && join.controlPlane !== undefined);
+    const registration = (registrationDoc.nodeRegistration ?? {}) as Record<string, unknown>;
+    const type = sizes.get(name);
+    if (!type) throw new RehearsalInputError(`rehearse: node ${name} has no server in infra-out's Terraform JSON; infra-out is stale: run keelson synth`);
+    const size = serverSize(provider, type);
+    const labels: Record<string, string> = {
+      'beta.kubernetes.io/arch': 'amd64',
+      'beta.kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': 'amd64',
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/hostname': name,
+      ...(controller ? { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } : {}),
+      ...nodeLabels(registration),
+    };
+    const declared = registration.taints as NodeTaint[] | null | undefined;
+    const taints = declared === undefined || declared === null ? (controller ? [KUBEADM_CONTROL_PLANE_TAINT] : []) : declared.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect }));
+    const cpuMillis = size.vcpus * 1000;
+    const memoryBytes = Math.round(size.memoryGiB * 1024 ** 3);
+    const pods = kubelet.maxPods ?? DEFAULT_MAX_PODS;
+    const reserved = (r: Record<string, string> | undefined, key: string, unit: 'bytes' | 'millis') => parseQuantity(r?.[key], unit);
+    const evictionMemory = parseQuantity((kubelet.evictionHard ?? {})['memory.available'] ?? DEFAULT_EVICTION_MEMORY, 'bytes');
+    return {
+      name,
+      role: controller ? 'controller' : 'worker',
+      size: type,
+      labels,
+      taints,
+      capacity: { cpuMillis, memoryBytes, pods },
+      allocatable: {
+        cpuMillis: cpuMillis - reserved(kubelet.kubeReserved, 'cpu', 'millis') - reserved(kubelet.systemReserved, 'cpu', 'millis'),
+        memoryBytes: memoryBytes - reserved(kubelet.kubeReserved, 'memory', 'bytes') - reserved(kubelet.systemReserved, 'memory', 'bytes') - evictionMemory,
+        pods,
+      },
+    };
+  });
+}
+
+/** The Node object the rehearsal creates for a simulated node, handed to kwok by its annotation. */
+export function nodeObject(node: SimulatedNode, annotation: string): Record<string, unknown> {
+  const resources = (r: SimulatedNode['capacity']) => ({ cpu: `${r.cpuMillis}m`, memory: String(r.memoryBytes), pods: String(r.pods) });
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node.name, labels: node.labels, annotations: { [annotation]: 'fake', 'keelson.dev/server-type': node.size } },
+    spec: node.taints.length > 0 ? { taints: node.taints } : {},
+    // "Nodes allow all fields, including status, to be set on create": the kubelet's first report.
+    status: { capacity: resources(node.capacity), allocatable: resources(node.allocatable) },
+  };
+}

@@ -1,0 +1,16 @@
+export { rehearse, stopKeptRehearsals, seededNodes } from './rehearse';
+export type { RehearseOptions, RehearsalReport, NodeReport } from './rehearse';
+export { formatRehearsal } from './format';
+export { RehearsalInputError } from './errors';
+export { simulatedFleet, serverSize, nodeObject, parseQuantity } from './fleet';
+export type { SimulatedNode, ServerSize, NodeTaint } from './fleet';
+export type { SyncReport, SyncFailure, ApplicationSyncReport } from './argo-sync';
+export { KIND_ORDER, kindRank, syncTasks, compareTasks, phaseWaveGroups, waveOf } from './sync-order';
+export type { SyncTask, SyncPhase, IgnoredObject } from './sync-order';
+export { healthOf } from './health';
+export type { Health, HealthStatus } from './health';
+export { podRequests } from './scheduling';
+export type { SchedulingReport, PendingPod, NodeUsage, WorkloadPods } from './scheduling';
+export { REHEARSAL_TIMERS, PRODUCTION_TIMERS } from './faults';
+export type { FaultScenarioReport, WorkloadRecovery, FaultTimers } from './faults';
+export type { VolumeOutcome } from './internal/provisioner';
