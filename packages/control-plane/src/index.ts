@@ -1,3 +1,3 @@
-export { LocalControlPlane, SIMULATED_NODE_ANNOTATION } from './local-control-plane';
-export type { LocalControlPlaneOptions, ComponentArg, KubectlResult } from './local-control-plane';
+export { LocalControlPlane, SIMULATED_NODE_ANNOTATION, apiRequest } from './local-control-plane';
+export type { LocalControlPlaneOptions, ComponentArg, KubectlResult, ApiRequestOptions } from './local-control-plane';
 export { controlPlaneOptionsFromIgnition } from './from-ignition';

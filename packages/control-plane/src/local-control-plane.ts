@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type Agent } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -178,37 +178,7 @@ export class LocalControlPlane {
 
   /** A request to the API server as the admin; resolves with the status and the parsed JSON body. */
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = httpsRequest(
-        `${this.url}${path}`,
-        {
-          method,
-          ca: this.ca.certPem,
-          cert: this.admin.certPem,
-          key: this.admin.keyPem,
-          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-          timeout: 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // plain text (healthz)
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return apiRequest(`${this.url}${path}`, { method, body, tls: { ca: this.ca.certPem, cert: this.admin.certPem, key: this.admin.keyPem }, timeoutMs: 30_000 });
   }
 
   /**
@@ -516,5 +486,51 @@ function freePort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
     });
+  });
+}
+
+/** How {@link apiRequest} calls: the verb, a JSON body and its content type, TLS (or an agent that holds it), a timeout. */
+export interface ApiRequestOptions {
+  readonly method: string;
+  readonly body?: unknown;
+  /** `application/json` unless a patch type (`application/apply-patch+yaml`, ...). */
+  readonly contentType?: string;
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
+  readonly agent?: Agent;
+  readonly timeoutMs?: number;
+}
+
+/** One HTTPS request to an API server; resolves with the status and the body, parsed as JSON when it is JSON. */
+export function apiRequest(url: string, options: ApiRequestOptions): Promise<{ status: number; body: unknown }> {
+  const timeout = options.timeoutMs ?? 60_000;
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const req = httpsRequest(
+      url,
+      {
+        method: options.method,
+        ...(options.agent ? { agent: options.agent } : {}),
+        ...(options.tls ?? {}),
+        headers: { accept: 'application/json', ...(payload ? { 'content-type': options.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+        timeout,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // plain text (healthz)
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${options.method} ${url}: no answer in ${timeout / 1000} s`)));
+    req.on('error', reject);
+    req.end(payload);
   });
 }

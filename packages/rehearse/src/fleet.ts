@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import YAML from 'yaml';
-import { decodeInlineContents, NODE_PATHS } from '@keelson/ignition';
+import { readInfraOut, terraformServers, type InfraOut } from '@keelson/verify';
 import { RehearsalInputError } from './errors';
 
 /** A node taint as kubeadm's `nodeRegistration.taints` and the Node object spell it. */
@@ -130,52 +129,6 @@ export function parseQuantity(q: string | number | undefined, unit: 'bytes' | 'm
   return unit === 'millis' ? Math.round(value * 1000) : Math.round(value);
 }
 
-function decodeFiles(ignition: { storage?: { files?: Array<{ path: string; contents?: { source?: string; compression?: string } }> } }): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const f of ignition.storage?.files ?? []) {
-    const bytes = f.contents ? decodeInlineContents(f.contents as Parameters<typeof decodeInlineContents>[0]) : undefined;
-    if (bytes) out.set(f.path, bytes.toString('utf8'));
-  }
-  return out;
-}
-
-function kubeadmDocs(files: Map<string, string>): KubeadmDoc[] {
-  return [NODE_PATHS.kubeadmInit, NODE_PATHS.kubeadmJoin]
-    .map((p) => files.get(p))
-    .filter((t): t is string => t !== undefined)
-    .flatMap((t) => YAML.parseAllDocuments(t).map((d) => d.toJS() as KubeadmDoc))
-    .filter((d) => d && typeof d === 'object');
-}
-
-/** `node-labels` of a v1beta4 `kubeletExtraArgs` list (or a v1beta3 map). */
-function nodeLabels(registration: Record<string, unknown>): Record<string, string> {
-  const args = registration.kubeletExtraArgs;
-  const raw = Array.isArray(args)
-    ? (args as Array<{ name?: string; value?: string }>).find((a) => a.name === 'node-labels')?.value
-    : args && typeof args === 'object'
-      ? ((args as Record<string, string>)['node-labels'] ?? undefined)
-      : undefined;
-  const labels: Record<string, string> = {};
-  for (const pair of String(raw ?? '').split(',').filter(Boolean)) {
-    const [k, v = ''] = pair.split('=');
-    labels[k.trim()] = v.trim();
-  }
-  return labels;
-}
-
-/** The Terraform servers of infra-out: name -> server type, and the provider. */
-function terraformSizes(infraDir: string): { provider: 'digitalocean' | 'hetzner'; sizes: Map<string, string> } {
-  const tf = readdirSync(infraDir).filter((f) => f.endsWith('.tf.json'));
-  if (tf.length !== 1) throw new RehearsalInputError(`rehearse: ${infraDir} holds ${tf.length} Terraform JSON files (*.tf.json), expected one; run keelson synth`);
-  const doc = JSON.parse(readFileSync(join(infraDir, tf[0]), 'utf8')) as { resource?: Record<string, Record<string, Record<string, unknown>>> };
-  const sizes = new Map<string, string>();
-  const droplets = doc.resource?.digitalocean_droplet ?? {};
-  const servers = doc.resource?.hcloud_server ?? {};
-  for (const [key, d] of Object.entries(droplets)) sizes.set(String(d.name ?? key), String(d.size));
-  for (const [key, s] of Object.entries(servers)) sizes.set(String(s.name ?? key), String(s.server_type));
-  return { provider: Object.keys(servers).length > 0 ? 'hetzner' : 'digitalocean', sizes };
-}
-
 /**
  * The nodes of `infra-out/` as their kubelets would register them: name,
  * role, labels (the kubelet's well-known ones, kubeadm's on controllers, the
@@ -191,19 +144,21 @@ export function simulatedFleet(infraDir: string): SimulatedNode[] {
   if (!statSync(ignitionDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new RehearsalInputError(`rehearse: ${ignitionDir} does not exist; run keelson synth first (infra-out holds each node's Ignition config)`);
   }
-  const { provider, sizes } = terraformSizes(infraDir);
-  const files = readdirSync(ignitionDir)
-    .filter((f) => f.endsWith('.ign') && !f.endsWith('.pointer.ign') && !f.endsWith('.secret.ign'))
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  if (files.length === 0) throw new RehearsalInputError(`rehearse: ${ignitionDir} holds no node config (<node>.ign); run keelson synth`);
-  const parsed = files.map((f) => {
-    const name = f.slice(0, -'.ign'.length);
-    const docs = kubeadmDocs(decodeFiles(JSON.parse(readFileSync(join(ignitionDir, f), 'utf8'))));
-    return { name, docs };
-  });
+  // infra-out read once, the way verify reads it: each node's kubeadm configs and labels, the Terraform servers.
+  let infra: InfraOut;
+  try {
+    infra = readInfraOut(infraDir);
+  } catch (e) {
+    throw new RehearsalInputError(`rehearse: ${(e as Error).message.replace(/^verify: /, '')}`);
+  }
+  const servers = terraformServers(infra.terraform);
+  const provider = servers.some((s) => s.address.startsWith('hcloud_server.')) ? 'hetzner' : 'digitalocean';
+  const sizes = new Map(servers.map((s) => [s.name, String(s.attributes.size ?? s.attributes.server_type)]));
+  if (infra.nodes.length === 0) throw new RehearsalInputError(`rehearse: ${ignitionDir} holds no node config (<node>.ign); run keelson synth`);
+  const parsed = infra.nodes.map((n) => ({ name: n.name, docs: n.kubeadm as KubeadmDoc[], nodeLabels: n.labels }));
   // One KubeletConfiguration for the cluster: kubeadm init uploads it, joining nodes download it.
   const kubelet = (parsed.flatMap((p) => p.docs).find((d) => d.kind === 'KubeletConfiguration') ?? {}) as KubeletReservations;
-  return parsed.map(({ name, docs }) => {
+  return parsed.map(({ name, docs, nodeLabels }) => {
     const init = docs.find((d) => d.kind === 'InitConfiguration');
     const join = docs.find((d) => d.kind === 'JoinConfiguration');
     const registrationDoc = init ?? join;
@@ -220,7 +175,7 @@ export function simulatedFleet(infraDir: string): SimulatedNode[] {
       'kubernetes.io/os': 'linux',
       'kubernetes.io/hostname': name,
       ...(controller ? { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } : {}),
-      ...nodeLabels(registration),
+      ...nodeLabels,
     };
     const declared = registration.taints as NodeTaint[] | null | undefined;
     const taints = declared === undefined || declared === null ? (controller ? [KUBEADM_CONTROL_PLANE_TAINT] : []) : declared.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect }));

@@ -10,3 +10,6 @@ export { checkSyncOrder, AppTree, SKIP_DRY_RUN_OPTION } from './sync-order';
 export { checkProject } from './project';
 export { checkStorage } from './storage';
 export { renderHtmlReport } from './html';
+export { readInfraOut, terraformServers } from './rendered';
+export type { InfraOut } from './rendered';
+export type { NodeInfo, KubeadmDocument } from './types';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Agent, request as httpsRequest } from 'node:https';
+import { Agent } from 'node:https';
+import { apiRequest } from '@keelson/control-plane';
 import type { K8sObject } from '@keelson/upstream';
 
 /** What the API server answered. */
@@ -60,35 +61,7 @@ export class ApiClient {
   }
 
   request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = httpsRequest(
-        `${this.server}${path}`,
-        {
-          method,
-          agent: this.agent,
-          headers: { accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
-          timeout: 60_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // plain text
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return apiRequest(`${this.server}${path}`, { method, body, contentType, agent: this.agent, timeoutMs: 60_000 });
   }
 
   async get<T = K8sObject>(path: string): Promise<T | undefined> {
