@@ -1,10 +1,20 @@
 import type { K8sObject } from '@keelson/upstream';
 import type { ApiClient } from './internal/api';
-import type { KwokFleet } from './internal/kwok';
 import { sleep } from './internal/util';
 import { readClusterPods, unscheduledReason, type LivePod } from './scheduling';
 
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
+
+/**
+ * What turns nodes off and on: the rehearsal's kubelet stand-ins (kwok), or
+ * a cloud's power actions in a drill. The fault engine only sees this.
+ */
+export interface NodePower {
+  /** Cuts the nodes' power at once: no more status, no more lease. */
+  powerOff(nodes: readonly string[]): Promise<void>;
+  /** Turns the nodes back on. */
+  powerOn(nodes: readonly string[]): Promise<void>;
+}
 
 /**
  * The node-failure timers of the rehearsal and of production. The
@@ -93,7 +103,7 @@ const available = (kind: string, w: LiveWorkload) => (kind === 'StatefulSet' ? (
  */
 export async function runFaultScenario(
   api: ApiClient,
-  kwok: KwokFleet,
+  power: NodePower,
   scenario: { readonly name: string; readonly failedNodes: readonly string[] },
   options: { readonly timers?: FaultTimers; readonly production?: FaultTimers; readonly maxWaitMs?: number; readonly onProgress?: (line: string) => void } = {},
 ): Promise<FaultScenarioReport> {
@@ -131,7 +141,7 @@ export async function runFaultScenario(
   options.onProgress?.(`faults (${scenario.name}): failing ${scenario.failedNodes.join(', ')}; ${affected.length} Deployments/StatefulSets have pods there; waiting up to ${Math.round(maxWait / 1000)} s`);
 
   const t0 = Date.now();
-  await Promise.all(scenario.failedNodes.map((n) => kwok.kill(n)));
+  await power.powerOff(scenario.failedNodes);
   const nodeTimes = new Map<string, { notReadyMs?: number; taintedMs?: number }>(scenario.failedNodes.map((n) => [n, {}]));
   let lastLine = '';
   for (;;) {
@@ -236,8 +246,8 @@ function whyNotRecovered(name: string, kind: string, tol: { seconds: number; sou
  * rebooted node restarts them, and kwok does not report them ready again,
  * so they are deleted for their controllers to recreate.
  */
-export async function restoreNodes(api: ApiClient, kwok: KwokFleet, nodes: readonly string[], timeoutMs = 120_000): Promise<void> {
-  for (const n of nodes) kwok.start(n);
+export async function restoreNodes(api: ApiClient, power: NodePower, nodes: readonly string[], timeoutMs = 120_000): Promise<void> {
+  await power.powerOn(nodes);
   const deadline = Date.now() + timeoutMs;
   const set = new Set(nodes);
   for (;;) {

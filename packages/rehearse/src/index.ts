@@ -1,4 +1,4 @@
-export { rehearse, stopKeptRehearsals, seededNodes } from './rehearse';
+export { rehearse, stopKeptRehearsals, keptNodePower, seededNodes } from './rehearse';
 export type { RehearseOptions, RehearsalReport, NodeReport } from './rehearse';
 export { formatRehearsal } from './format';
 export { RehearsalInputError } from './errors';
@@ -11,6 +11,7 @@ export { healthOf } from './health';
 export type { Health, HealthStatus } from './health';
 export { podRequests } from './scheduling';
 export type { SchedulingReport, PendingPod, NodeUsage, WorkloadPods } from './scheduling';
-export { REHEARSAL_TIMERS, PRODUCTION_TIMERS } from './faults';
-export type { FaultScenarioReport, WorkloadRecovery, FaultTimers } from './faults';
+export { REHEARSAL_TIMERS, PRODUCTION_TIMERS, runFaultScenario, restoreNodes } from './faults';
+export type { FaultScenarioReport, WorkloadRecovery, FaultTimers, NodePower } from './faults';
+export { ApiClient } from './internal/api';
 export type { VolumeOutcome } from './internal/provisioner';

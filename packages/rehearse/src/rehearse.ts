@@ -7,7 +7,7 @@ import { apiGroup, BUILT_IN_API_GROUPS, DesiredStateError, HelmTemplateError, re
 import { verifyPlatform } from '@keelson/verify';
 import { ArgoSync, type SyncReport } from './argo-sync';
 import { RehearsalInputError } from './errors';
-import { PRODUCTION_TIMERS, REHEARSAL_TIMERS, restoreNodes, runFaultScenario, type FaultScenarioReport, type FaultTimers } from './faults';
+import { PRODUCTION_TIMERS, REHEARSAL_TIMERS, restoreNodes, runFaultScenario, type FaultScenarioReport, type FaultTimers, type NodePower } from './faults';
 import { nodeObject, simulatedFleet, type SimulatedNode } from './fleet';
 import { ApiClient } from './internal/api';
 import { rerenderWithClusterApiVersions, servedApiVersions } from './internal/capabilities';
@@ -95,13 +95,21 @@ const STATIC_POD_REQUESTS: ReadonlyArray<{ readonly component: string; readonly 
   { component: 'kube-scheduler', cpu: '100m' },
 ];
 
-const kept = new Set<{ stop(): Promise<void> }>();
+const kept = new Map<string, { stop(): Promise<void>; power: NodePower }>();
 
 /** Stops every control plane a `keep` rehearsal left running. */
 export async function stopKeptRehearsals(): Promise<void> {
-  const all = [...kept];
+  const all = [...kept.values()];
   kept.clear();
   await Promise.all(all.map((k) => k.stop()));
+}
+
+/**
+ * The power switch of a kept rehearsal's simulated nodes (by its
+ * kubeconfig): what a drill's test uses as the cloud's power actions.
+ */
+export function keptNodePower(kubeconfig: string): NodePower | undefined {
+  return kept.get(kubeconfig)?.power;
 }
 
 /** `mulberry32`: a small seeded PRNG, so `--seed N` picks the same nodes every time. */
@@ -311,7 +319,7 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
     });
     if (options.keep) {
       keepRunning = true;
-      kept.add({ stop: stopAll });
+      kept.set(plane.kubeconfig, { stop: stopAll, power: kwok });
       return { ...report, kept: { url: plane.url, kubeconfig: plane.kubeconfig } };
     }
     return report;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { requirePeer, requirePeerData } from '@keelson/upstream';
+import type { NodePower } from '../faults';
 
 const running = new Set<ChildProcess>();
 let hooked = false;
@@ -31,7 +32,7 @@ function installExitHooks(): void {
  *
  * @see https://kwok.sigs.k8s.io/docs/user/kwok-in-cluster/
  */
-export class KwokFleet {
+export class KwokFleet implements NodePower {
   private readonly processes = new Map<string, ChildProcess>();
   private readonly logs = new Map<string, string[]>();
   private readonly indexes = new Map<string, number>();
@@ -88,6 +89,14 @@ export class KwokFleet {
     const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
     p.kill('SIGKILL');
     await exited;
+  }
+
+  async powerOff(nodes: readonly string[]): Promise<void> {
+    await Promise.all(nodes.map((n) => this.kill(n)));
+  }
+
+  async powerOn(nodes: readonly string[]): Promise<void> {
+    for (const n of nodes) this.start(n);
   }
 
   /** Stops every process. */
