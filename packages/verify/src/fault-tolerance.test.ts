@@ -83,6 +83,24 @@ describe('the fault-tolerance proof', () => {
     expect(row(result, 'Deployment web/other').problems).toEqual([expect.stringMatching(/a single replica with no recovery bound/)]);
   });
 
+  it("fails a StatefulSet with one replica whatever its tolerations (it is not replaced while its node is down), passes the excepted one, and refuses a stale exception", () => {
+    const statefulSet = (name: string, namespace: string, replicas: number) => {
+      const d = deployment(name, replicas) as any;
+      d.kind = 'StatefulSet';
+      d.metadata.namespace = namespace;
+      d.spec.template.spec.tolerations = [
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+      ];
+      return d;
+    };
+    const result = proveFaultTolerance([manifest(statefulSet('queue', 'web', 1)), manifest(statefulSet('argocd-application-controller', 'argocd', 1))], six);
+    expect(row(result, 'StatefulSet web/queue')).toMatchObject({ ok: false, problems: [expect.stringMatching(/^a StatefulSet with one replica: its pod on a failed node is not replaced until the node is back .*run it as a Deployment/)] });
+    expect(row(result, 'StatefulSet argocd/argocd-application-controller')).toMatchObject({ ok: true, detail: expect.stringMatching(/^singleton StatefulSet: paused while its node is down, back with the node \(accepted: /) });
+    const stale = proveFaultTolerance([manifest(statefulSet('argocd-application-controller', 'argocd', 3))], six);
+    expect(stale.check.findings.map((f) => f.message)).toContainEqual(expect.stringMatching(/^StatefulSet argocd\/argocd-application-controller: the fault-tolerance exception for it is stale \(it runs 3 replicas now\): remove it from FAULT_TOLERANCE_EXCEPTIONS/));
+  });
+
   it('proves N = 3 ... 12: etcd with 2k+1 members survives every choice of k nodes, and k replicas never do', () => {
     for (let n = 3; n <= 12; n++) {
       // any-third up to 11 nodes; 12 nodes need the failure-domains model (2k+1 = 9 members is above etcd's 7).

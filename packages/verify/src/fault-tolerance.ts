@@ -1,3 +1,4 @@
+import { FAULT_TOLERANCE_EXCEPTIONS } from './exceptions';
 import { HOSTNAME_LABEL, ZONE_LABEL } from './rendered';
 import { asArray, check, describe, isRecord, type CheckResult, type Finding, type K8sObject, type Loose, type Manifest, type NodeInfo, type ReportRow } from './types';
 
@@ -345,6 +346,7 @@ function storageProblems(podSpec: Loose, claimTemplates: unknown, namespace: str
 
 interface WorkloadInput {
   readonly name: string;
+  readonly kind: string;
   readonly file: string;
   readonly namespace: string;
   readonly replicas: number | 'daemon';
@@ -361,6 +363,7 @@ function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: Fail
     return prove(w.name, w.file, { total: eligible.length, eligible, daemon: true, need: 1, noun: 'pods (one per node)', needWhy: 'a DaemonSet needs one node left' }, model);
   }
   if (w.replicas === 0) return undefined;
+  if (w.replicas === 1 && w.kind === 'StatefulSet') return proveStatefulSingleton(w, eligible);
   if (w.replicas === 1) {
     const bound = recoveryBound(w.annotations, w.pod.tolerations);
     const problems = [...w.storage];
@@ -382,6 +385,51 @@ function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: Fail
   }
   const [spread, ...alsoSpread] = spreadsOf(w.pod, w.replicas, eligible);
   return prove(w.name, w.file, { total: w.replicas, eligible, spread, alsoSpread, need: 1, noun: 'replicas', needWhy: spreadAdvice(model, 'replicas') }, model, w.pdb(w.replicas));
+}
+
+/**
+ * A StatefulSet's only pod on a failed node is evicted but never replaced:
+ * the StatefulSet controller creates no pod of the same identity until the
+ * node confirms the old one is gone, and an unreachable node never does
+ * (until it is back, deleted, or tainted out-of-service). Its tolerations
+ * bound nothing, so it is down for as long as its node is, unless the
+ * exceptions table accepts that with a reason.
+ *
+ * @see https://kubernetes.io/docs/tasks/run-application/force-delete-stateful-set-pod/#statefulset-considerations
+ * @see https://kubernetes.io/docs/concepts/cluster-administration/node-shutdown/#non-graceful-node-shutdown
+ */
+function proveStatefulSingleton(w: WorkloadInput, eligible: readonly NodeInfo[]): ServiceProof {
+  const excepted = FAULT_TOLERANCE_EXCEPTIONS.find((e) => e.kind === w.kind && e.namespace === w.namespace && `${w.kind} ${e.namespace}/${e.name}` === w.name);
+  const problems = excepted
+    ? []
+    : [
+        'a StatefulSet with one replica: its pod on a failed node is not replaced until the node is back (Kubernetes keeps at most one pod per StatefulSet identity), so it is down for as long as its node is, whatever its tolerations say; ' +
+          'run it as a Deployment with unreachable/not-ready tolerations, or replicate it',
+      ];
+  const node = eligible[0]?.name;
+  const proof: ServiceProof = {
+    name: w.name,
+    file: w.file,
+    ok: problems.length === 0 && eligible.length > 0,
+    detail: excepted ? `singleton StatefulSet: paused while its node is down, back with the node (accepted: ${excepted.summary})` : 'singleton StatefulSet: down while its node is, not replaced elsewhere',
+    failedNodes: node ? [node] : [],
+    placement: node ? { [node]: 1 } : {},
+    problems: eligible.length > 0 ? problems : [...problems, 'no node can run it'],
+  };
+  UNITS.set(proof, { total: 1, eligible, spread: { key: HOSTNAME_LABEL, perDomain: 1, why: 'one replica' }, need: 1, noun: 'replica', needWhy: '' });
+  return proof;
+}
+
+/** An exception whose workload is rendered but is no singleton StatefulSet any more. */
+function staleFaultExceptions(objects: ReadonlyArray<{ readonly file: string; readonly o: K8sObject }>): Finding[] {
+  const findings: Finding[] = [];
+  for (const e of FAULT_TOLERANCE_EXCEPTIONS) {
+    const hit = objects.find((m) => m.o.kind === e.kind && m.o.metadata?.name === e.name && (m.o.metadata?.namespace ?? 'default') === e.namespace);
+    if (hit && num(hit.o.spec?.replicas, 1) !== 1) {
+      findings.push({ file: hit.file, message: `${e.kind} ${e.namespace}/${e.name}: the fault-tolerance exception for it is stale (it runs ${num(hit.o.spec?.replicas, 1)} replicas now): remove it from FAULT_TOLERANCE_EXCEPTIONS in packages/verify/src/exceptions.ts` });
+    }
+  }
+  return findings;
 }
 
 /** What keeps a replicated service up under the model. */
@@ -545,6 +593,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const proof = proveWorkload(
       {
         name: `Deployment ${ns}/${name} (from ${describe(o)})`,
+        kind: 'Deployment',
         file,
         namespace: ns,
         replicas,
@@ -569,6 +618,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const proof = proveWorkload(
       {
         name: describe(o),
+        kind: String(o.kind),
         file,
         namespace: ns,
         replicas,
@@ -590,7 +640,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
   }
 
   const worst = platformWorstCase(services, model);
-  const findings = services.flatMap((s) => s.problems.map((message) => ({ file: s.file, message: `${s.name}: ${message}` })));
+  const findings = [...services.flatMap((s) => s.problems.map((message) => ({ file: s.file, message: `${s.name}: ${message}` }))), ...staleFaultExceptions(objects)];
   const rows: ReportRow[] = services.map((s) => ({ name: s.name, ok: s.ok, detail: s.detail, failedNodes: s.failedNodes, file: s.file }));
   const failedServices = services.filter((s) => !s.ok).length;
   return {

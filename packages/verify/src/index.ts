@@ -11,5 +11,7 @@ export { checkProject } from './project';
 export { checkStorage } from './storage';
 export { renderHtmlReport } from './html';
 export { readInfraOut, terraformServers } from './rendered';
+export { FAULT_TOLERANCE_EXCEPTIONS, POD_SECURITY_EXCEPTIONS } from './exceptions';
+export type { FaultToleranceException, PodSecurityException } from './exceptions';
 export type { InfraOut } from './rendered';
 export type { NodeInfo, KubeadmDocument } from './types';
