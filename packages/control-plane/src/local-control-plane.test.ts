@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { openSecretsBundle } from '@keelson/etcd-tls';
 import { renderNodeConfigs, type IgnitionV3_3 } from '@keelson/ignition';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
-import { apiGroup, BUILT_IN_API_GROUPS, CLUSTER_SCOPED_KINDS } from '@keelson/upstream';
+import { apiGroup, BUILT_IN_API_GROUPS, BUILT_IN_API_VERSIONS, CLUSTER_SCOPED_KINDS } from '@keelson/upstream';
 import { controlPlaneOptionsFromIgnition } from './from-ignition';
 import { LocalControlPlane, SIMULATED_NODE_ANNOTATION } from './local-control-plane';
 
@@ -167,5 +167,15 @@ describe('a real control plane with the first controller\'s flags', () => {
     expect([...served].filter((g) => !BUILT_IN_API_GROUPS.has(g)).sort()).toEqual([]);
     // Groups the list names that this API server (its feature gates off) does not serve are beta groups of 1.36.
     expect([...BUILT_IN_API_GROUPS].filter((g) => !served.has(g)).every((g) => g.endsWith('.k8s.io'))).toBe(true);
+  });
+
+  it("serves exactly the built-in API versions the desired state hands helm, as Argo CD's repo server would read them from this API server", () => {
+    const served = new Set<string>();
+    for (const gv of plane.kubectl(['api-versions']).stdout.trim().split('\n')) {
+      served.add(gv);
+      const list = JSON.parse(plane.kubectl(['get', '--raw', gv.includes('/') ? `/apis/${gv}` : `/api/${gv}`]).stdout) as { resources: Array<{ name: string; kind: string }> };
+      for (const r of list.resources) if (!r.name.includes('/')) served.add(`${gv}/${r.kind}`);
+    }
+    expect([...served].sort()).toEqual([...BUILT_IN_API_VERSIONS].sort());
   });
 });

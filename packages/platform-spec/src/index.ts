@@ -49,6 +49,9 @@ export type {
   InfraInput,
   TerraformDocument,
   NodeProvider,
+  CloudPower,
+  CloudApiOptions,
+  CloudApiRequest,
   ObjectStoreCredentials,
 } from './layers';
 export { loadPlatformSpec, parsePlatformConfig, parseConfigText, PlatformConfigError } from './load';

@@ -364,13 +364,66 @@ export interface TerraformDocument {
   readonly content: string;
 }
 
+/** One request to a cloud's API, as a drill's dry run shows it. */
+export interface CloudApiRequest {
+  readonly method: 'GET' | 'POST';
+  /** The full URL; `{...}` stands for what only the API's earlier answer gives (a server's or an action's ID). */
+  readonly url: string;
+  /** The JSON body, when the request has one. */
+  readonly body?: unknown;
+  /** Why it is sent: `find keelson-controller-1`, `power off keelson-controller-1`, `wait for the action`. */
+  readonly purpose: string;
+}
+
+/** How to reach a cloud's API. */
+export interface CloudApiOptions {
+  /** The API token, sent as `Authorization: Bearer <token>`. */
+  readonly token: string;
+  /**
+   * The API's base URL, with its version (a test points it at a local mimic).
+   * @default - the cloud's public API (`https://api.digitalocean.com/v2`, `https://api.hetzner.cloud/v1`)
+   */
+  readonly baseUrl?: string;
+  /**
+   * How long to wait for one power action to complete.
+   * @default 300000
+   */
+  readonly actionTimeoutMs?: number;
+  /**
+   * How often to ask whether an action completed.
+   * @default 2000
+   */
+  readonly pollIntervalMs?: number;
+}
+
+/**
+ * A cloud's power switch for the platform's servers, by node name (the
+ * server's name is the node's): what `keelson drill` turns nodes off and on
+ * with. Each call finds every server by its name, starts one power action
+ * per server at once, and waits until every action completed; an error names
+ * the server, the HTTP status and the API's own message.
+ */
+export interface CloudPower {
+  /** Cuts the servers' power at once (a hard power-off, not a shutdown), and waits until they are off. */
+  powerOff(nodes: readonly string[]): Promise<void>;
+  /** Powers the servers on, and waits until the cloud reports them on. */
+  powerOn(nodes: readonly string[]): Promise<void>;
+  /** The requests `powerOff` or `powerOn` would send for `nodes`, in order, sending none. */
+  plan(action: 'powerOff' | 'powerOn', nodes: readonly string[]): readonly CloudApiRequest[];
+}
+
 /**
  * The seam between the platform and a cloud: renders everything the platform
  * needs from the cloud (image, network, firewall, nodes, load balancers,
- * volumes, buckets, DNS) as Terraform JSON. One line of config picks one.
+ * volumes, buckets, DNS) as Terraform JSON, and turns its servers off and on
+ * for a drill. One line of config picks one.
  */
 export interface NodeProvider {
   readonly id: 'digitalocean' | 'hetzner';
+  /** The environment variable holding the cloud's API token, as its Terraform provider reads it (`DIGITALOCEAN_TOKEN`, `HCLOUD_TOKEN`). */
+  readonly apiTokenVariable: string;
+  /** The cloud's power actions on the platform's servers, through its API. */
+  cloudPower(options: CloudApiOptions): CloudPower;
   /**
    * Where the secret part of a node's Ignition is fetched from (the pointer
    * names it): a link signed with `signing` that expires, or the bare object

@@ -61,6 +61,20 @@ export interface WorkloadRecovery {
   readonly tolerationSource: 'pod' | 'default';
   /** Why it did not recover. */
   readonly reason?: string;
+  /**
+   * Why not recovering is within the promise: a StatefulSet that keeps
+   * running on its other replicas while the ones on the failed nodes wait
+   * for them, or a workload `keelson verify`'s exceptions table accepts.
+   */
+  readonly accepted?: string;
+}
+
+/** A workload excused from "keeps running", as `keelson verify`'s FAULT_TOLERANCE_EXCEPTIONS lists it. */
+export interface AcceptedOutage {
+  readonly namespace: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly summary: string;
 }
 
 export interface FaultScenarioReport {
@@ -105,7 +119,7 @@ export async function runFaultScenario(
   api: ApiClient,
   power: NodePower,
   scenario: { readonly name: string; readonly failedNodes: readonly string[] },
-  options: { readonly timers?: FaultTimers; readonly production?: FaultTimers; readonly maxWaitMs?: number; readonly onProgress?: (line: string) => void } = {},
+  options: { readonly timers?: FaultTimers; readonly production?: FaultTimers; readonly maxWaitMs?: number; readonly exceptions?: readonly AcceptedOutage[]; readonly onProgress?: (line: string) => void } = {},
 ): Promise<FaultScenarioReport> {
   const timers = options.timers ?? REHEARSAL_TIMERS;
   const production = options.production ?? PRODUCTION_TIMERS;
@@ -206,10 +220,39 @@ export async function runFaultScenario(
       workloads.push({ ...base, status: 'recovered', recoveredMs: t.recoveredAt, productionEstimateMs: t.recoveredAt + scaleBack });
       continue;
     }
-    workloads.push({ ...base, status: a === 0 ? 'down' : 'degraded', reason: whyNotRecovered(name, t.kind, t.toleration, after.pods, after.owner, failed, end) });
+    const reason = whyNotRecovered(name, t.kind, t.toleration, after.pods, after.owner, failed, end);
+    const accepted = acceptedOutage(name, t, a, after.pods, after.owner, failed, options.exceptions ?? []);
+    workloads.push({ ...base, status: a === 0 ? 'down' : 'degraded', reason, ...(accepted ? { accepted } : {}) });
   }
   const nodes = scenario.failedNodes.map((node) => ({ node, ...nodeTimes.get(node) }));
-  return { name: scenario.name, failedNodes: scenario.failedNodes, nodes, workloads, skipped: skipped.sort(), ok: workloads.every((w) => w.status === 'unaffected' || w.status === 'recovered'), durationMs: end };
+  return { name: scenario.name, failedNodes: scenario.failedNodes, nodes, workloads, skipped: skipped.sort(), ok: workloads.every((w) => w.status === 'unaffected' || w.status === 'recovered' || w.accepted !== undefined), durationMs: end };
+}
+
+/**
+ * Whether a workload that did not recover still keeps the promise. A
+ * StatefulSet never replaces a pod on an unreachable node (at most one pod
+ * per identity), so one that kept at least one replica available throughout,
+ * and whose missing replicas are exactly those waiting on failed nodes, keeps
+ * running as `keelson verify` proves it would. An outage verify's exceptions
+ * table accepts is accepted with its stated reason.
+ *
+ * @see https://kubernetes.io/docs/tasks/run-application/force-delete-stateful-set-pod/#statefulset-considerations
+ */
+function acceptedOutage(
+  name: string,
+  t: { readonly kind: string; readonly replicas: number; readonly min: number },
+  availableNow: number,
+  pods: readonly LivePod[],
+  owner: ReadonlyMap<string, string>,
+  failed: ReadonlySet<string>,
+  exceptions: readonly AcceptedOutage[],
+): string | undefined {
+  const excepted = exceptions.find((e) => `${e.kind} ${e.namespace}/${e.name}` === name);
+  if (excepted) return `keelson verify's stated exception: ${excepted.summary}`;
+  if (t.kind !== 'StatefulSet' || t.min < 1) return undefined;
+  const waiting = pods.filter((p) => owner.get(p.metadata.uid) === name && p.spec.nodeName && failed.has(p.spec.nodeName)).length;
+  if (availableNow + waiting < t.replicas) return undefined;
+  return `kept ${t.min} of ${t.replicas} replicas running; the ${waiting} on the failed nodes come back with them (a StatefulSet replaces no pod until its node confirms it gone)`;
 }
 
 function whyNotRecovered(name: string, kind: string, tol: { seconds: number; source: string }, pods: readonly LivePod[], owner: ReadonlyMap<string, string>, failed: ReadonlySet<string>, elapsedMs: number): string {

@@ -91,6 +91,7 @@ export function formatRehearsal(report: RehearsalReport): string {
         ]),
       ),
     );
+    for (const w of affected.filter((x) => x.accepted)) out.push(`  ${w.workload} ${w.status}, accepted: ${w.accepted}`);
     if (f.skipped.length > 0) out.push(`  not rehearsed (short of replicas before the fault): ${f.skipped.join(', ')}`);
     out.push('');
   }

@@ -12,6 +12,6 @@ export type { Health, HealthStatus } from './health';
 export { podRequests } from './scheduling';
 export type { SchedulingReport, PendingPod, NodeUsage, WorkloadPods } from './scheduling';
 export { REHEARSAL_TIMERS, PRODUCTION_TIMERS, runFaultScenario, restoreNodes } from './faults';
-export type { FaultScenarioReport, WorkloadRecovery, FaultTimers, NodePower } from './faults';
+export type { FaultScenarioReport, WorkloadRecovery, FaultTimers, NodePower, AcceptedOutage } from './faults';
 export { ApiClient } from './internal/api';
 export type { VolumeOutcome } from './internal/provisioner';

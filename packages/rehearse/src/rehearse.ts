@@ -4,7 +4,7 @@ import { controlPlaneOptionsFromIgnition, LocalControlPlane, SIMULATED_NODE_ANNO
 import { KUBERNETES_RELEASES, type IgnitionV3_3 } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import { apiGroup, BUILT_IN_API_GROUPS, DesiredStateError, HelmTemplateError, renderDesiredState, SourceError, type DesiredState } from '@keelson/upstream';
-import { verifyPlatform } from '@keelson/verify';
+import { FAULT_TOLERANCE_EXCEPTIONS, verifyPlatform } from '@keelson/verify';
 import { ArgoSync, type SyncReport } from './argo-sync';
 import { RehearsalInputError } from './errors';
 import { PRODUCTION_TIMERS, REHEARSAL_TIMERS, restoreNodes, runFaultScenario, type FaultScenarioReport, type FaultTimers, type NodePower } from './faults';
@@ -283,7 +283,7 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
     const faultsStart = Date.now();
     const faults: FaultScenarioReport[] = [];
     if ((options.faults ?? true) && worst.length > 0) {
-      faults.push(await runFaultScenario(api, kwok, { name: 'worst case', failedNodes: worst }, { timers, onProgress: progress }));
+      faults.push(await runFaultScenario(api, kwok, { name: 'worst case', failedNodes: worst }, { timers, exceptions: FAULT_TOLERANCE_EXCEPTIONS, onProgress: progress }));
       if (options.seed !== undefined) {
         const nodes = seededNodes(
           fleet.map((n) => n.name),
@@ -296,7 +296,7 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
         await restoreNodes(api, kwok, worst);
         progress(`faults: ${worst.join(', ')} Ready again after ${((Date.now() - back) / 1000).toFixed(1)} s`);
         await observeScheduling(api, fleet, { timeoutMs: options.schedulingTimeoutMs ?? 120_000, onProgress: progress });
-        faults.push(await runFaultScenario(api, kwok, { name: `seed ${options.seed}`, failedNodes: nodes }, { timers, onProgress: progress }));
+        faults.push(await runFaultScenario(api, kwok, { name: `seed ${options.seed}`, failedNodes: nodes }, { timers, exceptions: FAULT_TOLERANCE_EXCEPTIONS, onProgress: progress }));
       }
     }
     const faultsMs = Date.now() - faultsStart;
@@ -369,7 +369,7 @@ function assemble(p: Parts): RehearsalReport {
   }
   for (const v of p.volumes) if (v.state === 'pending') failures.push(`volumes: PersistentVolumeClaim ${v.claim} stays Pending: ${v.detail}`);
   for (const s of p.faults) {
-    for (const w of s.workloads) if (w.status === 'degraded' || w.status === 'down') failures.push(`faults (${s.name}: ${s.failedNodes.join(', ')}): ${w.workload} is ${w.status} (${w.minAvailable} of ${w.replicas} available at worst): ${w.reason}`);
+    for (const w of s.workloads) if ((w.status === 'degraded' || w.status === 'down') && w.accepted === undefined) failures.push(`faults (${s.name}: ${s.failedNodes.join(', ')}): ${w.workload} is ${w.status} (${w.minAvailable} of ${w.replicas} available at worst): ${w.reason}`);
   }
 
   const custom = new Map<string, string[]>();

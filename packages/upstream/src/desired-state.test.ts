@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { crdApiVersions, DesiredStateError, renderDesiredState, type DesiredState, type K8sObject } from './desired-state';
+import { apiGroup, crdApiVersions, DesiredStateError, renderDesiredState, type DesiredState, type K8sObject } from './desired-state';
 
 jest.setTimeout(300_000);
 
@@ -67,6 +67,13 @@ describe('renderDesiredState on the default platform', () => {
   it('passes every CRD of the desired state to helm as --api-versions', () => {
     const versions = crdApiVersions(state.objects.map((o) => o.object));
     expect(versions).toEqual(expect.arrayContaining(['ceph.rook.io/v1', 'ceph.rook.io/v1/CephCluster', 'cert-manager.io/v1', 'cert-manager.io/v1/ClusterIssuer', 'argoproj.io/v1alpha1/Application']));
+  });
+
+  it("renders a chart that asks for a built-in kind's API version as the cluster would (Argo CD passes every served group/version/Kind)", () => {
+    // traefik 41.1.0 picks policy/v1 only when .Capabilities.APIVersions has policy/v1/PodDisruptionBudget; Helm's own default set has no Kind entries.
+    const pdb = state.objects.find((o) => o.application === 'ingress-traefik' && o.object.kind === 'PodDisruptionBudget');
+    expect(pdb?.object.apiVersion).toBe('policy/v1');
+    expect(state.objects.filter((o) => String(o.object.apiVersion).endsWith('v1beta1') && apiGroup(String(o.object.apiVersion)) === 'policy')).toEqual([]);
   });
 });
 

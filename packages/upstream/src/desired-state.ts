@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { homedir, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import YAML from 'yaml';
+import { BUILT_IN_API_VERSIONS } from './built-in-api-versions';
 import { helmTemplate } from './helm';
 import { canonicalJson, sameRepo } from './internal/compare';
 import { requirePeer } from './peers';
@@ -172,8 +173,8 @@ export const apiGroup = (apiVersion: string): string => (apiVersion.includes('/'
  * Application it finds. A folder of this repository is read as a directory
  * source; a Helm source is rendered with the real `helm template` (the
  * pinned chart, `valuesObject`/`values`, release name, the destination
- * namespace, `--kube-version`, `--api-versions` of every CRD in the desired
- * state, CRDs included); a Git source with a kustomization is built with the
+ * namespace, `--kube-version`, `--api-versions` of every built-in kind and
+ * every CRD in the desired state, as Argo CD passes the cluster's, CRDs included); a Git source with a kustomization is built with the
  * real kustomize (`kubectl kustomize`) with the Application's patches and
  * namespace, otherwise read as a directory. Deterministic: Applications and
  * objects come out in a stable order.
@@ -185,11 +186,11 @@ export const apiGroup = (apiVersion: string): string => (apiVersion.includes('/'
  */
 export function renderDesiredState(options: RenderDesiredStateOptions): DesiredState {
   const root = findRoot(options);
-  // Pass 1 without extra API versions finds every CRD; pass 2 renders charts as the cluster would (CRDs installed).
-  const first = walk(options, root, []);
-  const apiVersions = crdApiVersions(first.objects.map((o) => o.object));
-  if (apiVersions.length === 0) return first;
-  return walk(options, root, apiVersions);
+  // Pass 1 with the built-in API versions finds every CRD; pass 2 renders charts as the cluster would (CRDs installed).
+  const first = walk(options, root, BUILT_IN_API_VERSIONS);
+  const crds = crdApiVersions(first.objects.map((o) => o.object));
+  if (crds.length === 0) return first;
+  return walk(options, root, [...BUILT_IN_API_VERSIONS, ...crds]);
 }
 
 interface RootApplication {

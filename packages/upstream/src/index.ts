@@ -13,4 +13,5 @@ export type { ChartRef, GitRef, ChartLock, GitLock, SourcesLock, ResolvedSource,
 export { helmTemplate, HelmTemplateError } from './helm';
 export type { HelmTemplateOptions } from './helm';
 export { renderDesiredState, crdApiVersions, DesiredStateError, CLUSTER_SCOPED_KINDS, BUILT_IN_API_GROUPS, apiGroup } from './desired-state';
+export { BUILT_IN_API_VERSIONS } from './built-in-api-versions';
 export type { DesiredState, DesiredObject, RenderedApplication, RenderDesiredStateOptions, K8sObject } from './desired-state';

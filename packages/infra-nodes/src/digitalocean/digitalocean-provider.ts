@@ -1,4 +1,6 @@
 import type {
+  CloudApiOptions,
+  CloudPower,
   InfraInput,
   NodeProvider,
   NodeSpec,
@@ -37,6 +39,7 @@ import {
 import { presignS3Url } from '../presign';
 import { backupObjectUrl } from '../internal/backup-object';
 import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
+import { digitalOceanPower, DIGITALOCEAN_TOKEN_VARIABLE } from './digitalocean-power';
 import { addStateBackend, newStack, renderStack } from '../internal/terraform-json';
 import { isPlainRelativePath, secretPartContent, terraformLiteral } from '../internal/secret-part';
 
@@ -153,6 +156,8 @@ export const DROPLET_IGNORED_CHANGES = ['user_data', 'image', 'size'] as const;
  */
 export class DigitalOceanProvider implements NodeProvider {
   public readonly id = 'digitalocean' as const;
+  /** `DIGITALOCEAN_TOKEN`, which the Terraform provider reads too. */
+  public readonly apiTokenVariable = DIGITALOCEAN_TOKEN_VARIABLE;
   private readonly props: DigitalOceanProviderProps;
 
   constructor(props: DigitalOceanProviderProps = {}) {
@@ -207,6 +212,16 @@ export class DigitalOceanProvider implements NodeProvider {
    */
   public backupObjectUrl(spec: PlatformSpec, key: string, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string {
     return backupObjectUrl('DigitalOceanProvider.backupObjectUrl', this.backupBucket(spec), key, signing);
+  }
+
+  /**
+   * The droplets' power actions through the DigitalOcean API
+   * (`https://api.digitalocean.com/v2` unless `options.baseUrl`): each node's
+   * droplet found by its name, `power_off` and `power_on` actions, each
+   * waited for until completed.
+   */
+  public cloudPower(options: CloudApiOptions): CloudPower {
+    return digitalOceanPower(options);
   }
 
   /** The Terraform address of a node's droplet, for `terraform apply -replace=...`. */

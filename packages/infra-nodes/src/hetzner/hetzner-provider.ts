@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
   PlatformConfigError,
+  type CloudApiOptions,
+  type CloudPower,
   type ConfigProblem,
   type InfraInput,
   type NodeBootConfig,
@@ -21,6 +23,7 @@ import { addStateBackend, newStack, renderStack } from '../internal/terraform-js
 import { isPlainRelativePath, secretPartContent } from '../internal/secret-part';
 import { presignS3Url } from '../presign';
 import { backupObjectUrl } from '../internal/backup-object';
+import { hetznerPower, HETZNER_TOKEN_VARIABLE } from './hetzner-power';
 import {
   BACKUP_NONCURRENT_EXPIRY,
   FLATCAR_SNAPSHOT_SELECTOR,
@@ -151,6 +154,8 @@ const LABEL = {
  */
 export class HetznerProvider implements NodeProvider {
   readonly id = 'hetzner' as const;
+  /** `HCLOUD_TOKEN`, which the hcloud Terraform provider reads too. */
+  readonly apiTokenVariable = HETZNER_TOKEN_VARIABLE;
   private readonly props: HetznerProviderProps;
 
   constructor(props: HetznerProviderProps = {}) {
@@ -206,6 +211,16 @@ export class HetznerProvider implements NodeProvider {
    */
   backupObjectUrl(spec: PlatformSpec, key: string, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string {
     return backupObjectUrl('HetznerProvider.backupObjectUrl', this.backupBucket(spec), key, signing);
+  }
+
+  /**
+   * The servers' power actions through the Hetzner Cloud API
+   * (`https://api.hetzner.cloud/v1` unless `options.baseUrl`): each node's
+   * server found by its name, `poweroff` and `poweron` actions, each waited
+   * for until it succeeded.
+   */
+  cloudPower(options: CloudApiOptions): CloudPower {
+    return hetznerPower(options);
   }
 
   /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
