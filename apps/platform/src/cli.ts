@@ -191,6 +191,38 @@ export function buildCli(): Command {
         fail(e, e instanceof RehearsalInputError ? 2 : 1);
       }
     });
+  program
+    .command('drill')
+    .description(
+      "on the live cluster: power off verify's worst-case nodes through the cloud's API, probe every public service and the API server while they are down, time each service back, then power them on again (always, also on errors and Ctrl-C); without --yes it prints the plan and exits 2; exit 1 on any failure",
+    )
+    .addOption(configOption())
+    .addOption(outOption())
+    .option('--kubeconfig <file>', 'admin kubeconfig of the live cluster (default: secrets/<cluster name>/admin.kubeconfig, written by deploy, else $KUBECONFIG)')
+    .option('--yes', 'really power the nodes off (needs DIGITALOCEAN_TOKEN or HCLOUD_TOKEN)')
+    .option('--dry-run', 'print every cloud request, probe and node, and send nothing')
+    .option('--json <file>', 'also write the whole report as JSON')
+    .action(async (opts: CommonOptions & { kubeconfig?: string; yes?: boolean; dryRun?: boolean; json?: string }) => {
+      const { outDir, configPath } = resolvePaths(opts);
+      try {
+        const { drillCommand } = await import('./drill.js');
+        const code = await drillCommand({
+          configPath,
+          outDir,
+          repoRoot: findRepoRoot(process.cwd()),
+          kubeconfig: opts.kubeconfig,
+          yes: opts.yes === true,
+          dryRun: opts.dryRun === true,
+          json: opts.json,
+          env: process.env,
+          out: (text) => process.stdout.write(text),
+          err: (text) => process.stderr.write(text),
+        });
+        if (code !== 0) process.exitCode = code;
+      } catch (e) {
+        fail(e, 1);
+      }
+    });
   const pki = program.command('pki').description('the secrets bundle: CAs, etcd certificates, service-account and encryption keys');
   const secretsOption = () =>
     new Option('--secrets <dir>', 'secrets bundle folder, git-ignored, mode 0700 (default: secrets/<cluster name> at the repo root)');

@@ -1,3 +1,4 @@
+import { checkProject } from '@keelson/verify';
 import { apiGroup, type DesiredObject, type DesiredState, type K8sObject, type RenderedApplication } from '@keelson/upstream';
 import { healthOf, KINDS_WITH_HEALTH, type Health, type HealthStatus } from './health';
 import { type ApiClient, type ServedKind } from './internal/api';
@@ -18,8 +19,8 @@ export interface SyncFailure {
   readonly wave: number;
   /** `Deployment nextcloud/nextcloud`. */
   readonly object: string;
-  /** `dry-run` (before anything is applied), `apply`, `hook` (a hook did not complete) or `health` (a wave never became healthy). */
-  readonly stage: 'dry-run' | 'apply' | 'hook' | 'health';
+  /** `project` (its AppProject does not permit it: nothing applied), `dry-run` (before anything is applied), `apply`, `hook` (a hook did not complete) or `health` (a wave never became healthy). */
+  readonly stage: 'project' | 'dry-run' | 'apply' | 'hook' | 'health';
   readonly message: string;
   /** Where the object was rendered. */
   readonly source?: string;
@@ -122,6 +123,8 @@ export class ArgoSync {
   /** group/Kind of every CRD in the desired state. */
   private readonly desiredCrds: ReadonlySet<string>;
   private readonly namespaces = new Set<string>();
+  /** What the AppProject refuses, per Application (Argo CD v3.5.1's permission rules, as keelson verify applies them). */
+  private readonly projectRefusals = new Map<string, string[]>();
   private readonly started = Date.now();
   private argoKinds = false;
 
@@ -130,6 +133,10 @@ export class ArgoSync {
     private readonly desired: DesiredState,
     private readonly options: ArgoSyncOptions = {},
   ) {
+    for (const f of checkProject(desired).findings) {
+      if (!f.application) continue;
+      this.projectRefusals.set(f.application, [...(this.projectRefusals.get(f.application) ?? []), f.message]);
+    }
     this.desiredCrds = new Set(
       desired.objects
         .filter((o) => o.object.kind === 'CustomResourceDefinition')
@@ -341,6 +348,20 @@ export class ArgoSync {
     const children = new Map(this.desired.applications.filter((a) => a.parent === app.name).map((a) => [a.name, a]));
     const runnable = tasks.filter((t) => !(this.isArgoKind(t.item.object) && !this.argoKinds));
     for (const t of tasks) if (!runnable.includes(t)) this.notApplied.add(t.item);
+
+    // 0. The AppProject's permissions: Argo CD refuses the whole sync when its source, its destination or one of its objects is not permitted.
+    // @see https://argo-cd.readthedocs.io/en/stable/user-guide/projects/
+    const refused = this.projectRefusals.get(app.name) ?? [];
+    if (refused.length > 0) {
+      for (const message of refused) {
+        const object = message.includes(' (Application ') ? message.slice(0, message.indexOf(' (Application ')) : `Application ${app.name}`;
+        this.record(report, { application: app.name, phase: 'Sync', wave: app.wave, object, stage: 'project', message });
+      }
+      report.status = 'Failed';
+      for (const t of runnable) this.notApplied.add(t.item);
+      this.progress(`sync ${app.name}: refused by its AppProject (${refused.length}); nothing applied`);
+      return this.finish(report, t0);
+    }
 
     // CreateNamespace=true: the destination namespace, before the dry-run (gitops-engine creates it first).
     const ownNamespaces = new Set(objects.filter((o) => o.object.kind === 'Namespace' && apiGroup(String(o.object.apiVersion)) === '').map((o) => String(o.object.metadata?.name)));

@@ -77,6 +77,19 @@ export interface AcceptedOutage {
   readonly summary: string;
 }
 
+/** One quorum-keeping service under a fault. */
+export interface QuorumCount {
+  /** `etcd`, `CephCluster rook-ceph/rook-ceph monitors`, `CephBlockPool rook-ceph/ceph-block`. */
+  readonly service: string;
+  readonly noun: string;
+  readonly total: number;
+  readonly lost: number;
+  readonly left: number;
+  /** How many must stay: a majority of etcd members or monitors, a pool's min_size. */
+  readonly need: number;
+  readonly ok: boolean;
+}
+
 export interface FaultScenarioReport {
   /** `worst case` or `seed <n>`. */
   readonly name: string;
@@ -84,6 +97,12 @@ export interface FaultScenarioReport {
   /** Milliseconds from the failure until each node was NotReady and tainted unreachable (NoExecute). */
   readonly nodes: readonly { readonly node: string; readonly notReadyMs?: number; readonly taintedMs?: number }[];
   readonly workloads: readonly WorkloadRecovery[];
+  /**
+   * What no pod here stands for, counted from the rendered objects on the
+   * surviving nodes (keelson verify's placement for these failed nodes):
+   * etcd members on the controllers, Ceph monitors and each pool's copies.
+   */
+  readonly quorum?: readonly QuorumCount[];
   /** Deployments and StatefulSets left out: not every replica was available before the fault (the scheduling phase says why). */
   readonly skipped: readonly string[];
   readonly ok: boolean;
@@ -158,6 +177,7 @@ export async function runFaultScenario(
   await power.powerOff(scenario.failedNodes);
   const nodeTimes = new Map<string, { notReadyMs?: number; taintedMs?: number }>(scenario.failedNodes.map((n) => [n, {}]));
   let lastLine = '';
+  let settledSince: number | undefined;
   for (;;) {
     await sleep(1000);
     const now = Date.now() - t0;
@@ -186,18 +206,23 @@ export async function runFaultScenario(
       if (a < t.replicas) t.recoveredAt = undefined;
     }
     const waiting = affected.filter((t) => t.recoveredAt === undefined).length;
-    // A StatefulSet whose pod was evicted from a failed node waits for that node for ever: no need to wait for it.
-    let stuckOnly = waiting > 0;
-    if (stuckOnly) {
-      const pods = await api.list<LivePod>('/api/v1/pods');
+    // Settled: every workload still waiting either is a StatefulSet whose pods wait for their failed node for ever,
+    // or has every pod off the failed nodes and a replacement the scheduler cannot place; held for 15 s, nothing more will change.
+    let settled = waiting > 0;
+    if (settled) {
+      const current = await readClusterPods(api);
       for (const [name, t] of tracks) {
         if (t.onFailed === 0 || t.recoveredAt !== undefined) continue;
-        const [ns, setName] = name.slice(name.indexOf(' ') + 1).split('/');
-        const there = pods.filter((p) => p.metadata.namespace === ns && p.metadata.ownerReferences?.some((r) => r.kind === 'StatefulSet' && r.name === setName) && p.spec.nodeName && failed.has(p.spec.nodeName));
+        const mine = current.pods.filter((p) => current.owner.get(p.metadata.uid) === name);
+        const there = mine.filter((p) => p.spec.nodeName && failed.has(p.spec.nodeName));
         const stuck = t.kind === 'StatefulSet' && there.length > 0 && there.every((p) => p.metadata.deletionTimestamp);
-        if (!stuck) stuckOnly = false;
+        const unplaceable = there.every((p) => p.metadata.deletionTimestamp) && mine.some((p) => unscheduledReason(p) !== undefined);
+        if (!stuck && !unplaceable) settled = false;
       }
     }
+    if (!settled) settledSince = undefined;
+    else settledSince ??= now;
+    const stuckOnly = settledSince !== undefined && (now - settledSince >= 15_000 || ![...tracks.values()].some((t) => t.onFailed > 0 && t.recoveredAt === undefined && t.kind !== 'StatefulSet'));
     const line = `${[...nodeTimes.values()].filter((x) => x.notReadyMs !== undefined).length}/${failed.size} nodes NotReady, ${[...nodeTimes.values()].filter((x) => x.taintedMs !== undefined).length}/${failed.size} tainted unreachable, ${affected.length - waiting}/${affected.length} workloads recovered`;
     if (line !== lastLine) options.onProgress?.(`faults (${scenario.name}): ${Math.round(now / 1000)} s: ${line}`);
     lastLine = line;

@@ -72,6 +72,18 @@ export function formatRehearsal(report: RehearsalReport): string {
     for (const p of sched.pending) out.push(`  Pending ${p.pod} (${p.workload}): ${p.reason}`);
     out.push('');
   }
+  const d = report.disruptions;
+  if (d) {
+    const blocking = d.budgets.filter((b) => b.blocking);
+    out.push(`disruptions (${s(t.disruptionsMs)}): ${d.budgets.length} PodDisruptionBudgets counted by the disruption controller, ${blocking.length} blocking every eviction`);
+    out.push(...table(['BUDGET', 'EXPECTED', 'HEALTHY', 'ALLOWED'], d.budgets.filter((b) => b.expectedPods > 0).map((b) => [b.budget, String(b.expectedPods), String(b.currentHealthy), `${b.disruptionsAllowed}${b.blocking ? ' (blocks every drain)' : ''}`])));
+    if (d.drain) {
+      const evicted = d.drain.pods.filter((p) => p.evicted);
+      out.push(`  drained ${d.drain.node} through the eviction API in ${s(d.drain.durationMs)}: ${evicted.length}/${d.drain.pods.length} pods evicted${evicted.some((p) => (p.afterMs ?? 0) > 1500) ? ` (slowest after ${s(Math.max(...evicted.map((p) => p.afterMs ?? 0)))}: a budget made it wait for a replacement)` : ''}`);
+      for (const p of d.drain.pods.filter((x) => !x.evicted)) out.push(`  refused: ${p.pod}: ${p.message}`);
+    }
+    out.push('');
+  }
   for (const f of report.faults) {
     const affected = f.workloads.filter((w) => w.status !== 'unaffected');
     out.push(`faults, ${f.name} (${s(f.durationMs)}): ${f.failedNodes.join(', ')} fail; ${affected.length} of ${f.workloads.length} Deployments and StatefulSets had pods there`);
@@ -91,6 +103,10 @@ export function formatRehearsal(report: RehearsalReport): string {
         ]),
       ),
     );
+    if (f.quorum && f.quorum.length > 0) {
+      out.push('  quorum, counted from the rendered objects on the surviving nodes (no operator runs here):');
+      out.push(...table(['SERVICE', 'TOTAL', 'LOST', 'LEFT', 'NEEDS', 'STATUS'], f.quorum.map((q) => [q.service, `${q.total} ${q.noun}`, String(q.lost), String(q.left), String(q.need), q.ok ? 'keeps quorum' : 'LOST'])).map((l) => `  ${l}`));
+    }
     for (const w of affected.filter((x) => x.accepted)) out.push(`  ${w.workload} ${w.status}, accepted: ${w.accepted}`);
     if (f.skipped.length > 0) out.push(`  not rehearsed (short of replicas before the fault): ${f.skipped.join(', ')}`);
     out.push('');
@@ -105,7 +121,7 @@ export function formatRehearsal(report: RehearsalReport): string {
   out.push('cannot show:');
   for (const x of report.limits) out.push(`  - ${x}`);
   out.push('');
-  out.push(`time: control plane ${s(t.controlPlaneMs)}, nodes ${s(t.nodesMs)}, sync ${s(t.syncMs)}, scheduling ${s(t.schedulingMs)}, faults ${s(t.faultsMs)}; total ${s(t.totalMs)}`);
+  out.push(`time: control plane ${s(t.controlPlaneMs)}, nodes ${s(t.nodesMs)}, sync ${s(t.syncMs)}, scheduling ${s(t.schedulingMs)}, disruptions ${s(t.disruptionsMs)}, faults ${s(t.faultsMs)}; total ${s(t.totalMs)}`);
   out.push(report.ok ? 'rehearse: PASS' : `rehearse: FAIL (${report.failures.length} failures)`);
   if (report.kept) out.push(`kept running: ${report.kept.url}, kubeconfig ${report.kept.kubeconfig}`);
   return out.join('\n');

@@ -7,13 +7,14 @@ import { apiGroup, BUILT_IN_API_GROUPS, DesiredStateError, HelmTemplateError, re
 import { FAULT_TOLERANCE_EXCEPTIONS, verifyPlatform } from '@keelson/verify';
 import { ArgoSync, type SyncReport } from './argo-sync';
 import { RehearsalInputError } from './errors';
-import { PRODUCTION_TIMERS, REHEARSAL_TIMERS, restoreNodes, runFaultScenario, type FaultScenarioReport, type FaultTimers, type NodePower } from './faults';
+import { PRODUCTION_TIMERS, REHEARSAL_TIMERS, restoreNodes, runFaultScenario, type FaultScenarioReport, type FaultTimers, type NodePower, type QuorumCount } from './faults';
 import { nodeObject, simulatedFleet, type SimulatedNode } from './fleet';
 import { ApiClient } from './internal/api';
 import { rerenderWithClusterApiVersions, servedApiVersions } from './internal/capabilities';
 import { KwokFleet } from './internal/kwok';
 import { StandInProvisioner, type VolumeOutcome } from './internal/provisioner';
 import { sleep } from './internal/util';
+import { rehearseDisruptions, type DisruptionReport } from './disruptions';
 import { observeScheduling, type SchedulingReport } from './scheduling';
 
 export interface RehearseOptions {
@@ -29,6 +30,8 @@ export interface RehearseOptions {
   readonly onProgress?: (line: string) => void;
   /** Run the fault phase. @default true */
   readonly faults?: boolean;
+  /** Count every PodDisruptionBudget and drain one node through the eviction API. @default true */
+  readonly disruptions?: boolean;
   /** The nodes to fail. @default - the worst case `keelson verify` names */
   readonly failNodes?: readonly string[];
   /** How long a wave may take to become healthy. @default 60000 */
@@ -69,6 +72,8 @@ export interface RehearsalReport {
   readonly rendering: { readonly applications: readonly string[]; readonly changes: readonly string[] };
   readonly sync: SyncReport;
   readonly scheduling?: SchedulingReport;
+  /** Every PodDisruptionBudget as the disruption controller counts it, and one node drained through the eviction API. */
+  readonly disruptions?: DisruptionReport;
   /** What the stand-in provisioner did with each PersistentVolumeClaim. */
   readonly volumes: readonly VolumeOutcome[];
   readonly faults: readonly FaultScenarioReport[];
@@ -79,7 +84,7 @@ export interface RehearsalReport {
   /** Every failure, one line each. */
   readonly failures: readonly string[];
   /** Milliseconds per phase. */
-  readonly timings: { readonly controlPlaneMs: number; readonly nodesMs: number; readonly syncMs: number; readonly schedulingMs: number; readonly faultsMs: number; readonly totalMs: number };
+  readonly timings: { readonly controlPlaneMs: number; readonly nodesMs: number; readonly syncMs: number; readonly schedulingMs: number; readonly disruptionsMs: number; readonly faultsMs: number; readonly totalMs: number };
   /** With `keep`: where the control plane still runs. */
   readonly kept?: { readonly url: string; readonly kubeconfig: string };
 }
@@ -205,12 +210,16 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
   // The worst case, from verify's proof, while the control plane starts.
   let failureModel: RehearsalReport['failureModel'];
   let worst: readonly string[] = options.failNodes ?? [];
+  let quorum: QuorumCount[] = [];
   try {
     if ((options.faults ?? true) && !options.failNodes) {
       const proof = verifyPlatform(spec, { chartsDir: options.chartsDir, infraDir: options.infraDir });
       if (proof.platform) {
         failureModel = { model: proof.platform.model, k: proof.platform.k, description: proof.platform.description };
         worst = proof.platform.worst.failedNodes;
+        quorum = Object.entries(proof.platform.worst.units)
+          .filter(([service]) => service === 'etcd' || service.startsWith('Ceph'))
+          .map(([service, u]) => ({ service, noun: u.noun, total: u.total, lost: u.lost, left: u.total - u.lost, need: u.need, ok: u.total - u.lost >= u.need }));
       }
     }
   } catch (e) {
@@ -279,11 +288,21 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
     await argo.refreshHealth(sync);
     const schedulingMs = Date.now() - schedulingStart;
 
+    // Voluntary disruptions: budgets and one drain.
+    const disruptionsStart = Date.now();
+    let disruptions: DisruptionReport | undefined;
+    if (options.disruptions ?? true) {
+      disruptions = await rehearseDisruptions(api, { onProgress: progress });
+      if (disruptions.drain) await observeScheduling(api, fleet, { timeoutMs: 60_000, onProgress: progress });
+    }
+    const disruptionsMs = Date.now() - disruptionsStart;
+
     // Faults.
     const faultsStart = Date.now();
     const faults: FaultScenarioReport[] = [];
     if ((options.faults ?? true) && worst.length > 0) {
-      faults.push(await runFaultScenario(api, kwok, { name: 'worst case', failedNodes: worst }, { timers, exceptions: FAULT_TOLERANCE_EXCEPTIONS, onProgress: progress }));
+      const scenario = await runFaultScenario(api, kwok, { name: 'worst case', failedNodes: worst }, { timers, exceptions: FAULT_TOLERANCE_EXCEPTIONS, onProgress: progress });
+      faults.push(quorum.length > 0 ? { ...scenario, quorum, ok: scenario.ok && quorum.every((q) => q.ok) } : scenario);
       if (options.seed !== undefined) {
         const nodes = seededNodes(
           fleet.map((n) => n.name),
@@ -312,10 +331,11 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
       rendering: { applications: rerender.applications, changes: rerender.changes },
       sync,
       scheduling,
+      ...(disruptions ? { disruptions } : {}),
       volumes,
       faults,
       faultsEnabled: (options.faults ?? true) && worst.length > 0,
-      timings: { controlPlaneMs, nodesMs, syncMs, schedulingMs, faultsMs, totalMs: Date.now() - t0 },
+      timings: { controlPlaneMs, nodesMs, syncMs, schedulingMs, disruptionsMs, faultsMs, totalMs: Date.now() - t0 },
     });
     if (options.keep) {
       keepRunning = true;
@@ -354,6 +374,7 @@ interface Parts {
   readonly rendering: RehearsalReport['rendering'];
   readonly sync: SyncReport;
   readonly scheduling: SchedulingReport;
+  readonly disruptions?: DisruptionReport;
   readonly volumes: readonly VolumeOutcome[];
   readonly faults: readonly FaultScenarioReport[];
   readonly faultsEnabled: boolean;
@@ -367,8 +388,10 @@ function assemble(p: Parts): RehearsalReport {
   for (const w of p.scheduling.workloads) {
     if (w.running < w.desired) failures.push(`scheduling: ${w.workload} has ${w.running}/${w.desired} pods Running${w.problems.length > 0 ? `: ${w.problems.join('; ')}` : ''}`);
   }
+  failures.push(...(p.disruptions?.failures ?? []));
   for (const v of p.volumes) if (v.state === 'pending') failures.push(`volumes: PersistentVolumeClaim ${v.claim} stays Pending: ${v.detail}`);
   for (const s of p.faults) {
+    for (const q of s.quorum ?? []) if (!q.ok) failures.push(`faults (${s.name}: ${s.failedNodes.join(', ')}): ${q.service} keeps ${q.left} of ${q.total} ${q.noun}, needs ${q.need}`);
     for (const w of s.workloads) if ((w.status === 'degraded' || w.status === 'down') && w.accepted === undefined) failures.push(`faults (${s.name}: ${s.failedNodes.join(', ')}): ${w.workload} is ${w.status} (${w.minAvailable} of ${w.replicas} available at worst): ${w.reason}`);
   }
 
@@ -403,7 +426,8 @@ function assemble(p: Parts): RehearsalReport {
     'no container runs: images, probes, start-up time, the network (Cilium, NetworkPolicies), DNS and TLS are not exercised; recovery times exclude image pulls and start-up',
     'volumes: a ReadWriteOnce volume still attached to a failed node (force-detached after 6 minutes) is not simulated',
     "node memory is the server type's nominal size; the kernel keeps a little of it on a real node",
-    'AppProject rules, PodDisruptionBudgets on a drain and etcd quorum are not rehearsed (keelson verify checks them from the rendered files)',
+    'one node is drained through the eviction API (the one holding pods of the most PodDisruptionBudgets), not every node in turn as kured reboots them; every budget is counted by the real disruption controller',
+    'etcd members, Ceph monitors and pool copies are counted from the rendered objects on the surviving nodes for the worst case (no operator runs); the seeded scenario rehearses the pods only',
     ...(p.faultsEnabled ? [] : ['no fault was rehearsed: no worst-case node set (fewer than 3 nodes, or faults turned off)']),
   ];
   const zone = (n: SimulatedNode) => n.labels['topology.kubernetes.io/zone'];
@@ -426,6 +450,7 @@ function assemble(p: Parts): RehearsalReport {
     rendering: p.rendering,
     sync: p.sync,
     scheduling: p.scheduling,
+    ...(p.disruptions ? { disruptions: p.disruptions } : {}),
     volumes: p.volumes,
     faults: p.faults,
     simulated,

@@ -56,6 +56,8 @@ export interface FaultToleranceResult {
     readonly broken: readonly string[];
     /** Services down in this scenario that come back within their stated bound (singletons, Ceph managers, MDS). */
     readonly recovering: readonly string[];
+    /** Each service's units in this scenario: how many, how many the failed nodes take, how many must stay (etcd's and the Ceph monitors' quorum, a pool's min_size). */
+    readonly units: Readonly<Record<string, { readonly total: number; readonly lost: number; readonly need: number; readonly noun: string }>>;
   };
 }
 
@@ -676,11 +678,15 @@ function platformWorstCase(services: readonly ServiceProof[], model: FailureMode
   }
   const failed = new Set(best.failed);
   const placements: Record<string, Placement> = {};
+  const units: Record<string, { total: number; lost: number; need: number; noun: string }> = {};
   for (const s of services) {
     const u = UNITS.get(s);
-    if (u) placements[s.name] = place(u, failed, lost(u, failed));
+    if (!u) continue;
+    const l = lost(u, failed);
+    placements[s.name] = place(u, failed, l);
+    units[s.name] = { total: u.daemon ? u.eligible.length : u.total, lost: l, need: u.need, noun: u.noun };
   }
-  return { failedNodes: best.failed, placements, broken: best.broken, recovering: best.recovering };
+  return { failedNodes: best.failed, placements, broken: best.broken, recovering: best.recovering, units };
 }
 
 /** Whether an Application syncs a folder of the rendered output (its path ends with one of charts-out's folders). */

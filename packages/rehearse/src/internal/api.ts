@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { apiRequest } from '@keelson/control-plane';
+import YAML from 'yaml';
 import type { K8sObject } from '@keelson/upstream';
 
 /** What the API server answered. */
@@ -21,9 +22,11 @@ export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly
 /** The field manager Argo CD's application controller applies with. */
 export const ARGOCD_FIELD_MANAGER = 'argocd-controller';
 
-interface KubeconfigJson {
-  clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
-  users: Array<{ user: { 'client-certificate-data': string; 'client-key-data': string } }>;
+interface Kubeconfig {
+  'current-context'?: string;
+  contexts?: Array<{ name: string; context: { cluster: string; user: string } }>;
+  clusters?: Array<{ name?: string; cluster: { server: string; 'certificate-authority-data'?: string } }>;
+  users?: Array<{ name?: string; user: { 'client-certificate-data'?: string; 'client-key-data'?: string } }>;
 }
 
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
@@ -40,19 +43,26 @@ export class ApiClient {
   private readonly agent: Agent;
   private readonly groupVersions = new Map<string, Promise<Map<string, ServedKind> | string>>();
 
+  /**
+   * Reads a kubeconfig, JSON or YAML (kubectl's own files are YAML), and
+   * uses its current context (else its first cluster and user), which must
+   * carry its certificate authority and client certificate inline
+   * (`*-data`), as the rehearsal's and `keelson deploy`'s admin kubeconfigs do.
+   */
   constructor(kubeconfigPath: string) {
-    const config = JSON.parse(readFileSync(kubeconfigPath, 'utf8')) as KubeconfigJson;
-    const cluster = config.clusters[0]?.cluster;
-    const user = config.users[0]?.user;
-    if (!cluster || !user) throw new Error(`ApiClient: ${kubeconfigPath} has no cluster or user`);
+    const config = (YAML.parse(readFileSync(kubeconfigPath, 'utf8')) ?? {}) as Kubeconfig;
+    const context = config.contexts?.find((c) => c.name === config['current-context'])?.context;
+    const cluster = (context ? config.clusters?.find((c) => c.name === context.cluster) : config.clusters?.[0])?.cluster;
+    const user = (context ? config.users?.find((u) => u.name === context.user) : config.users?.[0])?.user;
+    if (!cluster || !user) throw new Error(`ApiClient: ${kubeconfigPath} has no cluster or user${config['current-context'] ? ` for its current context ${config['current-context']}` : ''}`);
+    const ca = cluster['certificate-authority-data'];
+    const cert = user['client-certificate-data'];
+    const key = user['client-key-data'];
+    if (!ca || !cert || !key) {
+      throw new Error(`ApiClient: ${kubeconfigPath} needs certificate-authority-data, client-certificate-data and client-key-data inline (files and tokens are not read); use the admin kubeconfig keelson deploy writes`);
+    }
     this.server = cluster.server;
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: 16,
-      ca: b64(cluster['certificate-authority-data']),
-      cert: b64(user['client-certificate-data']),
-      key: b64(user['client-key-data']),
-    });
+    this.agent = new Agent({ keepAlive: true, maxSockets: 16, ca: b64(ca), cert: b64(cert), key: b64(key) });
   }
 
   /** Closes the connection pool. */
