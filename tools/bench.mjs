@@ -3,7 +3,8 @@
 // default config and a 60-node config, against a floor that writes the same
 // number of objects with `yaml` alone, plus an Nx cache hit of platform:synth,
 // then `keelson verify` of the default platform cold (empty render cache: every
-// chart through the real helm) and warm, then etcd's failover time
+// chart through the real helm) and warm, `keelson rehearse` of it (KEELSON_BENCH_REHEARSE_RUNS
+// runs, default 1: each takes minutes), then etcd's failover time
 // (tools/bench-etcd-failover.mjs). Writes tmp/bench.json with the medians.
 // Medians of RUNS runs (env KEELSON_BENCH_RUNS, default 7); peak RSS per process.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,12 +27,12 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Runs `args` with node RUNS times; median wall seconds and max peak RSS (MiB). */
-function measure(args, before = () => undefined, env = {}, okStatus = [0]) {
+/** Runs `args` with node `times` times (RUNS by default); median wall seconds and max peak RSS (MiB). */
+function measure(args, before = () => undefined, env = {}, okStatus = [0], count = runs) {
   const times = [];
   const rss = [];
   const rssFile = join(work, 'rss');
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < count; i++) {
     before();
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, ['--require', join(root, 'tools/bench-rss.cjs'), ...args], {
@@ -99,6 +100,12 @@ for (const { label, config } of configs) {
     rows.push(['verify, default, warm', '-', warm.seconds, warm.rssMiB, warm.seconds <= 3 ? 'target <= 3 s: met' : 'target <= 3 s: MISSED']);
     figures.verifyColdSeconds = Number(cold.seconds.toFixed(3));
     figures.verifyWarmSeconds = Number(warm.seconds.toFixed(3));
+    // keelson rehearse of the same render, whole process: control plane start, sync, scheduling, drain, worst-case fault (2 to 3 minutes each).
+    const rehearseRuns = Number(process.env.KEELSON_BENCH_REHEARSE_RUNS ?? 1);
+    const rehearse = measure([cli, 'rehearse', '--config', file, '--out', out], () => undefined, { ...sources, KEELSON_CACHE_DIR: warmCache }, [0], rehearseRuns);
+    rows.push([`rehearse, default (${rehearseRuns} run${rehearseRuns === 1 ? '' : 's'})`, '-', rehearse.seconds, rehearse.rssMiB, rehearse.seconds <= 180 ? 'target <= 180 s: met' : 'target <= 180 s: MISSED']);
+    figures.rehearseSeconds = Number(rehearse.seconds.toFixed(3));
+    figures.rehearseRuns = rehearseRuns;
   }
 }
 

@@ -33,7 +33,7 @@ beforeAll(async () => {
   const run = spawnSync(process.execPath, [cli, 'synth', '--config', config, '--out', join(dir, 'out'), '--secrets', join(dir, 'secrets')], { encoding: 'utf8', timeout: 120_000 });
   if (run.status !== 0) throw new Error(`keelson synth failed (build the CLI with npx nx run platform:build): ${run.stderr}`);
   spec = loadPlatformSpec(config);
-  const report = await rehearse(spec, { chartsDir: join(dir, 'out', 'charts-out'), infraDir: join(dir, 'out', 'infra-out'), keep: true, faults: false });
+  const report = await rehearse(spec, { chartsDir: join(dir, 'out', 'charts-out'), infraDir: join(dir, 'out', 'infra-out'), keep: true, faults: false, disruptions: false });
   if (!report.kept) throw new Error('the rehearsal kept nothing running');
   kubeconfig = report.kept.kubeconfig;
   nodeNames = report.nodes.map((n) => n.name);
@@ -65,6 +65,20 @@ afterAll(async () => {
   await new Promise<void>((done) => (site ? site.close(() => done()) : done()));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** Waits (at most a minute) until every Deployment and StatefulSet has every replica available: the drill refuses to start otherwise. */
+async function untilEveryWorkloadAvailable(): Promise<void> {
+  const api = new ApiClient(kubeconfig);
+  try {
+    for (let i = 0; i < 60; i++) {
+      const lists = await Promise.all(['/apis/apps/v1/deployments', '/apis/apps/v1/statefulsets'].map((p) => api.list<{ spec?: { replicas?: number }; status?: { availableReplicas?: number } }>(p)));
+      if (lists.flat().every((w) => (w.status?.availableReplicas ?? 0) >= (w.spec?.replicas ?? 1))) return;
+      await new Promise((done) => setTimeout(done, 1000));
+    }
+  } finally {
+    api.close();
+  }
+}
 
 const cloudPower = () => new DigitalOceanProvider().cloudPower({ token: TOKEN, baseUrl: mimic.url, pollIntervalMs: 200 });
 const dirs = () => ({ chartsDir: join(dir, 'out', 'charts-out'), infraDir: join(dir, 'out', 'infra-out') });
@@ -110,6 +124,7 @@ describe('keelson drill against a kept rehearsal', () => {
     const lines: string[] = [];
 
     beforeAll(async () => {
+      await untilEveryWorkloadAvailable();
       report = await drill(spec, {
         ...dirs(),
         kubeconfig,

@@ -287,9 +287,8 @@ export async function drill(spec: PlatformSpec, options: DrillOptions): Promise<
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const detach = () => signals.forEach((s) => process.removeListener(s, onSignal));
   const probes: Probe[] = [];
-  let failed: unknown;
   let faultAt = Date.now();
-  try {
+  const run = async (): Promise<DrillReport> => {
     const problems = await clusterProblems(api, nodes);
     if (problems.length > 0) {
       throw new DrillRefusedError(`drill: the cluster is not healthy, so losing ${nodes.join(', ')} would not show what the platform survives; nothing was powered off:\n  ${problems.join('\n  ')}`);
@@ -322,21 +321,24 @@ export async function drill(spec: PlatformSpec, options: DrillOptions): Promise<
     }
     for (const n of notBack) failures.push(`restore: ${n} is not Ready ${seconds(restoredMs)} after its power-on`);
     return { ...base, ok: failures.length === 0, dryRun: false, probes: probeReports, fault, restoredMs, failures, durationMs: Date.now() - t0 };
-  } catch (e) {
-    failed = e;
-    throw e;
-  } finally {
-    detach();
-    await Promise.all(probes.map((p) => p.stop(faultAt)));
-    let notOn: Error | undefined;
-    if (poweredOff) await powerOn().catch((e: Error) => (notOn = e));
-    api.close();
-    if (notOn) {
-      const message = `drill: could not power ${nodes.join(', ')} back on: ${notOn.message}; power them on in the cloud's console`;
-      if (!failed) throw new Error(message);
-      progress(message);
-    }
+  };
+  const outcome = await run().then(
+    (report) => ({ report }),
+    (error: unknown) => ({ error }),
+  );
+  // Whatever happened, the nodes go back on.
+  detach();
+  await Promise.all(probes.map((p) => p.stop(faultAt)));
+  let notOn: Error | undefined;
+  if (poweredOff) await powerOn().catch((e: Error) => (notOn = e));
+  api.close();
+  const notOnMessage = notOn && `drill: could not power ${nodes.join(', ')} back on: ${notOn.message}; power them on in the cloud's console`;
+  if ('error' in outcome) {
+    if (notOnMessage) progress(notOnMessage);
+    throw outcome.error;
   }
+  if (notOnMessage) throw new Error(notOnMessage);
+  return outcome.report;
 }
 
 /** The drill's summary, for a terminal. */

@@ -18,3 +18,4 @@ export type { VolumeOutcome } from './internal/provisioner';
 export { drill, formatDrill, publicProbes, DrillRefusedError } from './drill';
 export type { DrillOptions, DrillReport, DrillPlan, DrillProbeTarget, ProbeReport } from './drill';
 export type { DisruptionReport, BudgetStatus, EvictionOutcome } from './disruptions';
+export { renderRehearsalHtml } from './html';

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { exampleConfig, loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { rehearse, type RehearsalReport } from './rehearse';
 import { formatRehearsal } from './format';
+import { renderRehearsalHtml } from './html';
 
 // Two real rehearsals: a control plane, six kwok nodes, the whole app of apps and a fault.
 jest.setTimeout(600_000);
@@ -55,8 +56,7 @@ describe('the example platform', () => {
   });
 
   it("renders the charts that read the cluster's API versions exactly as keelson verify's desired state has them (Argo CD's repo server would pass this API server's versions)", () => {
-    expect(report.rendering.applications).toContain('ingress-traefik');
-    expect(report.rendering.changes).toEqual([]);
+    expect(report.rendering).toEqual({ applications: [], changes: [] });
   });
 
   it('places every pod of every Deployment, StatefulSet and DaemonSet, within each node\'s allocatable resources', () => {
@@ -94,6 +94,15 @@ describe('the example platform', () => {
   it('passes: nothing failed', () => {
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(true);
+  });
+
+  it('writes an HTML report with the sync timeline and the failure timeline of each scenario', () => {
+    const html = renderRehearsalHtml(report);
+    expect(html).toMatch(/<p class="verdict pass">PASS<\/p>/);
+    expect(html).toContain('aria-label="sync timeline"');
+    expect(html).toContain('aria-label="failure timeline of worst case"');
+    for (const a of report.sync.applications) expect(html).toContain(`${a.name} (wave ${a.wave})`);
+    expect(html).not.toMatch(/<script/);
   });
 
   it('prints a summary per phase and leaves no process running', () => {
@@ -213,6 +222,10 @@ describe('a broken render', () => {
     // The platform's own budgets each let one pod go.
     expect(report.disruptions?.budgets.filter((b) => b.blocking).map((b) => b.budget)).toEqual(['PodDisruptionBudget website/frozen']);
     expect(report.disruptions?.drain?.pods.length).toBeGreaterThan(0);
+    // The HTML report marks each failure.
+    const html = renderRehearsalHtml(report);
+    expect(html).toMatch(/<p class="verdict fail">FAIL \(\d+ failures\)<\/p>/);
+    expect(html).toContain('PodDisruptionBudget website/frozen allows no eviction');
   });
 
   it('fails a Deployment whose requests fit on every node but not on the survivors of the worst case, with the scheduler\'s reason', () => {

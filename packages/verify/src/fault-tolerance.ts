@@ -57,7 +57,7 @@ export interface FaultToleranceResult {
     /** Services down in this scenario that come back within their stated bound (singletons, Ceph managers, MDS). */
     readonly recovering: readonly string[];
     /** Each service's units in this scenario: how many, how many the failed nodes take, how many must stay (etcd's and the Ceph monitors' quorum, a pool's min_size). */
-    readonly units: Readonly<Record<string, { readonly total: number; readonly lost: number; readonly need: number; readonly noun: string }>>;
+    readonly units: Readonly<Record<string, { readonly total: number; readonly lost: number; readonly need: number; readonly noun: string; readonly recoversWithinSeconds?: number }>>;
   };
 }
 
@@ -678,13 +678,13 @@ function platformWorstCase(services: readonly ServiceProof[], model: FailureMode
   }
   const failed = new Set(best.failed);
   const placements: Record<string, Placement> = {};
-  const units: Record<string, { total: number; lost: number; need: number; noun: string }> = {};
+  const units: Record<string, { total: number; lost: number; need: number; noun: string; recoversWithinSeconds?: number }> = {};
   for (const s of services) {
     const u = UNITS.get(s);
     if (!u) continue;
     const l = lost(u, failed);
     placements[s.name] = place(u, failed, l);
-    units[s.name] = { total: u.daemon ? u.eligible.length : u.total, lost: l, need: u.need, noun: u.noun };
+    units[s.name] = { total: u.daemon ? u.eligible.length : u.total, lost: l, need: u.need, noun: u.noun, ...(u.recovery ? { recoversWithinSeconds: u.recovery.seconds } : {}) };
   }
   return { failedNodes: best.failed, placements, broken: best.broken, recovering: best.recovering, units };
 }
