@@ -150,11 +150,12 @@ export function buildCli(): Command {
     .addOption(configOption())
     .addOption(outOption())
     .option('--json <file>', 'also write the whole report as JSON')
+    .option('--html <file>', 'also write the report as one self-contained HTML file (sync and failure timelines)')
     .option('--keep', 'leave the control plane running after the report, until Ctrl-C (prints its kubeconfig)')
     .option('--seed <n>', 'after the worst case, also fail a random set of k nodes drawn with this seed')
-    .action(async (opts: CommonOptions & { json?: string; keep?: boolean; seed?: string }) => {
+    .action(async (opts: CommonOptions & { json?: string; html?: string; keep?: boolean; seed?: string }) => {
       const { outDir, configPath } = resolvePaths(opts);
-      const [{ rehearse, formatRehearsal, RehearsalInputError, stopKeptRehearsals }, { loadPlatformSpec }] = await Promise.all([import('@keelson/rehearse'), import('@keelson/platform-spec')]);
+      const [{ rehearse, formatRehearsal, renderRehearsalHtml, RehearsalInputError, stopKeptRehearsals }, { loadPlatformSpec }] = await Promise.all([import('@keelson/rehearse'), import('@keelson/platform-spec')]);
       let spec: ReturnType<typeof loadPlatformSpec>;
       let seed: number | undefined;
       try {
@@ -177,6 +178,11 @@ export function buildCli(): Command {
         if (opts.json) {
           const { writeFileSync } = await import('node:fs');
           writeFileSync(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
+        }
+        if (opts.html) {
+          const { writeFileSync } = await import('node:fs');
+          writeFileSync(resolve(opts.html), renderRehearsalHtml(report));
+          process.stderr.write(`rehearse: wrote the HTML report to ${resolve(opts.html)}\n`);
         }
         process.stdout.write(`${formatRehearsal(report)}\n`);
         if (!report.ok) process.exitCode = 1;

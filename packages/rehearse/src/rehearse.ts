@@ -22,8 +22,10 @@ export interface RehearseOptions {
   readonly chartsDir: string;
   /** `infra-out/`: the node configs (the first controller's control-plane flags, each node's labels and taints) and the Terraform JSON (server types). */
   readonly infraDir: string;
-  /** Also fail one random set of k nodes, drawn with this seed, after the worst case. @default - the worst case only */
+  /** Also fail random sets of k nodes, drawn with this seed, after the worst case. @default - the worst case only */
   readonly seed?: number;
+  /** How many random sets to draw with `seed`. @default 2 */
+  readonly randomSets?: number;
   /** Leave the control plane and the simulated nodes running after the report (stop them with `stopKeptRehearsals`, or end the process). @default false */
   readonly keep?: boolean;
   /** A line per step, for a progress display. */
@@ -305,18 +307,22 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
       const scenario = await runFaultScenario(api, kwok, { name: 'worst case', failedNodes: worst }, { timers, exceptions: FAULT_TOLERANCE_EXCEPTIONS, onProgress: progress });
       faults.push(quorum.length > 0 ? { ...scenario, quorum, ok: scenario.ok && quorum.every((q) => q.ok) } : scenario);
       if (options.seed !== undefined) {
-        const nodes = seededNodes(
-          fleet.map((n) => n.name),
-          worst.length,
-          options.seed,
-          worst,
-        );
-        progress(`faults: bringing ${worst.join(', ')} back before the seeded scenario`);
-        const back = Date.now();
-        await restoreNodes(api, kwok, worst);
-        progress(`faults: ${worst.join(', ')} Ready again after ${((Date.now() - back) / 1000).toFixed(1)} s`);
-        await observeScheduling(api, fleet, { timeoutMs: options.schedulingTimeoutMs ?? 120_000, onProgress: progress });
-        faults.push(await runFaultScenario(api, kwok, { name: `seed ${options.seed}`, failedNodes: nodes }, { timers, exceptions: FAULT_TOLERANCE_EXCEPTIONS, onProgress: progress }));
+        const names = fleet.map((n) => n.name);
+        let down: readonly string[] = worst;
+        const drawn: string[][] = [];
+        for (let i = 0; i < (options.randomSets ?? 2); i++) {
+          // Each set is new: not the worst case, not one drawn before.
+          const nodes = seededNodes(names, worst.length, options.seed + i, worst);
+          if (drawn.some((d) => d.join() === nodes.join())) continue;
+          drawn.push(nodes);
+          progress(`faults: bringing ${down.join(', ')} back before the seeded scenario`);
+          const back = Date.now();
+          await restoreNodes(api, kwok, down);
+          progress(`faults: ${down.join(', ')} Ready again after ${((Date.now() - back) / 1000).toFixed(1)} s`);
+          await observeScheduling(api, fleet, { timeoutMs: options.schedulingTimeoutMs ?? 120_000, onProgress: progress });
+          faults.push(await runFaultScenario(api, kwok, { name: `seed ${options.seed + i}`, failedNodes: nodes }, { timers, exceptions: FAULT_TOLERANCE_EXCEPTIONS, onProgress: progress }));
+          down = nodes;
+        }
       }
     }
     const faultsMs = Date.now() - faultsStart;

@@ -93,12 +93,12 @@ export class CloudApiMimic {
 
   /** Starts the mimic on a free local port. */
   static async start(options: CloudApiMimicOptions): Promise<CloudApiMimic> {
-    let mimic: CloudApiMimic | undefined;
-    const server = createServer((req, res) => void mimic?.handle(req, res));
+    const holder: { mimic?: CloudApiMimic } = {};
+    const server = createServer((req, res) => void holder.mimic?.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    mimic = new CloudApiMimic(options, server, `http://127.0.0.1:${port}/${options.cloud === 'digitalocean' ? 'v2' : 'v1'}`);
-    return mimic;
+    holder.mimic = new CloudApiMimic(options, server, `http://127.0.0.1:${port}/${options.cloud === 'digitalocean' ? 'v2' : 'v1'}`);
+    return holder.mimic;
   }
 
   /** A server's power state as the cloud reports it (`active`/`running` or `off`). */
