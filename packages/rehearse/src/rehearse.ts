@@ -295,8 +295,12 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
     const disruptionsStart = Date.now();
     let disruptions: DisruptionReport | undefined;
     if (options.disruptions ?? true) {
+      const whole = await fullyAvailable(api);
       disruptions = await rehearseDisruptions(api, { onProgress: progress });
-      if (disruptions.drain) await observeScheduling(api, fleet, { timeoutMs: 60_000, onProgress: progress });
+      if (disruptions.drain) {
+        await observeScheduling(api, fleet, { timeoutMs: 60_000, onProgress: progress });
+        await waitAvailable(api, whole, 60_000);
+      }
     }
     const disruptionsMs = Date.now() - disruptionsStart;
 
@@ -352,6 +356,24 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
     return report;
   } finally {
     if (!keepRunning) await stopAll();
+  }
+}
+
+/** The Deployments and StatefulSets with every replica available (minReadySeconds included). */
+async function fullyAvailable(api: ApiClient): Promise<Set<string>> {
+  type Workload = { kind?: string; metadata: { name: string; namespace: string }; spec?: { replicas?: number }; status?: { availableReplicas?: number } };
+  const [deployments, statefulSets] = await Promise.all([api.list<Workload>('/apis/apps/v1/deployments'), api.list<Workload>('/apis/apps/v1/statefulsets')]);
+  const whole = (kind: string, list: Workload[]) => list.filter((w) => (w.status?.availableReplicas ?? 0) >= (w.spec?.replicas ?? 1)).map((w) => `${kind} ${w.metadata.namespace}/${w.metadata.name}`);
+  return new Set([...whole('Deployment', deployments), ...whole('StatefulSet', statefulSets)]);
+}
+
+/** Waits until every workload of `before` is whole again after the drain, so the fault phase starts from the same platform. */
+async function waitAvailable(api: ApiClient, before: ReadonlySet<string>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await fullyAvailable(api);
+    if ([...before].every((w) => now.has(w)) || Date.now() > deadline) return;
+    await sleep(1000);
   }
 }
 
@@ -429,7 +451,7 @@ function assemble(p: Parts): RehearsalReport {
     `timers: kube-controller-manager --node-monitor-grace-period=${p.timers.nodeMonitorGracePeriodSeconds}s --node-monitor-period=${p.timers.nodeMonitorPeriodSeconds}s, kube-apiserver --default-(not-ready|unreachable)-toleration-seconds=${p.timers.defaultTolerationSeconds} (production: ${PRODUCTION_TIMERS.nodeMonitorGracePeriodSeconds}s, ${PRODUCTION_TIMERS.nodeMonitorPeriodSeconds}s, ${PRODUCTION_TIMERS.defaultTolerationSeconds}); recovery times are also given at production timers`,
   ];
   const limits = [
-    `operators do not run: ${[...custom].map(([kind, names]) => `${kind} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (+${names.length - 3})` : ''}`).join('; ')} are validated and stored by the API server, but the pods they stand for (Ceph monitors, OSDs and managers, database instances, ...) do not exist and take no capacity; Ceph quorum and pool copies and database failover are proven by keelson verify, not rehearsed`,
+    `operators do not run: ${[...custom].map(([kind, names]) => `${kind} ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (+${names.length - 3})` : ''}`).join('; ')} are validated and stored by the API server, but the pods they stand for (Ceph monitors, OSDs and managers, database instances, ...) do not exist and take no capacity; Ceph monitors and pool copies are counted from the rendered objects under the worst case (above), database failover is proven by keelson verify, not rehearsed`,
     'no container runs: images, probes, start-up time, the network (Cilium, NetworkPolicies), DNS and TLS are not exercised; recovery times exclude image pulls and start-up',
     'volumes: a ReadWriteOnce volume still attached to a failed node (force-detached after 6 minutes) is not simulated',
     "node memory is the server type's nominal size; the kernel keeps a little of it on a real node",
