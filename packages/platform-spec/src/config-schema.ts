@@ -18,8 +18,11 @@ const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}
 const SIZE_SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 /** IPv4 CIDR with a prefix length. */
 const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
-/** A Git URL Argo CD can clone: https, or ssh in either form. */
-const GIT_URL = /^(https:\/\/[^\s/]+\/\S+|ssh:\/\/\S+|[\w.-]+@[\w.-]+:\S+)$/;
+/**
+ * A Git URL Argo CD can clone: https, or ssh in either form. The host may
+ * not start with `-`, which ssh would read as an option (`-oProxyCommand=`).
+ */
+const GIT_URL = /^(https:\/\/(?!-)[^\s/]+\/\S+|ssh:\/\/([^\s/@]+@)?(?!-)\S+|[\w.-]+@(?!-)[\w.-]+:\S+)$/;
 
 /** An https URL with user info (`user:token@host`, `token@host`): credentials that would end up in every render. */
 const CREDENTIAL_URL = /^https?:\/\/[^/\s]*@/;
@@ -185,7 +188,7 @@ export const platformConfigSchema = z.strictObject({
     }),
     workers: z
       .strictObject({
-        count: z.int().min(0).default(0).meta({ description: 'Workers: nodes that run only workloads and storage.' }),
+        count: z.int().min(0).max(1000).default(0).meta({ description: 'Workers: nodes that run only workloads and storage.' }),
         size: nodeSize('workers'),
       })
       .default({ count: 0, size: DEFAULT_NODE_SIZE }),

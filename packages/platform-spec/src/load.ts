@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import YAML from 'yaml';
+import YAML, { isMap, isScalar, Lexer, LineCounter } from 'yaml';
 import * as z from 'zod';
 import { platformConfigSchema, type PlatformConfig } from './config-schema';
 import { computeFaultBudget, type FaultBudget } from './fault-budget';
 import { planLayers, type LayerInfo } from './layers';
 import { deriveTopology, type Topology } from './topology';
+import { ConfigFileError, readConfigFile } from './internal/read-config-file';
+import { printable, quote } from './internal/quote';
 
 /** The parsed, checked platform: what every layer is built from. */
 export interface PlatformSpec {
@@ -23,33 +24,29 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
-/** Thrown when a config cannot be used; lists every problem at once. */
+/** Problems an error message lists; `problems` keeps them all. */
+const MAX_PROBLEMS_SHOWN = 40;
+
+/** Thrown when a config cannot be used; lists every problem at once (the message, the first 40). */
 export class PlatformConfigError extends Error {
   constructor(
     public readonly source: string,
     public readonly problems: readonly ConfigProblem[],
   ) {
     super(
-      `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
-        problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+      `${printable(source)}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
+        problems
+          .slice(0, MAX_PROBLEMS_SHOWN)
+          .map((p) => `  ${p.path}: ${p.message}`)
+          .join('\n') +
+        (problems.length > MAX_PROBLEMS_SHOWN ? `\n  … and ${problems.length - MAX_PROBLEMS_SHOWN} more of the same kinds; fix these first` : ''),
     );
     this.name = 'PlatformConfigError';
   }
 }
 
-/** A URL's user info (`user:token@`) replaced, so an error never repeats a credential. */
-const redactUserInfo = (s: string): string => s.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/i, '$1***@');
-
-const show = (v: unknown): string => {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(redactUserInfo(v));
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  if (Array.isArray(v)) return 'a list';
-  return 'a mapping';
-};
-
 const describeType = (v: unknown): string =>
-  v === undefined ? 'nothing' : v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `${show(v)} (a ${typeof v})`;
+  v === undefined ? 'nothing' : v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `${quote(v)} (a ${typeof v})`;
 
 /** Levenshtein distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -67,6 +64,8 @@ function distance(a: string, b: string): number {
 }
 
 function closest(value: string, options: readonly string[]): string | undefined {
+  // A long value is no typo of a short option, and comparing costs its length times theirs.
+  if (value.length > 64) return undefined;
   let best: string | undefined;
   let bestD = Infinity;
   for (const o of options) {
@@ -77,7 +76,7 @@ function closest(value: string, options: readonly string[]): string | undefined 
 }
 
 /** Field-specific fixes, where a generic "use a number" is not enough. */
-const FIXES: Record<string, string> = {
+const FIXES: Readonly<Record<string, string>> = {
   'cluster.name': 'use 2-20 lower-case letters, digits and dashes, starting with a letter (e.g. "keelson")',
   domain: 'use a fully qualified domain name in lower case, such as "cloud.example.com"',
   'acme.email': 'use a full e-mail address such as "ops@example.com"',
@@ -87,6 +86,8 @@ const FIXES: Record<string, string> = {
   'nodes.controllers.size': 'use a DigitalOcean size slug such as "s-4vcpu-8gb"',
   'nodes.workers.size': 'use a DigitalOcean size slug such as "s-4vcpu-8gb"',
 };
+
+const fixFor = (path: string): string | undefined => (Object.hasOwn(FIXES, path) ? FIXES[path] : undefined);
 
 /**
  * The keys allowed at `path`. For a discriminated union, the keys of the
@@ -115,8 +116,15 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[], input: unk
   return [...new Set((chosen.length > 0 ? chosen : options).flatMap((shape) => Object.keys(shape)))];
 }
 
-const dotted = (path: readonly PropertyKey[]) =>
-  path.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)), '');
+/** A path segment as written in a dotted path: a plain key bare, any other key quoted (`cluster["a\\u0000b"]`). */
+const segment = (acc: string, seg: PropertyKey): string => {
+  if (typeof seg === 'number') return `${acc}[${seg}]`;
+  const key = String(seg);
+  if (/^[A-Za-z_][\w-]{0,59}$/.test(key)) return acc ? `${acc}.${key}` : key;
+  return `${acc}[${quote(key)}]`;
+};
+
+const dotted = (path: readonly PropertyKey[]) => path.reduce<string>(segment, '');
 
 function explain(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
   const path = dotted(issue.path);
@@ -127,18 +135,18 @@ function explain(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
       return issue.keys.map((key) => {
         const guess = closest(key, allowed);
         return {
-          path: path ? `${path}.${key}` : key,
-          message: `unknown key "${key}"; allowed here: ${allowed.join(', ')}. ${guess ? `Did you mean "${guess}"? ` : ''}Remove it or fix its spelling`,
+          path: segment(path, key),
+          message: `unknown key ${quote(key)}; allowed here: ${allowed.join(', ')}. ${guess ? `Did you mean "${guess}"? ` : ''}Remove it or fix its spelling`,
         };
       });
     }
     case 'invalid_type': {
       if (input === undefined) {
-        return [{ path, message: `is required (expected ${issue.expected}); add it${FIXES[path] ? `: ${FIXES[path]}` : ''}` }];
+        return [{ path, message: `is required (expected ${issue.expected}); add it${fixFor(path) ? `: ${fixFor(path)}` : ''}` }];
       }
       const numeric = issue.expected === 'number' || issue.expected === 'int';
       const expected = numeric ? 'a whole number' : issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
-      let fix = FIXES[path] ?? `write ${expected}`;
+      let fix = fixFor(path) ?? `write ${expected}`;
       if (numeric && typeof input === 'string' && /^\d+$/.test(input.trim())) fix = `drop the quotes: ${input.trim()}`;
       return [{ path, message: `expected ${expected}, got ${describeType(input)}; ${fix}` }];
     }
@@ -149,26 +157,26 @@ function explain(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
       }
       // No guess for versions: the nearest string is not the nearest release.
       const guess = typeof input === 'string' && path !== 'versions.kubernetes' ? closest(input, options) : undefined;
-      return [{ path, message: `got ${show(input)}; allowed: ${options.join(', ')}${guess ? `. Did you mean "${guess}"?` : ''}` }];
+      return [{ path, message: `got ${quote(input)}; allowed: ${options.join(', ')}${guess ? `. Did you mean "${guess}"?` : ''}` }];
     }
     case 'invalid_union': {
       const { discriminator, options } = issue as unknown as { discriminator?: string; options?: unknown[] };
       if (discriminator) {
         const allowed = (options ?? []).map(String);
         const value = input && typeof input === 'object' ? (input as Record<string, unknown>)[discriminator] : input;
-        return [{ path, message: `got ${show(value)}; allowed: ${allowed.join(', ')}` }];
+        return [{ path, message: `got ${quote(value)}; allowed: ${allowed.join(', ')}` }];
       }
-      return [{ path, message: `${issue.message}; got ${show(input)}` }];
+      return [{ path, message: `${issue.message}; got ${quote(input)}` }];
     }
     case 'invalid_format':
     case 'too_small':
     case 'too_big': {
       const what = issue.code === 'invalid_format' ? `not a valid ${issue.format === 'regex' ? 'value' : issue.format}` : issue.message.replace(/^Too (small|big): /, '');
-      const fix = FIXES[path] ?? (issue.code === 'too_small' ? 'raise it' : issue.code === 'too_big' ? 'lower it' : 'fix its format');
-      return [{ path, message: `got ${show(input)}, ${what}; ${fix}` }];
+      const fix = fixFor(path) ?? (issue.code === 'too_small' ? 'raise it' : issue.code === 'too_big' ? 'lower it' : 'fix its format');
+      return [{ path, message: `got ${quote(input)}, ${what}; ${fix}` }];
     }
     default:
-      return [{ path, message: `${issue.message}; got ${show(input ?? raw)}` }];
+      return [{ path, message: `${issue.message}; got ${quote(input ?? raw)}` }];
   }
 }
 
@@ -213,8 +221,19 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
   });
 }
 
+/** Most times a document may use an alias (`*name`): enough to share node settings, far too few for a "billion laughs". */
+export const MAX_ALIAS_COUNT = 100;
+/** Deepest nesting of `[` and `{` accepted; a config needs 4. */
+const MAX_FLOW_DEPTH = 32;
+/** Most YAML tokens (keys, values, punctuation, comments) parsed; the example config has 226. */
+const MAX_TOKENS = 5000;
+
 /**
  * Reads a YAML or JSON config file and returns the checked platform spec.
+ *
+ * The file is refused before it is parsed when it is no regular file (a
+ * directory, a FIFO, a device such as /dev/zero, a dangling link), larger
+ * than 64 KiB, not UTF-8, or holds control characters.
  *
  * @throws PlatformConfigError listing every problem, including unreadable
  * files and YAML syntax errors (with line and column).
@@ -223,34 +242,144 @@ export function loadPlatformSpec(file: string): PlatformSpec {
   const source = basename(file);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigFile(file);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new PlatformConfigError(source, [
-      { path: '(file)', message: `cannot read ${file} (${err.code ?? err.message}); pass an existing file with --config` },
-    ]);
+    if (e instanceof ConfigFileError) throw new PlatformConfigError(source, [{ path: '(file)', message: e.message }]);
+    throw e;
   }
   return parsePlatformConfig(parseConfigText(text, source), source);
 }
 
-/** Parses YAML (a superset of JSON); syntax errors become a {@link PlatformConfigError}. */
-export function parseConfigText(text: string, source: string): unknown {
-  // merge: YAML 1.1 merge keys (`<<: *defaults`), which people use to share node settings.
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
-  if (doc.errors.length > 0) {
-    throw new PlatformConfigError(
-      source,
-      doc.errors.map((e) => ({
-        path: '(file)',
-        message: `not valid YAML at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}; fix the syntax (JSON is valid YAML too)`,
-      })),
-    );
+/** Line and column (1-based) of `offset`. */
+type Where = (offset: number) => { line: number; col: number };
+
+/**
+ * Where the text first nests `[`/`{` more than {@link MAX_FLOW_DEPTH} deep or
+ * passes {@link MAX_TOKENS} tokens, found with yaml's lexer, which is fast and
+ * linear where the parser is not (50 000 `[` take the parser 30 s, 6000 keys
+ * half a second).
+ */
+function scanTokens(text: string): { readonly problem: 'deep' | 'long'; readonly offset: number } | undefined {
+  let depth = 0;
+  let offset = 0;
+  let tokens = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (++tokens > MAX_TOKENS) return { problem: 'long', offset };
+    if (token === '[' || token === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return { problem: 'deep', offset };
+    } else if (token === ']' || token === '}') depth = Math.max(0, depth - 1);
+    // Single control characters mark token types and are not part of the source.
+    if (!(token.length === 1 && token < ' ')) offset += token.length;
   }
-  const value = doc.toJS();
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  return undefined;
+}
+
+/**
+ * Duplicate keys in every mapping, with a set per mapping: yaml's own
+ * `uniqueKeys` compares each key with every earlier one, which takes seconds
+ * for a few thousand keys.
+ */
+function duplicateKeys(doc: YAML.Document, where: Where): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  YAML.visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) {
+          const { line, col } = where(key.range?.[0] ?? 0);
+          problems.push({ path: '(file)', message: `key ${quote(key.value)} appears twice in one mapping (again at line ${line}, column ${col}); YAML keeps only one of them: delete one` });
+        }
+        seen.add(key.value);
+      }
+    },
+  });
+  return problems;
+}
+
+/** A parser error as one line: where, what (cut to a readable length), and the fix. */
+function describeYamlError(e: YAML.YAMLError, where: Where): ConfigProblem {
+  const { line, col } = where(e.pos[0]);
+  const at = `line ${line}, column ${col}`;
+  const what = printable(e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''), 120);
+  switch (e.code) {
+    case 'MULTIPLE_DOCS':
+      return { path: '(file)', message: `a second YAML document ("---") starts at ${at}; a config is one document: delete the second or merge it into the first` };
+    case 'TAB_AS_INDENT':
+      return { path: '(file)', message: `a tab indents ${at}; YAML indents with spaces only: replace the tab with spaces` };
+    case 'BAD_ALIAS':
+      return { path: '(file)', message: `not valid YAML at ${at}: ${what}; define the anchor (&name) before its alias (*name)` };
+    default:
+      return { path: '(file)', message: `not valid YAML at ${at}: ${what}; fix the syntax (JSON is valid YAML too)` };
+  }
+}
+
+/**
+ * Parses YAML (a superset of JSON) into the object {@link parsePlatformConfig}
+ * checks.
+ *
+ * Refused, each with its line and column: syntax errors, duplicate keys, more
+ * than one document, `[`/`{` nested more than 32 deep, more than 5000
+ * tokens, aliases without an anchor and aliases expanded more than
+ * {@link MAX_ALIAS_COUNT} times (a "billion laughs"); also an empty document
+ * and a top level that is not a mapping.
+ *
+ * @throws PlatformConfigError naming `source`.
+ */
+export function parseConfigText(text: string, source: string): unknown {
+  const lineCounter = new LineCounter();
+  const where: Where = (offset) => lineCounter.linePos(offset);
+  const scan = scanTokens(text);
+  if (scan) {
+    const { line, col } = lineOf(text, scan.offset);
     throw new PlatformConfigError(source, [
-      { path: '(file)', message: `expected a mapping of settings at the top level, got ${describeType(value)}; start from apps/platform/platform.yaml` },
+      scan.problem === 'deep'
+        ? { path: '(file)', message: `lists or mappings nest more than ${MAX_FLOW_DEPTH} levels deep at line ${line}, column ${col}; a config nests 4 at most: check the brackets` }
+        : {
+            path: '(file)',
+            message: `holds more than ${MAX_TOKENS} YAML tokens (the example has 226) by line ${line}; a platform config is short: check that --config names it, and remove repeated or generated content`,
+          },
     ]);
   }
+  // merge: YAML 1.1 merge keys (`<<: *defaults`), which people use to share node settings.
+  // uniqueKeys is checked below, in linear time.
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: false, merge: true, lineCounter });
+  if (doc.errors.length > 0) throw new PlatformConfigError(source, doc.errors.map((e) => describeYamlError(e, where)));
+  const duplicates = duplicateKeys(doc, where);
+  if (duplicates.length > 0) throw new PlatformConfigError(source, duplicates);
+  if (doc.contents === null) {
+    throw new PlatformConfigError(source, [{ path: '(file)', message: 'the file is empty or holds only comments; write the platform settings, starting from apps/platform/platform.yaml' }]);
+  }
+
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (e instanceof ReferenceError && /excessive alias count/i.test(e.message)) {
+      throw new PlatformConfigError(source, [
+        {
+          path: '(file)',
+          message: `its aliases (*name) expand to more than ${MAX_ALIAS_COUNT} copies, the shape of a "billion laughs" attack; a config needs a few aliases at most: write the values out`,
+        },
+      ]);
+    }
+    if (e instanceof ReferenceError && /unresolved alias/i.test(e.message)) {
+      const name = /: (.*)$/s.exec(e.message)?.[1] ?? '';
+      throw new PlatformConfigError(source, [
+        { path: '(file)', message: `the alias *${printable(name, 60)} names no anchor before it; define the anchor (&${printable(name, 60)}) before its alias, or write the value out` },
+      ]);
+    }
+    throw e;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PlatformConfigError(source, [{ path: '(file)', message: `expected a mapping of settings at the top level, got ${describeType(value)}; start from apps/platform/platform.yaml` }]);
+  }
   return value;
+}
+
+/** Line and column (1-based) of `offset` in `text`, for an offset found before parsing. */
+function lineOf(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset);
+  return { line: before.split('\n').length, col: offset - before.lastIndexOf('\n') };
 }
