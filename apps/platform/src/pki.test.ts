@@ -1,7 +1,7 @@
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pkiShow } from './pki';
-import { defaultConfigPath, keelson, tempDir } from './test-helpers';
+import { defaultConfigPath, keelson, tempDir, treeDigest } from './test-helpers';
 
 describe('keelson pki', () => {
   const secrets = join(tempDir(), 'secrets', 'keelson');
@@ -45,5 +45,31 @@ describe('keelson pki', () => {
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/etcd\/members\/keelson-controller-1\/server\.key \(0644\).*Fix: chmod -R go-rwx .*secrets\/keelson/);
+  });
+
+  it('refuses a bundle whose Kubernetes CA was deleted: exit 2, the file and the fix, no stack trace, nothing written', () => {
+    const dir = join(tempDir(), 'secrets', 'keelson');
+    expect(keelson('pki', 'show', '--secrets', dir).status).toBe(0);
+    rmSync(join(dir, 'kubernetes/ca.crt'));
+    rmSync(join(dir, 'kubernetes/ca.key'));
+    const before = treeDigest(dir);
+    for (const command of ['show', 'rotate']) {
+      const run = keelson('pki', command, '--secrets', dir);
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^keelson: secrets bundle .*secrets\/keelson: refused, nothing was written \(2 problems\):\n {2}kubernetes\/ca\.crt: missing \(bundle\.json records sha256 [0-9a-f]{64}\)\n {2}kubernetes\/ca\.key: missing/);
+      expect(run.stderr).toMatch(/Fix: restore the folder from its backup \(README\.md, "The secrets bundle"\)/);
+      expect(run.stderr).not.toMatch(/\n +at |SecretsBundleError|PRIVATE KEY/);
+      expect(treeDigest(dir)).toEqual(before);
+    }
+  });
+
+  it('show adopts a bundle from before bundle.json once, with a notice', async () => {
+    const dir = join(tempDir(), 'secrets', 'keelson');
+    await pkiShow({ configPath: defaultConfigPath, secretsDir: dir });
+    rmSync(join(dir, 'bundle.json'));
+    const lines = await pkiShow({ configPath: defaultConfigPath, secretsDir: dir });
+    expect(lines[0]).toMatch(/^NOTICE: secrets bundle .*: adopted a bundle from before bundle\.json: its 36 files were checked/);
+    expect((await pkiShow({ configPath: defaultConfigPath, secretsDir: dir })).filter((l) => l.startsWith('NOTICE'))).toEqual([]);
   });
 });

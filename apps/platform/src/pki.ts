@@ -17,10 +17,11 @@ export interface PkiOptions {
 /** `keelson pki show`: every certificate with subject, SANs, issuer, expiry and days left; warnings below 30 days. */
 export async function pkiShow(options: PkiOptions): Promise<string[]> {
   const spec = loadPlatformSpec(options.configPath);
-  const { bundle, created } = await openSecretsBundle({ dir: options.secretsDir, spec, now: options.now });
+  const { bundle, created, notices } = await openSecretsBundle({ dir: options.secretsDir, spec, now: options.now });
   const certs = listBundleCertificates(bundle, options.now);
   const lines = [
     ...(created.length > 0 ? [`created ${created.length} files in ${bundle.dir} (mode 0600, folders 0700)`] : []),
+    ...notices.map((n) => `NOTICE: ${n}`),
     `secrets bundle ${bundle.dir}: ${certs.length} certificates, a service-account key pair and the secrets-at-rest encryption key`,
     '',
     ...table(certs),
@@ -56,8 +57,9 @@ function table(certs: readonly BundleCertificate[]): string[] {
 /** `keelson pki rotate`: reissue the bundle's leaf certificates under the same CAs; nodes issue their own, so none is replaced. */
 export async function pkiRotate(options: PkiOptions & { members?: readonly string[] }): Promise<string[]> {
   const spec = loadPlatformSpec(options.configPath);
-  const { rotated } = await rotateLeafCertificates({ dir: options.secretsDir, spec, members: options.members, now: options.now });
+  const { rotated, notices } = await rotateLeafCertificates({ dir: options.secretsDir, spec, members: options.members, now: options.now });
   return [
+    ...notices.map((n) => `NOTICE: ${n}`),
     `reissued ${rotated.length} certificates under the same CAs in ${options.secretsDir}:`,
     ...rotated.map((r) => `  ${r}`),
     'they serve the operator tools (backups, health checks, etcd member replacement); no node needs replacing:',

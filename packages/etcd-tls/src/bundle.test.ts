@@ -77,7 +77,9 @@ describe('openSecretsBundle', () => {
       ['6', '7'].flatMap((i) => ['peer.crt', 'peer.key', 'server.crt', 'server.key'].map((f) => `etcd/members/keelson-controller-${i}/${f}`)).sort(),
     );
     const after = files(dir);
-    for (const [path, content] of Object.entries(before)) expect(after[path]).toBe(content);
+    for (const [path, content] of Object.entries(before).filter(([p]) => p !== 'bundle.json')) expect(after[path]).toBe(content);
+    const recorded = JSON.parse(after['bundle.json']).files as Record<string, unknown>;
+    for (const file of created) expect(recorded[file]).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), mode: '0600' });
   });
 
   it('adds a known private address to the member SANs', async () => {
@@ -106,14 +108,14 @@ describe('openSecretsBundle', () => {
     const dir = tmp();
     await openSecretsBundle({ dir, spec: spec() });
     rmSync(join(dir, 'etcd/ca.crt'));
-    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/etcd\/ca\.crt is missing but etcd\/ca\.key exists; the bundle is damaged/);
+    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/\n {2}etcd\/ca\.crt: missing \(bundle\.json records sha256 [0-9a-f]{64}\)\nFix: restore the folder from its backup/);
   });
 
   it('refuses a key that does not belong to its certificate', async () => {
     const dir = tmp();
     await openSecretsBundle({ dir, spec: spec() });
     writeFileSync(join(dir, 'etcd/clients/backup.key'), readFileSync(join(dir, 'etcd/clients/healthcheck.key')), { mode: 0o600 });
-    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/etcd\/clients\/backup\.key does not belong to etcd\/clients\/backup\.crt/);
+    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/etcd\/clients\/backup\.key: does not belong to etcd\/clients\/backup\.crt/);
   });
 
   it('refuses a service-account public key that does not match its private key', async () => {
@@ -122,14 +124,14 @@ describe('openSecretsBundle', () => {
     const other = tmp();
     await openSecretsBundle({ dir: other, spec: spec() });
     writeFileSync(join(dir, 'service-account/sa.pub'), readFileSync(join(other, 'service-account/sa.pub')), { mode: 0o600 });
-    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/service-account\/sa\.pub does not belong to service-account\/sa\.key/);
+    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/service-account\/sa\.pub: does not belong to service-account\/sa\.key/);
   });
 
   it('refuses a CA certificate where a client certificate belongs', async () => {
     const dir = tmp();
     await openSecretsBundle({ dir, spec: spec() });
     for (const ext of ['crt', 'key']) writeFileSync(join(dir, `etcd/clients/backup.${ext}`), readFileSync(join(dir, `etcd/ca.${ext}`)), { mode: 0o600 });
-    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/etcd\/clients\/backup\.crt is a CA certificate where a leaf belongs/);
+    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/etcd\/clients\/backup\.crt: is a CA certificate where a leaf belongs/);
   });
 
   it('refuses a certificate not signed by its CA', async () => {
@@ -141,7 +143,7 @@ describe('openSecretsBundle', () => {
       const p = `etcd/members/keelson-controller-1/${f}`;
       writeFileSync(join(dir, p), readFileSync(join(other, p)), { mode: 0o600 });
     }
-    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/server\.crt is not signed by its CA/);
+    await expect(openSecretsBundle({ dir, spec: spec() })).rejects.toThrow(/server\.crt: is not signed by etcd\/ca\.crt/);
   });
 
   it('refuses a bundle inside a git repository that does not ignore it', async () => {
@@ -190,7 +192,7 @@ describe('rotateLeafCertificates', () => {
     expect(result.rotated).toEqual(['etcd/members/keelson-controller-4/server', 'etcd/members/keelson-controller-4/peer']);
     const after = files(dir);
     const changed = Object.keys(after).filter((p) => after[p] !== before[p]).sort();
-    expect(changed).toEqual(['peer.crt', 'peer.key', 'server.crt', 'server.key'].map((f) => `etcd/members/keelson-controller-4/${f}`));
+    expect(changed).toEqual(['bundle.json', ...['peer.crt', 'peer.key', 'server.crt', 'server.key'].map((f) => `etcd/members/keelson-controller-4/${f}`)]);
   });
 
   it('fails on a member that does not exist', async () => {

@@ -12,6 +12,8 @@ export {
 export type {
   SecretsBundle,
   SecretsBundleOptions,
+  OpenedSecretsBundle,
+  BundleIdentity,
   EtcdMemberCertificates,
   EtcdClientCertificates,
   BundleCertificate,

@@ -33,6 +33,6 @@ describe('bootstrapTokenSecret', () => {
 
   it('refuses a missing or malformed token, naming the file and the fix', () => {
     expect(() => bootstrapTokenSecret(tempDir(), new Date())).toThrow(/kubeadm\/bootstrap-token is missing from the secrets bundle; run keelson synth/);
-    expect(() => bootstrapTokenSecret(bundleWith('not-a-token'), new Date())).toThrow(/is not a kubeadm token \(\[a-z0-9\]\{6\}\.\[a-z0-9\]\{16\}\); delete it and run keelson synth/);
+    expect(() => bootstrapTokenSecret(bundleWith('not-a-token'), new Date())).toThrow(/is not a kubeadm token \(\[a-z0-9\]\{6\}\.\[a-z0-9\]\{16\}\); restore the bundle folder from its backup/);
   });
 });

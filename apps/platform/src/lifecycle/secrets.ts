@@ -208,7 +208,7 @@ export function bootstrapTokenSecret(secretsDir: string, now: Date, hours = BOOT
   const file = join(secretsDir, BUNDLE_LAYOUT.bootstrapToken);
   if (!existsSync(file)) throw new Error(`bootstrap token: ${file} is missing from the secrets bundle; run keelson synth (it creates the bundle) or restore the bundle folder`);
   const token = readFileSync(file, 'utf8').trim();
-  if (!BOOTSTRAP_TOKEN.test(token)) throw new Error(`bootstrap token: ${file} is not a kubeadm token ([a-z0-9]{6}.[a-z0-9]{16}); delete it and run keelson synth to make a new one`);
+  if (!BOOTSTRAP_TOKEN.test(token)) throw new Error(`bootstrap token: ${file} is not a kubeadm token ([a-z0-9]{6}.[a-z0-9]{16}); restore the bundle folder from its backup (README.md, "The secrets bundle"): the token is in every node's Ignition, so none is made anew`);
   const b64 = (v: string) => Buffer.from(v).toString('base64');
   const [id, secret] = token.split('.');
   return {
