@@ -15,3 +15,4 @@ export { FAULT_TOLERANCE_EXCEPTIONS, POD_SECURITY_EXCEPTIONS } from './exception
 export type { FaultToleranceException, PodSecurityException } from './exceptions';
 export type { InfraOut } from './rendered';
 export type { NodeInfo, KubeadmDocument } from './types';
+export { checkBootFiles } from './boot-files';

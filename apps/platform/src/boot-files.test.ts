@@ -1,0 +1,95 @@
+// verify's boot-files check on a real synth output, and each way a node's
+// boot files can go wrong refused by name (issue 22: verify reads what a node
+// actually boots, not only <node>.ign).
+import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkBootFiles, readInfraOut } from '@keelson/verify';
+import { keelson, tempDir } from './test-helpers';
+
+const pristine = (() => {
+  const out = tempDir();
+  const r = keelson('synth', '--out', out);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return out;
+})();
+
+/** A copy of the synth output's infra-out after `change`, and what the check says of it. */
+function checked(change: (infra: string) => void = () => undefined) {
+  const out = tempDir();
+  cpSync(join(pristine, 'infra-out'), join(out, 'infra-out'), { recursive: true });
+  const infra = join(out, 'infra-out');
+  change(infra);
+  const { terraform, terraformFile } = readInfraOut(infra);
+  const result = checkBootFiles(infra, terraformFile, terraform);
+  return { result, messages: result.findings.map((f) => f.message) };
+}
+
+const NODE = 'keelson-controller-1';
+const ign = (infra: string, suffix: string) => join(infra, 'ignition', `${NODE}${suffix}`);
+const editJson = (file: string, change: (o: any) => void) => {
+  const o = JSON.parse(readFileSync(file, 'utf8'));
+  change(o);
+  writeFileSync(file, JSON.stringify(o));
+};
+/** Changes the pointer and the Terraform user_data together, as a synth that rendered it would. */
+const editPointer = (infra: string, change: (o: any) => void) => {
+  editJson(ign(infra, '.pointer.ign'), change);
+  const pointer = readFileSync(ign(infra, '.pointer.ign'), 'utf8');
+  editJson(join(infra, 'main.tf.json'), (tf) => {
+    for (const d of Object.values<any>(tf.resource.digitalocean_droplet)) if (d.name === NODE) d.user_data = pointer;
+  });
+};
+
+it('passes what synth renders: every node boots its pointer, which pins its secret part, and both make up the config verified', () => {
+  const { result } = checked();
+  expect(result.findings).toEqual([]);
+  expect(result.rows).toHaveLength(6);
+  expect(result.rows?.every((r) => r.ok)).toBe(true);
+});
+
+it('refuses Terraform user_data that is not the pointer', () => {
+  const { messages } = checked((infra) =>
+    editJson(join(infra, 'main.tf.json'), (tf) => {
+      for (const d of Object.values<any>(tf.resource.digitalocean_droplet)) if (d.name === NODE) d.user_data = d.user_data.replace('"files":[', '"files":[{"path":"/etc/extra","contents":{"source":"data:,x"}},');
+    }),
+  );
+  expect(messages).toContainEqual(expect.stringMatching(new RegExp(`^${NODE}: the user_data of digitalocean_droplet\\.\\S+ is not ${NODE}\\.pointer\\.ign`)));
+});
+
+it('refuses a secret part that does not match the hash the pointer pins (one byte changed)', () => {
+  const { messages } = checked((infra) => {
+    const file = ign(infra, '.secret.ign');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"version":"3.3.0"', '"version":"3.3.0" '));
+  });
+  expect(messages).toContainEqual(expect.stringMatching(/the pointer pins its secret part to sha512-.*Ignition would refuse to boot/));
+});
+
+it('refuses a private key inlined into the user-data', () => {
+  const key = `-----BEGIN PRIVATE KEY-----\n${'A'.repeat(64)}\n-----END PRIVATE KEY-----\n`;
+  const { messages } = checked((infra) => editPointer(infra, (p) => p.storage.files.push({ path: '/etc/kubernetes/pki/ca.key', contents: { source: `data:;base64,${Buffer.from(key).toString('base64')}` } })));
+  expect(messages).toContainEqual(expect.stringMatching(/private-key in the user-data \(\/etc\/kubernetes\/pki\/ca\.key\)/));
+});
+
+it('refuses a credential in a URL of the user-data', () => {
+  const { messages } = checked((infra) => editPointer(infra, (p) => p.storage.files.push({ path: '/etc/keelson/repo', contents: { source: `data:,${encodeURIComponent('https://deploy:s3cr3t@git.example.com/keelson.git')}` } })));
+  expect(messages).toContainEqual(expect.stringMatching(/a URL with a user name and password in the user-data \(\/etc\/keelson\/repo\)/));
+});
+
+it('refuses a secret part fetched over plain HTTP', () => {
+  const { messages } = checked((infra) =>
+    editPointer(infra, (p) => {
+      p.ignition.config.merge[0].source = p.ignition.config.merge[0].source.replace('https://', 'http://');
+    }),
+  );
+  expect(messages).toContainEqual(expect.stringMatching(/fetches its secret part from http:\/\/.*not over HTTPS/));
+});
+
+it('refuses a full config that is not pointer and secret part merged (what the other checks read is not what boots)', () => {
+  const { messages } = checked((infra) => editJson(ign(infra, '.ign'), (o) => (o.systemd.units = o.systemd.units.slice(1))));
+  expect(messages).toContainEqual(expect.stringMatching(/pointer and secret part together differ from keelson-controller-1\.ign, which the other checks read, at unit /));
+});
+
+it('refuses a secret part readable by others', () => {
+  const { messages } = checked((infra) => chmodSync(ign(infra, '.secret.ign'), 0o644));
+  expect(messages).toContainEqual(expect.stringMatching(/keelson-controller-1\.secret\.ign has mode 644: it holds keys; chmod 600 it/));
+});
