@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: cold `keelson synth` (whole process, compiled JS) for the
 // default config and a 60-node config, against a floor that writes the same
-// number of objects with `yaml` alone, plus an Nx cache hit of platform:synth,
+// number of objects with `yaml` alone, plus a warm `nx run platform:synth` (not
+// cached by Nx since issue 22: a cache entry would hold infra-out's secrets),
 // then `keelson verify` of the default platform cold (empty render cache: every
 // chart through the real helm) and warm, `keelson rehearse` of it (KEELSON_BENCH_REHEARSE_RUNS
 // runs, default 1: each takes minutes), then etcd's failover time
@@ -109,20 +110,26 @@ for (const { label, config } of configs) {
   }
 }
 
-// Nx: prime the cache, then time a second, unchanged run.
+// Nx: platform:synth is not cacheable (README "Workspace"): time a warm run
+// (builds cached, synth itself runs) and fail if Nx ever answers it from a cache.
+// figures.cacheHitSeconds keeps its name for older readers of tmp/bench.json but,
+// since issue 22, is this warm run's time, not a cache hit's; nxSynthWarmSeconds is the same figure.
 const nx = (args) => {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('npx', ['nx', ...args], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync('npx', ['nx', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false' } });
   if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, out: r.stdout };
 };
-// Twice: a first synth may create the secrets bundle, which is an input of the next.
+// Twice first: the builds settle into the cache, and a first synth may create the secrets bundle.
 nx(['run', 'platform:synth', '--outputStyle=static']);
 nx(['run', 'platform:synth', '--outputStyle=static']);
-const hit = nx(['run', 'platform:synth', '--outputStyle=static']);
-const cached = /read the output from the cache|\[local cache\]|existing outputs match the cache/.test(hit.out);
-rows.push(['nx run platform:synth, 2nd run', '-', hit.seconds, NaN, cached ? 'cache hit' : 'NOT a cache hit']);
-figures.cacheHitSeconds = Number(hit.seconds.toFixed(3));
+const warmNx = nx(['run', 'platform:synth', '--outputStyle=static']);
+const synthLine = warmNx.out.split('\n').find((l) => l.includes('nx run platform:synth')) ?? '';
+const fromCache = /\[(local|remote) cache\]|existing outputs match the cache/.test(synthLine);
+rows.push(['nx run platform:synth, warm (synth runs; not cached)', '-', warmNx.seconds, NaN, fromCache ? 'FROM THE CACHE: synth must not be cached' : 'synth ran, builds from the cache']);
+figures.cacheHitSeconds = Number(warmNx.seconds.toFixed(3));
+figures.nxSynthWarmSeconds = figures.cacheHitSeconds;
+figures.cacheHitMeasures = 'warm nx run platform:synth, uncached (issue 22)';
 mkdirSync(join(root, 'tmp'), { recursive: true });
 writeFileSync(join(root, 'tmp/bench.json'), `${JSON.stringify({ runs, node: process.version, ...figures }, null, 2)}\n`);
 
@@ -132,7 +139,7 @@ const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
 console.log(`\nkeelson bench: ${runs} runs each, node ${process.version}, bundled CLI (${(statSync(cli).size / 1024).toFixed(0)} KiB)`);
 for (const r of table) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
 rmSync(work, { recursive: true, force: true });
-if (!cached) process.exitCode = 1;
+if (fromCache) process.exitCode = 1;
 
 // cdktf synth of the DigitalOcean Terraform JSON, deep imports against the package root.
 console.log('');

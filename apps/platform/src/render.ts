@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
+import { lockOutput, recoverTrees } from '@keelson/cluster-kit';
 import { KUBERNETES_RELEASES } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import { renderDesiredState, type DesiredObject, type DesiredState } from '@keelson/upstream';
@@ -106,8 +107,15 @@ export function renderCommand(spec: PlatformSpec, options: { readonly outDir: st
     throw new Error(`render: ${chartsDir} does not exist; run "keelson synth" (or npx nx run platform:synth) first`);
   }
   checkRenderTarget(options.into, { repoRoot: options.repoRoot, owned: [join(options.repoRoot, '.git'), chartsDir, join(options.outDir, 'infra-out'), options.secretsDir, join(options.repoRoot, 'secrets'), join(options.repoRoot, 'node_modules')] });
-  const desired = renderDesiredState({ dir: chartsDir, gitops: spec.config.gitops, kubeVersion: KUBERNETES_RELEASES[spec.config.versions.kubernetes] });
-  return writeDesiredState(desired, options.into);
+  // Read under synth's output lock, so no synth switches charts-out halfway through the read.
+  const lock = lockOutput(options.outDir, { command: 'keelson render' });
+  try {
+    recoverTrees(options.outDir);
+    const desired = renderDesiredState({ dir: chartsDir, gitops: spec.config.gitops, kubeVersion: KUBERNETES_RELEASES[spec.config.versions.kubernetes] });
+    return writeDesiredState(desired, options.into);
+  } finally {
+    lock.release();
+  }
 }
 
 /** One line per Application for the terminal. */

@@ -1,5 +1,5 @@
 import { basename, dirname, join } from 'node:path';
-import { renderCharts, writeTreeAtomically, type RenderedFile } from '@keelson/cluster-kit';
+import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderCharts, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { storageOverhead } from '@keelson/storage-rook';
@@ -51,6 +51,12 @@ export interface SynthOptions {
    * @default `kubernetes-sysext.lock.json` next to the config (apps/platform/ for the default config)
    */
   readonly sysextLockFile?: string;
+  /**
+   * How long to wait for another run that holds `<outDir>/.keelson-out.lock`
+   * (a synth, deploy, plan…) before refusing.
+   * @default - `KEELSON_LOCK_WAIT_SECONDS` from `env`, else 30
+   */
+  readonly lockWaitSeconds?: number;
 }
 
 export interface SynthResult {
@@ -67,6 +73,8 @@ export interface SynthResult {
   readonly linksSignedAt?: Date;
   /** Files the secrets bundle created on this run (first use). */
   readonly createdSecrets: readonly string[];
+  /** Notices of the secrets bundle: a bundle from before its manifest adopted, a leftover of an interrupted creation removed. */
+  readonly bundleNotices: readonly string[];
   /** The storage layer's redundancy and raw-space price, for humans. */
   readonly storage: string;
   /** What the restore drill restores and when, or why there is none, for humans. */
@@ -85,7 +93,11 @@ export interface SynthResult {
  *
  * Everything is rendered in memory first and written by renames, so any
  * error (bad config, a layer refusing its props, a damaged bundle, a full
- * disk) leaves the previous output as it was.
+ * disk) leaves the previous output as it was. Both trees switch together
+ * (`writeTreesAtomically`, journalled in `outDir`): after a kill at any
+ * moment each is wholly the old or wholly the new render, and the next run
+ * completes a switch that was under way. The run holds
+ * `<outDir>/.keelson-out.lock` from its first write to its last.
  */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
   const spec = loadPlatformSpec(options.configPath);
@@ -101,13 +113,37 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       throw new Error(`--restore-etcd ${options.restoreEtcd.key}: the first controller fetches the snapshot through a presigned link, and no object-store keys are set to sign it; set ${keys} (the keys that sign the secret-part links) and synth again`);
     }
   }
+  const env = options.env ?? process.env;
+  const step = switchTestHook(env);
+  // Held from here (the secrets bundle may be created next) to the last rename.
+  const lock = lockOutput(options.outDir, { command: 'keelson synth', waitSeconds: options.lockWaitSeconds ?? lockWaitSecondsFrom(env) });
+  try {
+    step('locked');
+    // Before anything else: a run killed mid-switch left its journal; its render becomes the output.
+    recoverTrees(options.outDir);
+    return await synthLocked(options, { spec, kubernetesSysext, nodeProviderFor, step });
+  } finally {
+    lock.release();
+  }
+}
+
+/** What synth checked before taking the lock. */
+interface Checked {
+  readonly spec: PlatformSpec;
+  readonly kubernetesSysext: ReturnType<typeof pinnedKubernetesSysext>;
+  readonly nodeProviderFor: typeof import('@keelson/infra-nodes').nodeProviderFor;
+  readonly step: (s: string) => void;
+}
+
+/** The part of synth that writes: the secrets bundle on first use, then both trees in one switch. */
+async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, nodeProviderFor, step }: Checked): Promise<SynthResult> {
   const platform = composePlatform(spec, { backupBucket: nodeProviderFor(spec).backupBucket(spec), apps: PLATFORM_APPS });
   const files = renderCharts(platform.app);
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
   const secretsDir =
     typeof options.secretsDir === 'function' ? options.secretsDir(spec) : (options.secretsDir ?? join(options.outDir, 'secrets', spec.config.cluster.name));
-  const { bundle, created } = await openSecretsBundle({ dir: secretsDir, spec });
+  const { bundle, created, notices: bundleNotices } = await openSecretsBundle({ dir: secretsDir, spec });
   // The ingress load balancer forwards to the ports the ingress layer listens on.
   const target = { ingressTargetPorts: { http: platform.ingressTarget.http, https: platform.ingressTarget.https }, ingressProxyProtocol: platform.ingressTarget.proxyProtocol };
   const provider = nodeProviderFor(spec, { digitalocean: target, hetzner: target });
@@ -141,8 +177,8 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   const chartsDir = join(options.outDir, spec.config.gitops.path);
   const infraDir = join(options.outDir, INFRA_OUT);
   const secretFile = (path: string, content: string) => ({ path, content, mode: 0o600 });
-  writeTreeAtomically({ parent: dirname(chartsDir), name: basename(chartsDir), files });
-  writeTreeAtomically({
+  const charts = { parent: dirname(chartsDir), name: basename(chartsDir), files };
+  const infra = {
     parent: options.outDir,
     name: INFRA_OUT,
     mode: 0o700,
@@ -159,12 +195,34 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
         secretFile(`ignition/${n.node.name}.secret.ign`, n.secretPart),
       ]),
     ],
-  });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext };
+  };
+  writeTreesAtomically([charts, infra], { journalDir: options.outDir, onStep: step });
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext };
+}
+
+/**
+ * TEST ONLY: `KEELSON_TEST_SWITCH_HOOK=kill:<step>` makes synth SIGKILL itself
+ * right after `<step>` of the output switch, `pause:<step>:<ms>` makes it
+ * sleep there (steps: `locked`, `staged:<tree>`, `journal`, `aside:<tree>`,
+ * `switched:<tree>`, `committed`, `done`). The tests of the switch stop a run
+ * between two steps with it; it changes nothing that is written, only when
+ * the process stops. Unset, it does nothing.
+ */
+function switchTestHook(env: Readonly<Record<string, string | undefined>>): (step: string) => void {
+  const hook = env.KEELSON_TEST_SWITCH_HOOK;
+  if (!hook) return () => undefined;
+  const [action, ...rest] = hook.split(':');
+  const ms = action === 'pause' ? Number(rest.pop()) : 0;
+  const at = rest.join(':');
+  return (step) => {
+    if (step !== at) return;
+    if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+    if (action === 'pause') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  };
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, bundleNotices, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -193,6 +251,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
         ]
       : []),
     ...(kubernetesSysext ? [`  ${describeKubernetesSysext(kubernetesSysext)}`] : []),
+    ...bundleNotices.map((n) => `  NOTICE: ${n}`),
     ...(createdSecrets.length > 0 ? [`  secrets bundle: created ${createdSecrets.length} files (back the folder up; it never leaves this machine)`] : []),
   ];
 }

@@ -1,7 +1,11 @@
 export { LayerChart, namespaceManifest, PART_OF_LABEL, LAYER_LABEL } from './layer-chart';
 export type { LayerChartProps } from './layer-chart';
-export { renderCharts, writeTreeAtomically, yamlDocuments } from './render';
-export type { RenderedObject, RenderedFile, OutputTree } from './render';
+export { renderCharts, yamlDocuments } from './render';
+export type { RenderedObject, RenderedFile } from './render';
+export { writeTreeAtomically, writeTreesAtomically, recoverTrees, removeLeftovers, SWITCH_JOURNAL_FILE } from './output-trees';
+export type { OutputTree, WriteTreesOptions } from './output-trees';
+export { lockOutput, lockWaitSecondsFrom, OutputLockedError, OUTPUT_LOCK_FILE } from './output-lock';
+export type { OutputLock, OutputLockOptions, OutputLockHolder } from './output-lock';
 export { UpstreamHelmChart, ARGOCD_NAMESPACE, IN_CLUSTER, PINNED_VERSION } from './upstream-chart';
 export { SYNC_WAVE, SYNC_OPTIONS, SKIP_DRY_RUN, afterCrds } from './sync-order';
 export type { CrdInstaller } from './sync-order';

@@ -2,7 +2,8 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderCharts, writeTreeAtomically, yamlDocuments } from './render';
+import { writeTreeAtomically } from './output-trees';
+import { renderCharts, yamlDocuments } from './render';
 
 function appWith(objects: Record<string, Array<{ kind: string; name: string; namespace?: string; data?: unknown }>>): App {
   const app = new App();

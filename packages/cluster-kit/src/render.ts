@@ -1,6 +1,4 @@
 import { App, Chart } from 'cdk8s';
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 
 /** A Kubernetes object as rendered. */
@@ -55,75 +53,4 @@ export function renderCharts(app: App): RenderedFile[] {
 /** Objects as one multi-document YAML text (what `kubectl apply -f` takes), without anchors. */
 export function yamlDocuments(objects: readonly object[]): string {
   return objects.map((o) => YAML.stringify(o, { aliasDuplicateObjects: false })).join('---\n');
-}
-
-/** A folder to replace as a whole: `name` under `parent`, with its files. */
-export interface OutputTree {
-  readonly parent: string;
-  readonly name: string;
-  readonly files: ReadonlyArray<{ readonly path: string; readonly content: string; readonly mode?: number }>;
-  /** Mode of the folder itself. @default 0o755 */
-  readonly mode?: number;
-  /**
-   * Entries of the existing folder (top-level names) to carry over into the
-   * new one, such as Terraform's state next to the configuration it renders.
-   * They are hard-linked into the new tree before the swap, so no moment
-   * exists where they are in neither.
-   * @default - nothing is kept: the folder holds exactly `files`
-   */
-  readonly keep?: (name: string) => boolean;
-}
-
-/**
- * Replaces `parent/name` with exactly `files`, all or nothing.
- *
- * Files are written to a temporary sibling folder first and swapped in with
- * renames, so a failure while writing leaves the previous output untouched
- * and a reader never sees a half-written tree.
- */
-export function writeTreeAtomically(tree: OutputTree): void {
-  mkdirSync(tree.parent, { recursive: true });
-  const target = join(tree.parent, tree.name);
-  const staging = mkdtempSync(join(tree.parent, `.${tree.name}.new-`));
-  try {
-    for (const f of tree.files) {
-      const path = join(staging, f.path);
-      mkdirSync(dirname(path), { recursive: true, mode: tree.mode ?? 0o755 });
-      writeFileSync(path, f.content, { mode: f.mode ?? 0o644 });
-    }
-    if (tree.keep && existsSync(target)) {
-      const generated = new Set(tree.files.map((f) => f.path.split('/')[0]));
-      for (const name of readdirSync(target)) {
-        if (!generated.has(name) && tree.keep(name)) linkTree(join(target, name), join(staging, name));
-      }
-    }
-    // mkdtemp creates 0700: set the mode asked for.
-    chmodSync(staging, tree.mode ?? 0o755);
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
-  }
-  const old = existsSync(target) ? `${staging}.old` : undefined;
-  if (old) renameSync(target, old);
-  try {
-    renameSync(staging, target);
-  } catch (e) {
-    if (old) renameSync(old, target);
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
-  }
-  if (old) rmSync(old, { recursive: true, force: true });
-}
-
-/** Hard-links a file, or recreates a folder (same mode) and links what it holds; symlinks are copied as links. */
-function linkTree(from: string, to: string): void {
-  const stat = lstatSync(from);
-  if (stat.isDirectory()) {
-    mkdirSync(to, { mode: stat.mode & 0o7777 });
-    for (const name of readdirSync(from)) linkTree(join(from, name), join(to, name));
-  } else if (stat.isSymbolicLink()) {
-    symlinkSync(readlinkSync(from), to);
-  } else {
-    linkSync(from, to);
-  }
 }

@@ -85,12 +85,22 @@ export function registerLifecycleCommands(program: Command, deps: LifecycleCliDe
   const terraformOption = () => new Option('--terraform-bin <path>', 'terraform or tofu binary (default: $KEELSON_TERRAFORM, else terraform or tofu on PATH)');
   const kubeconfigOption = () => new Option('--kubeconfig <file>', 'where the admin kubeconfig is written, mode 0600 (default: <secrets>/admin.kubeconfig)');
   const withCommon = (c: Command) => c.addOption(deps.configOption()).addOption(deps.outOption()).addOption(secretsOption()).addOption(terraformOption());
-  const run = (body: (o: LifecycleOptions, opts: LifecycleCliOptions) => Promise<boolean | void>) => async (opts: LifecycleCliOptions) => {
+  const run = (body: (o: LifecycleOptions, opts: LifecycleCliOptions) => Promise<boolean | void>) => async (opts: LifecycleCliOptions, command: Command) => {
+    let release = () => undefined as void;
     try {
-      const ok = await body(await optionsFrom(opts, deps), opts);
+      const o = await optionsFrom(opts, deps);
+      // The whole command holds the output lock: its synth switches charts-out and
+      // infra-out, and Terraform then writes its state in infra-out; no other run
+      // may switch infra-out under it.
+      const { lockOutput } = await import('@keelson/cluster-kit');
+      const lock = lockOutput(o.outDir, { command: `keelson ${command.name()}` });
+      release = () => lock.release();
+      const ok = await body(o, opts);
       if (ok === false) process.exitCode = 1;
     } catch (e) {
       deps.fail(e);
+    } finally {
+      release();
     }
   };
 
