@@ -20,7 +20,7 @@ function checked(change: (infra: string) => void = () => undefined) {
   const infra = join(out, 'infra-out');
   change(infra);
   const { terraform, terraformFile } = readInfraOut(infra);
-  const result = checkBootFiles(infra, terraformFile, terraform);
+  const result = checkBootFiles(infra, terraform, terraformFile);
   return { result, messages: result.findings.map((f) => f.message) };
 }
 

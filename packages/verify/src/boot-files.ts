@@ -64,12 +64,13 @@ function entries(config: Loose): Map<string, string> {
  *
  * @see https://coreos.github.io/ignition/configuration-v3_3/ (ignition.config.merge, verification.hash)
  */
-export function checkBootFiles(infraDir: string, terraformFile: string, terraform: Parameters<typeof terraformServers>[0]): CheckResult {
+export function checkBootFiles(infraDir: string, terraform: Parameters<typeof terraformServers>[0], terraformFileName: string): CheckResult {
   const findings: Finding[] = [];
   const rows: ReportRow[] = [];
   const ignitionDir = join(infraDir, 'ignition');
   const base = join(infraDir, '..');
   const rel = (f: string) => relative(base, f);
+  const terraformFile = join(infraDir, basename(terraformFileName));
   const tfText = readFileSync(terraformFile, 'utf8');
   for (const s of scanForSecrets(tfText, rel(terraformFile))) findings.push({ file: `${s.file}:${s.line}`, message: `${s.rule} in the Terraform JSON: ${s.excerpt}; it is kept in Terraform state and plan output: read it from a file (as the secret parts are) or create it at deploy time` });
   if (CREDENTIAL_URL.test(tfText)) findings.push({ file: rel(terraformFile), message: 'the Terraform JSON holds a URL with a user name and password: remove the credential from the config value it comes from' });
