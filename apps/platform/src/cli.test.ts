@@ -93,8 +93,8 @@ describe('keelson synth', () => {
     const dir = tempDir();
     const config = configWith((c) => {
       c.provider = { name: 'hetzner', region: 'fsn1' };
-      c.nodes.controllers.size = 'cx32';
-      c.nodes.workers.size = 'cx32';
+      c.nodes.controllers.size = 'cx33';
+      c.nodes.workers.size = 'cx33';
     });
     const run = keelson('synth', '--config', config, '--out', dir);
     expect(run.stderr).toBe('');
@@ -210,7 +210,7 @@ describe('keelson synth --restore-etcd', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(
-      /etcd restore: keelson-controller-1 restores etcd\/20261125T081500Z\.db \(sha256 abababababab…, checked on the node\) if it creates the cluster \(nothing answers on the API endpoint for 3 minutes\); a node that joins never restores; link valid until \d{4}-\d\d-\d\d/,
+      /etcd restore: keelson-controller-1 restores etcd\/20261125T081500Z\.db \(sha256 abababababab…, checked on the node\) if it creates the cluster \(the first deploy; it still joins if anything answers on the API endpoint within 30 s\); a node that joins never restores; link valid until \d{4}-\d\d-\d\d/,
     );
     const ignition = join(dir, 'infra-out/ignition');
     const link = ignitionFiles(join(ignition, 'keelson-controller-1.secret.ign')).get('/etc/keelson/etcd-restore-url')?.trim() ?? '';
@@ -222,7 +222,7 @@ describe('keelson synth --restore-etcd', () => {
     expect(signature).toMatch(/^[0-9a-f]{64}$/);
     // The script that uses it is public; the hash it checks is the lower-case one.
     const pointer = readFileSync(join(ignition, 'keelson-controller-1.pointer.ign'), 'utf8');
-    expect(ignitionFiles(join(ignition, 'keelson-controller-1.pointer.ign')).get('/opt/keelson/bin/kubeadm-bootstrap')).toContain(`= ${sha256} ]`);
+    expect(ignitionFiles(join(ignition, 'keelson-controller-1.pointer.ign')).get('/etc/keelson/bootstrap.env')).toContain(`: "\${KEELSON_ETCD_RESTORE_SHA256:=${sha256}}"`);
     // Only the secret part and the combined inspection copy hold the link, raw or decoded.
     const holders = readdirSync(ignition).filter((name) => {
       const text = readFileSync(join(ignition, name), 'utf8');
@@ -235,7 +235,7 @@ describe('keelson synth --restore-etcd', () => {
 
   it.each([
     ['DigitalOcean', undefined, /SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY/],
-    ['Hetzner', (c: any) => ((c.provider = { name: 'hetzner', region: 'fsn1' }), (c.nodes.controllers.size = 'cx32'), (c.nodes.workers.size = 'cx32')), /MINIO_USER and MINIO_PASSWORD/],
+    ['Hetzner', (c: any) => ((c.provider = { name: 'hetzner', region: 'fsn1' }), (c.nodes.controllers.size = 'cx33'), (c.nodes.workers.size = 'cx33')), /MINIO_USER and MINIO_PASSWORD/],
   ])('refuses without object-store keys on %s, naming the variables and the fix, and writes nothing', (_cloud, change, variables) => {
     const dir = tempDir();
     const config = change ? ['--config', configWith(change)] : [];

@@ -247,7 +247,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
       : `  secret-part links: NOT signed (no object-store keys in the environment, e.g. SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY); nodes cannot fetch their secret parts: set the keys and synth again before deploying`,
     ...(restoreEtcd && linksSignedAt
       ? [
-          `  etcd restore: ${nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} restores ${restoreEtcd.key}${restoreEtcd.sha256 ? ` (sha256 ${restoreEtcd.sha256.slice(0, 12)}…, checked on the node)` : ' (no hash check)'} if it creates the cluster (nothing answers on the API endpoint for 3 minutes); a node that joins never restores; link valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`,
+          `  etcd restore: ${nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} restores ${restoreEtcd.key}${restoreEtcd.sha256 ? ` (sha256 ${restoreEtcd.sha256.slice(0, 12)}…, checked on the node)` : ' (no hash check)'} if it creates the cluster (the first deploy; it still joins if anything answers on the API endpoint within 30 s); a node that joins never restores; link valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`,
         ]
       : []),
     ...(kubernetesSysext ? [`  ${describeKubernetesSysext(kubernetesSysext)}`] : []),

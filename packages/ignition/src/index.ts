@@ -17,8 +17,10 @@ export type {
 } from './builder';
 export { validateIgnitionConfig, findLoginCredentials } from './validate';
 export type * as IgnitionV3_3 from './generated/ignition-v3_3';
-export { renderNodeConfigs, apiEndpoint, NODE_IP, NODE_PATHS } from './node-configs';
-export type { NodeConfigsProps, NodeIgnition, BootstrapStep, EtcdSnapshotSource, KubernetesSysextImage } from './node-configs';
+export { renderNodeConfigs, apiEndpoint, NODE_IP, NODE_PATHS, BOOTSTRAP_JOB_WAIT_SECONDS } from './node-configs';
+export type { NodeConfigsProps, NodeIgnition, BootstrapStep, PinnedUrlStep, EtcdSnapshotSource, KubernetesSysextImage } from './node-configs';
 export { validateKubeadmConfig, caCertHash } from './kubeadm';
 export type { InitConfiguration, ClusterConfiguration, JoinConfiguration, KubeletConfiguration } from './kubeadm';
 export { KUBERNETES_RELEASES, SYSEXT_BASE_URL, CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, kubernetesSysextImage } from './pins';
+export { BOOT_NAMESPACE, bootStatusFromLeases, bootRbacManifest } from './boot-status';
+export type { NodeBootStatus } from './boot-status';

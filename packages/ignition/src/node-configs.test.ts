@@ -8,7 +8,8 @@ import YAML from 'yaml';
 import { decodeInlineContents, DIGITALOCEAN_USER_DATA_LIMIT } from './builder';
 import { caCertHash, validateKubeadmConfig } from './kubeadm';
 import { NODE_PATHS, renderNodeConfigs, type BootstrapStep } from './node-configs';
-import { KUBERNETES_RELEASES } from './pins';
+import { ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES } from './pins';
+import { BOOTSTRAP_SCRIPTS } from './generated/bootstrap-scripts';
 import { applyIgnition, applyIgnitionPresets, runIgnitionValidate, systemdAnalyzeVerify } from './testing';
 import { findLoginCredentials, validateIgnitionConfig } from './validate';
 import { testClusterSecrets } from './test-cluster-secrets';
@@ -141,7 +142,10 @@ describe('applied by the real Ignition', () => {
       expect(readlinkSync(join(root, 'etc/extensions/kubernetes.raw'))).toBe(`${NODE_PATHS.sysextDir}/kubernetes-v${KUBERNETES_RELEASES['1.36']}-x86-64.raw`);
       expect(readFileSync(join(root, NODE_PATHS.sysupdateDir, 'kubernetes-v1.36.conf'), 'utf8')).toMatch(/MatchPattern=kubernetes-v1\.36\.@v-x86-64\.raw/);
       expect(lstatSync(join(root, NODE_PATHS.bootstrapScript)).mode & 0o777).toBe(0o755);
-      expect(readFileSync(join(root, NODE_PATHS.bootstrapScript), 'utf8')).toMatch(/command=init/);
+      expect(readFileSync(join(root, NODE_PATHS.bootstrapScript), 'utf8')).toBe(BOOTSTRAP_SCRIPTS['kubeadm-bootstrap.sh'].text);
+      expect(readFileSync(join(root, NODE_PATHS.bootstrapLib), 'utf8')).toBe(BOOTSTRAP_SCRIPTS['bootstrap-lib.sh'].text);
+      expect(readFileSync(join(root, NODE_PATHS.bootstrapEnv), 'utf8')).toContain(': "${KEELSON_ACTION:=init}"');
+      expect(readFileSync(join(root, NODE_PATHS.clusterCa), 'utf8')).toBe(secrets.kubernetesCa.certPem);
     } finally {
       applied.cleanup();
     }
@@ -178,7 +182,8 @@ describe('applied by the real Ignition', () => {
       expect(join_.nodeRegistration.name).toBe('keelson-worker-1');
       expect(() => statSync(join(root, NODE_PATHS.pki, 'ca.key'))).toThrow(/ENOENT/);
       expect(() => statSync(join(root, NODE_PATHS.kubeadmInit))).toThrow(/ENOENT/);
-      expect(readFileSync(join(root, NODE_PATHS.bootstrapScript), 'utf8')).not.toMatch(/command=init/);
+      expect(readFileSync(join(root, NODE_PATHS.bootstrapEnv), 'utf8')).toContain(': "${KEELSON_ACTION:=join}"');
+      expect(readFileSync(join(root, NODE_PATHS.bootstrapEnv), 'utf8')).toContain(': "${KEELSON_ROLE:=worker}"');
     } finally {
       applied.cleanup();
     }
@@ -188,7 +193,8 @@ describe('applied by the real Ignition', () => {
     const applied = await boot(spec.topology.controllers[0], false, secretParts(false));
     try {
       expect(() => statSync(join(applied.root, NODE_PATHS.kubeadmInit))).toThrow(/ENOENT/);
-      expect(readFileSync(join(applied.root, NODE_PATHS.bootstrapScript), 'utf8')).not.toMatch(/kubeadm init/);
+      expect(readFileSync(join(applied.root, NODE_PATHS.bootstrapEnv), 'utf8')).toContain(': "${KEELSON_ACTION:=join}"');
+      expect(readFileSync(join(applied.root, NODE_PATHS.bootstrapEnv), 'utf8')).not.toMatch(/KEELSON_ACTION:=init/);
     } finally {
       applied.cleanup();
     }
@@ -251,20 +257,33 @@ describe('pod network bootstrap and Pod Security defaults', () => {
     const unit = units(first.pointer).find((u) => u.name === 'keelson-bootstrap-manifests.service');
     expect(unit?.enabled).toBe(true);
     expect(unit?.contents).toContain(`ConditionPathExists=${NODE_PATHS.initializedStamp}`);
-    const kubectl = 'ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf apply --server-side --force-conflicts --field-manager=keelson-bootstrap';
+    const run = `ExecStart=${NODE_PATHS.bootstrapManifestsScript}`;
     expect(unit?.contents?.split('\n').filter((l) => l.startsWith('ExecStart='))).toEqual([
-      `${kubectl} -f ${NODE_PATHS.bootstrapDir}/01-network.yaml`,
-      'ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --namespace=kube-system --for=condition=complete job/keelson-cni-install --timeout=30m',
-      'ExecStart=/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf delete --ignore-not-found --wait=false --namespace=kube-system job/keelson-cni-install clusterrolebinding/keelson-cni-install',
-      `${kubectl} --namespace=argocd -f https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml`,
-      `${kubectl} -f ${NODE_PATHS.bootstrapDir}/03-argocd-root.yaml`,
+      `${run} apply network ${NODE_PATHS.bootstrapDir}/01-network.yaml`,
+      `${run} wait-job kube-system keelson-cni-install 600`,
+      `${run} delete kube-system job/keelson-cni-install clusterrolebinding/keelson-cni-install`,
+      `${run} apply-url argocd-install https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml argocd`,
+      `${run} apply argocd-root ${NODE_PATHS.bootstrapDir}/03-argocd-root.yaml`,
+      `${run} done`,
     ]);
+    expect(unit?.contents).toMatch(/^StartLimitIntervalSec=3h\nStartLimitBurst=6$/m);
+    expect(files(first.pointer).get(NODE_PATHS.bootstrapManifestsScript)).toBe(BOOTSTRAP_SCRIPTS['bootstrap-manifests.sh'].text);
     for (const c of rest) {
-      expect([...files(c.full).keys()].filter((p) => p.startsWith(NODE_PATHS.bootstrapDir))).toEqual([]);
+      expect([...files(c.full).keys()].filter((p) => p.startsWith(`${NODE_PATHS.bootstrapDir}/`))).toEqual([]);
       expect(units(c.full).map((u) => u.name)).not.toContain('keelson-bootstrap-manifests.service');
+      expect(files(c.full).has(NODE_PATHS.bootstrapManifestsScript)).toBe(false);
     }
     const replaced = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrap, initialize: false })[0];
-    expect([...files(replaced.full).keys()].filter((p) => p.startsWith(NODE_PATHS.bootstrapDir))).toEqual([]);
+    expect([...files(replaced.full).keys()].filter((p) => p.startsWith(`${NODE_PATHS.bootstrapDir}/`))).toEqual([]);
+  });
+
+  it('passes a pinned URL step\'s SHA-256 to the step, and refuses one that is not a SHA-256', () => {
+    const sha256 = 'a'.repeat(64);
+    const pinned = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', bootstrap: [{ name: 'argocd-install', url: 'https://example.com/install.yaml', sha256 }] })[0];
+    expect(units(pinned.pointer).find((u) => u.name === 'keelson-bootstrap-manifests.service')?.contents).toContain(`ExecStart=${NODE_PATHS.bootstrapManifestsScript} apply-url argocd-install https://example.com/install.yaml - ${sha256}\n`);
+    expect(() => renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', bootstrap: [{ name: 'argocd-install', url: 'https://example.com/install.yaml', sha256: 'ABC' }] })).toThrow(
+      /bootstrap step argocd-install: sha256 "ABC" is not 64 lower-case hex digits/,
+    );
   });
 
   it('refuses a step name that cannot be a file name and a URL that is not https', () => {
@@ -277,17 +296,17 @@ describe('pod network bootstrap and Pod Security defaults', () => {
     const unit = units(configs[0].full).filter((u) => u.contents);
     const result = systemdAnalyzeVerify(Object.fromEntries(unit.map((u) => [u.name, u.contents as string])), {
       assumeUnits: ['containerd.service', 'coreos-metadata.service', 'update-engine.service', 'systemd-sysext.service'],
-      assumeExecutables: ['/usr/bin/update_engine_client', '/usr/lib/systemd/systemd-sysupdate', '/usr/bin/kubectl', NODE_PATHS.bootstrapScript],
+      assumeExecutables: ['/usr/bin/update_engine_client', '/usr/lib/systemd/systemd-sysupdate', '/usr/bin/kubectl', NODE_PATHS.bootstrapScript, NODE_PATHS.bootstrapManifestsScript],
     });
     expect(result).toMatchObject({ ok: true });
   });
 
   it('skips the kubeadm addons the platform replaces, at init only', () => {
     const init = YAML.parseAllDocuments(files(configs[0].full).get(NODE_PATHS.kubeadmInit) ?? '').map((d) => d.toJS());
-    expect(init.find((d) => d.kind === 'InitConfiguration').skipPhases).toEqual(['upload-certs', 'addon/coredns']);
+    expect(init.find((d) => d.kind === 'InitConfiguration').skipPhases).toEqual(['addon/coredns']);
     expect(validateKubeadmConfig(files(configs[0].full).get(NODE_PATHS.kubeadmInit) ?? '')).toEqual([]);
     const plain = YAML.parseAllDocuments(files(render()[0].full).get(NODE_PATHS.kubeadmInit) ?? '').map((d) => d.toJS());
-    expect(plain.find((d) => d.kind === 'InitConfiguration').skipPhases).toEqual(['upload-certs']);
+    expect(plain.find((d) => d.kind === 'InitConfiguration').skipPhases).toEqual([]);
   });
 
   it('enforces baseline Pod Security on unlabelled namespaces through the API server admission config, kube-system exempt', () => {
@@ -326,16 +345,18 @@ describe('restoring etcd from a snapshot', () => {
     for (const c of rest) expect([...files(c.full).values()].join('\n')).not.toContain(signature);
   });
 
-  it('puts the restore only into the first controller\'s script, which reads the link from the secret file', () => {
-    const script = files(first.pointer).get(NODE_PATHS.bootstrapScript) ?? '';
-    expect(script).toContain(`snapshot_url=$(cat ${NODE_PATHS.etcdRestoreUrl})`);
-    expect(script).toContain('etcdutl snapshot restore');
-    expect(script).toContain('--ignore-preflight-errors=DirAvailable--var-lib-etcd');
-    expect(spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' })).toMatchObject({ status: 0, stderr: '' });
-    for (const c of rest) expect(files(c.full).get(NODE_PATHS.bootstrapScript)).not.toMatch(/etcdutl|etcd-restore/);
-    // Everything but the first controller renders as without a restore.
+  it('turns the restore on only in the first controller\'s bootstrap.env, with the hash and the pinned image; the link stays in the secret file', () => {
+    const env = files(first.pointer).get(NODE_PATHS.bootstrapEnv) ?? '';
+    expect(env).toContain(': "${KEELSON_ETCD_RESTORE:=yes}"');
+    expect(env).toContain(`: "\${KEELSON_ETCD_RESTORE_SHA256:=${sha256}}"`);
+    expect(env).toContain(`: "\${KEELSON_ETCD_RESTORE_IMAGE:=${ETCD_RESTORE_IMAGE}}"`);
+    expect(env).not.toContain(signature);
+    expect(spawnSync('bash', ['-n'], { input: env, encoding: 'utf8' })).toMatchObject({ status: 0, stderr: '' });
+    for (const c of rest) expect(files(c.full).get(NODE_PATHS.bootstrapEnv)).toContain(': "${KEELSON_ETCD_RESTORE:=no}"');
+    // Everything but the first controller renders as without a restore; the script is the same on every node.
     const plain = render(spec);
-    for (const [i, c] of rest.entries()) expect(files(c.pointer).get(NODE_PATHS.bootstrapScript)).toBe(files(plain[i + 1].pointer).get(NODE_PATHS.bootstrapScript));
+    for (const [i, c] of rest.entries()) expect(files(c.pointer).get(NODE_PATHS.bootstrapEnv)).toBe(files(plain[i + 1].pointer).get(NODE_PATHS.bootstrapEnv));
+    for (const c of configs) expect(files(c.pointer).get(NODE_PATHS.bootstrapScript)).toBe(BOOTSTRAP_SCRIPTS['kubeadm-bootstrap.sh'].text);
   });
 
   it('passes the real ignition-validate and the schema, every part of every node', () => {

@@ -2,14 +2,30 @@ import YAML from 'yaml';
 import { NODE_NETWORK_CIDR, type BootstrapStep, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
 import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
+import { BOOTSTRAP_SCRIPTS } from './generated/bootstrap-scripts';
 import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL, kubernetesSysextImage } from './pins';
 
 /** Placeholder the bootstrap script replaces with the node's private address from the metadata service. */
 export const NODE_IP = '@NODE_IP@';
 
+/** How long the first controller waits for a bootstrap step's installer Job (the CNI install) before it reports the step failed. */
+export const BOOTSTRAP_JOB_WAIT_SECONDS = 600;
+
 /** Where things live on a node. */
 export const NODE_PATHS = {
   bootstrapScript: '/opt/keelson/bin/kubeadm-bootstrap',
+  /** Helpers the first-boot scripts source (journal lines, status, backoff). */
+  bootstrapLib: '/opt/keelson/lib/bootstrap-lib.sh',
+  /** One step of the first controller's pod network / CoreDNS / Argo CD bootstrap (keelson-bootstrap-manifests.service). */
+  bootstrapManifestsScript: '/opt/keelson/bin/bootstrap-manifests',
+  /** What differs between nodes for the first-boot script: role, init or join, the API endpoint (public). */
+  bootstrapEnv: '/etc/keelson/bootstrap.env',
+  /** The cluster CA's certificate (public), which joiners check the API endpoint with while they wait for it. */
+  clusterCa: '/etc/keelson/cluster-ca.crt',
+  /** Where a controller keeps the Ignition-provided CAs and keys; `kubeadm reset` does not clean it. */
+  keptPki: '/var/lib/keelson/pki',
+  /** The first boot's last step, state and error (KEY=value lines), also published as Lease keelson-boot/status-<node>. */
+  bootstrapStatus: '/var/lib/keelson/bootstrap-status',
   joinedStamp: '/var/lib/keelson/kubeadm-joined',
   sysextStamp: '/var/lib/keelson/kubernetes-sysext-installed',
   kubeadmInit: '/etc/keelson/kubeadm-init.yaml',
@@ -42,10 +58,15 @@ export interface NodeConfigsProps {
    */
   readonly secretPartUrl: (node: NodeSpec) => string;
   /**
-   * Whether the first controller may create a new cluster (`kubeadm init`)
-   * when no API server answers. Node replacements render with `false`, so a
-   * replaced first controller always joins.
-   * @default true
+   * Whether this render creates the cluster: `true` only for the very first
+   * deploy, when no cluster exists yet. Then the first controller runs
+   * `kubeadm init` (unless anything already answers HTTP on the API endpoint
+   * within 30 s: then a cluster exists and it joins). With `false` every node,
+   * the first controller included, is a joiner: it waits for the API behind
+   * the load balancer and never creates a cluster, however long the API is
+   * silent. Every render after the first deploy (scale-up, replacing any
+   * controller) must pass `false`; pass it explicitly either way.
+   * @default true — TODO(#20): required once synth states the first deploy explicitly
    */
   readonly initialize?: boolean;
   /**
@@ -56,7 +77,7 @@ export interface NodeConfigsProps {
    * retried until it succeeds once.
    * @default - nothing is applied
    */
-  readonly bootstrap?: readonly BootstrapStep[];
+  readonly bootstrap?: readonly (BootstrapStep | PinnedUrlStep)[];
   /**
    * kubeadm addons the platform installs itself (from `bootstrapManifests`),
    * so kubeadm skips them at init.
@@ -85,6 +106,21 @@ export interface NodeConfigsProps {
    * @default - not pinned here: the first boot fetches the image with systemd-sysupdate, checked against the bakery's SHA256SUMS over HTTPS
    */
   readonly kubernetesSysext?: KubernetesSysextImage;
+}
+
+/**
+ * A bootstrap step fetched from an upstream URL and applied only when the
+ * download's SHA-256 is the pinned one (a moved tag or a changed file stops
+ * the step, with both hashes in the node's status).
+ */
+export interface PinnedUrlStep {
+  readonly name: string;
+  /** The upstream manifest, https. */
+  readonly url: string;
+  /** Namespace for objects that name none. @default - none */
+  readonly namespace?: string;
+  /** SHA-256 of the file at `url`, 64 lower-case hex digits. */
+  readonly sha256: string;
 }
 
 /** A Kubernetes system extension image Ignition downloads and checks by hash. */
@@ -306,7 +342,10 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
   });
 
   // First boot: init or join with kubeadm once the extension is in place.
-  cfg.addFile({ path: NODE_PATHS.bootstrapScript, mode: 0o755, contents: { text: bootstrapScript(props, node) } });
+  // The scripts are the same on every node (packages/ignition/scripts, embedded at build time); what differs is bootstrap.env.
+  cfg.addFile({ path: NODE_PATHS.bootstrapScript, mode: 0o755, contents: { text: BOOTSTRAP_SCRIPTS['kubeadm-bootstrap.sh'].text } });
+  cfg.addFile({ path: NODE_PATHS.bootstrapLib, mode: 0o644, contents: { text: BOOTSTRAP_SCRIPTS['bootstrap-lib.sh'].text } });
+  cfg.addFile({ path: NODE_PATHS.bootstrapEnv, mode: 0o644, contents: { text: bootstrapEnv(props, node) } });
   cfg.addUnit({
     name: 'keelson-kubeadm.service',
     enabled: true,
@@ -319,34 +358,44 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
         // Keyed on success, not on kubelet.conf: kubeadm writes that file before
         // the etcd step, so a failed control-plane join would otherwise stop here.
         `ConditionPathExists=!${NODE_PATHS.joinedStamp}`,
+        // The script counts its attempts itself and gives up with exit 75 after the last.
+        'StartLimitIntervalSec=0',
       ],
-      Service: ['Type=oneshot', 'RemainAfterExit=yes', `ExecStart=${NODE_PATHS.bootstrapScript}`, 'Restart=on-failure', 'RestartSec=20'],
+      Service: [
+        'Type=oneshot',
+        'RemainAfterExit=yes',
+        `ExecStart=${NODE_PATHS.bootstrapScript}`,
+        'Restart=on-failure',
+        'RestartSec=20',
+        'RestartPreventExitStatus=75',
+        // A backstop above the sum of the script's own bounds (about 2 h with the join lock's hour).
+        'TimeoutStartSec=9000',
+      ],
       Install: ['WantedBy=multi-user.target'],
     }),
   });
 
   const steps = props.bootstrap ?? [];
   if (isFirstController(node) && props.initialize !== false && steps.length > 0) {
-    const kubectlBase = '/usr/bin/kubectl --kubeconfig=/etc/kubernetes/admin.conf';
-    const kubectl = `${kubectlBase} apply --server-side --force-conflicts --field-manager=keelson-bootstrap`;
+    cfg.addFile({ path: NODE_PATHS.bootstrapManifestsScript, mode: 0o755, contents: { text: BOOTSTRAP_SCRIPTS['bootstrap-manifests.sh'].text } });
+    const run = `ExecStart=${NODE_PATHS.bootstrapManifestsScript}`;
     const execs = steps.map((step, i) => {
       if (!/^[a-z0-9][a-z0-9-]*$/.test(step.name)) {
         throw new Error(`renderNodeConfigs: bootstrap step name ${JSON.stringify(step.name)} is not lower-case letters, digits and dashes; it names the file on the node`);
       }
       if ('url' in step) {
         if (!/^https:\/\/\S+$/.test(step.url)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: url ${JSON.stringify(step.url)} is not an https URL; pin an upstream manifest by its tag`);
-        return [`ExecStart=${kubectl}${step.namespace ? ` --namespace=${step.namespace}` : ''} -f ${step.url}`];
+        const sha256 = 'sha256' in step ? step.sha256 : undefined;
+        if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: sha256 ${JSON.stringify(sha256)} is not 64 lower-case hex digits; pass the first field of \`sha256sum\` of the file at the URL`);
+        // `-` for no namespace keeps the digest in its place.
+        return [`${run} apply-url ${step.name} ${step.url} ${step.namespace ?? '-'}${sha256 ? ` ${sha256}` : ''}`];
       }
       const path = `${NODE_PATHS.bootstrapDir}/${String(i + 1).padStart(2, '0')}-${step.name}.yaml`;
       cfg.addFile({ path, mode: 0o644, contents: { text: step.manifests } });
-      const apply = `ExecStart=${kubectl} -f ${path}`;
+      const apply = `${run} apply ${step.name} ${path}`;
       if (!step.cleanup) return [apply];
       const { job } = step.cleanup;
-      return [
-        apply,
-        `ExecStart=${kubectlBase} wait --namespace=${job.namespace} --for=condition=complete job/${job.name} --timeout=30m`,
-        `ExecStart=${kubectlBase} delete --ignore-not-found --wait=false --namespace=${job.namespace} ${step.cleanup.delete.join(' ')}`,
-      ];
+      return [apply, `${run} wait-job ${job.namespace} ${job.name} ${BOOTSTRAP_JOB_WAIT_SECONDS}`, `${run} delete ${job.namespace} ${step.cleanup.delete.join(' ')}`];
     }).flat();
     cfg.addUnit({
       name: 'keelson-bootstrap-manifests.service',
@@ -359,6 +408,10 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
           // Only on the node that ran kubeadm init, and only until it worked once.
           `ConditionPathExists=${NODE_PATHS.initializedStamp}`,
           `ConditionPathExists=!${NODE_PATHS.bootstrappedStamp}`,
+          // At most 6 runs of the whole list (each step bounded) within 3 hours; then the unit stays
+          // failed, and the node's status (keelson-boot/status-<node>) keeps the step and its error.
+          'StartLimitIntervalSec=3h',
+          'StartLimitBurst=6',
         ],
         Service: [
           'Type=oneshot',
@@ -366,6 +419,7 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
           // In order; server-side apply is idempotent, so a retry after a partial
           // apply (a custom resource before its CRD is served) converges.
           ...execs,
+          `${run} done`,
           `ExecStartPost=/usr/bin/touch ${NODE_PATHS.bootstrappedStamp}`,
           'Restart=on-failure',
           'RestartSec=15',
@@ -406,6 +460,8 @@ function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     if (restore) secretFile(NODE_PATHS.etcdRestoreUrl, `${restore.url}\n`);
   }
   secretFile(NODE_PATHS.kubeadmJoin, joinConfig(spec, secrets, node));
+  // Public, but kept out of the size-limited pointer: joiners check the API endpoint against it while they wait.
+  cfg.addFile({ path: NODE_PATHS.clusterCa, mode: 0o644, contents: { text: secrets.kubernetesCa.certPem } });
 }
 
 const kubeletConfig = (): KubeletConfiguration => ({
@@ -505,8 +561,11 @@ function initConfig(props: NodeConfigsProps, node: NodeSpec): string {
     ],
     nodeRegistration: nodeRegistration(node),
     localAPIEndpoint: { advertiseAddress: NODE_IP, bindPort: 6443 },
-    // The CAs, service-account keys and encryption key come from the secrets bundle.
-    skipPhases: ['upload-certs', ...(props.replaceKubeadmAddons ?? []).map((a) => `addon/${a}`)],
+    // The CAs, service-account keys and encryption key come from the secrets bundle, so
+    // nothing is uploaded: upload-certs is a no-op without --upload-certs. It is not
+    // skipped by name, because kubeadm 1.36 refuses to skip it ("missing [upload-certs]
+    // phase(s) needed by show-join-command"), as the kubeadm init --dry-run test shows.
+    skipPhases: (props.replaceKubeadmAddons ?? []).map((a) => `addon/${a}`),
   };
   return renderKubeadmConfig([init, clusterConfig(spec), kubeletConfig()]);
 }
@@ -642,121 +701,34 @@ function sysupdateTransfer(minor: string): string {
   });
 }
 
-/** The first-boot script: which kubeadm command runs, with the node's address filled in. */
-function bootstrapScript(props: NodeConfigsProps, node: NodeSpec): string {
-  const mayInit = isFirstController(node) && props.initialize !== false;
+/**
+ * The first-boot script's per-node facts (`/etc/keelson/bootstrap.env`):
+ * public values only, each `: "${NAME:=value}"` so a test can override it.
+ * The script itself (`scripts/kubeadm-bootstrap.sh`) is the same on every node.
+ */
+function bootstrapEnv(props: NodeConfigsProps, node: NodeSpec): string {
+  const init = isFirstController(node) && props.initialize !== false;
   const restore = restoreFor(props, node);
-  const endpoint = apiEndpoint(props.spec);
-  // Controllers join one after another: concurrent control-plane joins race on
-  // etcd member changes (etcd refuses a reconfiguration until it has been
-  // healthy for a while). Each later controller waits its turn.
-  const turnDelaySeconds = node.role === 'controller' ? (node.index - 1) * 90 : 0;
+  const values: Array<[string, string]> = [
+    ['KEELSON_NODE', node.name],
+    ['KEELSON_ROLE', node.role],
+    ['KEELSON_ACTION', init ? 'init' : 'join'],
+    ['KEELSON_API_ENDPOINT', apiEndpoint(props.spec)],
+    ['KEELSON_NODE_NETWORK', NODE_NETWORK_CIDR],
+    ['KEELSON_ETCD_RESTORE', restore ? 'yes' : 'no'],
+    ...(restore ? ([['KEELSON_ETCD_RESTORE_IMAGE', ETCD_RESTORE_IMAGE], ['KEELSON_ETCD_RESTORE_SHA256', restore.sha256 ?? '']] as Array<[string, string]>) : []),
+  ];
+  for (const [name, value] of values) {
+    if (!/^[A-Za-z0-9.:/@_-]*$/.test(value)) throw new Error(`renderNodeConfigs: ${name} ${JSON.stringify(value)} for ${node.name} has characters the first-boot script does not take`);
+  }
   return [
-    '#!/bin/bash',
-    `# Keelson first boot for ${node.name} (${node.role}): join the cluster${mayInit ? `, or create it${restore ? ' from an etcd snapshot' : ''} when no API server has ever answered` : ''}.`,
-    '# Runs until it succeeds (keelson-kubeadm.service restarts it); a failed attempt is reset before the next.',
-    'set -euo pipefail',
-    'umask 077',
-    `done_stamp=${NODE_PATHS.joinedStamp}`,
-    'work=/run/keelson/kubeadm.yaml',
-    'trap \'rm -f "${work}"\' EXIT',
-    '# The private address: from the metadata coreos-metadata.service writes on DigitalOcean,',
-    `# else the node's address in the private network (${NODE_NETWORK_CIDR}; Hetzner's metadata has none).`,
-    'if [ -f /run/metadata/flatcar ]; then source /run/metadata/flatcar; fi',
-    'ip="${COREOS_DIGITALOCEAN_IPV4_PRIVATE_0:-}"',
-    `[ -n "\${ip}" ] || ip=$(ip -4 -o addr show to ${NODE_NETWORK_CIDR} | awk '{ split($4, a, "/"); print a[1]; exit }')`,
-    '[ -n "${ip}" ] || { echo "kubeadm-bootstrap: coreos-metadata wrote no private IPv4 address and no interface is in the node network" >&2; exit 1; }',
-    'mkdir -p /run/keelson',
-    `config=${NODE_PATHS.kubeadmJoin}`,
-    ...(mayInit ? ['command=join'] : []),
-    ...(mayInit
-      ? [
-          '# A new cluster is created only when, for three minutes, nothing at all answers on the API',
-          '# endpoint: any HTTP status (even 401 or 500) means a cluster exists and this node joins it.',
-          'answered=no',
-          'for attempt in $(seq 1 18); do',
-          `  code=$(curl --silent --insecure --output /dev/null --max-time 5 --write-out '%{http_code}' https://${endpoint}/livez || true)`,
-          '  if [ "${code}" != "000" ]; then answered=yes; break; fi',
-          '  sleep 10',
-          'done',
-          'if [ "${answered}" = no ]; then',
-          `  config=${NODE_PATHS.kubeadmInit}`,
-          '  command=init',
-          'fi',
-        ]
-      : []),
-    ...(turnDelaySeconds > 0 ? [`[ -e /run/keelson/waited ] || { sleep ${turnDelaySeconds}; touch /run/keelson/waited; }`] : []),
-    `sed "s/${NODE_IP}/\${ip}/g" "\${config}" > "\${work}"`,
-    '# On failure, kubeadm reset undoes the attempt (and removes an etcd member it added) before the retry.',
-    ...(mayInit
-      ? [
-          'if [ "${command}" = init ]; then',
-          ...(restore
-            ? [
-                ...etcdRestoreLines(node, restore).map((line) => `  ${line}`),
-                // kubeadm init's preflight refuses a non-empty /var/lib/etcd; told to ignore that
-                // one check, it starts etcd on the restored data.
-                // @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-init/#options (--ignore-preflight-errors)
-                // @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/implementation-details/#preflight-checks
-                `  kubeadm init --config "\${work}" --skip-token-print --ignore-preflight-errors=DirAvailable--var-lib-etcd || { kubeadm reset --force; rm -rf ${NODE_PATHS.etcdDataDir}; exit 1; }`,
-              ]
-            : ['  kubeadm init --config "${work}" --skip-token-print || { kubeadm reset --force; exit 1; }']),
-          `  mkdir -p "$(dirname ${NODE_PATHS.initializedStamp})" && touch ${NODE_PATHS.initializedStamp}`,
-          'else',
-          '  kubeadm join --config "${work}" || { kubeadm reset --force; exit 1; }',
-          'fi',
-        ]
-      : ['kubeadm join --config "${work}" || { kubeadm reset --force; exit 1; }']),
-    '# Joined: the configs with the bootstrap token are not needed any more.',
-    `rm -f ${NODE_PATHS.kubeadmInit} ${NODE_PATHS.kubeadmJoin}${restore ? ` ${NODE_PATHS.etcdRestoreUrl}` : ''}`,
-    'mkdir -p "$(dirname "${done_stamp}")"',
-    'touch "${done_stamp}"',
+    `# Keelson first boot of ${node.name}: read by ${NODE_PATHS.bootstrapScript}.`,
+    init
+      ? '# KEELSON_ACTION=init: this render creates the cluster (the first deploy); the node still joins if an API server already answers.'
+      : '# KEELSON_ACTION=join: the node waits for the cluster behind the load balancer and never creates one.',
+    ...values.map(([name, value]) => `: "\${${name}:=${value}}"`),
     '',
   ].join('\n');
-}
-
-/** The container `etcdutl` runs in; `ctr run --rm` removes it, a left-over from a crash is removed first. */
-const ETCD_RESTORE_CONTAINER = 'keelson-etcd-restore';
-
-/**
- * Script lines that put an etcd snapshot into `/var/lib/etcd` as a new
- * single-member cluster of this node, for `kubeadm init` to start etcd on:
- * download (retrying), check the SHA-256 when given, then `etcdutl snapshot
- * restore` with the member name and peer URL kubeadm's etcd uses (the node
- * name, `https://<ip>:2380`). Flatcar has no etcd tools, so etcdutl runs from
- * the pinned etcd image through containerd's `ctr`, with /var/lib mounted.
- * Every failure removes what it left (the download, a half-restored data
- * directory) and exits 1, so the unit's retry starts clean.
- *
- * @see https://etcd.io/docs/v3.6/op-guide/recovery/#restoring-a-cluster
- * @see https://kubernetes.io/docs/tasks/administer-cluster/configure-upgrade-etcd/#restoring-an-etcd-cluster
- * @see https://github.com/containerd/containerd/blob/main/cmd/ctr/commands/run/run.go (ctr run [flags] IMAGE ID COMMAND...)
- */
-function etcdRestoreLines(node: NodeSpec, restore: EtcdSnapshotSource): string[] {
-  const { etcdDataDir: dataDir, etcdRestoreSnapshot: snapshot, etcdRestoreUrl: urlFile } = NODE_PATHS;
-  const peer = 'https://${ip}:2380';
-  return [
-    '# Restore etcd from the snapshot first; kubeadm init then finds etcd\'s data in place.',
-    `restore_failed() { echo "kubeadm-bootstrap: $1" >&2; rm -rf ${dataDir} ${snapshot}; exit 1; }`,
-    `rm -rf ${dataDir} ${snapshot}`,
-    `mkdir -p "$(dirname ${snapshot})"`,
-    `snapshot_url=$(cat ${urlFile})`,
-    `curl --fail --silent --show-error --location --retry 10 --retry-delay 10 --retry-all-errors --connect-timeout 10 --output ${snapshot} "\${snapshot_url}" || restore_failed "could not download the etcd snapshot from the link in ${urlFile} (links expire 7 days after keelson synth; synth with --restore-etcd again and redeploy)"`,
-    ...(restore.sha256
-      ? [
-          `actual=$(sha256sum ${snapshot} | cut -d ' ' -f 1)`,
-          `[ "\${actual}" = ${restore.sha256} ] || restore_failed "the etcd snapshot's sha256 is \${actual}, not ${restore.sha256} (--restore-etcd-sha256); refusing to restore it: check the object key and the hash, synth again and redeploy"`,
-        ]
-      : []),
-    `ctr -n k8s.io image pull ${ETCD_RESTORE_IMAGE} >/dev/null || restore_failed "could not pull ${ETCD_RESTORE_IMAGE} for etcdutl"`,
-    `ctr -n k8s.io containers delete ${ETCD_RESTORE_CONTAINER} >/dev/null 2>&1 || true`,
-    [
-      `ctr -n k8s.io run --rm --mount type=bind,src=/var/lib,dst=/var/lib,options=rbind:rw ${ETCD_RESTORE_IMAGE} ${ETCD_RESTORE_CONTAINER}`,
-      `etcdutl snapshot restore ${snapshot} --data-dir ${dataDir} --name ${node.name} --initial-cluster "${node.name}=${peer}" --initial-advertise-peer-urls "${peer}"`,
-      `|| restore_failed "etcdutl could not restore the snapshot into ${dataDir}"`,
-    ].join(' '),
-    `rm -f ${snapshot}`,
-  ];
 }
 
 /** Renders an INI-style systemd file from sections of `Key=value` lines. */
