@@ -1,4 +1,5 @@
 import { basename, dirname, join } from 'node:path';
+import { lstatSync, readlinkSync } from 'node:fs';
 import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderCharts, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
@@ -113,6 +114,9 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       throw new Error(`--restore-etcd ${options.restoreEtcd.key}: the first controller fetches the snapshot through a presigned link, and no object-store keys are set to sign it; set ${keys} (the keys that sign the secret-part links) and synth again`);
     }
   }
+  // Before the lock and anything written: synth replaces these folders whole, so none may lead out of the output folder.
+  confineToOutput(options.outDir, spec.config.gitops.path, 'gitops.path');
+  confineToOutput(options.outDir, INFRA_OUT, 'infra-out');
   const env = options.env ?? process.env;
   const step = switchTestHook(env);
   // Held from here (the secrets bundle may be created next) to the last rename.
@@ -124,6 +128,26 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     return await synthLocked(options, { spec, kubernetesSysext, nodeProviderFor, step });
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * Refuses an output folder reached through a symbolic link: synth replaces
+ * `<outDir>/<path>` whole and keeps files of the folder it replaces, so a
+ * link there (or in any folder on the way) would make it read from, keep or
+ * replace a folder outside the output. A link is never followed; the message
+ * names it, where it points and the fix.
+ */
+function confineToOutput(outDir: string, path: string, field: string): void {
+  let at = outDir;
+  for (const part of path.split('/').filter(Boolean)) {
+    at = join(at, part);
+    const stat = lstatSync(at, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isSymbolicLink()) {
+      throw new Error(`${field} ${path}: ${at} is a symbolic link to ${readlinkSync(at)}; synth replaces ${join(outDir, path)} whole and never follows a link out of ${outDir}: replace the link with a real folder (move what it points to aside first), or render with --out elsewhere`);
+    }
+    if (!stat.isDirectory()) throw new Error(`${field} ${path}: ${at} is a file, not a folder; synth would replace it: move it aside, or choose another ${field}`);
   }
 }
 
