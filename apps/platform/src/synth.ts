@@ -76,6 +76,8 @@ export interface SynthResult {
   readonly createdSecrets: readonly string[];
   /** Notices of the secrets bundle: a bundle from before its manifest adopted, a leftover of an interrupted creation removed. */
   readonly bundleNotices: readonly string[];
+  /** The environment variables that hold the cloud's object-store keys (they sign the secret-part links). */
+  readonly objectStoreCredentialVariables: readonly string[];
   /** The storage layer's redundancy and raw-space price, for humans. */
   readonly storage: string;
   /** What the restore drill restores and when, or why there is none, for humans. */
@@ -110,7 +112,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     // Refused before anything is written, the secrets bundle included: a bad key, or no keys to sign its link.
     nodeProviderFor(spec).backupObjectUrl(spec, options.restoreEtcd.key);
     if (!nodeProviderFor(spec).credentialsFromEnv(options.env ?? process.env)) {
-      const keys = spec.config.provider.name === 'hetzner' ? 'MINIO_USER and MINIO_PASSWORD' : 'SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY';
+      const keys = nodeProviderFor(spec).objectStoreCredentialVariables.join(' and ');
       throw new Error(`--restore-etcd ${options.restoreEtcd.key}: the first controller fetches the snapshot through a presigned link, and no object-store keys are set to sign it; set ${keys} (the keys that sign the secret-part links) and synth again`);
     }
   }
@@ -221,7 +223,7 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, node
     ],
   };
   writeTreesAtomically([charts, infra], { journalDir: options.outDir, onStep: step });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables };
 }
 
 /**
@@ -246,7 +248,7 @@ function switchTestHook(env: Readonly<Record<string, string | undefined>>): (ste
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, bundleNotices, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, bundleNotices, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext, objectStoreCredentialVariables }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -268,7 +270,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
     `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
     linksSignedAt
       ? `  secret-part links: signed, valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`
-      : `  secret-part links: NOT signed (no object-store keys in the environment, e.g. SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY); nodes cannot fetch their secret parts: set the keys and synth again before deploying`,
+      : `  secret-part links: NOT signed (no object-store keys in the environment: ${objectStoreCredentialVariables.join(' and ')}); nodes cannot fetch their secret parts: set the keys and synth again before deploying`,
     ...(restoreEtcd && linksSignedAt
       ? [
           `  etcd restore: ${nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} restores ${restoreEtcd.key}${restoreEtcd.sha256 ? ` (sha256 ${restoreEtcd.sha256.slice(0, 12)}…, checked on the node)` : ' (no hash check)'} if it creates the cluster (the first deploy; it still joins if anything answers on the API endpoint within 30 s); a node that joins never restores; link valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`,

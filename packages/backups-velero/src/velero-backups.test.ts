@@ -53,8 +53,12 @@ describe('VeleroBackups', () => {
     expect(values.configuration.uploaderType).toBe('kopia');
     expect(values.backupsEnabled).toBe(false);
     expect(values.snapshotsEnabled).toBe(false);
-    // CSI support is built into Velero since 1.14: no EnableCSI feature flag.
-    expect(values.configuration.features).toBeUndefined();
+  });
+
+  it('turns on EnableCSI, without which Velero takes no CSI snapshot and backs up objects only', () => {
+    // The CSI plugin is built in since 1.14, but its actions still run only with the feature flag.
+    expect(values.configuration.features).toBe('EnableCSI');
+    expect(values.configuration.defaultVolumesToFsBackup).toBe(false);
   });
 
   it('references the credentials Secret by name only and renders no Secret', () => {

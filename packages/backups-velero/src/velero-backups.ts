@@ -106,6 +106,23 @@ export interface VeleroChartValues {
   readonly nodeAgent: { readonly resources: ResourceValues };
   readonly credentials: { readonly useSecret: true; readonly existingSecret: string };
   readonly configuration: {
+    /**
+     * `EnableCSI`: volume data is backed up as CSI snapshots (Ceph RBD and
+     * CephFS through the VolumeSnapshotClasses the storage layer labels
+     * `velero.io/csi-volumesnapshot-class`), which the data mover copies to
+     * the bucket with the node agent. Without the flag Velero skips the CSI
+     * snapshot actions, and as `defaultVolumesToFsBackup` is false no volume
+     * data would be backed up at all: only objects. Chosen over file-system
+     * backup because a snapshot is crash-consistent at one instant, while a
+     * file-system backup reads live files one by one. Since 1.14 the CSI
+     * plugin is built in, but the flag is still required. The chart passes it
+     * to the server and the node agent as `--features`.
+     *
+     * @see https://github.com/vmware-tanzu/velero/blob/main/site/content/docs/v1.17/csi.md ("you must enable the EnableCSI feature flag")
+     * @see https://velero.io/docs/main/csi-snapshot-data-movement/ ("you must enable the EnableCSI feature flag on the Velero server")
+     * @see https://github.com/vmware-tanzu/helm-charts/blob/velero-12.1.0/charts/velero/values.yaml (configuration.features)
+     */
+    readonly features: 'EnableCSI';
     /** Move CSI snapshot data to the bucket for every backup, not only the ones that ask. */
     readonly defaultSnapshotMoveData: true;
     readonly defaultBackupStorageLocation: string;
@@ -243,6 +260,7 @@ export class VeleroBackups extends LayerChart {
       credentials: { useSecret: true, existingSecret: VELERO_CREDENTIALS.name },
       tolerations: ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: SERVER_FAILOVER_SECONDS })),
       configuration: {
+        features: 'EnableCSI',
         defaultSnapshotMoveData: true,
         defaultBackupStorageLocation: BACKUP_STORAGE_LOCATION,
         uploaderType: 'kopia',

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess, inboundRules, listResources, opensPort, type TerraformJson } from './security-assertions';
+import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess, inboundRules, keylessSshPublicKey, listResources, opensPort, type TerraformJson } from './security-assertions';
 
 const PEM_KEY = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB0=\n-----END EC PRIVATE KEY-----\n';
 const TOKEN = 'abcdef.0123456789abcdef';
@@ -129,9 +129,21 @@ describe('findSshAccess', () => {
       data: { hcloud_ssh_key: { admin: { name: 'admin' } } },
     };
     expect(findSshAccess(doc)).toEqual([
-      { resource: 'digitalocean_ssh_key.admin', message: 'declares an SSH key (digitalocean_ssh_key)' },
-      { resource: 'data.hcloud_ssh_key.admin', message: 'declares an SSH key (hcloud_ssh_key)' },
+      { resource: 'digitalocean_ssh_key.admin', message: 'declares an SSH key (digitalocean_ssh_key) that is not keyless: its private half may exist' },
+      { resource: 'data.hcloud_ssh_key.admin', message: 'declares an SSH key (hcloud_ssh_key) that is not keyless: its private half may exist' },
     ]);
+  });
+
+  it('accepts a keyless key and droplets that list only it, and nothing that looks like one', () => {
+    const keyless = { name: 'keelson-no-private-key', public_key: keylessSshPublicKey('keelson') };
+    const base = withResource(digitalocean(), 'digitalocean_ssh_key', 'no-login', keyless);
+    const ok = withResource(base, 'digitalocean_droplet', 'node-1', { ...droplet(digitalocean()), ssh_keys: ['${digitalocean_ssh_key.no-login.fingerprint}'] });
+    expect(findSshAccess(ok)).toEqual([]);
+    // A real key under the keyless comment, and a droplet that also lists another key.
+    const real = withResource(digitalocean(), 'digitalocean_ssh_key', 'no-login', { ...keyless, public_key: keylessSshPublicKey('other').replace(':other', ':keelson') });
+    expect(findSshAccess(real)).toEqual([{ resource: 'digitalocean_ssh_key.no-login', message: expect.stringMatching(/not keyless/) }]);
+    const extra = withResource(base, 'digitalocean_droplet', 'node-1', { ...droplet(digitalocean()), ssh_keys: ['${digitalocean_ssh_key.no-login.fingerprint}', '12:34'] });
+    expect(findSshAccess(extra)).toEqual([{ resource: 'digitalocean_droplet.node-1', message: 'sets ssh_keys = ["${digitalocean_ssh_key.no-login.fingerprint}","12:34"]' }]);
   });
 
   it.each([

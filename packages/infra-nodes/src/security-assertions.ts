@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+import { isKeylessSshPublicKey } from './internal/keyless-ssh-key';
 
 /**
  * Provider-neutral checks on a parsed Terraform JSON document: the promises
@@ -128,19 +129,41 @@ export function opensPort(rule: Pick<InboundRule, 'protocol' | 'ports'>, port: n
   });
 }
 
+export { isKeylessSshPublicKey, keylessSshPublicKey } from './internal/keyless-ssh-key';
+
 const SSH_KEY_TYPES = new Set(['digitalocean_ssh_key', 'hcloud_ssh_key']);
 
 /**
+ * The SSH key resources whose `public_key` is keyless (a point hashed onto
+ * the curve from the cluster name: no private half exists anywhere), by
+ * type and name: the only keys a node may be given, where a cloud requires one.
+ */
+export function keylessSshKeys(doc: TerraformJson): TerraformBlock[] {
+  return listResources(doc).filter((b) => SSH_KEY_TYPES.has(b.type) && typeof b.attributes.public_key === 'string' && isKeylessSshPublicKey(b.attributes.public_key));
+}
+
+/** Whether `value` is a reference to the `id` or `fingerprint` of one of `keyless`. */
+const refersToKeyless = (value: unknown, keyless: readonly TerraformBlock[]): boolean =>
+  typeof value === 'string' && keyless.some((k) => value === `\${${k.type}.${k.name}.fingerprint}` || value === `\${${k.type}.${k.name}.id}`);
+
+/**
  * Every way into a node over SSH: an `ssh_keys` attribute anywhere (even
- * empty: the promise is that none is ever passed), an inbound rule that opens
- * TCP 22 (ranges and "all" included), an SSH key resource or data source.
+ * empty: the promise is that none is ever passed) unless it lists only keyless
+ * keys of the same document, an inbound rule that opens TCP 22 (ranges and
+ * "all" included), an SSH key data source, or an SSH key resource whose
+ * public key is not keyless (one whose private half may exist).
  */
 export function findSshAccess(doc: TerraformJson): SecurityProblem[] {
   const problems: SecurityProblem[] = [];
+  const keyless = keylessSshKeys(doc);
   for (const block of listResources(doc, { data: true })) {
-    if (SSH_KEY_TYPES.has(block.type)) problems.push({ resource: block.address, message: `declares an SSH key (${block.type})` });
+    if (SSH_KEY_TYPES.has(block.type) && !keyless.some((k) => k.address === block.address)) {
+      problems.push({ resource: block.address, message: `declares an SSH key (${block.type}) that is not keyless: its private half may exist` });
+    }
     walk(block.attributes, '', (path, key, value) => {
-      if (key === 'ssh_keys') problems.push({ resource: block.address, message: `sets ${path} = ${JSON.stringify(value)}` });
+      if (key !== 'ssh_keys') return;
+      if (Array.isArray(value) && value.length > 0 && value.every((v) => refersToKeyless(v, keyless))) return;
+      problems.push({ resource: block.address, message: `sets ${path} = ${JSON.stringify(value)}` });
     });
   }
   for (const rule of inboundRules(doc)) {

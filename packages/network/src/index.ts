@@ -1,4 +1,4 @@
-export { PodNetwork, CILIUM_CHART, FLANNEL_CHART } from './pod-network';
+export { PodNetwork, CILIUM_CHART, FLANNEL_CHART, NODE_ENCRYPTION_OPT_OUT_LABELS } from './pod-network';
 export type { PodNetworkProps, CiliumValues, FlannelValues, CniInstall } from './pod-network';
 export { CoreDns, COREDNS_IMAGE, KUBE_DNS_LABELS } from './core-dns';
 export { bootstrapManifests, HELM_IMAGE, CNI_INSTALLER } from './bootstrap';

@@ -4,7 +4,7 @@ import { CLUSTER_NETWORK, NODE_NETWORK_CIDR, endpoints, exampleConfig, parsePlat
 import { validateManifest } from '@keelson/k8s-schemas';
 import { bootstrapManifests, CNI_INSTALLER, HELM_IMAGE } from './bootstrap';
 import { nthAddress } from './internal/cidr';
-import { CILIUM_CHART, FLANNEL_CHART, PodNetwork } from './pod-network';
+import { CILIUM_CHART, FLANNEL_CHART, NODE_ENCRYPTION_OPT_OUT_LABELS, PodNetwork } from './pod-network';
 import { hostNetworkNamespaces } from './pod-security';
 
 type Obj = any;
@@ -93,6 +93,13 @@ describe('PodNetwork with Cilium (the default)', () => {
 
   it('encrypts pod-to-pod and node-to-node traffic with WireGuard', () => {
     expect(values.encryption).toEqual({ enabled: true, type: 'wireguard', nodeEncryption: true });
+  });
+
+  it('leaves no node out of node encryption, control-plane nodes included', () => {
+    // The agent's default opts out node-role.kubernetes.io/control-plane; "" would opt out every node.
+    expect(values.extraConfig).toEqual({ 'node-encryption-opt-out-labels': 'keelson.dev/no-node-encryption' });
+    expect(NODE_ENCRYPTION_OPT_OUT_LABELS).toBe('keelson.dev/no-node-encryption');
+    for (const node of spec.topology.nodes) expect(Object.keys(node.labels)).not.toContain('keelson.dev/no-node-encryption');
   });
 
   it('reaches the API through its load balancer, keeps kube-proxy and lets ipBlock rules select nodes', () => {

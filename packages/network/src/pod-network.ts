@@ -37,6 +37,30 @@ export const FLANNEL_CHART = { repoURL: 'https://flannel-io.github.io/flannel', 
  * @see https://github.com/cilium/cilium/blob/v1.19.4/install/kubernetes/cilium/values.yaml
  * @see https://docs.cilium.io/en/stable/security/network/encryption-wireguard/
  */
+/**
+ * The label selector of nodes Cilium leaves out of WireGuard node
+ * encryption: a label no node carries, so every node, controllers
+ * included, encrypts its host traffic.
+ *
+ * Not the empty string: Cilium parses the value with Kubernetes'
+ * `labels.Parse`, and an empty selector matches every node (checked with
+ * k8s.io/apimachinery: `labels.Parse("").Matches(...)` is true for any
+ * labels), so "" would opt every node out, whatever Cilium's docs say.
+ * Constellation overrides the default the same way, with a label no node
+ * has. Cilium keeps the control plane out by default so a worker whose
+ * WireGuard key changed can still reach the API server to publish the new
+ * key; Keelson's nodes reach the API server through the cloud load balancer
+ * (`k8sServiceHost`), whose connections come from the balancer's address,
+ * not a node's, so they never ride the node-to-node tunnel and a new key is
+ * always published.
+ *
+ * @see https://docs.cilium.io/en/stable/security/network/encryption-wireguard/ (Node-to-node encryption: the opt-out and why)
+ * @see https://github.com/cilium/cilium/blob/v1.19.4/pkg/defaults/defaults.go (NodeEncryptionOptOutLabels)
+ * @see https://github.com/cilium/cilium/blob/v1.19.4/pkg/wireguard/agent/agent.go (initLocalNodeFromWireGuard: k8sLabels.Parse, sel.Matches)
+ * @see https://github.com/edgelesssys/constellation (its Cilium values: `--node-encryption-opt-out-labels=invalid.label`)
+ */
+export const NODE_ENCRYPTION_OPT_OUT_LABELS = 'keelson.dev/no-node-encryption';
+
 export interface CiliumValues {
   /** The API server as nodes reach it (the load balancer), not the `kubernetes` Service: Cilium makes Services work. */
   readonly k8sServiceHost: string;
@@ -55,6 +79,16 @@ export interface CiliumValues {
     /** Node-to-node, pod-to-node and node-to-pod traffic too, not only pod-to-pod. */
     readonly nodeEncryption: boolean;
   };
+  /**
+   * Keys added to the `cilium-config` ConfigMap as they are. Only
+   * `node-encryption-opt-out-labels`: the 1.19 chart has no value of its own
+   * for it (its `encryption.wireguard` holds only `persistentKeepalive`, and
+   * `templates/cilium-configmap.yaml` never writes the key), so the agent
+   * keeps its default, `node-role.kubernetes.io/control-plane`, and every
+   * controller (most nodes of a small Keelson cluster) opts out of node
+   * encryption. See {@link NODE_ENCRYPTION_OPT_OUT_LABELS}.
+   */
+  readonly extraConfig: { readonly 'node-encryption-opt-out-labels': string };
   /** Lets `ipBlock` rules select nodes (the API server, kubelets), which Cilium otherwise only selects by entity. */
   readonly policyCIDRMatchMode: readonly 'nodes'[];
   /** Restart agents and operators when their configuration changes (Argo CD applies it). */
@@ -188,6 +222,7 @@ export class PodNetwork extends LayerChart {
         ipam: { mode: 'kubernetes' },
         k8s: { requireIPv4PodCIDR: true },
         encryption: { enabled: true, type: 'wireguard', nodeEncryption: true },
+        extraConfig: { 'node-encryption-opt-out-labels': NODE_ENCRYPTION_OPT_OUT_LABELS },
         policyCIDRMatchMode: ['nodes'],
         rollOutCiliumPods: true,
         operator: {

@@ -14,7 +14,7 @@ import {
 const DNS_LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 /** A fully qualified domain name with at least two labels, no trailing dot. */
 const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-/** DigitalOcean size slugs look like `s-4vcpu-8gb`; Hetzner server types like `cx32`. */
+/** DigitalOcean size slugs look like `s-4vcpu-8gb`; Hetzner server types like `cx33`. */
 const SIZE_SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 /** IPv4 CIDR with a prefix length. */
 const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
@@ -46,7 +46,7 @@ const nodeSize = (what: string) =>
     .string()
     .regex(SIZE_SLUG)
     .default(DEFAULT_NODE_SIZE)
-    .meta({ description: `Node size for ${what}: a DigitalOcean size slug, or a Hetzner server type (e.g. cx32).` });
+    .meta({ description: `Node size for ${what}: a DigitalOcean size slug, or a Hetzner Cloud server type it sells now (e.g. cx33; retired types such as cx32 are refused).` });
 
 const anyThird = z.strictObject({
   type: z.literal('any-third').meta({

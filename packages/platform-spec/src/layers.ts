@@ -412,6 +412,44 @@ export interface CloudPower {
   plan(action: 'powerOff' | 'powerOn', nodes: readonly string[]): readonly CloudApiRequest[];
 }
 
+/** What a line of a {@link MonthlyCost} is for; the plan prices the fault budget from these. */
+export type CostKind = 'controllers' | 'workers' | 'volumes' | 'load balancers' | 'buckets' | 'traffic' | 'addresses';
+
+/** One line of a monthly estimate: `quantity` of `unit` at `unitPrice`. */
+export interface CostLine {
+  readonly kind: CostKind;
+  /** What is counted, e.g. `5 x s-4vcpu-8gb` or `6 volumes of 100 GiB`. */
+  readonly item: string;
+  readonly quantity: number;
+  /** The unit priced, e.g. `server`, `GiB`, `load balancer`. */
+  readonly unit: string;
+  /** Price of one unit a month, or undefined when the price table has none. */
+  readonly unitPrice?: number;
+  /** `quantity * unitPrice` (or the flat price), undefined when not priced. */
+  readonly monthly?: number;
+  /** What is included or extra (a traffic allowance, a price per GiB beyond it). */
+  readonly note?: string;
+}
+
+/**
+ * What the platform's resources cost a month on a cloud, from the provider's
+ * dated price table: list prices, before tax and discounts.
+ */
+export interface MonthlyCost {
+  readonly currency: 'USD' | 'EUR';
+  /** The date the price table was checked (`YYYY-MM-DD`). */
+  readonly pricesAsOf: string;
+  /** Where to check and refresh the prices (the cloud's pricing page). */
+  readonly source: string;
+  readonly lines: readonly CostLine[];
+  /** Sum of the priced lines. */
+  readonly total: number;
+  /** False when a line has no price: the total is then a lower bound. */
+  readonly complete: boolean;
+  /** What the table is known to miss (a price change after its date). */
+  readonly caveat?: string;
+}
+
 /**
  * The seam between the platform and a cloud: renders everything the platform
  * needs from the cloud (image, network, firewall, nodes, load balancers,
@@ -430,9 +468,31 @@ export interface NodeProvider {
    * URL when no credentials are given (nodes cannot fetch that one).
    */
   secretPartUrl(spec: PlatformSpec, node: NodeSpec, signing?: { readonly credentials: ObjectStoreCredentials; readonly now: Date }): string;
+  /**
+   * The two environment variables {@link NodeProvider.credentialsFromEnv}
+   * reads, access key first (`SPACES_ACCESS_KEY_ID` and
+   * `SPACES_SECRET_ACCESS_KEY`, `MINIO_USER` and `MINIO_PASSWORD`): what a
+   * message tells the user to set.
+   */
+  readonly objectStoreCredentialVariables: readonly [accessKey: string, secretKey: string];
+  /**
+   * Refuses a config that breaks one of the cloud's own rules its Terraform
+   * schema does not show (a server type it no longer sells, a size of
+   * another cloud), before anything is rendered or applied: throws a
+   * `PlatformConfigError` naming each field, the value and the current
+   * alternatives. Every rendering method runs it too.
+   */
+  checkSpec(spec: PlatformSpec): void;
   /** The object-store credentials from the environment, when set (e.g. SPACES_ACCESS_KEY_ID). */
   credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined;
   renderTerraform(input: InfraInput): TerraformDocument;
+  /**
+   * What the resources {@link NodeProvider.renderTerraform} creates cost a
+   * month (servers by type and count, volumes, load balancers, buckets,
+   * public addresses, the traffic allowance), from the provider's dated
+   * price table.
+   */
+  monthlyCost(spec: PlatformSpec): MonthlyCost;
   /** The private, versioned bucket the configuration creates for backups. */
   backupBucket(spec: PlatformSpec): ObjectBucket;
   /**

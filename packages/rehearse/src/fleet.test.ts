@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeObject, parseQuantity, serverSize, simulatedFleet } from './fleet';
+import { HETZNER_SERVER_TYPES } from '@keelson/infra-nodes';
+import { HETZNER_SIZES, nodeObject, parseQuantity, serverSize, simulatedFleet } from './fleet';
 import { ignition, infraOut as makeInfraOut, kubeadmInit as init, kubeadmJoin as join_ } from './test-fixtures';
 
 const GiB = 1024 ** 3;
@@ -30,8 +31,12 @@ describe('serverSize', () => {
   });
 
   it('knows Hetzner server types by name', () => {
-    expect(serverSize('hetzner', 'cx32')).toEqual({ vcpus: 4, memoryGiB: 8 });
+    expect(serverSize('hetzner', 'cx33')).toEqual({ vcpus: 4, memoryGiB: 8 });
     expect(serverSize('hetzner', 'ccx23')).toEqual({ vcpus: 4, memoryGiB: 16 });
+  });
+
+  it("sizes exactly the Hetzner provider's current line-up, as it states it", () => {
+    expect(HETZNER_SIZES).toEqual(Object.fromEntries(HETZNER_SERVER_TYPES.map((t) => [t.name, { vcpus: t.vcpus, memoryGiB: t.memoryGiB }])));
   });
 
   it('refuses a server type it cannot size, naming it', () => {
@@ -97,7 +102,7 @@ describe('simulatedFleet', () => {
   });
 
   it('reads Hetzner server types from hcloud_server', () => {
-    const out = infraOut({ 'k-controller-1': { size: 'cx42', kubeadm: { '/etc/keelson/kubeadm-init.yaml': init('k-controller-1') } } }, 'hcloud_server', 'server_type');
+    const out = infraOut({ 'k-controller-1': { size: 'cx43', kubeadm: { '/etc/keelson/kubeadm-init.yaml': init('k-controller-1') } } }, 'hcloud_server', 'server_type');
     expect(simulatedFleet(out)[0].capacity.cpuMillis).toBe(8000);
   });
 

@@ -20,7 +20,7 @@ export interface ServerSize {
 export interface SimulatedNode {
   readonly name: string;
   readonly role: 'controller' | 'worker';
-  /** The server type (`s-4vcpu-8gb`, `cx32`). */
+  /** The server type (`s-4vcpu-8gb`, `cx33`). */
   readonly size: string;
   /** `kubernetes.io/hostname`, the kubelet's well-known labels, kubeadm's control-plane labels and the node's `node-labels`. */
   readonly labels: Readonly<Record<string, string>>;
@@ -47,24 +47,23 @@ function digitalOceanSize(slug: string): ServerSize | undefined {
 }
 
 /**
- * Hetzner Cloud x86 server types (the ones Keelson accepts).
+ * Hetzner Cloud x86 server types Keelson accepts: the current line-up of the
+ * Hetzner provider (`HETZNER_SERVER_TYPES` in @keelson/infra-nodes, which
+ * refuses every other type at synth); fleet.test.ts checks the two agree.
  *
  * @see https://docs.hetzner.com/cloud/servers/overview
  */
-const HETZNER_SIZES: Readonly<Record<string, ServerSize>> = {
-  cx22: { vcpus: 2, memoryGiB: 4 },
+export const HETZNER_SIZES: Readonly<Record<string, ServerSize>> = {
   cx23: { vcpus: 2, memoryGiB: 4 },
-  cx32: { vcpus: 4, memoryGiB: 8 },
   cx33: { vcpus: 4, memoryGiB: 8 },
-  cx42: { vcpus: 8, memoryGiB: 16 },
   cx43: { vcpus: 8, memoryGiB: 16 },
-  cx52: { vcpus: 16, memoryGiB: 32 },
   cx53: { vcpus: 16, memoryGiB: 32 },
-  cpx11: { vcpus: 2, memoryGiB: 2 },
-  cpx21: { vcpus: 3, memoryGiB: 4 },
-  cpx31: { vcpus: 4, memoryGiB: 8 },
-  cpx41: { vcpus: 8, memoryGiB: 16 },
-  cpx51: { vcpus: 16, memoryGiB: 32 },
+  cpx12: { vcpus: 1, memoryGiB: 2 },
+  cpx22: { vcpus: 2, memoryGiB: 4 },
+  cpx32: { vcpus: 4, memoryGiB: 8 },
+  cpx42: { vcpus: 8, memoryGiB: 16 },
+  cpx52: { vcpus: 12, memoryGiB: 24 },
+  cpx62: { vcpus: 16, memoryGiB: 32 },
   ccx13: { vcpus: 2, memoryGiB: 8 },
   ccx23: { vcpus: 4, memoryGiB: 16 },
   ccx33: { vcpus: 8, memoryGiB: 32 },

@@ -9,7 +9,7 @@ export function specFor(controllers: number, workers: number, options: { domains
     ...config,
     nodes:
       options.provider === 'hetzner'
-        ? { controllers: { count: controllers, size: 'cx32' }, workers: { count: workers, size: 'cx32' } }
+        ? { controllers: { count: controllers, size: 'cx33' }, workers: { count: workers, size: 'cx33' } }
         : { controllers: { count: controllers }, workers: { count: workers } },
     ...(options.domains ? { faultModel: { type: 'failure-domains' as const, domains: options.domains } } : {}),
     ...(options.provider === 'hetzner' ? { provider: { name: 'hetzner' as const, region: 'fsn1' } } : {}),

@@ -21,7 +21,7 @@ function kubeadmNodes(etcdArgs: { name: string; value: string }[] = []): NodeInf
 const chartsDir = process.env.KEELSON_CHARTS_DIR ?? join(__dirname, '../../../../shared/charts');
 /** The cilium-config ConfigMap the pinned Cilium chart really renders with these encryption values (the real helm). */
 const cilium = (encryption: object) => {
-  const docs = YAML.parseAllDocuments(helmTemplate({ chartDir: join(chartsDir, 'cilium/1.19.4'), releaseName: 'cilium', namespace: 'kube-system', kubeVersion: '1.36.2', values: { encryption } })).map((d) => d.toJS());
+  const docs = YAML.parseAllDocuments(helmTemplate({ chartDir: join(chartsDir, 'cilium/1.19.4'), releaseName: 'cilium', namespace: 'kube-system', kubeVersion: '1.36.2', values: { encryption, extraConfig: { 'node-encryption-opt-out-labels': 'keelson.dev/no-node-encryption' } } })).map((d) => d.toJS());
   const config = docs.find((o) => o?.kind === 'ConfigMap' && o.metadata?.name === 'cilium-config');
   return manifest(config, 'helm cilium 1.19.4: templates/cilium-configmap.yaml');
 };
@@ -31,7 +31,7 @@ describe('the encryption audit', () => {
     const result = auditEncryption([cilium({ enabled: true, type: 'wireguard', nodeEncryption: true })], kubeadmNodes(), {}, 'infra-out/main.tf.json');
     expect(result.findings).toEqual([]);
     expect(result.rows?.map((r) => r.name)).toEqual(['etcd peer (2380)', 'API server -> etcd (2379)', 'API server -> kubelets (10250)', 'nodes -> API server (6443)', 'pod to pod', 'ingress -> apps']);
-    expect(result.rows?.find((r) => r.name === 'ingress -> apps')?.detail).toBe('inside the pod network: Cilium WireGuard (pods and nodes)');
+    expect(result.rows?.find((r) => r.name === 'ingress -> apps')?.detail).toBe('inside the pod network: Cilium WireGuard (pods and nodes, control-plane nodes included)');
   });
 
   it('fails a plaintext etcd peer URL and a pod network without WireGuard', () => {

@@ -21,6 +21,110 @@ function containerUrls(o: Manifest['object']): { container: string; url: string 
   return out;
 }
 
+/**
+ * The labels a node carries once it joined: its kubelet `node-labels`, the
+ * kubelet's own well-known labels, and on controllers the labels
+ * `kubeadm init`/`join --control-plane` add.
+ *
+ * @see https://kubernetes.io/docs/reference/labels-annotations-taints/
+ * @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/implementation-details/#mark-the-node-as-control-plane
+ */
+function liveLabels(node: NodeInfo): Record<string, string> {
+  return {
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'beta.kubernetes.io/os': 'linux',
+    'beta.kubernetes.io/arch': 'amd64',
+    'kubernetes.io/hostname': node.name,
+    ...node.labels,
+    ...(node.role === 'controller' ? { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } : {}),
+  };
+}
+
+type Requirement = { key: string; op: 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin'; values: string[] };
+
+/**
+ * A Kubernetes label selector string (`a`, `!a`, `a=b`, `a==b`, `a!=b`,
+ * `a in (b,c)`, `a notin (b,c)`, joined by commas), as `labels.Parse` of
+ * k8s.io/apimachinery reads it; undefined when it is none of these.
+ *
+ * @see https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
+ */
+function parseSelector(selector: string): Requirement[] | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of selector) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current);
+  if (parts.length === 1 && parts[0].trim() === '') return [];
+  const key = '([A-Za-z0-9][-A-Za-z0-9_./]*)';
+  const requirements: Requirement[] = [];
+  for (const raw of parts.map((p) => p.trim())) {
+    let m: RegExpMatchArray | null;
+    if ((m = raw.match(new RegExp(`^${key}\\s+(in|notin)\\s*\\(([^)]*)\\)$`)))) requirements.push({ key: m[1], op: m[2] as 'in' | 'notin', values: m[3].split(',').map((v) => v.trim()) });
+    else if ((m = raw.match(new RegExp(`^${key}\\s*(!=|==|=)\\s*([-A-Za-z0-9_.]*)$`)))) requirements.push({ key: m[1], op: m[2] === '!=' ? '!=' : '=', values: [m[3]] });
+    else if ((m = raw.match(new RegExp(`^!\\s*${key}$`)))) requirements.push({ key: m[1], op: '!exists', values: [] });
+    else if ((m = raw.match(new RegExp(`^${key}$`)))) requirements.push({ key: m[1], op: 'exists', values: [] });
+    else return undefined;
+  }
+  return requirements;
+}
+
+/** Whether every requirement holds for `labels`: an empty selector matches every node, as in `labels.Parse("")`. */
+function selects(requirements: readonly Requirement[], labels: Readonly<Record<string, string>>): boolean {
+  return requirements.every(({ key, op, values }) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    switch (op) {
+      case 'exists':
+        return has;
+      case '!exists':
+        return !has;
+      case '=':
+      case 'in':
+        return has && values.includes(labels[key]);
+      case '!=':
+      case 'notin':
+        return !has || !values.includes(labels[key]);
+    }
+  });
+}
+
+/**
+ * The label selector of nodes Cilium leaves out of WireGuard node encryption
+ * when `cilium-config` does not set `node-encryption-opt-out-labels`.
+ *
+ * @see https://github.com/cilium/cilium/blob/v1.19.4/pkg/defaults/defaults.go (NodeEncryptionOptOutLabels)
+ * @see https://docs.cilium.io/en/stable/security/network/encryption-wireguard/
+ */
+export const CILIUM_DEFAULT_NODE_ENCRYPTION_OPT_OUT = 'node-role.kubernetes.io/control-plane';
+
+/**
+ * Why Cilium's node-encryption opt-out leaves nodes' host traffic in
+ * plaintext, or undefined when it selects none of `nodes`. An absent key is
+ * the agent's default (control-plane nodes); an empty value selects every
+ * node (Kubernetes' `labels.Parse("")` matches all labels).
+ */
+export function nodeEncryptionOptOutProblem(data: Readonly<Record<string, unknown>>, nodes: readonly NodeInfo[]): string | undefined {
+  const set = Object.prototype.hasOwnProperty.call(data, 'node-encryption-opt-out-labels');
+  const selector = set ? String(data['node-encryption-opt-out-labels']) : CILIUM_DEFAULT_NODE_ENCRYPTION_OPT_OUT;
+  const where = set ? `node-encryption-opt-out-labels ${JSON.stringify(selector)}` : `no node-encryption-opt-out-labels (the agent's default, ${JSON.stringify(selector)})`;
+  const fix = 'set the chart value extraConfig["node-encryption-opt-out-labels"] to a label no node carries (Keelson sets "keelson.dev/no-node-encryption")';
+  const requirements = parseSelector(selector);
+  if (!requirements) return `ConfigMap kube-system/cilium-config has ${where}, which is not a label selector: the agent refuses to start; ${fix}`;
+  const out = nodes.filter((n) => selects(requirements, liveLabels(n)));
+  if (out.length === 0) return undefined;
+  const controllers = out.filter((n) => n.role === 'controller').length;
+  const whom = selector.trim() === '' ? 'an empty selector, which selects every node' : `it selects ${out.length} of ${nodes.length} nodes${controllers > 0 ? ` (${controllers} control-plane)` : ''}`;
+  return `ConfigMap kube-system/cilium-config has ${where}: ${whom} (${out.map((n) => n.name).join(', ')}), whose host traffic (Ceph, kubelet, etcd's network) leaves without WireGuard; ${fix}`;
+}
+
 interface Channel {
   readonly name: string;
   readonly file: string;
@@ -98,7 +202,11 @@ export function auditEncryption(manifests: readonly Manifest[], nodes: readonly 
       const wireguard = data['enable-wireguard'] === 'true';
       if (!wireguard && data['enable-ipsec'] !== 'true') problem = 'ConfigMap kube-system/cilium-config (rendered by the Cilium chart) has neither enable-wireguard nor enable-ipsec "true": pod traffic between nodes is plaintext; set the chart values encryption.enabled: true, encryption.type: wireguard';
       else if (data['encrypt-node'] !== 'true') problem = 'ConfigMap kube-system/cilium-config has encrypt-node not "true": traffic from host-network pods (Ceph, CSI) leaves unencrypted; set the chart value encryption.nodeEncryption: true';
-      else podNetwork = `Cilium ${wireguard ? 'WireGuard' : 'IPsec'} (pods and nodes)`;
+      else {
+        // The opt-out applies to WireGuard node encryption only (IPsec has none).
+        problem = wireguard ? nodeEncryptionOptOutProblem(data, nodes) : undefined;
+        if (!problem) podNetwork = `Cilium ${wireguard ? 'WireGuard' : 'IPsec'} (pods and nodes${wireguard ? ', control-plane nodes included' : ''})`;
+      }
     } else {
       let backend: unknown;
       try {

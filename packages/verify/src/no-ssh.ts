@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { findLoginCredentials } from '@keelson/ignition';
 // The cdktf-free entry point: verify never loads the providers.
-import { inboundRules, opensPort, type TerraformJson } from '@keelson/infra-nodes/security-assertions';
+import { inboundRules, isKeylessSshPublicKey, opensPort, type TerraformJson } from '@keelson/infra-nodes/security-assertions';
 import { asArray, check, isRecord, type CheckResult, type Finding, type NodeInfo, type TerraformDocument } from './types';
 
 const SSH_KEY_TYPES = new Set(['digitalocean_ssh_key', 'hcloud_ssh_key']);
@@ -15,22 +15,46 @@ export function opensTcpPort(rule: { protocol: string; ports: string }, port: nu
 const SHELL_INTO_NODE = /\b(?:spawn|spawnSync|exec|execSync|execFile|execFileSync|execa|fork)\s*\(\s*(?:\[\s*)?[`'"](?:[^`'"\s]*\/)?(ssh|scp|sftp)(?=[\s`'"])/g;
 
 /**
- * No SSH: no key in the Terraform (resource or `ssh_keys` attribute), no
- * inbound rule that opens TCP 22, sshd masked and no login credential in
- * every node's Ignition, and no step of the CLI that runs an SSH client.
+ * No SSH: no usable key in the Terraform, no inbound rule that opens TCP 22,
+ * sshd masked and no login credential in every node's Ignition, and no step
+ * of the CLI that runs an SSH client.
+ *
+ * DigitalOcean requires an SSH key on a droplet from a custom image, so a key
+ * resource is accepted when its public key is keyless (a point hashed onto
+ * the curve from the cluster name, recomputed here: its private half exists
+ * nowhere), and `ssh_keys` when it lists only such keys. Any other key
+ * resource, data source or `ssh_keys` value fails.
+ *
+ * @see https://docs.digitalocean.com/products/custom-images/details/limits/
  */
 export function checkNoSsh(nodes: readonly NodeInfo[], terraform: TerraformDocument, terraformFile: string, cliBundle?: string): { check: CheckResult } {
   const findings: Finding[] = [];
   const warnings: Finding[] = [];
+  // Key resources whose private half exists nowhere: `${type}.${name}` references a droplet may list.
+  const keyless = new Set<string>();
+  for (const [type, byName] of Object.entries(terraform.resource ?? {})) {
+    if (!SSH_KEY_TYPES.has(type)) continue;
+    for (const [name, attributes] of Object.entries(byName ?? {})) {
+      const key = isRecord(attributes) ? attributes.public_key : undefined;
+      if (typeof key === 'string' && isKeylessSshPublicKey(key)) keyless.add(`${type}.${name}`);
+    }
+  }
+  const refersToKeyless = (v: unknown) => typeof v === 'string' && [...keyless].some((k) => v === `\${${k}.fingerprint}` || v === `\${${k}.id}`);
+  let keyedServers = 0;
   for (const section of ['resource', 'data'] as const) {
     for (const [type, byName] of Object.entries(terraform[section] ?? {})) {
       for (const [name, attributes] of Object.entries(byName ?? {})) {
         const address = `${section === 'data' ? 'data.' : ''}${type}.${name}`;
-        if (SSH_KEY_TYPES.has(type)) findings.push({ file: terraformFile, message: `${address} declares an SSH key; nodes take no keys: remove it` });
+        if (SSH_KEY_TYPES.has(type) && !keyless.has(address)) {
+          findings.push({ file: terraformFile, message: `${address} declares an SSH key; nodes take no keys: remove it` });
+        }
         const walk = (v: unknown, path: string) => {
           if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
           else if (isRecord(v)) for (const [k, x] of Object.entries(v)) {
-            if (k === 'ssh_keys') findings.push({ file: terraformFile, message: `${address} sets ${path ? `${path}.` : ''}ssh_keys = ${JSON.stringify(x)}; remove it (no SSH, ever)` });
+            if (k === 'ssh_keys') {
+              if (Array.isArray(x) && x.length > 0 && x.every(refersToKeyless)) keyedServers++;
+              else findings.push({ file: terraformFile, message: `${address} sets ${path ? `${path}.` : ''}ssh_keys = ${JSON.stringify(x)}; remove it (no SSH, ever)` });
+            }
             walk(x, path ? `${path}.${k}` : k);
           }
         };
@@ -57,5 +81,9 @@ export function checkNoSsh(nodes: readonly NodeInfo[], terraform: TerraformDocum
   } else {
     warnings.push({ file: cliBundle ?? 'apps/platform/dist/keelson.cjs', message: 'the CLI bundle was not checked for ssh/scp calls (build it: npx nx run platform:build)' });
   }
-  return { check: check('no-ssh', `${rules.length} inbound firewall rules, ${nodes.length} node configs (sshd masked, no login), ${cli}`, findings, warnings) };
+  const keys =
+    keyless.size > 0
+      ? `SSH key present as the cloud requires (${[...keyless].join(', ')} on ${keyedServers} servers), private half nonexistent (a point hashed from the cluster name, recomputed here)`
+      : 'no SSH key';
+  return { check: check('no-ssh', `${keys}; sshd masked and no login on ${nodes.length} node configs; port 22 closed in ${rules.length} inbound firewall rules; ${cli}`, findings, warnings) };
 }

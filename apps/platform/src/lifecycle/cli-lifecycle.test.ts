@@ -15,7 +15,10 @@ describe('keelson plan (built CLI, default config, no cloud)', () => {
   it('shows what Terraform would create, from the rendered JSON, when no Terraform binary is found', () => {
     const out = tempDir();
     const run = keelsonWithEnv(bareEnv(), 'plan', '--out', out, '--secrets', join(out, 'secrets'));
-    expect(run.stdout).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 39 to add');
+    expect(run.stdout).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 40 to add');
+    // The monthly cost from DigitalOcean's dated price table, and what the fault budget costs in it.
+    expect(run.stdout).toMatch(/^ {2}total +\$377\.00 a month$/m);
+    expect(run.stdout).toContain('  fault budget (any 2 of 6 nodes may fail): $192.00 a month for 4 controllers more than a cluster that may lose none (etcd keeps 5 members, 2k+1);');
     expect(run.stdout).toContain('  (not from Terraform: neither terraform nor tofu is on PATH (install one, or set KEELSON_TERRAFORM / --terraform-bin))');
     expect(run.stdout).toMatch(/^ {2}nodes {11}\+6 {13}digitalocean_droplet$/m);
     expect(run.stdout).toMatch(/^ {2}buckets {9}\+8 /m);

@@ -1,3 +1,5 @@
+import type { MonthlyCost, PlatformSpec } from '@keelson/platform-spec';
+
 /** What a plan does to one category of resources. */
 export interface CategoryChanges {
   readonly category: PlanCategory;
@@ -109,5 +111,45 @@ export function formatPlanSummary(summary: PlanSummary): string[] {
     if (c.risky.length > shown.length) lines.push(`    ! ... and ${c.risky.length - shown.length} more`);
   }
   if (!planHasChanges(summary)) lines.push('  no changes: the infrastructure matches the configuration');
+  return lines;
+}
+
+/** `$1,234.50` or `€1,234.50`. */
+function money(amount: number, currency: MonthlyCost['currency']): string {
+  return `${currency === 'USD' ? '$' : '€'}${amount.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/**
+ * The monthly cost in one screen: one line per priced item, the total, and
+ * what the fault budget costs in it, said plainly: the etcd members beyond
+ * one (2k+1 controllers where a cluster that may lose nothing needs one) and
+ * the Ceph copies beyond one (k+2 copies of every byte, so that share of the
+ * volumes holds copies).
+ */
+export function formatMonthlyCost(cost: MonthlyCost, spec: Pick<PlatformSpec, 'budget' | 'config'>): string[] {
+  const $ = (n: number | undefined) => (n === undefined ? 'not priced' : money(n, cost.currency));
+  const lines = [`Monthly cost (list prices of ${cost.pricesAsOf}; refresh: ${cost.source}):`];
+  for (const l of cost.lines) {
+    lines.push(`  ${l.kind.padEnd(15)} ${l.item.padEnd(48)} ${$(l.monthly).padStart(11)}${l.note ? `  ${l.note}` : ''}`);
+  }
+  lines.push(`  ${'total'.padEnd(15)} ${(cost.complete ? '' : 'at least (some lines are not priced)').padEnd(48)} ${$(cost.total).padStart(11)} a month`);
+  if (cost.caveat) lines.push(`  ! ${cost.caveat}`);
+
+  const { budget, config } = spec;
+  const controllers = cost.lines.find((l) => l.kind === 'controllers');
+  const volumes = cost.lines.find((l) => l.kind === 'volumes');
+  const promise = budget.model === 'any-third' ? `any ${budget.k} of ${budget.nodes} nodes may fail` : `any one of ${budget.failureDomains} zones may fail`;
+  const extraMembers = budget.etcdMembers - 1;
+  const etcd =
+    controllers?.unitPrice !== undefined
+      ? `${money(extraMembers * controllers.unitPrice, cost.currency)} a month for ${extraMembers} controllers more than a cluster that may lose none (etcd keeps ${budget.etcdMembers} members${budget.model === 'any-third' ? ', 2k+1' : ''})`
+      : `${extraMembers} controllers more than a cluster that may lose none (etcd keeps ${budget.etcdMembers} members; their size is not priced)`;
+  const raw = budget.nodes * config.nodes.volumeSizeGiB;
+  const copies = budget.poolSize;
+  const storage =
+    volumes?.monthly !== undefined
+      ? `${money((volumes.monthly * (copies - 1)) / copies, cost.currency)} a month of the ${money(volumes.monthly, cost.currency)} of volumes holds extra copies (Ceph keeps ${copies}${budget.model === 'any-third' ? ', k+2' : ''}: ${raw} GiB raw hold ${Math.floor(raw / copies)} GiB)`
+      : `Ceph keeps ${copies} copies${budget.model === 'any-third' ? ' (k+2)' : ''}: ${raw} GiB raw hold ${Math.floor(raw / copies)} GiB (volumes not priced)`;
+  lines.push(`  fault budget (${promise}): ${etcd}; ${storage}`);
   return lines;
 }

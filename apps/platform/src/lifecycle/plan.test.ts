@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { synth } from '../synth';
 import type { Rendered } from './context';
 import { plan } from './plan';
-import { categoryOf, formatPlanSummary, summarizeRenderedTerraform, summarizeTerraformPlan } from './plan-summary';
+import { categoryOf, formatMonthlyCost, formatPlanSummary, summarizeRenderedTerraform, summarizeTerraformPlan } from './plan-summary';
 import { defaultConfig, FakeTerraform, fakeOptions, planJson, renderInto, terraformFailure } from './test-fakes';
 
 let r: { rendered: Rendered; outDir: string };
@@ -24,10 +24,11 @@ describe('plan summary', () => {
       buckets: [8, 0, 0, 0],
       firewalls: [4, 0, 0, 0],
       DNS: [2, 0, 0, 0],
-      other: [5, 0, 0, 0],
+      // the VPC, the image, the domain, the project and the keyless SSH key DigitalOcean requires
+      other: [6, 0, 0, 0],
     });
     const lines = formatPlanSummary(s);
-    expect(lines[0]).toBe('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 39 to add');
+    expect(lines[0]).toBe('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 40 to add');
     expect(lines[1]).toBe('  (not from Terraform: terraform init failed)');
     expect(lines).toContain('  nodes           +6             digitalocean_droplet');
     expect(lines.length).toBeLessThanOrEqual(20);
@@ -85,6 +86,32 @@ describe('keelson plan', () => {
     expect(o.printed).toContain('Terraform plan: 1 to add, 0 to change, 0 to destroy, 0 to replace');
   });
 
+  it('shows the monthly cost from the provider\'s dated price table and what the fault budget costs in it', async () => {
+    const o = fakeOptions(r, { terraform: new FakeTerraform() });
+    const result = await plan(o);
+    expect(result.cost).toMatchObject({ currency: 'USD', total: 377, complete: true });
+    const at = o.printed.indexOf('Monthly cost (list prices of 2026-12-04; refresh: https://www.digitalocean.com/pricing):');
+    expect(at).toBeGreaterThan(o.printed.indexOf('Terraform plan: 1 to add, 0 to change, 0 to destroy, 0 to replace'));
+    const lines = o.printed.slice(at);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}controllers {5}5 x s-4vcpu-8gb +\$240\.00$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}total +\$377\.00 a month$/));
+    expect(lines).toContainEqual(
+      '  fault budget (any 2 of 6 nodes may fail): $192.00 a month for 4 controllers more than a cluster that may lose none (etcd keeps 5 members, 2k+1); $45.00 a month of the $60.00 of volumes holds extra copies (Ceph keeps 4, k+2: 600 GiB raw hold 150 GiB)',
+    );
+  });
+
+  it('says what is not priced and that the total is a lower bound', () => {
+    const cost = { currency: 'EUR' as const, pricesAsOf: '2026-02-23', source: 'https://www.hetzner.com/cloud', total: 10, complete: false, caveat: 'old table', lines: [
+      { kind: 'controllers' as const, item: '3 x cx53', quantity: 3, unit: 'server' },
+      { kind: 'volumes' as const, item: '3 volumes of 100 GiB (Ceph, raw)', quantity: 300, unit: 'GiB', unitPrice: 0.1, monthly: 10 },
+    ] };
+    const lines = formatMonthlyCost(cost, { budget: { ...r.rendered.spec.budget, model: 'any-third', k: 1, nodes: 3, etcdMembers: 3, poolSize: 3 }, config: { ...r.rendered.spec.config, nodes: { ...r.rendered.spec.config.nodes, volumeSizeGiB: 100 } } });
+    expect(lines[1]).toMatch(/^ {2}controllers {5}3 x cx53 +not priced$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}total +at least \(some lines are not priced\) +€10\.00 a month$/));
+    expect(lines).toContain('  ! old table');
+    expect(lines[lines.length - 1]).toBe('  fault budget (any 1 of 3 nodes may fail): 2 controllers more than a cluster that may lose none (etcd keeps 3 members; their size is not priced); €6.67 a month of the €10.00 of volumes holds extra copies (Ceph keeps 3, k+2: 300 GiB raw hold 100 GiB)');
+  });
+
   it('falls back to the rendered JSON, with the reason in one line, when terraform init cannot reach the registry', async () => {
     const terraform = new FakeTerraform();
     terraform.failures.push(terraformFailure('init', 'Error: Failed to query available provider packages'));
@@ -93,7 +120,7 @@ describe('keelson plan', () => {
     expect(result.summary.source).toBe('rendered');
     expect(result.summary.reason).toBe('terraform init failed (no network to download the providers?): Error: Failed to query available provider packages');
     expect(terraform.of('plan')).toEqual([]);
-    expect(o.printed).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 39 to add');
+    expect(o.printed).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 40 to add');
   });
 
   it('shows the summary of a config that fails verify, then the report, and says deploy refuses it', async () => {

@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderAndVerify, terraformPlan, type LifecycleOptions, type Rendered } from './context';
-import { formatPlanSummary, summarizeRenderedTerraform, type PlanSummary } from './plan-summary';
+import type { MonthlyCost } from '@keelson/platform-spec';
+import { formatMonthlyCost, formatPlanSummary, summarizeRenderedTerraform, type PlanSummary } from './plan-summary';
 import { runSteps, type StepEvent } from './steps';
 import { TerraformError } from './terraform';
 
 export interface PlanResult {
   readonly rendered: Rendered;
   readonly summary: PlanSummary;
+  /** What the platform costs a month on its cloud, from the provider's dated price table. */
+  readonly cost: MonthlyCost;
   /** False when verify failed: the summary is shown, but deploy would refuse this config. */
   readonly verified: boolean;
 }
@@ -67,9 +70,13 @@ export async function plan(o: LifecycleOptions): Promise<PlanResult> {
   );
   for (const line of rendered!.notes) o.print(line);
   for (const line of formatPlanSummary(summary!)) o.print(line);
+  // The provider (and its price table) loads only here, as in synth.
+  const { nodeProviderFor } = await import('@keelson/infra-nodes');
+  const cost = nodeProviderFor(rendered!.spec).monthlyCost(rendered!.spec);
+  for (const line of formatMonthlyCost(cost, rendered!.spec)) o.print(line);
   if (rendered!.verifyFailure) {
     o.print(rendered!.verifyFailure);
     o.print('keelson plan: verify FAILED; "keelson deploy" refuses this config until "keelson verify" passes');
   }
-  return { rendered: rendered!, summary: summary!, verified: !rendered!.verifyFailure };
+  return { rendered: rendered!, summary: summary!, cost, verified: !rendered!.verifyFailure };
 }

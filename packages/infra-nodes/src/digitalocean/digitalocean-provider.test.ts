@@ -9,7 +9,8 @@ import { DigitalOceanProvider, type DigitalOceanProviderProps } from './digitalo
 import { FLATCAR_DIGITALOCEAN_IMAGE } from './pins';
 import { nodeProviderFor } from '../provider';
 import { presignS3Url } from '../presign';
-import { findSecretsInUserData, findSshAccess, inboundRules as sharedInboundRules, opensPort } from '../security-assertions';
+import { findSecretsInUserData, findSshAccess, inboundRules as sharedInboundRules, isKeylessSshPublicKey, keylessSshPublicKey, opensPort } from '../security-assertions';
+import { customImageUrlProblem } from './pins';
 
 type Json = Record<string, any>;
 
@@ -139,9 +140,13 @@ describe('DigitalOceanProvider', () => {
   const droplets = Object.entries<Json>(json.resource.digitalocean_droplet);
 
   describe('no way in over SSH', () => {
-    it('renders no ssh_keys anywhere', () => {
-      expect(findKeys(json, 'ssh_keys')).toEqual([]);
-      for (const [, d] of droplets) expect(d).not.toHaveProperty('ssh_keys');
+    it('gives every droplet the keyless SSH key DigitalOcean requires for a custom image, and no other key', () => {
+      expect(json.resource.digitalocean_ssh_key).toEqual({ 'no-login': { name: 'keelson-no-private-key', public_key: keylessSshPublicKey('keelson') } });
+      expect(isKeylessSshPublicKey(json.resource.digitalocean_ssh_key['no-login'].public_key)).toBe(true);
+      for (const [, d] of droplets) expect(d.ssh_keys).toEqual(['${digitalocean_ssh_key.no-login.fingerprint}']);
+      expect(findSshAccess(json)).toEqual([]);
+      // The same key on every synth: a new key would replace every droplet.
+      expect(render(specOf()).json.resource.digitalocean_ssh_key).toEqual(json.resource.digitalocean_ssh_key);
     });
 
     it('opens port 22 in no firewall rule', () => {
@@ -265,12 +270,22 @@ describe('DigitalOceanProvider', () => {
       }
     });
 
-    it('turns monitoring on, the droplet agent off, and ignores changes of user_data, image and size', () => {
+    it('turns monitoring and the droplet agent off (Flatcar has neither), and ignores changes of user_data, image and size', () => {
       for (const [, d] of droplets) {
-        expect(d.monitoring).toBe(true);
+        expect(d.monitoring).toBe(false);
         expect(d.droplet_agent).toBe(false);
         expect(d.lifecycle.ignore_changes).toEqual(['user_data', 'image', 'size']);
       }
+    });
+
+    it("imports Flatcar from a URL DigitalOcean's custom-image rules accept, and refuses one they do not", () => {
+      for (const image of Object.values(FLATCAR_DIGITALOCEAN_IMAGE)) expect(customImageUrlProblem(image.url)).toBeUndefined();
+      expect(customImageUrlProblem('https://example.com/flatcar.img.xz')).toMatch(/use gzip \(\.gz\) or bzip2 \(\.bz2\)/);
+      expect(customImageUrlProblem('https://example.com/images/')).toMatch(/ends in "\/", not a file name/);
+      expect(customImageUrlProblem('https://example.com/image?id=1')).toMatch(/query or fragment/);
+      expect(customImageUrlProblem('http://example.com/a.qcow2.gz')).toMatch(/not https/);
+      expect(customImageUrlProblem('https://example.com/a.iso')).toMatch(/not a disk image/);
+      expect(() => new DigitalOceanProvider({ image: { version: '1', url: 'https://example.com/flatcar.bin.xz' } })).toThrow(/DigitalOceanProvider: image\.url: flatcar\.bin\.xz is compressed/);
     });
 
     it('imports the pinned Flatcar image in the platform’s region, new before old', () => {
@@ -431,6 +446,8 @@ describe('DigitalOceanProvider', () => {
     it('passes no credential to the provider: token and Spaces keys come from the environment', () => {
       expect(json.provider).toEqual({ digitalocean: [{}] });
       expect(json.terraform.required_providers).toEqual({ digitalocean: { source: 'digitalocean/digitalocean', version: '2.71.0' } });
+      // The S3 backend's skip_s3_checksum (Spaces) arrived in Terraform 1.6.3.
+      expect(json.terraform.required_version).toBe('>= 1.6.3');
     });
   });
 
@@ -672,7 +689,33 @@ describe('DigitalOceanProvider', () => {
   describe('refusals', () => {
     it('refuses a Hetzner config', () => {
       const hetzner = specOf((c) => (c.provider = { name: 'hetzner', region: 'fsn1' }));
-      expect(() => new DigitalOceanProvider().renderTerraform({ spec: hetzner, nodes: bootConfigs(hetzner) })).toThrow(/provider is "hetzner"; render it with nodeProviderFor/);
+      expect(() => new DigitalOceanProvider().renderTerraform({ spec: hetzner, nodes: bootConfigs(hetzner) })).toThrow(/provider\.name: got "hetzner", but DigitalOceanProvider renders DigitalOcean only/);
+    });
+
+    it('prices the example platform from the dated table: droplets, volumes, both balancers, Spaces, the transfer allowance', () => {
+      const cost = new DigitalOceanProvider().monthlyCost(specOf());
+      expect(cost).toMatchObject({ currency: 'USD', pricesAsOf: '2026-12-04', complete: true });
+      expect(cost.lines.map((l) => [l.kind, l.item, l.monthly])).toEqual([
+        ['controllers', '5 x s-4vcpu-8gb', 240],
+        ['workers', '1 x s-4vcpu-8gb', 48],
+        ['volumes', '6 volumes of 100 GiB (Ceph, raw)', 60],
+        ['load balancers', '2 load balancers (API, ingress), 1 node each', 24],
+        ['buckets', 'Spaces (backups and node secret parts)', 5],
+        ['traffic', 'outbound transfer', 0],
+      ]);
+      expect(cost.total).toBe(377);
+      expect(cost.lines.find((l) => l.kind === 'traffic')?.note).toBe("30 TB out included (pooled over the team's droplets); $0.01 per GiB beyond");
+      const unknown = new DigitalOceanProvider().monthlyCost(specOf((c) => (c.nodes.workers = { count: 1, size: 'g-2vcpu-8gb' })));
+      expect(unknown.complete).toBe(false);
+      expect(unknown.lines.find((l) => l.kind === 'workers')).toMatchObject({ monthly: undefined, note: expect.stringMatching(/no price for g-2vcpu-8gb/) });
+    });
+
+    it('refuses a Hetzner server type as a droplet size, naming the field', () => {
+      const hetznerSizes = specOf((c) => {
+        c.nodes.controllers.size = 'cx33';
+      });
+      expect(() => new DigitalOceanProvider().checkSpec(hetznerSizes)).toThrow(/nodes\.controllers\.size: "cx33" is not a DigitalOcean droplet size slug; use one such as "s-4vcpu-8gb"/);
+      expect(() => new DigitalOceanProvider().renderTerraform({ spec: hetznerSizes, nodes: bootConfigs(hetznerSizes) })).toThrow(/"cx33" is not a DigitalOcean droplet size slug/);
     });
 
     it('refuses boot configs that do not match the topology', () => {

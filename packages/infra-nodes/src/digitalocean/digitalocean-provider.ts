@@ -1,7 +1,9 @@
 import type {
   CloudApiOptions,
   CloudPower,
+  ConfigProblem,
   InfraInput,
+  MonthlyCost,
   NodeProvider,
   NodeSpec,
   ObjectStoreCredentials,
@@ -9,10 +11,11 @@ import type {
   PlatformSpec,
   TerraformDocument,
 } from '@keelson/platform-spec';
-import { CLUSTER_NETWORK, NODE_NETWORK_CIDR } from '@keelson/platform-spec';
+import { CLUSTER_NETWORK, NODE_NETWORK_CIDR, PlatformConfigError } from '@keelson/platform-spec';
 // Deep imports only: the package root loads every DigitalOcean resource
 // binding (~200 modules), which DESIGN.md measured at +0.15 s per synth.
 import { CustomImage } from '@cdktf/provider-digitalocean/lib/custom-image';
+import { SshKey } from '@cdktf/provider-digitalocean/lib/ssh-key';
 import { DataDigitaloceanDomain } from '@cdktf/provider-digitalocean/lib/data-digitalocean-domain';
 import { Domain } from '@cdktf/provider-digitalocean/lib/domain';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
@@ -37,8 +40,10 @@ import {
   type TagRole,
 } from '../internal/firewall';
 import { presignS3Url } from '../presign';
+import { keylessSshPublicKey } from '../internal/keyless-ssh-key';
 import { backupObjectUrl } from '../internal/backup-object';
-import { FLATCAR_DIGITALOCEAN_IMAGE, type FlatcarImage } from './pins';
+import { FLATCAR_DIGITALOCEAN_IMAGE, customImageUrlProblem, type FlatcarImage } from './pins';
+import { digitalOceanMonthlyCost } from './prices';
 import { digitalOceanPower, DIGITALOCEAN_TOKEN_VARIABLE } from './digitalocean-power';
 import { addStateBackend, newStack, renderStack } from '../internal/terraform-json';
 import { isPlainRelativePath, secretPartContent, terraformLiteral } from '../internal/secret-part';
@@ -158,6 +163,8 @@ export class DigitalOceanProvider implements NodeProvider {
   public readonly id = 'digitalocean' as const;
   /** `DIGITALOCEAN_TOKEN`, which the Terraform provider reads too. */
   public readonly apiTokenVariable = DIGITALOCEAN_TOKEN_VARIABLE;
+  /** `SPACES_ACCESS_KEY_ID` and `SPACES_SECRET_ACCESS_KEY`: a Spaces key, as the DigitalOcean Terraform provider reads it. */
+  public readonly objectStoreCredentialVariables = ['SPACES_ACCESS_KEY_ID', 'SPACES_SECRET_ACCESS_KEY'] as const;
   private readonly props: DigitalOceanProviderProps;
 
   constructor(props: DigitalOceanProviderProps = {}) {
@@ -187,8 +194,7 @@ export class DigitalOceanProvider implements NodeProvider {
 
   /** The Spaces key pair from `SPACES_ACCESS_KEY_ID` and `SPACES_SECRET_ACCESS_KEY`, or undefined unless both are set. */
   public credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined {
-    const accessKeyId = env.SPACES_ACCESS_KEY_ID;
-    const secretAccessKey = env.SPACES_SECRET_ACCESS_KEY;
+    const [accessKeyId, secretAccessKey] = this.objectStoreCredentialVariables.map((name) => env[name]);
     return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
   }
 
@@ -229,7 +235,35 @@ export class DigitalOceanProvider implements NodeProvider {
     return `digitalocean_droplet.${node.name}`;
   }
 
+  /**
+   * Refuses a platform not on DigitalOcean, and a node size that is not a
+   * droplet size slug (`s-4vcpu-8gb`; a Hetzner server type such as `cx33`
+   * is not one).
+   *
+   * @see https://docs.digitalocean.com/reference/api/digitalocean/#tag/Sizes
+   */
+  public checkSpec(spec: PlatformSpec): void {
+    const problems: ConfigProblem[] = [];
+    const { provider, nodes } = spec.config;
+    if (provider.name !== 'digitalocean') {
+      problems.push({ path: 'provider.name', message: `got "${provider.name}", but DigitalOceanProvider renders DigitalOcean only; set provider.name to "digitalocean", or use nodeProviderFor(spec)` });
+    }
+    for (const [path, { size, count }] of [['nodes.controllers.size', nodes.controllers], ['nodes.workers.size', nodes.workers]] as const) {
+      if (count > 0 && !size.includes('-')) {
+        problems.push({ path, message: `"${size}" is not a DigitalOcean droplet size slug; use one such as "s-4vcpu-8gb" (doctl compute size list)` });
+      }
+    }
+    if (problems.length > 0) throw new PlatformConfigError('DigitalOceanProvider', problems);
+  }
+
+  /** The monthly cost from `prices.ts`: droplets by size, volumes, both load balancers, Spaces, the transfer allowance. */
+  public monthlyCost(spec: PlatformSpec): MonthlyCost {
+    this.checkSpec(spec);
+    return digitalOceanMonthlyCost(spec);
+  }
+
   public renderTerraform(input: InfraInput): TerraformDocument {
+    this.checkSpec(input.spec);
     checkInput(input, this.props.dns ?? {});
     const stack = newStack(input.spec.config.cluster.name);
     buildStack(stack, input, this.props);
@@ -243,6 +277,8 @@ const secretPartKey = (node: { readonly name: string }) => `${node.name}.ign`;
 const spacesRegion = (spec: PlatformSpec) => SPACES_REGION[spec.config.provider.region] ?? spec.config.provider.region;
 
 function checkProps(props: DigitalOceanProviderProps): void {
+  const imageProblem = props.image && customImageUrlProblem(props.image.url);
+  if (imageProblem) throw new Error(`DigitalOceanProvider: image.url: ${imageProblem}`);
   const range = props.vpcIpRange ?? DEFAULT_VPC_IP_RANGE;
   const parsed = parseCidr(range);
   if (!parsed) throw new Error(`DigitalOceanProvider: vpcIpRange ${JSON.stringify(range)} is not an IPv4 CIDR; use a private range such as "10.10.0.0/16"`);
@@ -439,6 +475,15 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     secretParts.set(boot.name, object);
   }
 
+  // DigitalOcean refuses a droplet from a custom image without an SSH key.
+  // Each droplet gets the cluster's keyless key: a public key hashed onto
+  // the curve, whose private half exists nowhere (not generated, not in
+  // state, not derivable from any secret), the same on every synth so the
+  // droplets are never replaced for it. sshd is masked and port 22 closed anyway.
+  // @see https://docs.digitalocean.com/products/custom-images/details/limits/
+  // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/ssh_key
+  const noLogin = named(new SshKey(stack, 'ssh-key-no-login', { name: `${cluster}-no-private-key`, publicKey: keylessSshPublicKey(cluster) }), 'no-login');
+
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet
   const droplets = new Map<string, Droplet>();
   for (const [i, node] of topology.nodes.entries()) {
@@ -453,11 +498,19 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
         tags: [tags.cluster.name, tags[node.role].name],
         // The Ignition pointer: public content and the hash-pinned URL of the secret part.
         userData: terraformLiteral(boot.userData),
-        monitoring: true,
+        // Monitoring needs DigitalOcean's metrics agent (do-agent), which Flatcar
+        // does not ship, and it cannot be turned on at creation for a custom
+        // image. Off: the droplet graphs keep what the hypervisor sees (CPU,
+        // disk I/O, public and private bandwidth); memory and disk usage come
+        // from each kubelet's Summary API (/stats/summary, cAdvisor).
+        // @see https://docs.digitalocean.com/products/monitoring/details/features/
+        // @see https://docs.digitalocean.com/products/custom-images/details/limits/
+        monitoring: false,
         // The droplet agent exists to open a web console over SSH; nodes have no way in.
         dropletAgent: false,
         gracefulShutdown: true,
-        // No ssh_keys: there is no key to put on a node, and sshd is masked by Ignition.
+        // The keyless key (above): required by the API, usable by nobody.
+        sshKeys: [noLogin.fingerprint],
         lifecycle: { ignoreChanges: [...DROPLET_IGNORED_CHANGES] },
         // Boot behind the base firewalls of the droplet's tags, and only once
         // the secret part the pointer fetches is in the bucket.

@@ -29,3 +29,37 @@ export const FLATCAR_DIGITALOCEAN_IMAGE: Readonly<Record<FlatcarChannel, Flatcar
   stable: flatcarDigitalOceanImage('stable', '4459.2.1'),
   beta: flatcarDigitalOceanImage('beta', '4547.1.0'),
 };
+
+/**
+ * Why DigitalOcean would refuse to import `url` as a custom image, or
+ * undefined when it keeps the rules the Terraform schema does not show: an
+ * `https://` URL whose path ends in the image's file name (no query, no
+ * trailing slash; DigitalOcean fetches it, after a `HEAD` request), a disk image (raw `.img`/`.bin`/`.raw`,
+ * `.qcow2`, `.vhdx`, `.vdi` or `.vmdk`), compressed with gzip or bzip2 or not
+ * at all (not xz or zstd).
+ *
+ * Flatcar's `flatcar_production_digitalocean_image.bin.bz2` is a raw disk
+ * image with bzip2, the URL DigitalOcean's own Terraform docs import.
+ *
+ * @see https://docs.digitalocean.com/products/custom-images/details/limits/
+ * @see https://docs.digitalocean.com/reference/pydo/reference/images/create_custom (raw, qcow2, vhdx, vdi or vmdk; gzip or bzip2)
+ * @see https://docs.digitalocean.com/reference/terraform/reference/resources/custom_image/
+ */
+export function customImageUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${JSON.stringify(url)} is not a URL`;
+  }
+  if (parsed.protocol !== 'https:') return `${url} is not https://`;
+  if (parsed.search || parsed.hash) return `${url} has a query or fragment; DigitalOcean needs a URL that ends in the image's file name`;
+  const file = parsed.pathname.split('/').pop() ?? '';
+  if (!file) return `${url} ends in "/", not a file name; point it at the image file`;
+  const m = /^[^/]+\.(img|bin|raw|qcow2|vhdx|vdi|vmdk)(\.(gz|bz2))?$/.exec(file);
+  if (!m) {
+    if (/\.(xz|zst|zip|7z|tar)$/.test(file)) return `${file} is compressed in a way DigitalOcean cannot import; use gzip (.gz) or bzip2 (.bz2)`;
+    return `${file} is not a disk image DigitalOcean imports (.img/.bin/.raw, .qcow2, .vhdx, .vdi or .vmdk, optionally .gz or .bz2)`;
+  }
+  return undefined;
+}

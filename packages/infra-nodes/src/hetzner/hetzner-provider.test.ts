@@ -17,7 +17,7 @@ function hetznerSpec(workers = 1, overrides: Partial<PlatformConfigInput> = {}):
   return parsePlatformConfig({
     ...exampleConfig(),
     provider: { name: 'hetzner', region: 'fsn1' },
-    nodes: { controllers: { count: 5, size: 'cx32' }, workers: { count: workers, size: 'cx32' } },
+    nodes: { controllers: { count: 5, size: 'cx33' }, workers: { count: workers, size: 'cx33' } },
     ...overrides,
   });
 }
@@ -309,7 +309,7 @@ describe('HetznerProvider', () => {
         const server = one(doc, `hcloud_server.${node.name}`).attributes;
         expect(server).toMatchObject({
           name: node.name,
-          server_type: 'cx32',
+          server_type: 'cx33',
           location: 'fsn1',
           image: '${data.hcloud_image.flatcar.id}',
           labels: { 'keelson.dev/cluster': 'keelson', 'keelson.dev/role': node.role, 'keelson.dev/node': node.name },
@@ -354,7 +354,7 @@ describe('HetznerProvider', () => {
 
       it('puts a cluster of up to 10 nodes, controllers and workers alike, in one group: one node per host', () => {
         // N = 4, k = 1: per-role groups would let a controller and a worker share a host.
-        const small = hetznerSpec(1, { nodes: { controllers: { count: 3, size: 'cx32' }, workers: { count: 1, size: 'cx32' } } });
+        const small = hetznerSpec(1, { nodes: { controllers: { count: 3, size: 'cx33' }, workers: { count: 1, size: 'cx33' } } });
         expect(small.budget.k).toBe(1);
         expect([...groupsOf(render(small).doc, small)]).toEqual([['hcloud_placement_group.spread-1', small.topology.nodes.map((n) => n.name)]]);
         expect([...groupsOf(doc, spec)]).toEqual([['hcloud_placement_group.spread-1', spec.topology.nodes.map((n) => n.name)]]);
@@ -382,7 +382,7 @@ describe('HetznerProvider', () => {
         ...[3, 5, 10].flatMap((domains) => [10, 11, 21, 35].map((n) => ({ model: 'failure-domains', controllers: 5, workers: n - 5, domains }))),
       ])('keeps the nodes one host can hold within the fault budget k ($model, $controllers + $workers nodes, $domains domains)', ({ model, controllers, workers, domains }) => {
         const s = hetznerSpec(workers, {
-          nodes: { controllers: { count: controllers, size: 'cx32' }, workers: { count: workers, size: 'cx32' } },
+          nodes: { controllers: { count: controllers, size: 'cx33' }, workers: { count: workers, size: 'cx33' } },
           faultModel: model === 'any-third' ? { type: 'any-third' } : { type: 'failure-domains', domains },
         });
         const groups = [...groupsOf(render(s).doc, s).values()];
@@ -522,7 +522,7 @@ describe('HetznerProvider', () => {
       expect(values).toEqual(expected);
     });
 
-    it('requires only the pinned hcloud and minio providers, as Terraform reads the document', () => {
+    it('requires exactly the pinned hcloud (1.66.1) and minio providers, as Terraform reads the document', () => {
       const providers = inTempDir((dir) => {
         // A backend block needs `terraform init`, which downloads providers; the rest is read as is.
         const withoutBackend = structuredClone(doc) as { terraform: { backend?: unknown } };
@@ -532,9 +532,13 @@ describe('HetznerProvider', () => {
       });
       // Terraform lists them in no fixed order.
       expect(providers.match(/provider\[[^\]]+\][^\n]*/g)?.sort()).toEqual([
-        'provider[registry.terraform.io/aminueza/minio] >= 3.38.3, < 4.0.0',
-        'provider[registry.terraform.io/hetznercloud/hcloud] ~> 1.63',
+        'provider[registry.terraform.io/aminueza/minio] 3.38.3',
+        'provider[registry.terraform.io/hetznercloud/hcloud] 1.66.1',
       ]);
+    });
+
+    it('requires the Terraform that has the S3 backend arguments it renders (skip_s3_checksum: 1.6.3)', () => {
+      expect((doc.terraform as { required_version?: string }).required_version).toBe('>= 1.6.3');
     });
 
     it('keeps state next to the configuration by default', () => {
@@ -668,37 +672,78 @@ describe('HetznerProvider', () => {
       expect(provider.credentialsFromEnv({})).toBeUndefined();
       expect(provider.credentialsFromEnv({ MINIO_USER: 'KEYID' })).toBeUndefined();
       expect(provider.credentialsFromEnv({ MINIO_PASSWORD: 'secret' })).toBeUndefined();
+      // What synth's "links NOT signed" warning names on Hetzner.
+      expect(provider.objectStoreCredentialVariables).toEqual(['MINIO_USER', 'MINIO_PASSWORD']);
+      expect(new DigitalOceanProvider().objectStoreCredentialVariables).toEqual(['SPACES_ACCESS_KEY_ID', 'SPACES_SECRET_ACCESS_KEY']);
       expect(provider.credentialsFromEnv({ MINIO_USER: '', MINIO_PASSWORD: 'secret' })).toBeUndefined();
       expect(provider.credentialsFromEnv({ SPACES_ACCESS_KEY_ID: 'KEYID', SPACES_SECRET_ACCESS_KEY: 'secret' })).toBeUndefined();
     });
   });
 
   describe('refusals', () => {
-    it('refuses a DigitalOcean size slug, naming the field, the value and the fix', () => {
+    it('refuses a DigitalOcean size slug, naming the field, the value and the current line-up', () => {
       const doSizes = hetznerSpec(1, { nodes: { controllers: { count: 5, size: 's-4vcpu-8gb' }, workers: { count: 1, size: 's-2vcpu-4gb' } } });
       expect(() => render(doSizes)).toThrow(PlatformConfigError);
       expect(() => render(doSizes)).toThrow(
-        /HetznerProvider: 2 problems\n {2}nodes\.controllers\.size: "s-4vcpu-8gb" is a DigitalOcean size slug, not a Hetzner Cloud server type; use an x86 Hetzner Cloud server type such as "cx32", "cpx31" or "ccx23"\n {2}nodes\.workers\.size: "s-2vcpu-4gb" is a DigitalOcean size slug/,
+        /HetznerProvider: 2 problems\n {2}nodes\.controllers\.size: "s-4vcpu-8gb" is a DigitalOcean size slug, not a Hetzner Cloud server type; use a current x86 Hetzner Cloud server type \(line-up of 2026-01-01\), e\.g\. "cx33" \(4 shared vCPU, 8 GiB\), "cpx32" \(4 shared vCPU, 8 GiB\), "ccx13" \(2 dedicated vCPU, 8 GiB\); all: cx23, cx33, .*, ccx63\n {2}nodes\.workers\.size: "s-2vcpu-4gb" is a DigitalOcean size slug/,
       );
       expect(() => provider.secretPartUrl(doSizes, doSizes.topology.nodes[0])).toThrow(/nodes\.controllers\.size: "s-4vcpu-8gb"/);
+      expect(() => provider.checkSpec(doSizes)).toThrow(/nodes\.workers\.size: "s-2vcpu-4gb"/);
+    });
+
+    it.each([
+      ['cx22', /"cx22" \(2 vCPU, 4 GiB\) is no longer sold by Hetzner Cloud \(since 2026-01-01\); use a current server type of that size: "cx23" \(2 shared vCPU, 4 GiB\), "cpx22" \(2 shared vCPU, 4 GiB\), "ccx13"/],
+      ['cx32', /"cx32" \(4 vCPU, 8 GiB\) is no longer sold by Hetzner Cloud \(since 2026-01-01\); use a current server type of that size: "cx33" \(4 shared vCPU, 8 GiB\), "cpx32" \(4 shared vCPU, 8 GiB\), "ccx13" \(2 dedicated vCPU, 8 GiB\)$/m],
+      ['cpx11', /"cpx11" \(2 vCPU, 2 GiB\) is no longer sold .*: "cpx12" \(1 shared vCPU, 2 GiB\), "cx23"/],
+      ['cpx31', /"cpx31" \(4 vCPU, 8 GiB\) is no longer sold .*: "cx33" .*, "cpx32" .*, "ccx13"/],
+      ['cpx51', /"cpx51" \(16 vCPU, 32 GiB\) is no longer sold .*: "cx53" \(16 shared vCPU, 32 GiB\), "cpx62" \(16 shared vCPU, 32 GiB\), "ccx33" \(8 dedicated vCPU, 32 GiB\)/],
+    ])('refuses the retired server type %s with the current types of its size', (size, message) => {
+      const retired = hetznerSpec(1, { nodes: { controllers: { count: 5, size }, workers: { count: 1, size: 'cx33' } } });
+      expect(() => provider.checkSpec(retired)).toThrow(PlatformConfigError);
+      expect(() => provider.checkSpec(retired)).toThrow(message);
+      expect(() => render(retired)).toThrow(/nodes\.controllers\.size: ".*" .* no longer sold/);
+    });
+
+    it('prices servers and load balancers from the dated table, says what is not priced, and that the table predates the 2026 increases', () => {
+      const cost = provider.monthlyCost(hetznerSpec(1));
+      expect(cost).toMatchObject({ currency: 'EUR', pricesAsOf: '2026-02-23', complete: false, caveat: expect.stringMatching(/raised prices on 2026-04-01/) });
+      expect(cost.lines.map((l) => [l.kind, l.item, l.monthly])).toEqual([
+        ['controllers', '5 x cx33', 29.95],
+        ['workers', '1 x cx33', 5.99],
+        ['addresses', '6 primary IPv4 addresses', undefined],
+        ['volumes', '6 volumes of 100 GiB (Ceph, raw)', undefined],
+        ['load balancers', 'API load balancer (lb11)', 5.39],
+        ['load balancers', 'ingress load balancer (lb11)', 5.39],
+        ['buckets', 'Object Storage (backups and node secret parts)', undefined],
+        ['traffic', 'outbound traffic', 0],
+      ]);
+      expect(cost.total).toBe(46.72);
+      expect(() => provider.monthlyCost(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cx32' }, workers: { count: 1, size: 'cx33' } } }))).toThrow(/no longer sold/);
+    });
+
+    it('accepts every server type of the current line-up', () => {
+      for (const size of ['cx23', 'cx33', 'cx43', 'cx53', 'cpx12', 'cpx22', 'cpx32', 'cpx42', 'cpx52', 'cpx62', 'ccx13', 'ccx23', 'ccx33', 'ccx43', 'ccx53', 'ccx63']) {
+        expect(() => provider.checkSpec(hetznerSpec(1, { nodes: { controllers: { count: 5, size }, workers: { count: 1, size } } }))).not.toThrow();
+      }
     });
 
     it('refuses Arm and unknown server types', () => {
-      expect(() => render(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cax21' }, workers: { count: 1, size: 'cx32' } } }))).toThrow(
+      expect(() => render(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cax21' }, workers: { count: 1, size: 'cx33' } } }))).toThrow(
         /nodes\.controllers\.size: "cax21" is an Arm server type, but nodes download x86-64 Kubernetes system extensions/,
       );
-      expect(() => render(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cx32' }, workers: { count: 1, size: 'big' } } }))).toThrow(
-        /nodes\.workers\.size: "big" is not a Hetzner Cloud server type/,
+      expect(() => render(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cx33' }, workers: { count: 1, size: 'big' } } }))).toThrow(
+        /nodes\.workers\.size: "big" is not a Hetzner Cloud server type Keelson knows; .*; all: cx23, cx33, cx43, cx53, cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, ccx13/,
       );
+      expect(() => render(hetznerSpec(1, { nodes: { controllers: { count: 5, size: 'cx99' }, workers: { count: 1, size: 'cx33' } } }))).toThrow(/"cx99" is not a Hetzner Cloud server type Keelson knows/);
     });
 
     it('ignores the default size of a role with no nodes', () => {
-      const noWorkers = parsePlatformConfig({ ...exampleConfig(), provider: { name: 'hetzner', region: 'fsn1' }, nodes: { controllers: { count: 3, size: 'cpx31' } } });
-      expect(listResources(render(noWorkers).doc, { type: 'hcloud_server' }).map((s) => s.attributes.server_type)).toEqual(['cpx31', 'cpx31', 'cpx31']);
+      const noWorkers = parsePlatformConfig({ ...exampleConfig(), provider: { name: 'hetzner', region: 'fsn1' }, nodes: { controllers: { count: 3, size: 'cpx32' } } });
+      expect(listResources(render(noWorkers).doc, { type: 'hcloud_server' }).map((s) => s.attributes.server_type)).toEqual(['cpx32', 'cpx32', 'cpx32']);
     });
 
     it('refuses a platform on another provider', () => {
-      const digitalocean = parsePlatformConfig({ ...exampleConfig(), nodes: { controllers: { count: 5, size: 'cx32' }, workers: { count: 1, size: 'cx32' } } });
+      const digitalocean = parsePlatformConfig({ ...exampleConfig(), nodes: { controllers: { count: 5, size: 'cx33' }, workers: { count: 1, size: 'cx33' } } });
       expect(() => render(digitalocean)).toThrow(/provider\.name: got "digitalocean", but HetznerProvider renders Hetzner Cloud only/);
     });
 

@@ -4,6 +4,7 @@ import {
   type CloudApiOptions,
   type CloudPower,
   type ConfigProblem,
+  type MonthlyCost,
   type InfraInput,
   type NodeBootConfig,
   type NodeProvider,
@@ -24,6 +25,7 @@ import { isPlainRelativePath, secretPartContent } from '../internal/secret-part'
 import { presignS3Url } from '../presign';
 import { backupObjectUrl } from '../internal/backup-object';
 import { hetznerPower, HETZNER_TOKEN_VARIABLE } from './hetzner-power';
+import { hetznerMonthlyCost } from './prices';
 import {
   BACKUP_NONCURRENT_EXPIRY,
   FLATCAR_SNAPSHOT_SELECTOR,
@@ -32,8 +34,11 @@ import {
   OBJECT_STORAGE_LOCATIONS,
   PRIVATE_NETWORK,
   SECRET_PART_EXPIRY,
+  RETIRED_SERVER_TYPES,
   SECRET_PART_LINK_SECONDS,
-  SERVER_TYPE,
+  SERVER_TYPES,
+  SERVER_TYPES_AS_OF,
+  serverTypesOfSize,
   SPREAD_GROUP_SIZE,
   TERRAFORM_PROVIDERS,
   USER_DATA_LIMIT_BYTES,
@@ -156,11 +161,23 @@ export class HetznerProvider implements NodeProvider {
   readonly id = 'hetzner' as const;
   /** `HCLOUD_TOKEN`, which the hcloud Terraform provider reads too. */
   readonly apiTokenVariable = HETZNER_TOKEN_VARIABLE;
+  /** `MINIO_USER` and `MINIO_PASSWORD`: an Object Storage key, as the `minio` Terraform provider reads it. */
+  readonly objectStoreCredentialVariables = ['MINIO_USER', 'MINIO_PASSWORD'] as const;
   private readonly props: HetznerProviderProps;
 
   constructor(props: HetznerProviderProps = {}) {
     checkProps(props);
     this.props = props;
+  }
+
+  /**
+   * Refuses a platform not on Hetzner, and server types Hetzner Cloud does
+   * not sell: retired ones (`cx32`, `cpx31`, ...) with the current types of
+   * their size, DigitalOcean slugs, Arm and unknown types with the line-up
+   * (`SERVER_TYPES` in `pins.ts`).
+   */
+  checkSpec(spec: PlatformSpec): void {
+    checkSpec(spec);
   }
 
   /**
@@ -190,9 +207,18 @@ export class HetznerProvider implements NodeProvider {
    * variables the `minio` Terraform provider reads too; `undefined` unless both are set.
    */
   credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined {
-    const accessKeyId = env.MINIO_USER;
-    const secretAccessKey = env.MINIO_PASSWORD;
+    const [accessKeyId, secretAccessKey] = this.objectStoreCredentialVariables.map((name) => env[name]);
     return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
+  }
+
+  /**
+   * The monthly cost from `prices.ts`: servers by type, load balancers by
+   * type; volumes, addresses and Object Storage have no checked price yet,
+   * so the total is a lower bound (and the table predates Hetzner's 2026 increases).
+   */
+  monthlyCost(spec: PlatformSpec): MonthlyCost {
+    checkSpec(spec);
+    return hetznerMonthlyCost(spec);
   }
 
   /** The private, versioned Object Storage bucket for backups. */
@@ -307,17 +333,32 @@ function checkSpec(spec: PlatformSpec): void {
   ];
   for (const { path, size, count } of roles) {
     // An unused role keeps the schema's default (a DigitalOcean slug): nothing is created from it.
-    if (count === 0 || SERVER_TYPE.test(size)) continue;
+    if (count === 0 || SERVER_TYPES.some((t) => t.name === size)) continue;
     problems.push({ path, message: sizeProblem(size) });
   }
   if (problems.length > 0) throw new PlatformConfigError('HetznerProvider', problems);
 }
 
+/** The current types of a size, as an error message lists them: `"cx33" (4 vCPU, 8 GiB), ...`. */
+const listTypes = (memoryGiB: number): string =>
+  serverTypesOfSize(memoryGiB)
+    .map((t) => `"${t.name}" (${t.vcpus} ${t.cpu} vCPU, ${t.memoryGiB} GiB)`)
+    .join(', ');
+
+/**
+ * Why `size` is refused, and the current server types to use instead: for a
+ * retired type, those of its size; otherwise the smallest of each family
+ * that runs a node (8 GiB).
+ */
 function sizeProblem(size: string): string {
-  const fix = 'use an x86 Hetzner Cloud server type such as "cx32", "cpx31" or "ccx23"';
+  const retired = RETIRED_SERVER_TYPES[size];
+  if (retired) {
+    return `"${size}" (${retired.vcpus} vCPU, ${retired.memoryGiB} GiB) is no longer sold by Hetzner Cloud (since ${retired.since}); use a current server type of that size: ${listTypes(retired.memoryGiB)}`;
+  }
+  const fix = `use a current x86 Hetzner Cloud server type (line-up of ${SERVER_TYPES_AS_OF}), e.g. ${listTypes(8)}; all: ${SERVER_TYPES.map((t) => t.name).join(', ')}`;
   if (size.includes('-')) return `"${size}" is a DigitalOcean size slug, not a Hetzner Cloud server type; ${fix}`;
   if (/^cax\d+$/.test(size)) return `"${size}" is an Arm server type, but nodes download x86-64 Kubernetes system extensions; ${fix}`;
-  return `"${size}" is not a Hetzner Cloud server type (cx, cpx or ccx followed by two digits); ${fix}`;
+  return `"${size}" is not a Hetzner Cloud server type Keelson knows; ${fix}`;
 }
 
 function checkInput(spec: PlatformSpec, boots: readonly NodeBootConfig[], props: HetznerProviderProps, urlOf: (node: NodeSpec) => string): void {

@@ -6,21 +6,28 @@ import { NODE_NETWORK_CIDR, type FlatcarChannel, type HetznerLocation } from '@k
  */
 
 /**
- * Terraform providers, pinned to a minor line.
+ * Terraform providers, pinned exactly (the lock file records their hashes;
+ * an upgrade is a change here).
  *
- * - `hcloud` 1.63 is the first release with `subnet_id` in a server's inline
+ * - `hcloud` 1.66.1: 1.66.0 broke existing configurations (issue 1478,
+ *   reverted downstream); the current server types (`cx23`, `cpx22`, ...)
+ *   need no provider support (the API resolves the name), but servers of the
+ *   retired types are refused by the API, so no older line is worth keeping.
+ *   1.63 was the first release with `subnet_id` in a server's inline
  *   `network` block (so a server boots with its private address, no
  *   `depends_on` race); it has `location` on `hcloud_primary_ip` (1.58; the
  *   API dropped `datacenter` on 1 July 2026) and the DNS resources
  *   (`hcloud_zone`, `hcloud_zone_rrset`, added in 1.56). Their provider docs
  *   still mark them experimental: "DNS API is in beta, breaking changes may
- *   occur within minor releases", so a provider upgrade within `~> 1.63` may
- *   need changes here.
+ *   occur within minor releases", so a provider upgrade may need changes
+ *   here: one more reason to pin exactly.
  * - `minio` 3.38.3 talks to Hetzner Object Storage, which Hetzner recommends
  *   managing with it; it tolerates the bucket-tagging calls Hetzner does not
  *   implement.
  *
  * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs
+ * @see https://github.com/hetznercloud/terraform-provider-hcloud/issues/1478
+ * @see https://github.com/hcloud-k8s/terraform-hcloud-kubernetes/pull/458
  * @see https://github.com/hetznercloud/terraform-provider-hcloud/pull/1278
  * @see https://github.com/hetznercloud/terraform-provider-hcloud/pull/1309
  * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/zone_rrset
@@ -28,8 +35,8 @@ import { NODE_NETWORK_CIDR, type FlatcarChannel, type HetznerLocation } from '@k
  * @see https://docs.hetzner.com/storage/object-storage/getting-started/creating-a-bucket-minio-terraform
  */
 export const TERRAFORM_PROVIDERS = {
-  hcloud: { source: 'hetznercloud/hcloud', version: '~> 1.63' },
-  minio: { source: 'aminueza/minio', version: '>= 3.38.3, < 4.0.0' },
+  hcloud: { source: 'hetznercloud/hcloud', version: '1.66.1' },
+  minio: { source: 'aminueza/minio', version: '3.38.3' },
 } as const;
 
 /**
@@ -159,10 +166,86 @@ export const SPREAD_GROUP_SIZE = 10;
  */
 export const USER_DATA_LIMIT_BYTES = 32 * 1024;
 
+/** One Hetzner Cloud server type: its size, and what kind of vCPU it has. */
+export interface HetznerServerType {
+  readonly name: string;
+  readonly vcpus: number;
+  readonly memoryGiB: number;
+  /** Local NVMe disk, GB. */
+  readonly diskGB: number;
+  /** `shared` vCPUs (cost-optimized `cx`, regular `cpx`) or `dedicated` (`ccx`). */
+  readonly cpu: 'shared' | 'dedicated';
+}
+
+/** The date {@link SERVER_TYPES} and {@link RETIRED_SERVER_TYPES} were last checked against Hetzner's line-up. */
+export const SERVER_TYPES_AS_OF = '2026-01-01';
+
 /**
- * x86 server types: shared vCPU (`cx`, `cpx`) and dedicated vCPU (`ccx`).
- * Arm types (`cax`) are refused: nodes download x86-64 system extensions.
+ * The x86 server types Hetzner Cloud sells (as of {@link SERVER_TYPES_AS_OF}),
+ * smallest first within each family: cost-optimized shared vCPU (`cx23`–`cx53`,
+ * EU locations only), regular shared vCPU (`cpx12`–`cpx62`) and dedicated vCPU
+ * (`ccx13`–`ccx63`). Arm types (`cax`) are left out: nodes download x86-64
+ * system extensions. A server type is not compiled into the Terraform
+ * provider: the API decides, so this list is what a config is checked against
+ * before `apply` fails on it.
  *
+ * @see https://docs.hetzner.cloud/changelog#2025-10-16-server-types-deprecated
  * @see https://docs.hetzner.com/cloud/servers/overview
+ * @see https://github.com/apricote/hcloud-upload-image/pull/129
+ * @see https://github.com/fabianwimberger/cloud-bench/pull/23
  */
-export const SERVER_TYPE = /^(cx|cpx|ccx)[1-9]\d$/;
+export const SERVER_TYPES: readonly HetznerServerType[] = [
+  { name: 'cx23', vcpus: 2, memoryGiB: 4, diskGB: 40, cpu: 'shared' },
+  { name: 'cx33', vcpus: 4, memoryGiB: 8, diskGB: 80, cpu: 'shared' },
+  { name: 'cx43', vcpus: 8, memoryGiB: 16, diskGB: 160, cpu: 'shared' },
+  { name: 'cx53', vcpus: 16, memoryGiB: 32, diskGB: 320, cpu: 'shared' },
+  { name: 'cpx12', vcpus: 1, memoryGiB: 2, diskGB: 40, cpu: 'shared' },
+  { name: 'cpx22', vcpus: 2, memoryGiB: 4, diskGB: 80, cpu: 'shared' },
+  { name: 'cpx32', vcpus: 4, memoryGiB: 8, diskGB: 160, cpu: 'shared' },
+  { name: 'cpx42', vcpus: 8, memoryGiB: 16, diskGB: 320, cpu: 'shared' },
+  { name: 'cpx52', vcpus: 12, memoryGiB: 24, diskGB: 480, cpu: 'shared' },
+  { name: 'cpx62', vcpus: 16, memoryGiB: 32, diskGB: 640, cpu: 'shared' },
+  { name: 'ccx13', vcpus: 2, memoryGiB: 8, diskGB: 80, cpu: 'dedicated' },
+  { name: 'ccx23', vcpus: 4, memoryGiB: 16, diskGB: 160, cpu: 'dedicated' },
+  { name: 'ccx33', vcpus: 8, memoryGiB: 32, diskGB: 240, cpu: 'dedicated' },
+  { name: 'ccx43', vcpus: 16, memoryGiB: 64, diskGB: 360, cpu: 'dedicated' },
+  { name: 'ccx53', vcpus: 32, memoryGiB: 128, diskGB: 600, cpu: 'dedicated' },
+  { name: 'ccx63', vcpus: 48, memoryGiB: 192, diskGB: 960, cpu: 'dedicated' },
+];
+
+/**
+ * Server types Hetzner no longer sells, with the day they left sale and
+ * their size (to suggest the current types of that size). Existing servers
+ * keep running; a new server of these types is refused by the API.
+ *
+ * @see https://docs.hetzner.cloud/changelog#2025-10-16-server-types-deprecated
+ * @see https://github.com/hcloud-talos/terraform-hcloud-talos/pull/320
+ */
+export const RETIRED_SERVER_TYPES: Readonly<Record<string, { readonly since: string; readonly vcpus: number; readonly memoryGiB: number }>> = {
+  cx22: { since: '2026-01-01', vcpus: 2, memoryGiB: 4 },
+  cx32: { since: '2026-01-01', vcpus: 4, memoryGiB: 8 },
+  cx42: { since: '2026-01-01', vcpus: 8, memoryGiB: 16 },
+  cx52: { since: '2026-01-01', vcpus: 16, memoryGiB: 32 },
+  cpx11: { since: '2026-01-01', vcpus: 2, memoryGiB: 2 },
+  cpx21: { since: '2026-01-01', vcpus: 3, memoryGiB: 4 },
+  cpx31: { since: '2026-01-01', vcpus: 4, memoryGiB: 8 },
+  cpx41: { since: '2026-01-01', vcpus: 8, memoryGiB: 16 },
+  cpx51: { since: '2026-01-01', vcpus: 16, memoryGiB: 32 },
+};
+
+/**
+ * The current server types of a size: per family (`cx`, `cpx`, `ccx`), the
+ * smallest with at least `memoryGiB` of memory; least memory first, then
+ * cx, cpx, ccx.
+ */
+export function serverTypesOfSize(memoryGiB: number): readonly HetznerServerType[] {
+  const fit = SERVER_TYPES.filter((t) => t.memoryGiB >= memoryGiB);
+  const families = new Map<string, HetznerServerType>();
+  for (const t of fit) {
+    const family = t.name.replace(/\d+$/, '');
+    const seen = families.get(family);
+    if (!seen || t.memoryGiB < seen.memoryGiB) families.set(family, t);
+  }
+  // Map order is the line-up's family order (cx, cpx, ccx); a stable sort keeps it between equal sizes.
+  return [...families.values()].sort((a, b) => a.memoryGiB - b.memoryGiB);
+}

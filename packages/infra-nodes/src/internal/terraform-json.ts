@@ -47,13 +47,30 @@ export type StateBackend =
   | { readonly type: 's3'; readonly bucket: string; readonly key: string; readonly region: string; readonly endpoint: string };
 
 /**
- * Adds the state backend to the stack. Spaces and Hetzner Object Storage
+ * The Terraform (or OpenTofu) versions that read the rendered JSON: 1.6.3
+ * added the S3 backend's `skip_s3_checksum` (Spaces and Hetzner Object
+ * Storage reject the checksum header), and 1.6.0 its `endpoints.s3` and
+ * `skip_requesting_account_id`; nothing else rendered is newer. OpenTofu
+ * forked from Terraform 1.6 and has the same S3 backend arguments.
+ *
+ * @see https://github.com/hashicorp/terraform/blob/v1.6.4/CHANGELOG.md#163-november-1-2023
+ * @see https://github.com/hashicorp/terraform-schema/pull/303
+ * @see https://developer.hashicorp.com/terraform/language/backend/s3
+ * @see https://opentofu.org/docs/language/settings/backends/s3/
+ */
+export const TERRAFORM_REQUIRED_VERSION = '>= 1.6.3';
+
+/**
+ * Adds the state backend to the stack, and the `required_version` it needs
+ * ({@link TERRAFORM_REQUIRED_VERSION}, set for the local backend too so a
+ * switch to remote state never needs a newer Terraform). Spaces and Hetzner Object Storage
  * speak S3 but are not AWS: no account, STS, region or checksum checks.
  * Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set to the store's key.
  *
  * @see https://developer.hashicorp.com/terraform/language/backend/s3
  */
 export function addStateBackend(stack: TerraformStack, backend: StateBackend): void {
+  stack.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
   if (backend.type === 'local') {
     new LocalBackend(stack, { path: backend.path });
     return;
