@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { CloudApiRequest, CloudPower, PlatformSpec } from '@keelson/platform-spec';
 import { verifyPlatform } from '@keelson/verify';
-import { RehearsalInputError } from './errors';
+import { RehearsalInputError, requireRendered } from './errors';
 import { PRODUCTION_TIMERS, restoreNodes, runFaultScenario, type FaultScenarioReport, type FaultTimers, type NodePower } from './faults';
 import { ApiClient } from './internal/api';
 import { seconds, sleep } from './internal/util';
@@ -234,12 +234,7 @@ function serverOf(kubeconfig: string): string | undefined {
 export async function drill(spec: PlatformSpec, options: DrillOptions): Promise<DrillReport> {
   const t0 = Date.now();
   const progress = (line: string) => options.onProgress?.(line);
-  for (const [what, dir] of [
-    ['charts-out', options.chartsDir],
-    ['infra-out', options.infraDir],
-  ] as const) {
-    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new RehearsalInputError(`drill: ${dir} does not exist; run "keelson synth" first (the worst case is read from ${what})`);
-  }
+  requireRendered('drill', options.chartsDir, options.infraDir, (what) => `the worst case is read from ${what}`);
   const proof = verifyPlatform(spec, { chartsDir: options.chartsDir, infraDir: options.infraDir });
   const failureModel = proof.platform ? { model: proof.platform.model, k: proof.platform.k, description: proof.platform.description } : undefined;
   const nodes = [...(options.failNodes ?? proof.platform?.worst.failedNodes ?? [])];

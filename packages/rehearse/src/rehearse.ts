@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { controlPlaneOptionsFromIgnition, LocalControlPlane, SIMULATED_NODE_ANNOTATION } from '@keelson/control-plane';
 import { KUBERNETES_RELEASES, type IgnitionV3_3 } from '@keelson/ignition';
@@ -6,7 +6,7 @@ import type { PlatformSpec } from '@keelson/platform-spec';
 import { apiGroup, BUILT_IN_API_GROUPS, DesiredStateError, HelmTemplateError, renderDesiredState, SourceError, type DesiredState } from '@keelson/upstream';
 import { FAULT_TOLERANCE_EXCEPTIONS, verifyPlatform } from '@keelson/verify';
 import { ArgoSync, type SyncReport } from './argo-sync';
-import { RehearsalInputError } from './errors';
+import { RehearsalInputError, requireRendered } from './errors';
 import { PRODUCTION_TIMERS, REHEARSAL_TIMERS, restoreNodes, runFaultScenario, type FaultScenarioReport, type FaultTimers, type NodePower, type QuorumCount } from './faults';
 import { nodeObject, simulatedFleet, type SimulatedNode } from './fleet';
 import { ApiClient } from './internal/api';
@@ -167,12 +167,7 @@ export function seededNodes(nodes: readonly string[], k: number, seed: number, a
 export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Promise<RehearsalReport> {
   const t0 = Date.now();
   const progress = (line: string) => options.onProgress?.(line);
-  for (const [what, dir] of [
-    ['charts-out', options.chartsDir],
-    ['infra-out', options.infraDir],
-  ] as const) {
-    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new RehearsalInputError(`rehearse: ${dir} does not exist; run "keelson synth" first (the rehearsal reads ${what})`);
-  }
+  requireRendered('rehearse', options.chartsDir, options.infraDir, (what) => `the rehearsal reads ${what}`);
   if (options.seed !== undefined && (!Number.isInteger(options.seed) || options.seed < 0)) throw new RehearsalInputError(`rehearse: the seed must be a whole number of at least 0, got ${options.seed}`);
   const fleet = simulatedFleet(options.infraDir);
   const first = fleet.find((n) => n.role === 'controller');
