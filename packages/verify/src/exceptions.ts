@@ -60,6 +60,8 @@ export interface FaultToleranceException {
   readonly namespace: string;
   readonly kind: 'StatefulSet';
   readonly name: string;
+  /** The replicas the exception is about; rendered with any other count, it is stale. */
+  readonly replicas: number;
   /** One line for reports. */
   readonly summary: string;
   /** What stops while its node is down, what keeps running, and when it is back. */
@@ -71,9 +73,101 @@ export const FAULT_TOLERANCE_EXCEPTIONS: readonly FaultToleranceException[] = [
     namespace: 'argocd',
     kind: 'StatefulSet',
     name: 'argocd-application-controller',
+    replicas: 1,
     summary: 'Argo CD pauses syncing while its node is down; every service keeps running',
     reason:
       "Argo CD's application controller is one StatefulSet pod in Argo CD v3.5.1's HA install (its Deployment form for dynamic cluster distribution is not in the pinned install). " +
       'While its node is down, Git changes are not synced and drift is not healed; every service keeps running, and Argo CD resumes when the node is back or replaced (`keelson deploy`).',
+  },
+  {
+    namespace: 'argocd',
+    kind: 'StatefulSet',
+    name: 'argocd-redis-ha-server',
+    replicas: 3,
+    summary: "Argo CD's cache may lose all 3 Redis servers when k >= 3; Argo CD pauses, every service keeps running",
+    reason:
+      "Argo CD's Redis (a cache it rebuilds) runs as exactly 3 servers in Argo CD v3.5.1's HA install: its HAProxy and Sentinel configuration name one announce Service per server (argocd-redis-ha-announce-0..2), which an Application's patches cannot add to, so it cannot run k+1 servers when k >= 3 (9 nodes and more under any-third). " +
+      'When a failure takes all three, the Argo CD API and syncs stop until one is back; every service keeps running.',
+  },
+];
+
+/**
+ * A namespace excused from a network-policy rule, with the reason. As with
+ * the other tables, an exception that excuses nothing rendered fails verify
+ * as stale.
+ */
+export interface NetworkPolicyException {
+  readonly namespace: string;
+  /** `default-deny`: the namespace has none; `allow-all`: a policy of it lets everything in or out. */
+  readonly rule: 'default-deny' | 'allow-all';
+  /** The NetworkPolicy (or Cilium policy) for `allow-all`; any when left out. */
+  readonly policy?: string;
+  readonly reason: string;
+}
+
+export const NETWORK_POLICY_EXCEPTIONS: readonly NetworkPolicyException[] = [
+  {
+    namespace: 'kube-system',
+    rule: 'default-deny',
+    reason:
+      'kube-system is the cluster\'s own namespace, not created by Keelson: Cilium\'s agents and operator run on the host network (a NetworkPolicy does not select them), CoreDNS must answer every pod, and kubeadm\'s static pods live there; the metadata service is still denied to its pod-network pods by keelson-deny-link-local.',
+  },
+  {
+    namespace: 'argocd',
+    rule: 'allow-all',
+    policy: 'argocd-server-network-policy',
+    reason:
+      "Argo CD v3.5.1's HA install ships argocd-server-network-policy with `ingress: [{}]` (the UI and API, which authenticate every call); Keelson exposes no Ingress or load balancer for it, so only pods inside the cluster reach it. Replacing the upstream policy needs a kustomize patch of the pinned install.",
+  },
+];
+
+/**
+ * A RoleBinding or ClusterRoleBinding allowed to grant cluster-admin or a
+ * wildcard role, with the reason: upstream operators whose job needs it.
+ */
+export interface RbacException {
+  readonly kind: 'ClusterRoleBinding' | 'RoleBinding';
+  /** RoleBindings only. */
+  readonly namespace?: string;
+  readonly name: string;
+  readonly reason: string;
+}
+
+export const RBAC_EXCEPTIONS: readonly RbacException[] = [
+  {
+    kind: 'ClusterRoleBinding',
+    name: 'argocd-application-controller',
+    reason: 'Argo CD applies and prunes every kind the app of apps holds (CRDs, RBAC, webhooks): its application controller needs every verb on every resource (the upstream install).',
+  },
+  {
+    kind: 'ClusterRoleBinding',
+    name: 'argocd-server',
+    reason: "Argo CD's API server gets, patches and deletes any resource for the UI's resource actions (upstream install's argocd-server ClusterRole: get, patch, delete on */*).",
+  },
+  {
+    kind: 'ClusterRoleBinding',
+    name: 'velero-server',
+    reason: 'Velero backs up and restores every kind in every namespace (the chart binds cluster-admin by design, rbac.clusterAdministrator).',
+  },
+  {
+    kind: 'RoleBinding',
+    namespace: 'velero',
+    name: 'velero-server',
+    reason: 'Velero manages its own namespace (backups, restores, data-mover pods): the chart\'s velero-server Role has every verb on every resource there.',
+  },
+];
+
+/** An Argo CD Application excused from automated sync with prune and self-heal, with the reason. */
+export interface SyncPolicyException {
+  readonly application: string;
+  readonly missing: 'prune' | 'selfHeal' | 'automated';
+  readonly reason: string;
+}
+
+export const SYNC_POLICY_EXCEPTIONS: readonly SyncPolicyException[] = [
+  {
+    application: 'argocd',
+    missing: 'prune',
+    reason: 'Argo CD manages its own install: it never prunes its own parts mid-sync (gitops-argocd app-of-apps.ts); an object dropped from the pinned install is left in place and shown OutOfSync (requires pruning) until removed by hand.',
   },
 ];

@@ -16,3 +16,15 @@ export type { FaultToleranceException, PodSecurityException } from './exceptions
 export type { InfraOut } from './rendered';
 export type { NodeInfo, KubeadmDocument } from './types';
 export { checkBootFiles } from './boot-files';
+export { checkNetworkPolicy, METADATA_ADDRESS } from './network-policy';
+export { checkRbac } from './rbac';
+export { checkIngress, MIN_HSTS_SECONDS } from './ingress';
+export { checkArgoCd } from './argocd';
+export { checkImages } from './images';
+export { checkBackups } from './backups';
+export { checkFirewall } from './firewall';
+export { checkFaultBudget } from './fault-budget';
+export { checkEncryptionDetails } from './encryption-details';
+export { checkAdmission } from './admission';
+export { NETWORK_POLICY_EXCEPTIONS, RBAC_EXCEPTIONS, SYNC_POLICY_EXCEPTIONS } from './exceptions';
+export type { NetworkPolicyException, RbacException, SyncPolicyException } from './exceptions';

@@ -5,7 +5,18 @@ import { scanForSecrets, validateManifest } from '@keelson/k8s-schemas';
 import { KUBERNETES_RELEASES } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import { DesiredStateError, HelmTemplateError, renderDesiredState, resolveChart, SourceError, type DesiredState, type RenderedApplication } from '@keelson/upstream';
+import { checkAdmission } from './admission';
+import { checkArgoCd } from './argocd';
+import { checkBackups } from './backups';
+import { checkBootFiles } from './boot-files';
 import { auditEncryption } from './encryption';
+import { checkEncryptionDetails } from './encryption-details';
+import { checkFaultBudget } from './fault-budget';
+import { checkFirewall } from './firewall';
+import { checkImages } from './images';
+import { checkIngress } from './ingress';
+import { checkNetworkPolicy } from './network-policy';
+import { checkRbac } from './rbac';
 import { proveFaultTolerance, type FailureModel, type FaultToleranceResult } from './fault-tolerance';
 import { checkNoSsh } from './no-ssh';
 import { checkProject } from './project';
@@ -63,6 +74,8 @@ export interface VerifyExpectations {
   readonly namespaces?: readonly string[];
   /** Where Argo CD must sync from, per the config; every Application's source is checked against it. */
   readonly gitops?: { readonly repoURL: string; readonly revision: string; readonly path: string };
+  /** Address ranges the config lets reach the API server (`adminCidrs`); the firewall check allows 6443 only from them. */
+  readonly adminCidrs?: readonly string[];
 }
 
 /** Where the rest of the rendered output is, for the checks that read more than charts-out. */
@@ -215,15 +228,24 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
     const chartDir = inputs.chartDir ?? ((app: RenderedApplication) => resolveChart({ repoURL: app.repoURL, chart: app.chartOrPath, version: app.revision }).dir);
     checks.push(checkValues(inputs.desired.applications, chartDir), checkSyncOrder(inputs.desired), checkProject(inputs.desired), checkStorage(inputs.desired));
   }
+  const infraDir = inputs.infraDir;
+  const infra = infraDir ? readInfraOut(infraDir) : undefined;
+  checks.push(checkNetworkPolicy(desiredManifests), checkRbac(desiredManifests), checkIngress(desiredManifests), checkImages(desiredManifests), checkBackups(desiredManifests, infra?.terraform, infra?.terraformFile));
+  if (inputs.desired) checks.push(checkArgoCd(inputs.desired));
   let platform: PlatformPicture | undefined;
-  if (inputs.infraDir) {
-    const infra = readInfraOut(inputs.infraDir);
+  if (infra && infraDir) {
+    const ownFiles = new Set(manifests.map((m) => m.file));
     const proof = proveFaultTolerance(desiredManifests, infra.nodes, rendered);
     const ft = proof.check;
     checks.push(
       { ...ft, ok: ft.ok && infra.findings.length === 0, findings: [...infra.findings, ...ft.findings] },
       auditEncryption(desiredManifests, infra.nodes, infra.terraform, infra.terraformFile),
       checkNoSsh(infra.nodes, infra.terraform, infra.terraformFile, inputs.cliBundle).check,
+      checkBootFiles(infraDir, infra.terraform, infra.terraformFile),
+      checkFirewall(infra.terraform, infra.terraformFile, expected.adminCidrs),
+      checkFaultBudget(desiredManifests, (file) => ownFiles.has(file), infra.nodes, proof.model),
+      checkEncryptionDetails(desiredManifests, infra.nodes),
+      checkAdmission(manifests, infra.nodes),
     );
     platform = {
       nodes: infra.nodes.map((n) => ({ name: n.name, role: n.role, zone: n.labels['topology.kubernetes.io/zone'] })),
@@ -295,7 +317,7 @@ export function verifyPlatform(spec: PlatformSpec, dirs: { readonly chartsDir: s
     if (!(e instanceof DesiredStateError || e instanceof SourceError || e instanceof HelmTemplateError)) throw e;
     problem = { file: relative(join(dirs.chartsDir, '..'), dirs.chartsDir), message: e.message };
   }
-  const report = verifyChartsOut(dirs.chartsDir, { namespaces, gitops: spec.config.gitops }, { infraDir: dirs.infraDir, ...(cliBundle ? { cliBundle } : {}), ...(desired ? { desired } : {}) });
+  const report = verifyChartsOut(dirs.chartsDir, { namespaces, gitops: spec.config.gitops, adminCidrs: spec.config.adminCidrs }, { infraDir: dirs.infraDir, ...(cliBundle ? { cliBundle } : {}), ...(desired ? { desired } : {}) });
   const rendered = check(
     'desired-state',
     desired
