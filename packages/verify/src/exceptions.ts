@@ -170,4 +170,9 @@ export const SYNC_POLICY_EXCEPTIONS: readonly SyncPolicyException[] = [
     missing: 'prune',
     reason: 'Argo CD manages its own install: it never prunes its own parts mid-sync (gitops-argocd app-of-apps.ts); an object dropped from the pinned install is left in place and shown OutOfSync (requires pruning) until removed by hand.',
   },
+  {
+    application: 'ingress-gateway-api-crds',
+    missing: 'prune',
+    reason: 'The Gateway API CRDs (ingress-lego gateway.ts): pruning a CRD deletes every route of its kind in the cluster, so a CRD dropped from the pinned release is left in place and shown OutOfSync until removed by hand.',
+  },
 ];

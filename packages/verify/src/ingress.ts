@@ -81,7 +81,7 @@ export function checkIngress(manifests: readonly Manifest[]): CheckResult {
   if (traefik) {
     const args = containersOf(traefik.object).flatMap((c) => asArray<string>(c?.args));
     const arg = (name: string) => args.find((a) => a.toLowerCase().startsWith(`--${name.toLowerCase()}=`))?.split('=').slice(1).join('=');
-    if (arg('entryPoints.web.address') !== undefined && arg('entryPoints.web.http.redirections.entryPoint.scheme') !== 'https') {
+    if (arg('entryPoints.web.address') !== undefined && arg('entryPoints.web.http.redirections.entryPoint.scheme') !== 'https' && !gatewayRedirectsHttp(ofKind)) {
       findings.push({ file: traefik.file, message: `${describe(traefik.object)}: the web entry point (plain HTTP) does not redirect to HTTPS (no --entryPoints.web.http.redirections.entryPoint.scheme=https); set the chart value ports.web.redirections.entryPoint (to: websecure, scheme: https)` });
     }
     const refs = String(arg('entryPoints.websecure.http.middlewares') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -105,3 +105,29 @@ export function checkIngress(manifests: readonly Manifest[]): CheckResult {
   return check('ingress', `${ingresses.length} Ingresses, ${hosts} public hosts on TLS through ${issuers.length} cert-manager issuers${traefikSummary}`, findings, warnings);
 }
 
+/**
+ * With the Gateway API, HTTP is redirected by the routes rather than by an
+ * entry point: an HTTPRoute attached to each plain-HTTP listener of every
+ * Gateway whose one catch-all rule (no matches, no backends) redirects to
+ * scheme https.
+ *
+ * @see https://gateway-api.sigs.k8s.io/guides/http-redirect-rewrite/
+ */
+function gatewayRedirectsHttp(ofKind: (kind: string) => readonly Manifest[]): boolean {
+  const gateways = ofKind('Gateway').filter((g) => String(g.object.apiVersion).startsWith('gateway.networking.k8s.io/'));
+  const listeners = gateways.flatMap((g) =>
+    asArray<Loose>((g.object.spec as Loose)?.listeners)
+      .filter((l) => l?.protocol === 'HTTP')
+      .map((l) => ({ gateway: String(g.object.metadata?.name), namespace: String(g.object.metadata?.namespace ?? ''), listener: String(l.name) })),
+  );
+  if (listeners.length === 0) return false;
+  const redirects = ofKind('HTTPRoute').filter((r) => {
+    const rules = asArray<Loose>((r.object.spec as Loose)?.rules);
+    return rules.length > 0 && rules.every((rule) => asArray(rule?.matches).length === 0 && asArray(rule?.backendRefs).length === 0 && asArray<Loose>(rule?.filters).some((f) => f?.type === 'RequestRedirect' && f?.requestRedirect?.scheme === 'https'));
+  });
+  return listeners.every((l) =>
+    redirects.some((r) =>
+      asArray<Loose>((r.object.spec as Loose)?.parentRefs).some((ref) => ref?.name === l.gateway && (ref?.namespace ?? r.object.metadata?.namespace) === l.namespace && (ref?.sectionName === undefined || ref.sectionName === l.listener)),
+    ),
+  );
+}

@@ -24,7 +24,7 @@ describe('keelson plan (built CLI, default config, no cloud)', () => {
     expect(run.stdout).toMatch(/^ {2}buckets {9}\+8 /m);
     expect(existsSync(join(out, 'infra-out/main.tf.json'))).toBe(true);
     // The default platform passes verify, so plan succeeds.
-    expect(run.stdout).toMatch(/verify: 15 checks passed on \d+ objects/);
+    expect(run.stdout).toMatch(/verify: 26 checks passed on \d+ objects/);
     expect(run.status).toBe(0);
   });
 
