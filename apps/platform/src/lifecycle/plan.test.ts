@@ -123,6 +123,17 @@ describe('keelson plan', () => {
     expect(o.printed).toContain('Terraform plan (from infra-out/main.tf.json, as if nothing existed yet): 40 to add');
   });
 
+  it("names the cloud's own credentials when Terraform's plan is refused for want of them", async () => {
+    const terraform = new FakeTerraform();
+    terraform.failures.push(terraformFailure('plan', 'Error: 401 Unauthorized'));
+    const result = await plan(fakeOptions(r, { terraform }));
+    expect(result.summary.reason).toBe('terraform plan failed (set DIGITALOCEAN_TOKEN, SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY): Error: 401 Unauthorized');
+    const refused = new FakeTerraform();
+    refused.failures.push(terraformFailure('plan', 'Error: 401 Unauthorized'));
+    const hetzner = await plan(fakeOptions(r, { terraform: refused }, { render: async () => ({ ...r.rendered, spec: { ...r.rendered.spec, config: { ...r.rendered.spec.config, provider: { name: 'hetzner', region: 'fsn1' }, nodes: { ...r.rendered.spec.config.nodes, controllers: { ...r.rendered.spec.config.nodes.controllers, size: 'cx33' }, workers: { ...r.rendered.spec.config.nodes.workers, size: 'cx33' } } } } as typeof r.rendered.spec }) }));
+    expect(hetzner.summary.reason).toBe('terraform plan failed (set HCLOUD_TOKEN, MINIO_USER, MINIO_PASSWORD): Error: 401 Unauthorized');
+  });
+
   it('shows the summary of a config that fails verify, then the report, and says deploy refuses it', async () => {
     const o = fakeOptions(r, { terraform: new FakeTerraform() }, { render: async () => ({ ...r.rendered, verifyFailure: 'gitops  FAIL  1 problem' }) });
     const result = await plan(o);

@@ -16,10 +16,10 @@ export interface PlanResult {
 }
 
 /** Why Terraform's plan could not be used, in one line the user can act on. */
-export function whyNoTerraformPlan(error: unknown, binary: string): string {
+export function whyNoTerraformPlan(error: unknown, binary: string, credentials: readonly string[]): string {
   if (error instanceof TerraformError) {
     const step = error.args[1] ?? 'command';
-    const hint = step === 'init' ? 'no network to download the providers?' : /token|credential|401|403|auth/i.test(error.tail) ? 'set DIGITALOCEAN_TOKEN (and SPACES_* keys)' : 'no cloud credentials?';
+    const hint = step === 'init' ? 'no network to download the providers?' : /token|credential|401|403|auth/i.test(error.tail) ? `set ${credentials.join(', ')}` : 'no cloud credentials?';
     return `${binary} ${step} failed (${hint}): ${error.tail || `exit ${error.exitCode}`}`;
   }
   return (error as Error).message;
@@ -60,7 +60,9 @@ export async function plan(o: LifecycleOptions): Promise<PlanResult> {
             summary = await terraformPlan(o.terraform, report);
             return 'from terraform plan';
           } catch (e) {
-            summary = fallback(whyNoTerraformPlan(e, o.terraform.binary));
+            // The cloud's own variable names, from its provider.
+            const provider = (await import('@keelson/infra-nodes')).nodeProviderFor(rendered!.spec);
+            summary = fallback(whyNoTerraformPlan(e, o.terraform.binary, [provider.apiTokenVariable, ...provider.objectStoreCredentialVariables]));
             return 'from the rendered JSON (Terraform could not plan)';
           }
         },
