@@ -13,8 +13,21 @@ function wideRules(role: K8sObject | undefined, name: string): string | undefine
   if (name === 'cluster-admin') return 'cluster-admin';
   if (!role) return undefined;
   const wild = asArray<Loose>((role as Loose).rules).find((r) => asArray(r?.verbs).includes('*') || asArray(r?.resources).includes('*') || (asArray(r?.nonResourceURLs).includes('*') && asArray(r?.verbs).includes('*')));
-  return wild ? `a wildcard rule ${JSON.stringify(wild)}` : undefined;
+  if (wild) return `a wildcard rule ${JSON.stringify(wild)}`;
+  const escalating = asArray<Loose>((role as Loose).rules).find((r) => asArray<string>(r?.verbs).some((v) => ESCALATING_VERBS.has(v)));
+  return escalating ? `a rule with ${asArray<string>(escalating.verbs).filter((v) => ESCALATING_VERBS.has(v)).join(', ')} ${JSON.stringify(escalating)}` : undefined;
 }
+
+/**
+ * Verbs that let a holder give itself or act with more than its role holds:
+ * `escalate` (write a role with rights it lacks), `bind` (bind any role) and
+ * `impersonate` (act as another user, group or service account).
+ *
+ * @see https://kubernetes.io/docs/concepts/security/rbac-good-practices/#escalate-verb
+ * @see https://kubernetes.io/docs/concepts/security/rbac-good-practices/#bind-verb
+ * @see https://kubernetes.io/docs/concepts/security/rbac-good-practices/#impersonate-verb
+ */
+const ESCALATING_VERBS: ReadonlySet<string> = new Set(['escalate', 'bind', 'impersonate']);
 
 /**
  * RBAC of the desired state (every chart's roles included): no
