@@ -197,7 +197,6 @@ function stageTree(tree: OutputTree, staging: string, target: string): void {
       if (!generated.has(name) && tree.keep(name)) linkTree(join(target, name), join(staging, name));
     }
   }
-  syncFolder(staging);
 }
 
 /** Completes one tree's switch; each rename is skipped when already done, so it can be repeated after a crash. */
