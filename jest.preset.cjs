@@ -8,6 +8,11 @@
  */
 const base = {
   testEnvironment: 'node',
+  // Jest's 5 s default fails slow-but-correct tests when CI runs three
+  // projects at once on 2 cores (real etcd, kube-apiserver, spawned CLIs).
+  // No test asserts a duration through this timeout; bounds are asserted
+  // explicitly where they are a promise.
+  testTimeout: 60_000,
   roots: ['<rootDir>/src'],
   testMatch: ['**/*.test.ts'],
   transform: {

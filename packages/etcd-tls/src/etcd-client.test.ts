@@ -6,7 +6,7 @@ import { LocalEtcdCluster, type LocalEtcdMember } from './testing';
 
 // Real etcd, three members with client and peer mTLS. Short Raft timers keep
 // the file fast; nothing here depends on them.
-jest.setTimeout(30_000);
+jest.setTimeout(120_000);
 
 const DAY = 86_400_000;
 

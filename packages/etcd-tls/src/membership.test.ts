@@ -7,8 +7,10 @@ import { killLeaderWhileWriting, LocalEtcdCluster, type LocalEtcdAddresses, type
 // One real 3-member cluster with client and peer mTLS, 50 ms heartbeats and
 // 500 ms elections. The tests run in order and share it: the failover test
 // kills the leader and the replacement test replaces that member, as an
-// operator would; the last two take further members down.
-jest.setTimeout(30_000);
+// operator would; the last two take further members down. The waits are
+// generous: CI runs this beside other projects on 2 cores, and a slow member
+// is not what these tests judge.
+jest.setTimeout(120_000);
 
 const FAILOVER_PREFIX = '/keelson/failover';
 
@@ -86,9 +88,9 @@ describe('etcd membership over mTLS', () => {
       const real = cluster.running.filter((m) => m !== rogueMember);
       // The members refuse its peer certificate, so it cannot even fetch the
       // cluster it was told to join, and gives up.
-      expect(await within(rogueMember.exited, 10_000)).toEqual({ code: 1, signal: null });
+      expect(await within(rogueMember.exited, 60_000)).toEqual({ code: 1, signal: null });
       expect(rogueMember.log()).toMatch(/failed to get cluster response.*remote error: tls: unknown certificate authority/);
-      await Promise.any(real.map((m) => cluster.waitForLog(m, /rejected connection.*certificate signed by unknown authority/, 1000)));
+      await Promise.any(real.map((m) => cluster.waitForLog(m, /rejected connection.*certificate signed by unknown authority/, 10_000)));
       expect((await client.memberList()).find((m) => m.id === added.id)).toMatchObject({ started: false, name: '', clientURLs: [] });
       for (const m of real) expect((await client.health(m.clientURL)).healthy).toBe(true);
     } finally {
@@ -134,7 +136,7 @@ describe('etcd membership over mTLS', () => {
         plans.push(plan);
         issued = (await startFromPlan(plan, replacement)).server;
       },
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       pollIntervalMs: 100,
     });
 
@@ -225,7 +227,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed ou
  * handling it wants 5 s of connection to a quorum first, and this cluster is young.
  */
 async function whenAccepted<T>(change: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       return await change();

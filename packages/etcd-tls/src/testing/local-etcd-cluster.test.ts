@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LocalEtcdCluster } from './local-etcd-cluster';
 
-jest.setTimeout(20_000);
+jest.setTimeout(120_000);
 
 /** Whether a process with `pid` exists (signal 0 checks without killing). */
 function alive(pid: number | undefined): boolean {
