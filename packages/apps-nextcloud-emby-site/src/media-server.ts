@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { LayerChart } from '@keelson/cluster-kit';
-import { endpoints, type ExposedService, type IngressLayer, type PlatformSpec, type ServiceRef, type StorageLayer } from '@keelson/platform-spec';
+import { endpoints, RECOVERY, type ExposedService, type IngressLayer, type PlatformSpec, type ServiceRef, type StorageLayer } from '@keelson/platform-spec';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
@@ -23,24 +23,14 @@ export const MEDIA_LIBRARY_CLAIM = 'media-library';
 
 /**
  * How long after its node dies the media server must be serving again on
- * another node, in seconds: the promise the tolerations are sized for.
+ * another node, in seconds: the platform's recovery bound (platform-spec's
+ * RECOVERY), stated on the Deployment so `verify` checks it.
  */
-export const MEDIA_RECOVERY_BOUND_SECONDS = 90;
-/**
- * How long the node controller waits for a silent node before tainting it
- * `unreachable`/`not-ready`: kube-controller-manager's
- * `--node-monitor-grace-period` default, 50 s since Kubernetes 1.32 (Keelson
- * keeps the default).
- *
- * @see https://github.com/kubernetes/kubernetes/pull/126287
- */
-export const NODE_MONITOR_GRACE_PERIOD_SECONDS = 50;
-/**
- * Allowance for eviction, scheduling, attaching the shared volumes, pulling
- * the image on a node that lacks it and the server answering its readiness
- * probe on existing config.
- */
-export const MEDIA_START_ALLOWANCE_SECONDS = 30;
+export const MEDIA_RECOVERY_BOUND_SECONDS = RECOVERY.boundSeconds;
+/** kube-controller-manager's `--node-monitor-grace-period` (Keelson keeps the default). */
+export const NODE_MONITOR_GRACE_PERIOD_SECONDS = RECOVERY.nodeMonitorGracePeriodSeconds;
+/** Eviction, scheduling, attaching the shared volumes, pulling the image and the first readiness probe. */
+export const MEDIA_START_ALLOWANCE_SECONDS = RECOVERY.startAllowanceSeconds;
 /** Default `tolerationSeconds` for `node.kubernetes.io/not-ready` and `unreachable`. */
 export const MEDIA_TOLERATION_SECONDS = 10;
 
@@ -220,7 +210,8 @@ export class MediaServer extends Construct {
     const deployment: IDeployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: impl.id, namespace: ns },
+      // The promise, stated where verify reads it: back on another node within the bound.
+      metadata: { name: impl.id, namespace: ns, annotations: { [RECOVERY.annotation]: String(MEDIA_RECOVERY_BOUND_SECONDS) } },
       spec: {
         replicas: 1,
         // Never two servers on one database, not even during an upgrade.

@@ -26,6 +26,7 @@ export { platformConfigSchema } from './config-schema';
 export type { PlatformConfig, PlatformConfigInput, FaultModel } from './config-schema';
 export { computeFaultBudget, nodesAllowedToFail, assignFailureDomains } from './fault-budget';
 export type { FaultBudget, FaultBudgetInput, FaultBudgetResult, BudgetProblem } from './fault-budget';
+export { RECOVERY } from './recovery';
 export { deriveTopology } from './topology';
 export type { NodeSpec, NodeRole, Topology } from './topology';
 export { planLayers, VELERO_SNAPSHOT_CLASS_LABEL } from './layers';

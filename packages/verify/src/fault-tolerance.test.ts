@@ -74,13 +74,35 @@ describe('the fault-tolerance proof', () => {
     expect(row(result, 'CephBlockPool rook-ceph/right').ok).toBe(true);
   });
 
-  it('passes a singleton with a recovery bound and RWX-or-no storage, fails one without', () => {
-    const bounded = deployment('media', 1);
-    (bounded.metadata as any).annotations = { [RECOVERY_BOUND_ANNOTATION]: '120' };
-    const unbounded = deployment('other', 1);
-    const result = proveFaultTolerance([manifest(bounded), manifest(unbounded)], six);
-    expect(row(result, 'Deployment web/media')).toMatchObject({ ok: true, detail: expect.stringMatching(/within 120s/) });
+  it('passes a singleton whose timeouts add up within its stated bound, fails one without tolerations or over its bound', () => {
+    const singleton = (name: string, tolerationSeconds?: number, bound?: string) => {
+      const d = deployment(name, 1) as any;
+      if (bound !== undefined) d.metadata.annotations = { [RECOVERY_BOUND_ANNOTATION]: bound };
+      if (tolerationSeconds !== undefined) {
+        d.spec.template.spec.tolerations = ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds }));
+      }
+      return manifest(d);
+    };
+    const result = proveFaultTolerance([singleton('media', 10, '90'), singleton('slow', 30, '90'), singleton('default-bound', 30), singleton('stated-only', undefined, '120'), singleton('other')], six);
+    // 50 s grace (the default) + 10 s toleration + 30 s start = 90 s.
+    expect(row(result, 'Deployment web/media')).toMatchObject({ ok: true, detail: expect.stringMatching(/within 90s \(50 s grace \+ 10 s toleration \+ 30 s start, bound 90 s\)/) });
+    expect(row(result, 'Deployment web/slow').problems).toEqual([
+      expect.stringMatching(/^it comes back after 50 s \(the --node-monitor-grace-period default\) \+ 30 s \(unreachable\/not-ready tolerationSeconds\) \+ 30 s \(start allowance\) = 110 s, over its keelson.dev\/recovery-bound-seconds annotation of 90 s: give it .* tolerationSeconds of at most 10$/),
+    ]);
+    expect(row(result, 'Deployment web/default-bound').problems).toEqual([expect.stringMatching(/= 110 s, over the platform's recovery bound of 90 s/)]);
+    // A bound stated without tolerations: DefaultTolerationSeconds evicts after 300 s.
+    expect(row(result, 'Deployment web/stated-only').problems).toEqual([expect.stringMatching(/\+ 300 s \(the 300 s DefaultTolerationSeconds gives a pod that does not tolerate node.kubernetes.io\/unreachable\) \+ 30 s \(start allowance\) = 380 s, over its .* annotation of 120 s/)]);
     expect(row(result, 'Deployment web/other').problems).toEqual([expect.stringMatching(/a single replica with no recovery bound/)]);
+  });
+
+  it("reads the node controller's grace period from the controllers' kubeadm ClusterConfiguration", () => {
+    const nodes = fixtureNodes(5, 1).map((n) =>
+      n.role === 'controller' ? { ...n, kubeadm: [...n.kubeadm, { kind: 'ClusterConfiguration', controllerManager: { extraArgs: [{ name: 'node-monitor-grace-period', value: '1m30s' }] } }] } : n,
+    );
+    const d = deployment('media', 1) as any;
+    d.spec.template.spec.tolerations = ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 }));
+    const result = proveFaultTolerance([manifest(d)], nodes);
+    expect(row(result, 'Deployment web/media').problems).toEqual([expect.stringMatching(/^it comes back after 90 s \(--node-monitor-grace-period=1m30s \(c1\)\) \+ 10 s .* = 130 s, over the platform's recovery bound of 90 s: the grace period alone leaves no room/)]);
   });
 
   it("fails a StatefulSet with one replica whatever its tolerations (it is not replaced while its node is down), passes the excepted one, and refuses a stale exception", () => {
@@ -145,9 +167,11 @@ describe('Ceph daemons that restart elsewhere', () => {
     manifest({ apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: { name: 'rook-ceph', namespace: 'rook-ceph' }, spec: { mon: { count: 5 }, mgr: { count: 2 }, ...(tolerations ? { placement: { mgr: { tolerations } } } : {}) } });
 
   it('passes two managers that both may fail only when they come back within a stated bound', () => {
-    const failover = ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }));
-    const bounded = row(proveFaultTolerance([cluster(failover)], six), 'CephCluster rook-ceph/rook-ceph managers');
-    expect(bounded).toMatchObject({ ok: true, detail: '2 managers; worst case loses 2, back on other nodes within 30s (unreachable/not-ready tolerations)' });
+    const failover = (tolerationSeconds: number) => ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds }));
+    const bounded = row(proveFaultTolerance([cluster(failover(10))], six), 'CephCluster rook-ceph/rook-ceph managers');
+    expect(bounded).toMatchObject({ ok: true, detail: '2 managers; worst case loses 2, back on other nodes within 90s (50 s grace + 10 s toleration + 30 s start, bound 90 s)' });
+    // 50 s + 30 s + 30 s is over the platform's 90 s.
+    expect(row(proveFaultTolerance([cluster(failover(30))], six), 'CephCluster rook-ceph/rook-ceph managers').problems).toEqual([expect.stringMatching(/^it comes back after .* = 110 s, over the platform's recovery bound of 90 s/)]);
     const unbounded = row(proveFaultTolerance([cluster()], six), 'CephCluster rook-ceph/rook-ceph managers');
     expect(unbounded.problems).toEqual([expect.stringMatching(/takes 2 of 2 managers \(one manager per node\), leaving 0; one manager must stay active/)]);
     expect(row(proveFaultTolerance([cluster()], six), 'CephCluster rook-ceph/rook-ceph monitors').ok).toBe(true);

@@ -1,13 +1,14 @@
+import { RECOVERY } from '@keelson/platform-spec';
 import { FAULT_TOLERANCE_EXCEPTIONS } from './exceptions';
 import { HOSTNAME_LABEL, ZONE_LABEL } from './rendered';
 import { asArray, check, describe, isRecord, type CheckResult, type Finding, type K8sObject, type Loose, type Manifest, type NodeInfo, type ReportRow } from './types';
 
 /**
- * Annotation a layer sets on a single-replica workload (or on the Argo CD
- * Application of a chart whose singletons it covers) to state how many
- * seconds it may be down after its node fails, e.g. `"90"`.
+ * Annotation a layer sets on a single-replica workload to state how many
+ * seconds it may be down after its node fails, e.g. `"90"`; without it the
+ * platform's bound (platform-spec's RECOVERY.boundSeconds) applies.
  */
-export const RECOVERY_BOUND_ANNOTATION = 'keelson.dev/recovery-bound-seconds';
+export const RECOVERY_BOUND_ANNOTATION = RECOVERY.annotation;
 
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
 const NOT_READY = 'node.kubernetes.io/not-ready';
@@ -124,7 +125,7 @@ interface Units {
    * servers): when a failure can take them all, the service passes only if
    * they come back within this stated bound.
    */
-  readonly recovery?: { readonly seconds: number; readonly how: string };
+  readonly recovery?: Recovery;
   readonly noun: string;
   readonly needWhy: string;
 }
@@ -191,6 +192,7 @@ function proveUnits(name: string, file: string, units: Units, model: FailureMode
   const left = units.total - worst.lost;
   if (left < units.need && units.recovery) {
     const detail = `${units.total} ${units.noun}${extra}; worst case loses ${worst.lost}, back on other nodes within ${units.recovery.seconds}s (${units.recovery.how})`;
+    if (units.recovery.problem) problems.push(units.recovery.problem);
     return { name, file, ok: problems.length === 0, detail, failedNodes: worst.failed, placement: place(units, new Set(worst.failed), worst.lost), problems };
   }
   if (left < units.need) {
@@ -300,15 +302,75 @@ function spreadsOf(pod: PodShape, replicas: number, eligible: readonly NodeInfo[
   return candidates.sort((a, b) => a.perDomain - b.perDomain || (a.key === HOSTNAME_LABEL ? -1 : 1));
 }
 
-/** Seconds a singleton may be down: the annotation, else its unreachable/not-ready tolerations. */
-function recoveryBound(annotations: Record<string, string> | undefined, tolerations: unknown): { seconds: number; how: string } | undefined {
+/** How a singleton comes back after its node fails: the timeouts that add up, against the stated bound. */
+interface Recovery {
+  /** Seconds until it serves on another node: grace period + toleration + start allowance. */
+  readonly seconds: number;
+  readonly how: string;
+  /** Set when `seconds` is over the stated bound. */
+  readonly problem?: string;
+}
+
+/**
+ * kube-controller-manager's `--node-monitor-grace-period` in seconds, from
+ * the kubeadm ClusterConfiguration the controllers carry; Kubernetes'
+ * default when no controller sets it.
+ */
+export function nodeMonitorGraceSeconds(nodes: readonly NodeInfo[]): { seconds: number; source: string } {
+  for (const n of nodes) {
+    for (const d of n.kubeadm) {
+      if (d.kind !== 'ClusterConfiguration') continue;
+      const args = (d as Loose).controllerManager?.extraArgs;
+      const value = Array.isArray(args) ? args.find((a: Loose) => a?.name === 'node-monitor-grace-period')?.value : isRecord(args) ? args['node-monitor-grace-period'] : undefined;
+      if (value === undefined) continue;
+      const seconds = goDurationSeconds(String(value));
+      if (seconds !== undefined) return { seconds, source: `--node-monitor-grace-period=${String(value)} (${n.name})` };
+    }
+  }
+  return { seconds: RECOVERY.nodeMonitorGracePeriodSeconds, source: 'the --node-monitor-grace-period default' };
+}
+
+/** A Go duration (`40s`, `1m30s`, `500ms`) in seconds; undefined when it is not one. */
+function goDurationSeconds(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(h|m|s|ms))+$/.test(text)) return undefined;
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const [, n, , u] of text.matchAll(/(\d+(\.\d+)?)(h|ms|m|s)/g)) total += Number(n) * unit[u];
+  return total;
+}
+
+/**
+ * How long a singleton is down after its node dies, from the rendered
+ * timeouts: the node controller's grace period before it taints the node,
+ * the pod's `unreachable`/`not-ready` toleration (DefaultTolerationSeconds'
+ * 300 s when it has none), and the start allowance; checked against the
+ * bound the workload states (its annotation) or the platform's. Undefined
+ * when the workload neither tolerates the taints nor states a bound: it
+ * makes no recovery promise at all.
+ */
+function recoveryBound(annotations: Record<string, string> | undefined, tolerations: unknown, grace: { seconds: number; source: string }): Recovery | undefined {
   const stated = annotations?.[RECOVERY_BOUND_ANNOTATION];
-  if (stated !== undefined && /^\d+$/.test(stated)) return { seconds: Number(stated), how: `${RECOVERY_BOUND_ANNOTATION}` };
-  const seconds = (key: string) => asArray<Record<string, unknown>>(tolerations).find((t) => t.key === key && typeof t.tolerationSeconds === 'number')?.tolerationSeconds as number | undefined;
+  const seconds = (key: string) => asArray<Record<string, unknown>>(tolerations).find((t) => (t.key === key || (t.key === undefined && t.operator === 'Exists')) && (t.effect === undefined || t.effect === 'NoExecute') && typeof t.tolerationSeconds === 'number')?.tolerationSeconds as number | undefined;
   const u = seconds(UNREACHABLE);
   const r = seconds(NOT_READY);
-  if (u !== undefined && r !== undefined) return { seconds: Math.max(u, r), how: 'unreachable/not-ready tolerations' };
-  return undefined;
+  if (stated === undefined && (u === undefined || r === undefined)) return undefined;
+  const toleration = Math.max(u ?? RECOVERY.defaultTolerationSeconds, r ?? RECOVERY.defaultTolerationSeconds);
+  const tolerationWhy = u !== undefined && r !== undefined ? 'unreachable/not-ready tolerationSeconds' : `the ${RECOVERY.defaultTolerationSeconds} s DefaultTolerationSeconds gives a pod that does not tolerate ${u === undefined ? UNREACHABLE : NOT_READY}`;
+  const total = grace.seconds + toleration + RECOVERY.startAllowanceSeconds;
+  const bound = stated !== undefined && /^\d+$/.test(stated) ? { seconds: Number(stated), why: `its ${RECOVERY_BOUND_ANNOTATION} annotation` } : { seconds: RECOVERY.boundSeconds, why: "the platform's recovery bound" };
+  const sum = `${grace.seconds} s (${grace.source}) + ${toleration} s (${tolerationWhy}) + ${RECOVERY.startAllowanceSeconds} s (start allowance) = ${total} s`;
+  const room = bound.seconds - grace.seconds - RECOVERY.startAllowanceSeconds;
+  return {
+    seconds: total,
+    how: `${grace.seconds} s grace + ${toleration} s toleration + ${RECOVERY.startAllowanceSeconds} s start, bound ${bound.seconds} s`,
+    ...(total > bound.seconds
+      ? {
+          problem:
+            `it comes back after ${sum}, over ${bound.why} of ${bound.seconds} s: ` +
+            (room >= 0 ? `give it ${UNREACHABLE} and ${NOT_READY} tolerations with tolerationSeconds of at most ${room}` : `the grace period alone leaves no room; lower --node-monitor-grace-period or state a larger bound`),
+        }
+      : {}),
+  };
 }
 
 /** Problems with a PDB for a multi-replica workload: none, or one that blocks every drain. */
@@ -367,8 +429,8 @@ function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: Fail
   if (w.replicas === 0) return undefined;
   if (w.replicas === 1 && w.kind === 'StatefulSet') return proveStatefulSingleton(w, eligible);
   if (w.replicas === 1) {
-    const bound = recoveryBound(w.annotations, w.pod.tolerations);
-    const problems = [...w.storage];
+    const bound = recoveryBound(w.annotations, w.pod.tolerations, nodeMonitorGraceSeconds(nodes));
+    const problems = [...w.storage, ...(bound?.problem ? [bound.problem] : [])];
     if (!bound) {
       problems.push(`a single replica with no recovery bound: add ${UNREACHABLE} and ${NOT_READY} tolerations with tolerationSeconds, or the ${RECOVERY_BOUND_ANNOTATION} annotation, or run ${model.k + 1} replicas`);
     }
@@ -486,6 +548,7 @@ function poolUnits(pool: unknown, label: string, nodes: readonly NodeInfo[]): { 
  */
 export function proveFaultTolerance(manifests: readonly Manifest[], nodes: readonly NodeInfo[], renderedApps: ReadonlySet<string> = new Set()): FaultToleranceResult {
   const model = failureModel(nodes);
+  const grace = nodeMonitorGraceSeconds(nodes);
   const services: ServiceProof[] = [];
   const warnings: Finding[] = [];
   const objects = manifests.map((m) => ({ ...m, o: m.object }));
@@ -545,7 +608,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
         need: 1,
         noun: 'managers',
         needWhy: `one manager must stay active: run ${model.k + 1}, or give placement.mgr unreachable/not-ready tolerations with tolerationSeconds`,
-        recovery: recoveryBound(undefined, spec.placement?.mgr?.tolerations ?? spec.placement?.all?.tolerations),
+        recovery: recoveryBound(undefined, spec.placement?.mgr?.tolerations ?? spec.placement?.all?.tolerations, grace),
       }, model),
     );
   }
@@ -566,7 +629,7 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const total = active * (mds.activeStandby ? 2 : 1);
     const pod = { labels: { app: 'rook-ceph-mds', rook_file_system: String(o.metadata?.name) }, affinity: mds.placement, tolerations: mds.placement?.tolerations };
     const spread = spreadOf({ ...pod, affinity: { podAntiAffinity: mds.placement?.podAntiAffinity } }, total, nodes);
-    services.push(prove(`${describe(o)} metadata servers`, file, { total, eligible: eligibleNodes(pod, nodes), spread, need: active, noun: 'metadata servers', needWhy: `${active} must stay active: set activeStandby and a required anti-affinity, and placement tolerations with tolerationSeconds`, recovery: recoveryBound(undefined, mds.placement?.tolerations) }, model));
+    services.push(prove(`${describe(o)} metadata servers`, file, { total, eligible: eligibleNodes(pod, nodes), spread, need: active, noun: 'metadata servers', needWhy: `${active} must stay active: set activeStandby and a required anti-affinity, and placement tolerations with tolerationSeconds`, recovery: recoveryBound(undefined, mds.placement?.tolerations, grace) }, model));
   }
 
   // CloudNativePG clusters: instances, the operator's anti-affinity.

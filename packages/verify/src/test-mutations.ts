@@ -91,6 +91,10 @@ function ignitionFile(ign: Loose, path: string, change: (text: string) => string
   file.contents = { source: `data:,${encodeURIComponent(change(text))}` };
 }
 
+/** Changes a node's host firewall ruleset (nftables JSON). */
+const hostFirewall = (node: string, change: (items: Loose[]) => Loose[]) =>
+  ignition(node, (ign) => ignitionFile(ign, '/etc/keelson/host-firewall.json', (text) => JSON.stringify({ nftables: change(JSON.parse(text).nftables) })));
+
 /** Changes every YAML document of a kubeadm file of a node. */
 const kubeadm = (node: string, file: string, change: (doc: Loose) => void) =>
   ignition(node, (ign) =>
@@ -365,6 +369,31 @@ export const MUTATIONS: readonly Mutation[] = [
 
   // --- firewall and buckets ---------------------------------------------------
   { area: 'firewall', name: 'kubelet port open to the internet', reason: 'anyone may probe every kubelet', names: 'digitalocean_firewall.nodes', infra: terraform((tf) => tf.resource.digitalocean_firewall.nodes.inbound_rule.push({ port_range: '10250', protocol: 'tcp', source_addresses: PUBLIC })) },
+  {
+    area: 'firewall',
+    name: 'etcd allowed from the node network on a controller',
+    reason: 'every server in the private network (a compromised worker) reaches etcd; Hetzner does not filter it',
+    names: `${JOINING}: host firewall: a rule accepts etcd from 10.10.0.0/16`,
+    infra: hostFirewall(JOINING, (items) => {
+      const at = items.findIndex((i) => i.add?.rule) + 1;
+      const rule = { add: { rule: { family: 'inet', table: 'keelson', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: { range: [2379, 2380] } } }, { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '10.10.0.0', len: 16 } } } }, { accept: null }] } } };
+      return [...items.slice(0, at), rule, ...items.slice(at)];
+    }),
+  },
+  {
+    area: 'firewall',
+    name: 'host firewall missing on a worker',
+    reason: "the worker's kubelet and Ceph ports are open to every server in the private network",
+    names: 'keelson-worker-1: host firewall: no host firewall',
+    infra: ignition('keelson-worker-1', (ign) => (ign.storage.files = ign.storage.files.filter((f: Loose) => f.path !== '/etc/keelson/host-firewall.json'))),
+  },
+  {
+    area: 'firewall',
+    name: 'host firewall input policy drop',
+    reason: "the node drops Cilium's tunnel, health and WireGuard traffic, the API server and the ingress ports: the cluster breaks",
+    names: `${CONTROLLER}: host firewall: the input chain's policy is drop`,
+    infra: hostFirewall(CONTROLLER, (items) => items.map((i) => (i.add?.chain ? { add: { chain: { ...i.add.chain, policy: 'drop' } } } : i))),
+  },
   { area: 'firewall', name: 'API server open to the internet', reason: 'the API server is reachable beyond the admin ranges', names: 'digitalocean_firewall.controllers', infra: terraform((tf) => (tf.resource.digitalocean_firewall.controllers.inbound_rule[0].source_addresses = ['0.0.0.0/0'])) },
   { area: 'firewall', name: 'etcd open to the internet', reason: 'etcd peers and clients are reachable from anywhere', names: 'digitalocean_firewall.controllers', infra: terraform((tf) => (tf.resource.digitalocean_firewall.controllers.inbound_rule[1].source_addresses = PUBLIC)) },
   { area: 'firewall', name: 'every TCP port open on the ingress firewall', reason: 'every node port is reachable from anywhere', names: 'digitalocean_firewall.ingress_lb', infra: terraform((tf) => tf.resource.digitalocean_firewall.ingress_lb.inbound_rule.push({ port_range: '1-65535', protocol: 'tcp', source_addresses: ['::/0'] })) },
@@ -420,6 +449,8 @@ export const MUTATIONS: readonly Mutation[] = [
   { area: 'fault-tolerance', name: 'four monitors', reason: 'an even monitor count survives no more failures', names: 'CephCluster rook-ceph/rook-ceph', charts: yaml(F.cephCluster, (o) => (o.spec.mon.count = 4)) },
   { area: 'fault-tolerance', name: 'three monitors', reason: 'losing 2 of 3 monitors loses quorum', names: 'CephCluster rook-ceph/rook-ceph', charts: yaml(F.cephCluster, (o) => (o.spec.mon.count = 3)) },
   { area: 'fault-tolerance', name: 'emby without short tolerations', reason: 'the media server waits 5 minutes to move', names: 'Deployment emby/emby', charts: yaml(F.emby, (o) => delete o.spec.template.spec.tolerations) },
+  { area: 'fault-tolerance', name: 'emby tolerates a dead node for a minute', reason: 'the media server comes back after 140 s, over its stated 90 s', names: 'Deployment emby/emby', charts: yaml(F.emby, (o) => o.spec.template.spec.tolerations.forEach((t: Loose) => (t.tolerationSeconds = 60))) },
+  { area: 'fault-tolerance', name: 'node controller waits 5 minutes', reason: 'a dead node is tainted after 300 s: no singleton is back within its bound', names: 'Deployment emby/emby', infra: kubeadm(CONTROLLER, '/etc/keelson/kubeadm-init.yaml', (d) => d.kind === 'ClusterConfiguration' && ((d.controllerManager ??= {}).extraArgs = [...(d.controllerManager.extraArgs ?? []), { name: 'node-monitor-grace-period', value: '5m' }])) },
   { area: 'fault-tolerance', name: 'one database instance', reason: 'losing its node takes the database down', names: 'nextcloud-db', charts: yaml(F.pgCluster, (o) => (o.spec.instances = 1)) },
   { area: 'fault-tolerance', name: 'traefik one replica', reason: 'losing its node takes every site down', names: 'Deployment traefik/traefik', charts: values(F.traefik, (v) => (v.deployment.replicas = 1)) },
   { area: 'fault-tolerance', name: 'CoreDNS one replica', reason: 'losing its node stops name resolution', names: 'Deployment kube-system/coredns', charts: yaml('network/deployment-kube-system-coredns.yaml', (o) => (o.spec.replicas = 1)) },
