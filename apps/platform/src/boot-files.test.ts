@@ -47,6 +47,25 @@ it('passes what synth renders: every node boots its pointer, which pins its secr
   expect(result.rows?.every((r) => r.ok)).toBe(true);
 });
 
+it('keeps every pointer within the user-data limit with Argo CD\'s install in keelson-controller-1\'s secret part', () => {
+  const { result } = checked();
+  const infra = join(pristine, 'infra-out');
+  const secret = readFileSync(ign(infra, '.secret.ign'), 'utf8');
+  expect(Buffer.byteLength(secret)).toBeGreaterThan(64 * 1024);
+  // The pointer's unit names the file; the file itself is only in the secret part.
+  const paths = (suffix: string) => (JSON.parse(readFileSync(ign(infra, suffix), 'utf8')).storage.files as Array<{ path: string }>).map((f) => f.path);
+  expect(paths('.secret.ign')).toContain('/etc/keelson/bootstrap/03-argocd-install.yaml');
+  expect(paths('.pointer.ign')).not.toContain('/etc/keelson/bootstrap/03-argocd-install.yaml');
+  expect(result.rows?.find((r) => r.name === NODE)?.detail).toMatch(/^user-data is the pointer, within the cloud's limit;/);
+});
+
+it('refuses a pointer larger than the cloud accepts as user-data', () => {
+  const { messages } = checked((infra) =>
+    editPointer(infra, (p) => p.storage.files.push({ path: '/etc/keelson/bootstrap/02-argocd-install.yaml', contents: { source: `data:;base64,${Buffer.alloc(70 * 1024, 'a').toString('base64')}` } })),
+  );
+  expect(messages).toContainEqual(expect.stringMatching(new RegExp(`^${NODE}: ${NODE}\\.pointer\\.ign is \\d+ bytes; digitalocean_droplet accepts at most 65536 bytes of user-data, so the cloud would refuse the server: move content into the secret part`)));
+});
+
 it('refuses Terraform user_data that is not the pointer', () => {
   const { messages } = checked((infra) =>
     editJson(join(infra, 'main.tf.json'), (tf) => {

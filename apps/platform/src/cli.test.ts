@@ -103,6 +103,15 @@ describe('keelson synth', () => {
     expect(doc.resource.digitalocean_droplet).toBeUndefined();
     expect(findSshAccess(doc)).toEqual([]);
     expect(findOpenApiLoadBalancers(doc)).toEqual([]);
+    // Controllers are created at their fixed private addresses, and every node's host firewall accepts etcd only from them.
+    const pinned = ['10.10.15.241', '10.10.15.242', '10.10.15.243', '10.10.15.244', '10.10.15.245'];
+    expect(pinned.map((_, i) => doc.resource.hcloud_server[`keelson-controller-${i + 1}`].network[0].ip)).toEqual(pinned);
+    for (const name of ['keelson-controller-1', 'keelson-worker-1']) {
+      const ignition = JSON.parse(readFileSync(join(dir, `infra-out/ignition/${name}.ign`), 'utf8'));
+      const file = ignition.storage.files.find((f: { path: string }) => f.path === '/etc/keelson/host-firewall.json');
+      const ruleset = JSON.parse(decodeInlineContents(file.contents)!.toString('utf8'));
+      expect(ruleset.nftables.find((o: any) => o.add?.set?.name === 'controllers').add.set.elem).toEqual(pinned);
+    }
     // In the cluster, only what names the cloud's disks and bucket changes:
     // Ceph's device filter, Velero's bucket and the etcd snapshot upload.
     const [a, b] = [treeDigest(join(dir, 'charts-out')), treeDigest(join(out, 'charts-out'))];

@@ -1,4 +1,5 @@
 import { renderCharts } from '@keelson/cluster-kit';
+import { BOOTSTRAP_JOB_WAIT_SECONDS } from '@keelson/ignition';
 import { configReferenceMarkdown, exampleConfig, parsePlatformConfig, type PlatformConfigInput } from '@keelson/platform-spec';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,6 +65,10 @@ describe('composePlatform', () => {
     const kinds = YAML.parseAllDocuments(network.manifests).map((d) => d.toJS().kind);
     expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'Job', 'ClusterRoleBinding']));
     expect(network.cleanup?.delete).toContain('clusterrolebinding/keelson-cni-installer');
+    // The installer Job gives up (with its own reason) before the first controller stops waiting for it.
+    const job = YAML.parseAllDocuments(network.manifests).map((d) => d.toJS()).find((o) => o.kind === 'Job');
+    expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(0);
+    expect(job.spec.activeDeadlineSeconds).toBeLessThan(BOOTSTRAP_JOB_WAIT_SECONDS);
     expect(platform.replaceKubeadmAddons).toEqual(['coredns']);
     expect(platform.ingressTarget).toEqual({ http: 30080, https: 30443, proxyProtocol: true });
   });

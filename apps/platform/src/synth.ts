@@ -5,8 +5,10 @@ import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { storageOverhead } from '@keelson/storage-rook';
 import { PLATFORM_APPS } from './apps';
+import { CLUSTER_RECORD_FILE, readClusterRecord, type ClusterRecord } from './lifecycle/cluster-record';
 import { describeKubernetesSysext, pinnedKubernetesSysext, sysextLockPath, type PinnedKubernetesSysext } from './lock';
 import { composePlatform } from './platform';
+import { carryPinnedManifests } from './carry';
 
 /** Folder under `--out` for what provisions the nodes; holds secrets, git-ignored. */
 export const INFRA_OUT = 'infra-out';
@@ -86,6 +88,8 @@ export interface SynthResult {
   readonly restoreEtcd?: SynthOptions['restoreEtcd'];
   /** The Kubernetes system extension image pinned by hash, if the lock has it. */
   readonly kubernetesSysext?: PinnedKubernetesSysext;
+  /** The record that the cluster exists (`infra-out/cluster-created.json`): then every node joins; without it keelson-controller-1 creates the cluster. */
+  readonly clusterRecord?: ClusterRecord;
 }
 
 /**
@@ -106,6 +110,13 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   const spec = loadPlatformSpec(options.configPath);
   // Refused before anything is written when stale: it would pin another release than the nodes run.
   const kubernetesSysext = pinnedKubernetesSysext(options.sysextLockFile ?? sysextLockPath(options.configPath), spec.config.versions.kubernetes);
+  // Whether the cluster exists decides init or join (issue 20): read, and a restore refused, before anything is written.
+  const clusterRecord = readClusterRecord(join(options.outDir, INFRA_OUT), spec.config.cluster.name);
+  if (clusterRecord && options.restoreEtcd) {
+    throw new Error(
+      `--restore-etcd ${options.restoreEtcd.key}: "${spec.config.cluster.name}" exists (created ${clusterRecord.createdAt}, recorded in ${join(options.outDir, INFRA_OUT, CLUSTER_RECORD_FILE)}); a restore creates a new cluster from the snapshot, and the nodes of an existing cluster only join it. Run "keelson destroy" first (it removes the record once the machines are gone), then synth with --restore-etcd again`,
+    );
+  }
   // cdktf and the provider bindings load only here.
   const { nodeProviderFor } = await import('@keelson/infra-nodes');
   if (options.restoreEtcd) {
@@ -127,7 +138,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     step('locked');
     // Before anything else: a run killed mid-switch left its journal; its render becomes the output.
     recoverTrees(options.outDir);
-    return await synthLocked(options, { spec, kubernetesSysext, nodeProviderFor, step });
+    return await synthLocked(options, { spec, kubernetesSysext, nodeProviderFor, step, clusterRecord });
   } finally {
     lock.release();
   }
@@ -159,12 +170,16 @@ interface Checked {
   readonly kubernetesSysext: ReturnType<typeof pinnedKubernetesSysext>;
   readonly nodeProviderFor: typeof import('@keelson/infra-nodes').nodeProviderFor;
   readonly step: (s: string) => void;
+  readonly clusterRecord: ClusterRecord | undefined;
 }
 
 /** The part of synth that writes: the secrets bundle on first use, then both trees in one switch. */
-async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, nodeProviderFor, step }: Checked): Promise<SynthResult> {
+async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, nodeProviderFor, step, clusterRecord }: Checked): Promise<SynthResult> {
   const platform = composePlatform(spec, { backupBucket: nodeProviderFor(spec).backupBucket(spec), apps: PLATFORM_APPS });
   const files = renderCharts(platform.app);
+  // The Argo CD install, read once and checked by its digest before anything is written (the secrets bundle included);
+  // carried in the first controller's secret part.
+  const bootstrap = carryPinnedManifests(platform.bootstrap, { ...process.env, ...options.env });
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
   const secretsDir =
@@ -183,10 +198,16 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, node
     spec,
     secrets: bundle,
     secretPartUrl: (node) => provider.secretPartUrl(spec, node, signing),
-    bootstrap: platform.bootstrap,
+    // Only the very first deploy creates the cluster; once deploy recorded it, every node (controller 1 included) joins.
+    initialize: clusterRecord === undefined,
+    bootstrap,
     replaceKubeadmAddons: platform.replaceKubeadmAddons,
     restoreEtcdSnapshot: options.restoreEtcd && { url: provider.backupObjectUrl(spec, options.restoreEtcd.key, signing), sha256: options.restoreEtcd.sha256 },
     kubernetesSysext: kubernetesSysext.image && { url: kubernetesSysext.image.url, sha256: kubernetesSysext.image.sha256 },
+    // Where public DNS gives api.<domain> to admins only (Hetzner), nodes map it to the private API load balancer.
+    apiPrivateAddress: provider.apiPrivateAddress(spec),
+    // Where the cloud pins the controllers' private addresses (Hetzner), etcd accepts only them.
+    controllerAddresses: provider.controllerPrivateAddresses(spec),
   });
   const terraform = provider.renderTerraform({
     spec,
@@ -223,7 +244,7 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, node
     ],
   };
   writeTreesAtomically([charts, infra], { journalDir: options.outDir, onStep: step });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables, clusterRecord };
 }
 
 /**
@@ -248,7 +269,7 @@ function switchTestHook(env: Readonly<Record<string, string | undefined>>): (ste
 }
 
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, bundleNotices, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext, objectStoreCredentialVariables }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, bundleNotices, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext, objectStoreCredentialVariables, clusterRecord }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -267,6 +288,9 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
     ...(restoreDrill ? [`  ${restoreDrill}`] : []),
     `  ${config.gitops.path}/: ${files.length} objects in ${perFolder.size} folders (${[...perFolder].map(([f, k]) => `${f} ${k}`).join(', ')})`,
     `  ${INFRA_OUT}/${terraformFile}: Terraform JSON for ${spec.config.provider.name} (terraform or tofu apply in infra-out/; reads the secret parts from ignition/ as sensitive values; mode 0600)`,
+    clusterRecord
+      ? `  first boot: the cluster exists (created ${clusterRecord.createdAt}, ${INFRA_OUT}/${CLUSTER_RECORD_FILE}): every node joins`
+      : `  first boot: first deploy: ${nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} creates the cluster (keelson deploy records it in ${INFRA_OUT}/${CLUSTER_RECORD_FILE}; every later render joins)`,
     `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
     linksSignedAt
       ? `  secret-part links: signed, valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`

@@ -42,8 +42,8 @@ describe('VeleroBackups', () => {
 
   it('moves the single Velero server off a lost node within 30 s (no volume ties it to a node)', () => {
     expect(values.tolerations).toEqual([
-      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
-      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
     ]);
   });
 

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { afterCrds, LayerChart, SYNC_WAVE, UpstreamHelmChart } from '@keelson/cluster-kit';
-import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
+import { endpoints, RECOVERY, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
 import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './imports/velero.io';
 import { EtcdSnapshots, ETCD_SNAPSHOT_POD_LABELS } from './etcd-snapshot';
 import { BACKUP_IMAGES, VELERO_CHART } from './pins';
@@ -143,8 +143,8 @@ export interface VeleroChartValues {
   readonly schedules: Record<string, never>;
 }
 
-/** Seconds the Velero server stays on an unreachable or not-ready node before it moves. */
-export const SERVER_FAILOVER_SECONDS = 30;
+/** Seconds the Velero server stays on an unreachable or not-ready node before it moves (the platform's recovery bound). */
+export const SERVER_FAILOVER_SECONDS = RECOVERY.failoverTolerationSeconds;
 
 /** Props for {@link VeleroBackups}. */
 export interface VeleroBackupsProps {

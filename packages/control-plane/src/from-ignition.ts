@@ -17,9 +17,13 @@ interface ClusterConfigurationArgs {
  * config (`infra-out/ignition/<node>.ign`, public and secret parts): the
  * flags of its kubeadm ClusterConfiguration and the files they name
  * (encryption at rest, admission, audit, authentication), so a local plane
- * starts with exactly the controller's settings. Only the controller that
- * creates the cluster carries a ClusterConfiguration (in its
- * `kubeadm-init.yaml`); others join an existing one.
+ * starts with exactly the controller's settings. The controller that
+ * creates the cluster carries the ClusterConfiguration in its
+ * `kubeadm-init.yaml`; every controller that joins (all of them in a render
+ * after the first deploy) carries the same documents in
+ * `kubeadm-cluster.yaml`, so a render where every node joins is rehearsed
+ * with the same flags. On a real cluster a joining controller takes its
+ * ClusterConfiguration from the kubeadm-config ConfigMap, not from that file.
  */
 export function controlPlaneOptionsFromIgnition(config: IgnitionV3_3.Config): Pick<LocalControlPlaneOptions, 'apiServerExtraArgs' | 'controllerManagerExtraArgs' | 'schedulerExtraArgs' | 'nodeFiles' | 'serviceSubnet' | 'podSubnet' | 'clusterName'> {
   const files = new Map<string, string>();
@@ -27,12 +31,12 @@ export function controlPlaneOptionsFromIgnition(config: IgnitionV3_3.Config): Pi
     const bytes = file.contents ? decodeInlineContents(file.contents) : undefined;
     if (bytes) files.set(file.path, bytes.toString('utf8'));
   }
-  const init = files.get(NODE_PATHS.kubeadmInit);
-  if (init === undefined) throw new Error(`controlPlaneOptionsFromIgnition: the config has no ${NODE_PATHS.kubeadmInit}; pass the config of the controller that creates the cluster (keelson-controller-1 on a first deploy)`);
-  const cluster = YAML.parseAllDocuments(init)
+  const path = [NODE_PATHS.kubeadmInit, NODE_PATHS.kubeadmCluster].find((p) => files.has(p));
+  if (path === undefined) throw new Error(`controlPlaneOptionsFromIgnition: the config has neither ${NODE_PATHS.kubeadmInit} nor ${NODE_PATHS.kubeadmCluster}; pass a controller's config (infra-out/ignition/keelson-controller-1.ign), not a worker's`);
+  const cluster = YAML.parseAllDocuments(files.get(path) ?? '')
     .map((d) => d.toJS() as { kind?: string })
     .find((d): d is ClusterConfigurationArgs => d?.kind === 'ClusterConfiguration');
-  if (!cluster) throw new Error(`controlPlaneOptionsFromIgnition: ${NODE_PATHS.kubeadmInit} has no ClusterConfiguration`);
+  if (!cluster) throw new Error(`controlPlaneOptionsFromIgnition: ${path} has no ClusterConfiguration`);
   const apiServerExtraArgs = cluster.apiServer?.extraArgs ?? [];
   // Every node file a flag names, or that lies in a folder a flag names.
   const named = [...apiServerExtraArgs, ...(cluster.controllerManager?.extraArgs ?? []), ...(cluster.scheduler?.extraArgs ?? [])].map((a) => a.value).filter((v) => v.startsWith('/etc/kubernetes/') && !v.startsWith(`${NODE_PATHS.pki}/`));

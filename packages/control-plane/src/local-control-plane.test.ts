@@ -19,7 +19,7 @@ beforeAll(async () => {
   const secretsDir = mkdtempSync(join(tmpdir(), 'keelson-bundle-'));
   try {
     const { bundle } = await openSecretsBundle({ dir: join(secretsDir, 'example'), spec });
-    const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: (n) => `https://bucket.invalid/${n.name}.ign` });
+    const nodes = renderNodeConfigs({ spec, secrets: bundle, secretPartUrl: (n) => `https://bucket.invalid/${n.name}.ign`, initialize: true });
     const first = nodes.find((n) => n.node.name === 'keelson-controller-1');
     if (!first) throw new Error('no keelson-controller-1 in the render');
     options = controlPlaneOptionsFromIgnition(JSON.parse(first.full) as IgnitionV3_3.Config);

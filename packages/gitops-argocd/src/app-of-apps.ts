@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
 import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, leaveLostNodeAfter, namespaceManifest, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
-import { endpoints, type BootstrapStep, type PlatformSpec } from '@keelson/platform-spec';
+import { endpoints, RECOVERY, type BootstrapStep, type PlatformSpec } from '@keelson/platform-spec';
 
 export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
 
@@ -21,8 +21,16 @@ export const ARGOCD_RELEASE = {
   version: 'v3.5.1',
   /** Kustomize base of the HA install (CRDs, cluster RBAC, every component). */
   path: 'manifests/ha/cluster-install',
-  /** The same install, rendered, for the first controller to apply. */
+  /** The same install, rendered, for the first controller to apply: its file in the tag. */
+  installPath: 'manifests/ha/install.yaml',
+  /** Where upstream serves that file (named in logs and errors; no node downloads it). */
   installUrl: 'https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/ha/install.yaml',
+  /**
+   * SHA-256 of that file (`sha256sum install.yaml`; @keelson/upstream's
+   * sources.lock.json holds the same): synth refuses any other file, and the
+   * node checks it again before it applies it.
+   */
+  installSha256: '1d7b6baa0769ff8a5757c61e2c677ae0939a15e86e149f64df6b12435db5c4b2',
 } as const;
 
 /** A step of the first controller's bootstrap (platform-spec's BootstrapStep). */
@@ -216,7 +224,14 @@ export class ArgoCdAppOfApps extends LayerChart {
     };
     return [
       { name: 'argocd-namespace', manifests: yamlDocuments([namespaceManifest(ns, this.spec.config.versions.kubernetes)]) },
-      { name: 'argocd-install', url: ARGOCD_RELEASE.installUrl, namespace: ARGOCD_NAMESPACE },
+      // Carried into the node config by synth from the pinned tag, checked by its digest there and on the node.
+      {
+        name: 'argocd-install',
+        url: ARGOCD_RELEASE.installUrl,
+        namespace: ARGOCD_NAMESPACE,
+        sha256: ARGOCD_RELEASE.installSha256,
+        gitSource: { repoURL: ARGOCD_RELEASE.repoURL, revision: ARGOCD_RELEASE.version, path: ARGOCD_RELEASE.installPath },
+      },
       { name: 'argocd-root', manifests: yamlDocuments([pick('AppProject', this.projectName), pick('Application', 'argocd'), pick('Application', 'root')]) },
     ];
   }
@@ -253,8 +268,8 @@ const ARGOCD_REPLICATED: readonly ArgoCdReplicated[] = [
   { kind: 'StatefulSet', name: 'argocd-redis-ha-server', labels: { 'app.kubernetes.io/name': 'argocd-redis-ha' }, pdb: 'argocd-redis-ha', scale: false },
 ];
 
-/** Argo CD's single-replica components: they leave a lost node within this bound instead of the default 300 s. */
-export const ARGOCD_FAILOVER_SECONDS = 30;
+/** Argo CD's single-replica components leave a lost node after this many seconds instead of the default 300 s (the platform's recovery bound). */
+export const ARGOCD_FAILOVER_SECONDS = RECOVERY.failoverTolerationSeconds;
 
 /**
  * What the HA install leaves short of the fault budget, patched in.

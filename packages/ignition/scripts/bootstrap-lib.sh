@@ -144,7 +144,7 @@ status_kubectl() {
 }
 
 # publish_status: best effort, the status file as Lease keelson-boot/status-<node>'s
-# annotations, so `kubectl -n keelson-boot get leases` (and keelson deploy)
+# annotations (with KEELSON_MAX_ATTEMPTS, the attempts the unit allows), so `kubectl -n keelson-boot get leases` (and keelson deploy)
 # show every node's last step without SSH. Silent when the API does not answer.
 publish_status() {
   [ -f "${KEELSON_STATUS_FILE}" ] || return 0
@@ -156,8 +156,8 @@ publish_status() {
   attempt=$(sed -n 's/^attempt=//p' "${KEELSON_STATUS_FILE}")
   time=$(sed -n 's/^time=//p' "${KEELSON_STATUS_FILE}")
   message=$(sed -n 's/^message=//p' "${KEELSON_STATUS_FILE}" | cut -c1-1000)
-  printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":%s,"namespace":"keelson-boot","annotations":{"keelson.dev/state":%s,"keelson.dev/step":%s,"keelson.dev/attempt":%s,"keelson.dev/time":%s,"keelson.dev/message":%s}},"spec":{"holderIdentity":%s}}\n' \
-    "$(json_string "status-${KEELSON_NODE}")" "$(json_string "${state}")" "$(json_string "${step}")" "$(json_string "${attempt}")" "$(json_string "${time}")" "$(json_string "${message}")" "$(json_string "${KEELSON_NODE}")" |
+  printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":%s,"namespace":"keelson-boot","annotations":{"keelson.dev/state":%s,"keelson.dev/step":%s,"keelson.dev/attempt":%s,"keelson.dev/max-attempts":%s,"keelson.dev/time":%s,"keelson.dev/message":%s}},"spec":{"holderIdentity":%s}}\n' \
+    "$(json_string "status-${KEELSON_NODE}")" "$(json_string "${state}")" "$(json_string "${step}")" "$(json_string "${attempt}")" "$(json_string "${KEELSON_MAX_ATTEMPTS:-}")" "$(json_string "${time}")" "$(json_string "${message}")" "$(json_string "${KEELSON_NODE}")" |
     status_kubectl apply --server-side --force-conflicts --field-manager=keelson-bootstrap -f - >/dev/null 2>&1
 }
 

@@ -8,13 +8,19 @@
 # journal and recorded in /var/lib/keelson/bootstrap-status, which the node
 # publishes as Lease keelson-boot/status-<node>.
 #
-#   bootstrap-manifests apply NAME FILE [NAMESPACE]      server-side apply of FILE
+#   bootstrap-manifests apply NAME FILE [NS|-] [SHA256]  server-side apply of FILE; with SHA256,
+#                                                        only when FILE has that digest
 #   bootstrap-manifests apply-url NAME URL NS|- [SHA256] the same for an upstream URL, checked
 #                                                        against SHA256 when given
 #   bootstrap-manifests wait-job NAMESPACE JOB SECONDS   until the Job completes; fails at
 #                                                        once when it fails, and after SECONDS
 #   bootstrap-manifests delete NAMESPACE KIND/NAME...     removes what only served a step
+#   bootstrap-manifests begin                             ExecStartPre: counts this run of the list
 #   bootstrap-manifests done                              the last step: status "bootstrapped"
+#
+# A run of the whole list is one attempt; the unit allows KEELSON_MAX_ATTEMPTS
+# (its StartLimitBurst, set in its Environment=), so a failure in the last one
+# is final and the published status says so (attempt = max-attempts).
 set -Eeuo pipefail
 umask 077
 
@@ -22,8 +28,12 @@ umask 077
 : "${KEELSON_BOOTSTRAP_ENV:=${KEELSON_ROOT}/etc/keelson/bootstrap.env}"
 # shellcheck source=/dev/null
 . "${KEELSON_BOOTSTRAP_ENV}"
+# This list counts its runs apart from kubeadm-bootstrap's attempts.
+: "${KEELSON_ATTEMPT_FILE:=${KEELSON_STATE_DIR:-${KEELSON_ROOT}/var/lib/keelson}/bootstrap-manifests-attempt}"
 # shellcheck source=bootstrap-lib.sh source-path=SCRIPTDIR
 . "${KEELSON_LIB:-${KEELSON_ROOT}/opt/keelson/lib/bootstrap-lib.sh}"
+: "${KEELSON_MAX_ATTEMPTS:=6}"
+keelson_attempt=$(cat "${KEELSON_ATTEMPT_FILE}" 2>/dev/null || echo 0)
 
 trap 'fail "unexpected failure (exit $?) in: ${BASH_COMMAND}"' ERR
 
@@ -32,9 +42,17 @@ admin() {
 }
 
 apply() {
-  local name=$1 source=$2 namespace=${3:-} out
+  local name=$1 source=$2 namespace=${3:-} sha256=${4:-} actual out
   if [ "${namespace}" = - ]; then namespace=""; fi
-  step "manifests:${name}" "server-side apply of ${source}"
+  step "manifests:${name}" "server-side apply of ${source}${sha256:+, sha256 ${sha256}}"
+  if [ -n "${sha256}" ]; then
+    # A carried file (Ignition wrote it from the config synth checked): checked again here, on the node.
+    [ -f "${source}" ] || fail "${source} is missing; Ignition writes it from the node's secret part: replace the node"
+    actual=$(sha256sum "${source}" | cut -d ' ' -f 1)
+    if [ "${actual}" != "${sha256}" ]; then
+      fail "${source} has sha256 ${actual}, not the pinned ${sha256}; refusing to apply it (the file changed after synth checked it): replace the node"
+    fi
+  fi
   if ! out=$(admin apply --server-side --force-conflicts --field-manager=keelson-bootstrap ${namespace:+--namespace="${namespace}"} -f "${source}" 2>&1); then
     fail "kubectl apply of ${source} failed: $(tail -n 3 <<<"${out}" | tr '\n' ' ')"
   fi
@@ -105,11 +123,15 @@ case "${command}" in
   apply-url) apply_url "$@" ;;
   wait-job) wait_job "$@" ;;
   delete) remove "$@" ;;
+  begin)
+    next_attempt
+    log "run ${keelson_attempt} of the bootstrap steps, at most ${KEELSON_MAX_ATTEMPTS}"
+    ;;
   done)
     step manifests:done
     status bootstrapped "pod network, CoreDNS and Argo CD applied; Argo CD takes over"
     publish_status || true
     log "bootstrapped"
     ;;
-  *) echo "usage: bootstrap-manifests apply|apply-url|wait-job|delete|done ..." >&2; exit 2 ;;
+  *) echo "usage: bootstrap-manifests apply|apply-url|wait-job|delete|begin|done ..." >&2; exit 2 ;;
 esac

@@ -280,6 +280,9 @@ if [ "${keelson_attempt}" -gt "${KEELSON_MAX_ATTEMPTS}" ]; then
   keelson_step=give-up
   status gave-up "$(sed -n 's/^message=//p' "${KEELSON_STATUS_FILE}" 2>/dev/null || true) (gave up after ${KEELSON_MAX_ATTEMPTS} attempts; replace the node)"
   log "gave up after ${KEELSON_MAX_ATTEMPTS} attempts; replace the node (keelson deploy shows its last error)"
+  # Published, so keelson deploy stops waiting for this node at once.
+  KEELSON_BOOTSTRAP_TOKEN=$(read_join_token)
+  publish_status || true
   exit 75
 fi
 

@@ -11,6 +11,8 @@ export interface NodeBootStatus {
   /** The step, as in the journal: `wait-api`, `join-lock`, `kubeadm-join`, `manifests:network`, ... */
   readonly step: string;
   readonly attempt: number;
+  /** After how many failed attempts the node stops retrying (the unit's bound); 0 when the node did not say. */
+  readonly maxAttempts: number;
   /** When the node wrote it (RFC 3339, UTC). */
   readonly time: string;
   /** The last error or what the step waits for. */
@@ -36,11 +38,20 @@ export function bootStatusFromLeases(list: { readonly items?: readonly LeaseLike
         state: a['keelson.dev/state'] ?? 'unknown',
         step: a['keelson.dev/step'] ?? '',
         attempt: Number(a['keelson.dev/attempt'] ?? 0),
+        maxAttempts: Number(a['keelson.dev/max-attempts'] ?? 0) || 0,
         time: a['keelson.dev/time'] ?? '',
         message: a['keelson.dev/message'] ?? '',
       };
     })
     .sort((x, y) => x.node.localeCompare(y.node));
+}
+
+/**
+ * Whether the node stopped trying: it says `gave-up`, or its last attempt
+ * (of `maxAttempts`) failed. Waiting for it longer is pointless.
+ */
+export function bootGaveUp(status: NodeBootStatus): boolean {
+  return status.state === 'gave-up' || (status.state === 'failed' && status.maxAttempts > 0 && status.attempt >= status.maxAttempts);
 }
 
 /**

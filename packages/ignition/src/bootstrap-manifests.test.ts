@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
 import { decodeInlineContents } from './builder';
-import { NODE_PATHS, renderNodeConfigs } from './node-configs';
+import { BOOTSTRAP_MANIFESTS_MAX_RUNS, NODE_PATHS, renderNodeConfigs } from './node-configs';
 import { testClusterSecrets } from './test-cluster-secrets';
 
 /**
@@ -16,7 +16,7 @@ import { testClusterSecrets } from './test-cluster-secrets';
  */
 const spec = parsePlatformConfig(exampleConfig());
 const bootstrap = [{ name: 'network', manifests: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe, namespace: kube-system}\n', cleanup: { job: { namespace: 'kube-system', name: 'keelson-cni-install' }, delete: ['job/keelson-cni-install'] } }];
-const config = renderNodeConfigs({ spec, secrets: testClusterSecrets(), secretPartUrl: () => 'https://unused/', bootstrap })[0];
+const config = renderNodeConfigs({ spec, secrets: testClusterSecrets(), secretPartUrl: () => 'https://unused/', initialize: true, bootstrap })[0];
 
 function node(): string {
   const root = mkdtempSync(join(tmpdir(), 'keelson-manifests-'));
@@ -95,6 +95,22 @@ describe('the bootstrap steps on the first controller', () => {
     expect(moved.status).toBe(1);
     expect(moved.kubectl.filter((c) => c.includes(' apply --server-side ') && c.includes('install.yaml'))).toEqual([pinned.kubectl[0]]);
     expect(moved.state.message).toBe(`${url} has sha256 ${upstreamSha256}, not the pinned ${'f'.repeat(64)}; refusing to apply it (a moved tag or a changed file)`);
+  });
+
+  it('counts each run of the step list as an attempt, so a failure in the last run the unit allows is final', () => {
+    const unit = (JSON.parse(config.full) as { systemd: { units: Array<{ name: string; contents?: string }> } }).systemd.units.find((u) => u.name === 'keelson-bootstrap-manifests.service')!.contents!;
+    // The bound the script publishes is the one systemd enforces.
+    expect(unit).toContain(`StartLimitBurst=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`);
+    expect(unit).toContain(`Environment=KEELSON_MAX_ATTEMPTS=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`);
+    expect(unit).toContain(`ExecStartPre=${NODE_PATHS.bootstrapManifestsScript} begin`);
+    const root = node();
+    step(root, ['apply', 'network', `${NODE_PATHS.bootstrapDir}/01-network.yaml`]);
+    for (let run = 1; run <= BOOTSTRAP_MANIFESTS_MAX_RUNS; run++) expect(step(root, ['begin']).stderr).toContain(`run ${run} of the bootstrap steps, at most ${BOOTSTRAP_MANIFESTS_MAX_RUNS}`);
+    const last = step(root, ['wait-job', 'kube-system', 'keelson-cni-install', '600'], 'Failed');
+    expect(last.status).toBe(1);
+    expect(last.state).toMatchObject({ state: 'failed', step: 'manifests:wait-keelson-cni-install', attempt: String(BOOTSTRAP_MANIFESTS_MAX_RUNS) });
+    // Its own count: kubeadm-bootstrap's attempts are not touched.
+    expect(existsSync(join(root, 'var/lib/keelson/bootstrap-attempt'))).toBe(false);
   });
 
   it('goes on once the Job completed, and ends with the status "bootstrapped"', () => {

@@ -19,7 +19,7 @@ import { testClusterSecrets } from './test-cluster-secrets';
 const spec = parsePlatformConfig(exampleConfig());
 const secrets = testClusterSecrets();
 
-function nodeFiles(node: NodeSpec, initialize?: boolean, restoreEtcdSnapshot?: EtcdSnapshotSource): Map<string, string> {
+function nodeFiles(node: NodeSpec, initialize = true, restoreEtcdSnapshot?: EtcdSnapshotSource): Map<string, string> {
   const config = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'https://unused/', initialize, restoreEtcdSnapshot }).find((c) => c.node.name === node.name);
   const parsed = JSON.parse(config?.full ?? '{}') as { storage: { files: Array<{ path: string; contents: { source?: string; compression?: string } }> } };
   return new Map(parsed.storage.files.map((f) => [f.path, decodeInlineContents(f.contents)?.toString('utf8') ?? '']));

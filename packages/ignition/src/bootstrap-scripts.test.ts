@@ -45,7 +45,7 @@ describe('the first-boot shell scripts (packages/ignition/scripts)', () => {
 
   it('are what every node gets; only bootstrap.env differs between nodes', () => {
     const spec = parsePlatformConfig(exampleConfig());
-    const configs = renderNodeConfigs({ spec, secrets: testClusterSecrets(), secretPartUrl: () => 'https://unused/' });
+    const configs = renderNodeConfigs({ spec, secrets: testClusterSecrets(), secretPartUrl: () => 'https://unused/', initialize: true });
     const filesOf = (json: string) => new Map((JSON.parse(json) as { storage: { files: Array<{ path: string; mode?: number; contents: { source?: string; compression?: string } }> } }).storage.files.map((f) => [f.path, { mode: f.mode, text: decodeInlineContents(f.contents)?.toString('utf8') }]));
     const envs = new Set<string>();
     for (const c of configs) {

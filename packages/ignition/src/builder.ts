@@ -655,11 +655,21 @@ function checkUrl(field: string, source: string): void {
   }
 }
 
+/** The last large text encoded: a node's secret part and its full config carry the same file (the Argo CD install, ~2 MB), encoded once. */
+let lastLarge: { text: string; resource: Resource } | undefined;
+
 /**
  * The shortest `data:` URL for `text`: percent-encoded, base64, or gzip + base64
  * (`compression: "gzip"`), in that order of preference on a tie.
  */
 function encodeText(text: string): Resource {
+  if (lastLarge?.text === text) return { ...lastLarge.resource };
+  const resource = encodeTextUncached(text);
+  if (text.length > 64 * 1024) lastLarge = { text, resource };
+  return resource;
+}
+
+function encodeTextUncached(text: string): Resource {
   const bytes = Buffer.from(text, 'utf8');
   const candidates: Resource[] = [
     { source: `data:,${percentEncode(bytes)}` },

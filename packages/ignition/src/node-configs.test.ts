@@ -22,7 +22,7 @@ const platform = (nodes?: { controllers: number; workers: number }) => {
   if (nodes) c.nodes = { controllers: { count: nodes.controllers }, workers: { count: nodes.workers } };
   return parsePlatformConfig(c);
 };
-const render = (spec = platform(), url = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`, initialize?: boolean) =>
+const render = (spec = platform(), url = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`, initialize = true) =>
   renderNodeConfigs({ spec, secrets, secretPartUrl: url, initialize });
 
 /** Every inline file of a config, decoded. */
@@ -216,6 +216,7 @@ describe('the generated units', () => {
       for (const u of config.systemd?.units ?? []) if (u.contents) units.set(u.name, u.contents);
     }
     expect([...units.keys()].sort()).toEqual([
+      'keelson-host-firewall.service',
       'keelson-kubeadm.service',
       'keelson-kubernetes-sysext.service',
       'keelson-kubernetes-update.service',
@@ -224,8 +225,8 @@ describe('the generated units', () => {
     ]);
     const result = systemdAnalyzeVerify(Object.fromEntries(units), {
       // Flatcar's own units and the programs the Kubernetes sysext and Flatcar bring.
-      assumeUnits: ['containerd.service', 'coreos-metadata.service', 'update-engine.service', 'systemd-sysext.service'],
-      assumeExecutables: ['/usr/bin/update_engine_client', '/usr/lib/systemd/systemd-sysupdate', NODE_PATHS.bootstrapScript],
+      assumeUnits: ['containerd.service', 'coreos-metadata.service', 'update-engine.service', 'systemd-sysext.service', 'kubelet.service'],
+      assumeExecutables: ['/usr/sbin/nft', '/usr/bin/update_engine_client', '/usr/lib/systemd/systemd-sysupdate', NODE_PATHS.bootstrapScript],
     });
     expect(result).toMatchObject({ ok: true });
   });
@@ -247,7 +248,7 @@ describe('pod network bootstrap and Pod Security defaults', () => {
     { name: 'argocd-root', manifests: manifests.replace('probe', 'root') },
   ];
   const spec = platform();
-  const configs = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', bootstrap, replaceKubeadmAddons: ['coredns'] });
+  const configs = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://127.0.0.1:1/x.ign', initialize: true, bootstrap, replaceKubeadmAddons: ['coredns'] });
   const units = (json: string) => (JSON.parse(json) as { systemd: { units: Array<{ name: string; enabled?: boolean; contents?: string }> } }).systemd.units;
 
   it('puts the steps and the unit that applies them, in order, on the first controller only, in its public part', () => {
@@ -279,15 +280,15 @@ describe('pod network bootstrap and Pod Security defaults', () => {
 
   it('passes a pinned URL step\'s SHA-256 to the step, and refuses one that is not a SHA-256', () => {
     const sha256 = 'a'.repeat(64);
-    const pinned = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', bootstrap: [{ name: 'argocd-install', url: 'https://example.com/install.yaml', sha256 }] })[0];
+    const pinned = renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', initialize: true, bootstrap: [{ name: 'argocd-install', url: 'https://example.com/install.yaml', sha256 }] })[0];
     expect(units(pinned.pointer).find((u) => u.name === 'keelson-bootstrap-manifests.service')?.contents).toContain(`ExecStart=${NODE_PATHS.bootstrapManifestsScript} apply-url argocd-install https://example.com/install.yaml - ${sha256}\n`);
-    expect(() => renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', bootstrap: [{ name: 'argocd-install', url: 'https://example.com/install.yaml', sha256: 'ABC' }] })).toThrow(
+    expect(() => renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', initialize: true, bootstrap: [{ name: 'argocd-install', url: 'https://example.com/install.yaml', sha256: 'ABC' }] })).toThrow(
       /bootstrap step argocd-install: sha256 "ABC" is not 64 lower-case hex digits/,
     );
   });
 
   it('refuses a step name that cannot be a file name and a URL that is not https', () => {
-    const render = (step: BootstrapStep) => () => renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', bootstrap: [step] });
+    const render = (step: BootstrapStep) => () => renderNodeConfigs({ spec, secrets, secretPartUrl: () => 'http://x/', initialize: true, bootstrap: [step] });
     expect(render({ name: 'Net work', manifests })).toThrow(/bootstrap step name "Net work" is not lower-case letters/);
     expect(render({ name: 'argocd', url: 'http://example.com/install.yaml' })).toThrow(/url "http:\/\/example.com\/install.yaml" is not an https URL/);
   });
@@ -322,12 +323,52 @@ describe('pod network bootstrap and Pod Security defaults', () => {
   });
 });
 
+describe('initialise only once: initialize is stated by the caller', () => {
+  const spec = platform({ controllers: 3, workers: 1 });
+  const docsOf = (text: string | undefined) => YAML.parseAllDocuments(text ?? '').map((d) => d.toJS() as { kind: string });
+  const clusterWide = (text: string | undefined) => docsOf(text).filter((d) => d.kind === 'ClusterConfiguration' || d.kind === 'KubeletConfiguration');
+
+  it('refuses a render that does not say whether it creates the cluster', () => {
+    const props = { spec, secrets, secretPartUrl: () => 'http://x/' } as unknown as Parameters<typeof renderNodeConfigs>[0];
+    expect(() => renderNodeConfigs(props)).toThrow(/renderNodeConfigs: initialize is undefined, not true or false; pass true only for the very first deploy \(no cluster exists yet\) and false for every later render/);
+  });
+
+  it('with initialize: false no node carries kubeadm-init.yaml and every controller, the first included, joins', () => {
+    const joiners = render(spec, undefined, false);
+    for (const c of joiners) {
+      const f = files(c.full);
+      expect({ node: c.node.name, init: f.has(NODE_PATHS.kubeadmInit) }).toEqual({ node: c.node.name, init: false });
+      expect(f.get(NODE_PATHS.bootstrapEnv)).toContain(': "${KEELSON_ACTION:=join}"');
+    }
+  });
+
+  it('gives every joining controller the ClusterConfiguration and KubeletConfiguration kubeadm init uses, with no secret in them', () => {
+    const init = files(render(spec)[0].full).get(NODE_PATHS.kubeadmInit);
+    const joiners = render(spec, undefined, false);
+    for (const c of joiners.filter((n) => n.node.role === 'controller')) {
+      const reference = files(c.full).get(NODE_PATHS.kubeadmCluster);
+      expect(clusterWide(reference)).toEqual(clusterWide(init));
+      expect(docsOf(reference).map((d) => d.kind)).toEqual(['ClusterConfiguration', 'KubeletConfiguration']);
+      expect(validateKubeadmConfig(reference ?? '')).toEqual([]);
+      expect(reference).not.toContain(secrets.bootstrapToken);
+      expect(reference).not.toMatch(/PRIVATE KEY|token:/);
+      // Not in the size-limited pointer.
+      expect(files(c.pointer).has(NODE_PATHS.kubeadmCluster)).toBe(false);
+    }
+    expect(files(joiners.find((n) => n.node.role === 'worker')?.full ?? '').has(NODE_PATHS.kubeadmCluster)).toBe(false);
+    // The first deploy: the first controller has it in kubeadm-init.yaml, only once; the others carry the reference.
+    const first = render(spec);
+    expect(files(first[0].full).has(NODE_PATHS.kubeadmCluster)).toBe(false);
+    expect(clusterWide(files(first[1].full).get(NODE_PATHS.kubeadmCluster))).toEqual(clusterWide(init));
+  });
+});
+
 describe('restoring etcd from a snapshot', () => {
   const spec = platform();
   // A presigned link: a credential for its lifetime.
   const url = 'https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=DO00EXAMPLE%2F20261125%2Ffra1%2Fs3%2Faws4_request&X-Amz-Signature=0123abcd';
   const sha256 = 'a'.repeat(64);
-  const withRestore = (restoreEtcdSnapshot: { url: string; sha256?: string }, initialize?: boolean, secretPartUrl = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`) =>
+  const withRestore = (restoreEtcdSnapshot: { url: string; sha256?: string }, initialize = true, secretPartUrl = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`) =>
     renderNodeConfigs({ spec, secrets, secretPartUrl, initialize, restoreEtcdSnapshot });
   const configs = withRestore({ url, sha256 });
   const [first, ...rest] = configs;
@@ -409,7 +450,7 @@ describe('the Kubernetes system extension pinned by hash (kubernetesSysext)', ()
   const sha256 = createHash('sha256').update(image).digest('hex');
   const url = `https://extensions.flatcar.org/extensions/${file}`;
   const secretPartUrl = (n: NodeSpec) => `http://127.0.0.1:1/${n.name}.ign`;
-  const pinned = (kubernetesSysext: { url: string; sha256: string }, s = spec, partUrl = secretPartUrl) => renderNodeConfigs({ spec: s, secrets, secretPartUrl: partUrl, kubernetesSysext });
+  const pinned = (kubernetesSysext: { url: string; sha256: string }, s = spec, partUrl = secretPartUrl) => renderNodeConfigs({ spec: s, secrets, secretPartUrl: partUrl, initialize: true, kubernetesSysext });
   type Storage = { storage: { files: Array<{ path: string; mode?: number; contents: { source?: string; verification?: { hash?: string } } }> } };
   const withoutPin = (json: string) => {
     const config = JSON.parse(json) as Storage;
@@ -436,7 +477,7 @@ describe('the Kubernetes system extension pinned by hash (kubernetesSysext)', ()
       expect(withoutPin(c.full)).toEqual(JSON.parse(plain[i].full));
     }
     // Undefined is the same as leaving the prop out: no image, no stamp, no sha256 hash anywhere.
-    const unset = renderNodeConfigs({ spec, secrets, secretPartUrl, kubernetesSysext: undefined });
+    const unset = renderNodeConfigs({ spec, secrets, secretPartUrl, initialize: true, kubernetesSysext: undefined });
     expect(unset.map((c) => c.full)).toEqual(plain.map((c) => c.full));
     for (const c of plain) {
       expect([...files(c.full).keys()]).not.toContain(NODE_PATHS.sysextStamp);

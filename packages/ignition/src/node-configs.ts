@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import YAML from 'yaml';
 import { NODE_NETWORK_CIDR, type BootstrapStep, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
 import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
 import { BOOTSTRAP_SCRIPTS } from './generated/bootstrap-scripts';
+import { HOST_FIREWALL, hostFirewallModel, renderHostFirewall } from './host-firewall';
 import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL, kubernetesSysextImage } from './pins';
 
 /** Placeholder the bootstrap script replaces with the node's private address from the metadata service. */
@@ -10,6 +13,11 @@ export const NODE_IP = '@NODE_IP@';
 
 /** How long the first controller waits for a bootstrap step's installer Job (the CNI install) before it reports the step failed. */
 export const BOOTSTRAP_JOB_WAIT_SECONDS = 600;
+/**
+ * How many runs of the first controller's bootstrap step list (keelson-bootstrap-manifests.service,
+ * each step bounded) systemd allows within 3 hours; the node publishes a failure in the last one as final.
+ */
+export const BOOTSTRAP_MANIFESTS_MAX_RUNS = 6;
 
 /** Where things live on a node. */
 export const NODE_PATHS = {
@@ -29,6 +37,14 @@ export const NODE_PATHS = {
   joinedStamp: '/var/lib/keelson/kubeadm-joined',
   sysextStamp: '/var/lib/keelson/kubernetes-sysext-installed',
   kubeadmInit: '/etc/keelson/kubeadm-init.yaml',
+  /**
+   * On controllers that join: the cluster-wide kubeadm documents
+   * (ClusterConfiguration, KubeletConfiguration) this render creates the
+   * cluster with, for verify and rehearse. No secret in it, and kubeadm
+   * join never reads it: a joining controller takes them from the cluster's
+   * kubeadm-config and kubelet-config ConfigMaps.
+   */
+  kubeadmCluster: '/etc/keelson/kubeadm-cluster.yaml',
   kubeadmJoin: '/etc/keelson/kubeadm-join.yaml',
   encryptionConfig: '/etc/kubernetes/encryption/config.yaml',
   auditPolicy: '/etc/kubernetes/audit/policy.yaml',
@@ -47,6 +63,8 @@ export const NODE_PATHS = {
   etcdRestoreSnapshot: '/var/lib/keelson/etcd-restore.db',
   /** etcd's data directory (kubeadm's `etcd.local.dataDir`). */
   etcdDataDir: '/var/lib/etcd',
+  /** Static names: `api.<domain>` at the private API address, when the cloud needs one (`apiPrivateAddress`). */
+  hosts: '/etc/hosts',
 } as const;
 
 export interface NodeConfigsProps {
@@ -65,10 +83,11 @@ export interface NodeConfigsProps {
    * the first controller included, is a joiner: it waits for the API behind
    * the load balancer and never creates a cluster, however long the API is
    * silent. Every render after the first deploy (scale-up, replacing any
-   * controller) must pass `false`; pass it explicitly either way.
-   * @default true — TODO(#20): required once synth states the first deploy explicitly
+   * controller) must pass `false`. Required, so no caller creates a second
+   * cluster by forgetting it; `keelson synth` passes `true` only while
+   * `infra-out/cluster-created.json` does not exist.
    */
-  readonly initialize?: boolean;
+  readonly initialize: boolean;
   /**
    * What the first controller applies, in order, right after it created the
    * cluster, before any pod network exists: the pod network and CoreDNS,
@@ -88,7 +107,7 @@ export interface NodeConfigsProps {
    * An etcd snapshot the first controller restores into `/var/lib/etcd`
    * before `kubeadm init`, when it creates the cluster (nothing answered on
    * the API endpoint for three minutes); a first controller that joins never
-   * restores. Only with `initialize` left `true`. The cluster must be
+   * restores. Only with `initialize: true`. The cluster must be
    * rendered from the same secrets bundle the snapshot was taken under: its
    * Secrets are encrypted with the bundle's key.
    * @default - no restore: the first controller creates an empty cluster
@@ -106,6 +125,25 @@ export interface NodeConfigsProps {
    * @default - not pinned here: the first boot fetches the image with systemd-sysupdate, checked against the bakery's SHA256SUMS over HTTPS
    */
   readonly kubernetesSysext?: KubernetesSysextImage;
+  /**
+   * The controllers' private addresses (or CIDRs), when the infrastructure
+   * pins them: the host firewall accepts etcd (2379-2380) only from them.
+   * @default - the node network: the clouds assign addresses at creation
+   */
+  readonly controllerAddresses?: readonly string[];
+  /**
+   * The private IPv4 address every node reaches the API server at, when
+   * public DNS gives `api.<domain>` another one (`NodeProvider.apiPrivateAddress`:
+   * on Hetzner the name resolves to the controllers' public addresses, for
+   * admins, and nodes use the private API load balancer). Each node's
+   * `/etc/hosts` then maps `api.<domain>` to it (with the usual localhost
+   * lines), so kubelet, kubeadm, the boot scripts and host-network pods
+   * (which get the node's `/etc/hosts`) reach the API privately. Public.
+   * @see https://github.com/kubernetes/kubernetes/blob/v1.36.0/pkg/kubelet/kubelet_pods.go (`nodeHostsFileContent`: host-network pods get the node's file)
+   * @see https://coreos.github.io/ignition/configuration-v3_3/ (`storage.files[].overwrite`: the image's file is replaced)
+   * @default - no `/etc/hosts` is written: nodes resolve `api.<domain>` through DNS
+   */
+  readonly apiPrivateAddress?: string;
 }
 
 /**
@@ -182,9 +220,33 @@ export function apiEndpoint(spec: PlatformSpec): string {
  * etcd with mTLS, Secrets encrypted at rest, audit logging, and no SSH.
  */
 export function renderNodeConfigs(props: NodeConfigsProps): NodeIgnition[] {
+  // Fails closed for callers without the type (JavaScript, a spread of an untyped object).
+  if (typeof props.initialize !== 'boolean') {
+    throw new Error(`renderNodeConfigs: initialize is ${JSON.stringify(props.initialize) ?? 'undefined'}, not true or false; pass true only for the very first deploy (no cluster exists yet) and false for every later render`);
+  }
+  checkApiPrivateAddress(props);
   checkRestore(props);
   checkKubernetesSysext(props);
   return props.spec.topology.nodes.map((node) => renderNode(props, node));
+}
+
+/** The private ranges (RFC 1918) an `apiPrivateAddress` must be in, as [first address, prefix length]. */
+const PRIVATE_RANGES: ReadonlyArray<readonly [first: string, bits: number]> = [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+];
+const ipv4Number = (address: string) => address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+const inRange = (address: string, [first, bits]: readonly [string, number]) =>
+  Math.floor(ipv4Number(address) / 2 ** (32 - bits)) === ipv4Number(first) / 2 ** (32 - bits);
+
+function checkApiPrivateAddress({ apiPrivateAddress: address }: NodeConfigsProps): void {
+  if (address === undefined) return;
+  if (!isIPv4(address) || !PRIVATE_RANGES.some((range) => inRange(address, range))) {
+    throw new Error(
+      `renderNodeConfigs: apiPrivateAddress ${JSON.stringify(address)} is not a private IPv4 address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16); pass NodeProvider.apiPrivateAddress(spec), e.g. "10.10.15.254", or leave it out to resolve api.<domain> through DNS`,
+    );
+  }
 }
 
 function checkRestore({ restoreEtcdSnapshot: restore, initialize }: NodeConfigsProps): void {
@@ -219,6 +281,20 @@ function checkKubernetesSysext({ kubernetesSysext: image, spec }: NodeConfigsPro
   }
 }
 
+/** Where the first controller keeps bootstrap step `index` (0-based) named `name`. */
+const bootstrapStepPath = (index: number, name: string) => `${NODE_PATHS.bootstrapDir}/${String(index + 1).padStart(2, '0')}-${name}.yaml`;
+
+/** A carried step's digest is the digest of what it carries (synth checked it on the file it read; this checks what reaches the config). */
+function checkCarried(step: { readonly name: string; readonly url: string; readonly sha256: string; readonly contents: string }): void {
+  if (!/^[0-9a-f]{64}$/.test(step.sha256)) {
+    throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: sha256 ${JSON.stringify(step.sha256)} is not 64 lower-case hex digits; pass the first field of \`sha256sum\` of ${step.url}`);
+  }
+  const actual = createHash('sha256').update(step.contents, 'utf8').digest('hex');
+  if (actual !== step.sha256) {
+    throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: the carried contents have sha256 ${actual}, not the pinned ${step.sha256}; carry the exact file of ${step.url} (read as UTF-8, unchanged), or correct the pin`);
+  }
+}
+
 function renderNode(props: NodeConfigsProps, node: NodeSpec): NodeIgnition {
   const publicPart = new IgnitionConfig();
   const secret = new IgnitionConfig();
@@ -239,7 +315,7 @@ function renderNode(props: NodeConfigsProps, node: NodeSpec): NodeIgnition {
 const kubernetesRelease = (spec: PlatformSpec) => KUBERNETES_RELEASES[spec.config.versions.kubernetes];
 const isFirstController = (node: NodeSpec) => node.role === 'controller' && node.index === 1;
 /** The snapshot this node restores when it creates the cluster: only the first controller, only when it may initialize. */
-const restoreFor = (props: NodeConfigsProps, node: NodeSpec) => (isFirstController(node) && props.initialize !== false ? props.restoreEtcdSnapshot : undefined);
+const restoreFor = (props: NodeConfigsProps, node: NodeSpec) => (isFirstController(node) && props.initialize ? props.restoreEtcdSnapshot : undefined);
 
 /** Content with no secret in it: units, scripts, policies, the sysext transfer. */
 function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
@@ -248,12 +324,30 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
   const release = kubernetesRelease(spec);
 
   cfg.addFile({ path: '/etc/hostname', contents: { text: `${node.name}\n` }, mode: 0o644 });
+  if (props.apiPrivateAddress !== undefined) {
+    // Replaces the image's file (overwrite), so it keeps the localhost lines
+    // of Flatcar's baselayout; host-network pods get this file from the kubelet.
+    cfg.addFile({ path: NODE_PATHS.hosts, mode: 0o644, overwrite: true, contents: { text: hostsFile(spec, props.apiPrivateAddress) } });
+  }
 
   // No way in: sshd never runs, and no key is ever fetched from the metadata service.
   for (const unit of ['sshd.service', 'sshd.socket', 'coreos-metadata-sshkeys@core.service']) cfg.addUnit({ name: unit, mask: true });
   // Reboots are coordinated in the cluster (one node at a time, draining
   // within the PodDisruptionBudgets); locksmith would reboot on its own.
   cfg.addUnit({ name: 'locksmithd.service', mask: true });
+  // The host firewall: etcd, kubelet and Ceph ports closed to all but their
+  // clients, loaded before the kubelet (Hetzner's firewall does not filter
+  // the private network). Its own unit, so it never flushes Cilium's tables.
+  cfg.addFile({ path: HOST_FIREWALL.path, mode: 0o644, contents: { text: renderHostFirewall(hostFirewallModel(node, props.controllerAddresses)) } });
+  cfg.addUnit({
+    name: HOST_FIREWALL.unit,
+    enabled: true,
+    contents: unit({
+      Unit: ['Description=Keelson host firewall (nftables table inet keelson): etcd, kubelet and Ceph ports', 'DefaultDependencies=no', 'Wants=network-pre.target', 'Before=network-pre.target kubelet.service keelson-kubeadm.service', 'After=local-fs.target'],
+      Service: ['Type=oneshot', 'RemainAfterExit=yes', `ExecStart=/usr/sbin/nft -j -f ${HOST_FIREWALL.path}`],
+      Install: ['WantedBy=multi-user.target'],
+    }),
+  });
   cfg.addUnit({ name: 'update-engine.service', enabled: true });
   cfg.addUnit({ name: 'containerd.service', enabled: true });
   cfg.addUnit({
@@ -376,7 +470,7 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
   });
 
   const steps = props.bootstrap ?? [];
-  if (isFirstController(node) && props.initialize !== false && steps.length > 0) {
+  if (isFirstController(node) && props.initialize && steps.length > 0) {
     cfg.addFile({ path: NODE_PATHS.bootstrapManifestsScript, mode: 0o755, contents: { text: BOOTSTRAP_SCRIPTS['bootstrap-manifests.sh'].text } });
     const run = `ExecStart=${NODE_PATHS.bootstrapManifestsScript}`;
     const execs = steps.map((step, i) => {
@@ -387,10 +481,15 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
         if (!/^https:\/\/\S+$/.test(step.url)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: url ${JSON.stringify(step.url)} is not an https URL; pin an upstream manifest by its tag`);
         const sha256 = 'sha256' in step ? step.sha256 : undefined;
         if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: sha256 ${JSON.stringify(sha256)} is not 64 lower-case hex digits; pass the first field of \`sha256sum\` of the file at the URL`);
+        if ('contents' in step) {
+          // Carried: the file is in the secret part (addSecretContent); the node checks its digest again before applying it.
+          checkCarried(step);
+          return [`${run} apply ${step.name} ${bootstrapStepPath(i, step.name)} ${step.namespace ?? '-'} ${step.sha256}`];
+        }
         // `-` for no namespace keeps the digest in its place.
         return [`${run} apply-url ${step.name} ${step.url} ${step.namespace ?? '-'}${sha256 ? ` ${sha256}` : ''}`];
       }
-      const path = `${NODE_PATHS.bootstrapDir}/${String(i + 1).padStart(2, '0')}-${step.name}.yaml`;
+      const path = bootstrapStepPath(i, step.name);
       cfg.addFile({ path, mode: 0o644, contents: { text: step.manifests } });
       const apply = `${run} apply ${step.name} ${path}`;
       if (!step.cleanup) return [apply];
@@ -411,11 +510,14 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
           // At most 6 runs of the whole list (each step bounded) within 3 hours; then the unit stays
           // failed, and the node's status (keelson-boot/status-<node>) keeps the step and its error.
           'StartLimitIntervalSec=3h',
-          'StartLimitBurst=6',
+          `StartLimitBurst=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`,
         ],
         Service: [
           'Type=oneshot',
           'RemainAfterExit=yes',
+          // The script publishes it as the node's max-attempts: a failed last run ends keelson deploy's wait at once.
+          `Environment=KEELSON_MAX_ATTEMPTS=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`,
+          `ExecStartPre=${NODE_PATHS.bootstrapManifestsScript} begin`,
           // In order; server-side apply is idempotent, so a retry after a partial
           // apply (a custom resource before its CRD is served) converges.
           ...execs,
@@ -437,6 +539,16 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
   }
 }
 
+/** `/etc/hosts` with `api.<domain>` at the private API address. */
+const hostsFile = (spec: PlatformSpec, address: string): string =>
+  [
+    '# Written by Ignition (Keelson): nodes reach the API server privately; public DNS gives api.<domain> to admins.',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost',
+    `${address}\t${apiEndpoint(spec).split(':')[0]}`,
+    '',
+  ].join('\n');
+
 /** Keys, certificates and the bootstrap token. */
 function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
   const { spec, secrets } = props;
@@ -455,9 +567,23 @@ function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     secretFile(`${pki}/sa.key`, secrets.serviceAccount.privateKeyPem);
     secretFile(`${pki}/sa.pub`, secrets.serviceAccount.publicKeyPem);
     secretFile(NODE_PATHS.encryptionConfig, encryptionConfig(secrets.encryptionKey));
-    if (isFirstController(node) && props.initialize !== false) secretFile(NODE_PATHS.kubeadmInit, initConfig(props, node));
+    if (isFirstController(node) && props.initialize) {
+      secretFile(NODE_PATHS.kubeadmInit, initConfig(props, node));
+    } else {
+      // A reference for verify and rehearse, not an input: on a real cluster a joining controller takes its
+      // ClusterConfiguration from the kubeadm-config ConfigMap (what kubeadm init uploaded), never from a file.
+      // Public, but kept out of the size-limited pointer.
+      cfg.addFile({ path: NODE_PATHS.kubeadmCluster, mode: 0o644, contents: { text: clusterReference(spec) } });
+    }
     const restore = restoreFor(props, node);
     if (restore) secretFile(NODE_PATHS.etcdRestoreUrl, `${restore.url}\n`);
+  }
+  if (isFirstController(node) && props.initialize) {
+    // Public, but large (the Argo CD install is about 2 MB, some 150 KB gzip-compressed): it goes with the
+    // secret part, which has no size limit, never into the pointer (user-data: 32 or 64 KiB).
+    (props.bootstrap ?? []).forEach((step, i) => {
+      if ('contents' in step) cfg.addFile({ path: bootstrapStepPath(i, step.name), mode: 0o644, contents: { text: step.contents } });
+    });
   }
   secretFile(NODE_PATHS.kubeadmJoin, joinConfig(spec, secrets, node));
   // Public, but kept out of the size-limited pointer: joiners check the API endpoint against it while they wait.
@@ -568,6 +694,15 @@ function initConfig(props: NodeConfigsProps, node: NodeSpec): string {
     skipPhases: (props.replaceKubeadmAddons ?? []).map((a) => `addon/${a}`),
   };
   return renderKubeadmConfig([init, clusterConfig(spec), kubeletConfig()]);
+}
+
+/**
+ * The cluster-wide documents of {@link initConfig}, from the same functions,
+ * so verify and rehearse read the control plane's flags from a render where
+ * every node joins exactly as kubeadm init would have used them.
+ */
+function clusterReference(spec: PlatformSpec): string {
+  return renderKubeadmConfig([clusterConfig(spec), kubeletConfig()]);
 }
 
 function joinConfig(spec: PlatformSpec, secrets: ClusterSecrets, node: NodeSpec): string {
@@ -707,7 +842,7 @@ function sysupdateTransfer(minor: string): string {
  * The script itself (`scripts/kubeadm-bootstrap.sh`) is the same on every node.
  */
 function bootstrapEnv(props: NodeConfigsProps, node: NodeSpec): string {
-  const init = isFirstController(node) && props.initialize !== false;
+  const init = isFirstController(node) && props.initialize;
   const restore = restoreFor(props, node);
   const values: Array<[string, string]> = [
     ['KEELSON_NODE', node.name],

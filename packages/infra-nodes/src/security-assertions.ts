@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+import { USER_DATA_LIMIT_BYTES as HETZNER_USER_DATA_LIMIT_BYTES } from './hetzner/pins';
 import { isKeylessSshPublicKey } from './internal/keyless-ssh-key';
 
 /**
@@ -13,6 +14,19 @@ import { isKeylessSshPublicKey } from './internal/keyless-ssh-key';
  *
  * @see https://developer.hashicorp.com/terraform/language/syntax/json
  */
+
+/**
+ * The largest user-data each cloud's server accepts, in bytes, by the
+ * Terraform resource type of the server: what a node's Ignition pointer must
+ * fit in (everything else goes into the secret part it fetches).
+ *
+ * @see https://docs.digitalocean.com/products/droplets/how-to/provide-user-data/ (64 KiB)
+ * @see https://docs.hetzner.cloud/reference/cloud#servers-create-a-server (32 KiB)
+ */
+export const USER_DATA_LIMIT_BYTES: Readonly<Record<string, number>> = {
+  digitalocean_droplet: 64 * 1024,
+  hcloud_server: HETZNER_USER_DATA_LIMIT_BYTES,
+};
 
 /** A parsed Terraform JSON document (`JSON.parse` of `main.tf.json`). */
 export interface TerraformJson {

@@ -6,6 +6,11 @@ import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k
 import type { PlatformSpec } from '@keelson/platform-spec';
 import { PodNetwork, type PodNetworkProps } from './pod-network';
 
+/** Seconds the CNI installer Job may run, retries included: under the node's 600 s wait for it. */
+export const CNI_INSTALLER_DEADLINE_SECONDS = 540;
+/** Pod retries of the CNI installer Job (Helm against a young API server can fail a few times). */
+export const CNI_INSTALLER_BACKOFF_LIMIT = 6;
+
 /**
  * The Helm image the bootstrap Job runs, pinned by tag and digest.
  *
@@ -80,7 +85,14 @@ export function bootstrapManifests(spec: PlatformSpec, props: Omit<PodNetworkPro
     kind: 'Job',
     metadata: { name: CNI_INSTALLER.job, namespace, labels: { 'app.kubernetes.io/name': CNI_INSTALLER.job } },
     spec: {
-      backoffLimit: 20,
+      // Fails (condition Failed, reason DeadlineExceeded or BackoffLimitExceeded)
+      // before the first controller stops waiting for it (ignition's
+      // BOOTSTRAP_JOB_WAIT_SECONDS, 600 s), so the node reports the Job's own
+      // reason and its last log lines rather than a bare timeout.
+      // @see https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup
+      backoffLimit: CNI_INSTALLER_BACKOFF_LIMIT,
+      activeDeadlineSeconds: CNI_INSTALLER_DEADLINE_SECONDS,
+      // Kept an hour after it ends, for `kubectl logs` on a failure; the node deletes it after a success.
       ttlSecondsAfterFinished: 3600,
       template: {
         metadata: { labels: { 'app.kubernetes.io/name': CNI_INSTALLER.job } },

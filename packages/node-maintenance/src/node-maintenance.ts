@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, UpstreamHelmChart, type RequiredAntiAffinity } from '@keelson/cluster-kit';
-import { endpoints, NODE_NETWORK_CIDR, type PlatformSpec } from '@keelson/platform-spec';
+import { endpoints, NODE_NETWORK_CIDR, RECOVERY, type PlatformSpec } from '@keelson/platform-spec';
 
 /**
  * The kured chart, pinned (chart 6.0.0 ships kured 1.22.1).
@@ -64,8 +64,8 @@ export interface KubeletCsrApproverValues {
  */
 export const APPROVER_POD_LABELS = { 'app.kubernetes.io/name': 'kubelet-csr-approver', 'app.kubernetes.io/instance': 'kubelet-csr-approver' } as const;
 
-/** Seconds kubelet-csr-approver stays on an unreachable or not-ready node. */
-export const APPROVER_FAILOVER_SECONDS = 30;
+/** Seconds kubelet-csr-approver stays on an unreachable or not-ready node (the platform's recovery bound). */
+export const APPROVER_FAILOVER_SECONDS = RECOVERY.failoverTolerationSeconds;
 
 export interface NodeMaintenanceProps {
   readonly spec: PlatformSpec;

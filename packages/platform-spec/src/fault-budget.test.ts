@@ -1,4 +1,5 @@
 import { assignFailureDomains, computeFaultBudget, type FaultBudget } from './fault-budget';
+import { RECOVERY } from './recovery';
 
 const anyThird = { type: 'any-third' } as const;
 
@@ -144,5 +145,11 @@ describe('even controller counts suggest counts that also keep quorum', () => {
   ])('%i controllers and %i workers: %s', (controllers, workers, suggestion) => {
     const r = computeFaultBudget({ controllers, workers, faultModel: anyThird });
     expect(r.ok ? [] : r.problems.map((p) => p.message)).toEqual([expect.stringMatching(new RegExp(`is even; .*${suggestion}$`))]);
+  });
+});
+
+describe('the recovery bound', () => {
+  it("sizes a singleton's failover toleration to fit the bound exactly: grace period + toleration + start allowance", () => {
+    expect(RECOVERY.nodeMonitorGracePeriodSeconds + RECOVERY.failoverTolerationSeconds + RECOVERY.startAllowanceSeconds).toBe(RECOVERY.boundSeconds);
   });
 });

@@ -322,7 +322,41 @@ export type BootstrapStep =
        */
       readonly cleanup?: { readonly job: { readonly namespace: string; readonly name: string }; /** `kind/name`, in the Job's namespace unless cluster-scoped. */ readonly delete: readonly string[] };
     }
-  | { readonly name: string; /** A pinned upstream manifest (a tag in the URL). */ readonly url: string; /** Namespace for objects that name none. */ readonly namespace?: string };
+  | {
+      readonly name: string;
+      /** A pinned upstream manifest (a tag in the URL). */
+      readonly url: string;
+      /** Namespace for objects that name none. */
+      readonly namespace?: string;
+      /**
+       * SHA-256 of the file at `url`, 64 lower-case hex digits: checked by
+       * synth when it carries the file, and by the node before it applies it.
+       * @default - not pinned: the node applies whatever the URL serves
+       */
+      readonly sha256?: string;
+      /**
+       * The same file in a pinned Git tag (laid out as `KEELSON_MANIFESTS_DIR`
+       * is): synth reads it there (or from its cache, fetching the tag once
+       * when online) and carries it into the node config, so the node never
+       * downloads it. Needs `sha256`.
+       * @default - the node downloads `url` at first boot
+       */
+      readonly gitSource?: { readonly repoURL: string; readonly revision: string; readonly path: string };
+    }
+  | {
+      readonly name: string;
+      /** Where the file comes from (for logs and errors; the node never fetches it). */
+      readonly url: string;
+      /** Namespace for objects that name none. */
+      readonly namespace?: string;
+      /** SHA-256 of `contents` (UTF-8), 64 lower-case hex digits: the node applies the file only with this hash. */
+      readonly sha256: string;
+      /**
+       * The file itself, carried in the node's secret part (gzip-compressed),
+       * not in the size-limited user-data.
+       */
+      readonly contents: string;
+    };
 
 /** One node's boot config as the infrastructure receives it. */
 export interface NodeBootConfig {
@@ -483,6 +517,25 @@ export interface NodeProvider {
    * alternatives. Every rendering method runs it too.
    */
   checkSpec(spec: PlatformSpec): void;
+  /**
+   * The private IPv4 address nodes reach the API server at (`api.<domain>`),
+   * when public DNS does not give them the right one: node configs then pin
+   * the name to it in `/etc/hosts`. `undefined` when nodes resolve
+   * `api.<domain>` through DNS like everyone else (DigitalOcean: its API load
+   * balancer is public, behind its own firewall). On Hetzner the name
+   * resolves to the controllers' public addresses for admins, and nodes use
+   * the private load balancer's fixed address.
+   */
+  apiPrivateAddress(spec: PlatformSpec): string | undefined;
+  /**
+   * The controllers' private IPv4 addresses, in topology order, when the
+   * infrastructure pins them at creation: node configs then accept etcd
+   * (2379-2380) only from them. `undefined` when the cloud assigns them
+   * (DigitalOcean: a droplet cannot choose its VPC address), and the host
+   * firewall accepts etcd from the whole node network. Hetzner pins each
+   * controller's address in the node subnet.
+   */
+  controllerPrivateAddresses(spec: PlatformSpec): readonly string[] | undefined;
   /** The object-store credentials from the environment, when set (e.g. SPACES_ACCESS_KEY_ID). */
   credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined;
   renderTerraform(input: InfraInput): TerraformDocument;

@@ -33,4 +33,9 @@ export const RECOVERY = {
    * image on a node that lacks it and the first successful readiness probe.
    */
   startAllowanceSeconds: 30,
+  /**
+   * The `unreachable`/`not-ready` tolerationSeconds a singleton gets so it
+   * fits the bound: bound − grace period − start allowance (90 − 50 − 30).
+   */
+  failoverTolerationSeconds: 10,
 } as const;

@@ -79,8 +79,8 @@ describe('the rook-ceph chart values', () => {
     expect(names).toEqual(expect.arrayContaining(['drivers.csi.ceph.io', 'operatorconfigs.csi.ceph.io', 'cephclusters.ceph.rook.io']));
     const operator = rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ceph-csi-controller-manager');
     expect(operator.spec.template.spec.tolerations).toEqual([
-      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
-      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
     ]);
     const imageSet = valuesOf(objects, 'storage-ceph-csi-drivers').operatorConfig as any;
     expect(rendered.find((o) => o.kind === 'ConfigMap' && o.metadata.name === imageSet.driverSpecDefaults.imageSet.name)?.metadata.namespace).toBe('rook-ceph');
@@ -147,8 +147,8 @@ describe('the ceph-csi-drivers chart values', () => {
       // The operator selects and labels the controller pods `app: <driver>-ctrlplugin`.
       expect(plugin.affinity).toEqual({ podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: `${name}-ctrlplugin` } }, topologyKey }] } });
       expect(plugin.tolerations).toEqual([
-        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
-        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
       ]);
       expect(plugin.deploymentStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
     }

@@ -37,7 +37,7 @@ describe.each([
     expect(fs.spec.metadataServer.placement.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
       { labelSelector: { matchLabels: { app: 'rook-ceph-mds', rook_file_system: 'ceph-filesystem' } }, topologyKey: 'kubernetes.io/hostname' },
     ]);
-    expect(fs.spec.metadataServer.placement.tolerations).toContainEqual({ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 });
+    expect(fs.spec.metadataServer.placement.tolerations).toContainEqual({ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 });
   });
 
   it(`keeps mon quorum and min_size in every pool for every choice of ${k} failed nodes (from the rendered objects)`, () => {
@@ -87,8 +87,8 @@ describe('RookStorage on the default platform (6 nodes)', () => {
       'ceph-csi-operator': {
         controllerManager: {
           tolerations: [
-            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
-            { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
+            { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
           ],
         },
       },

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { afterCrds, LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
-import { endpoints, VELERO_SNAPSHOT_CLASS_LABEL, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
+import { endpoints, RECOVERY, VELERO_SNAPSHOT_CLASS_LABEL, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import {
@@ -116,7 +116,7 @@ export interface RookStorageProps {
    * Seconds before the mgr and MDS pods, the ceph-csi-operator and the CSI
    * controller plugins leave a node that is unreachable or not ready (they
    * hold no local state and restart elsewhere).
-   * @default 30
+   * @default 10 (platform-spec's RECOVERY.failoverTolerationSeconds: back within the recovery bound)
    */
   readonly failoverSeconds?: number;
 }
@@ -178,7 +178,7 @@ export class RookStorage extends LayerChart implements StorageLayer {
   constructor(scope: Construct, id: string, props: RookStorageProps) {
     super(scope, id, { spec: props.spec, layer: 'storage' });
     const { spec } = props;
-    const failoverSeconds = props.failoverSeconds ?? 30;
+    const failoverSeconds = props.failoverSeconds ?? RECOVERY.failoverTolerationSeconds;
     if (!Number.isInteger(failoverSeconds) || failoverSeconds < 0) {
       throw new Error(`RookStorage: failoverSeconds is ${failoverSeconds}; use a whole number of seconds (0 or more), e.g. 30`);
     }

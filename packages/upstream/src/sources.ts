@@ -264,7 +264,11 @@ function checkFiles(name: string, root: string, pinned: GitLock, files: readonly
   for (const rel of files) {
     const path = join(root, rel);
     if (!existsSync(path)) wrong.push(`${rel} is missing`);
-    else if (sha256File(path) !== pinned.files[rel]) wrong.push(`${rel} differs`);
+    else {
+      const actual = sha256File(path);
+      // Both digests: the reader can tell a changed file from a stale pin.
+      if (actual !== pinned.files[rel]) wrong.push(`${rel} differs (sha256 ${actual}, pinned ${pinned.files[rel]})`);
+    }
   }
   if (wrong.length > 0) throw new SourceError(`${name} in ${root} does not match the pinned files: ${wrong.slice(0, 5).join(', ')}${wrong.length > 5 ? ` and ${wrong.length - 5} more` : ''}; restore them from the tag`);
   return `sha256:${createHash('sha256').update(files.map((f) => `${pinned.files[f]}  ${f}\n`).join('')).digest('hex')}`;

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { decodeInlineContents } from '@keelson/ignition';
+import { USER_DATA_LIMIT_BYTES } from '@keelson/infra-nodes/security-assertions';
 import { scanForSecrets } from '@keelson/k8s-schemas';
 import { terraformServers } from './rendered';
 import { asArray, check, isRecord, type CheckResult, type Finding, type Loose, type ReportRow } from './types';
@@ -51,7 +52,8 @@ function entries(config: Loose): Map<string, string> {
  * For each node of `infra-out/ignition/`:
  *
  * - the user-data of its server in the Terraform JSON is byte for byte its
- *   `<node>.pointer.ign`;
+ *   `<node>.pointer.ign`, within the cloud's user-data limit (64 KiB on
+ *   DigitalOcean, 32 KiB on Hetzner);
  * - the pointer fetches the secret part over HTTPS with no credential in the
  *   link, and its `sha512-` hash is the hash of `<node>.secret.ign` (else
  *   Ignition refuses to boot it);
@@ -93,6 +95,12 @@ export function checkBootFiles(infraDir: string, terraform: Parameters<typeof te
     const server = servers.get(name);
     if (!server) problems.push(`no server named ${name} in ${basename(terraformFile)}: nothing boots this config`);
     else if (String(server.attributes.user_data ?? '') !== pointerText) problems.push(`the user_data of ${server.address} is not ${basename(pointerFile)}: the node boots something the other checks did not read; run keelson synth`);
+    // The cloud refuses a server whose user-data is larger than its limit; big content (the Argo CD install) belongs in the secret part.
+    const limit = server ? USER_DATA_LIMIT_BYTES[server.address.split('.')[0]] : undefined;
+    const pointerBytes = Buffer.byteLength(pointerText);
+    if (limit !== undefined && pointerBytes > limit) {
+      problems.push(`${basename(pointerFile)} is ${pointerBytes} bytes; ${server?.address.split('.')[0]} accepts at most ${limit} bytes of user-data, so the cloud would refuse the server: move content into the secret part, which has no such limit`);
+    }
     let pointer: Loose;
     try {
       pointer = JSON.parse(pointerText);
@@ -146,7 +154,7 @@ export function checkBootFiles(infraDir: string, terraform: Parameters<typeof te
       if (st && (st.mode & 0o077) !== 0) problems.push(`${basename(file)} has mode ${(st.mode & 0o777).toString(8)}: it holds keys; chmod 600 it (synth writes it so)`);
     }
     for (const message of problems) findings.push({ file: rel(pointerFile), message: `${name}: ${message}` });
-    rows.push({ name, ok: problems.length === 0, detail: problems.length === 0 ? 'user-data is the pointer; secret part pinned by sha512 over HTTPS; no secret in the user-data; pointer + secret part = the config verified' : problems[0], file: rel(pointerFile) });
+    rows.push({ name, ok: problems.length === 0, detail: problems.length === 0 ? 'user-data is the pointer, within the cloud\'s limit; secret part pinned by sha512 over HTTPS; no secret in the user-data; pointer + secret part = the config verified' : problems[0], file: rel(pointerFile) });
   }
   return check('boot-files', `${names.length} nodes: the user-data, the secret part and its hash, against the config every other check reads`, findings, [], rows);
 }

@@ -1,9 +1,11 @@
 // The firewall and buckets check: from outside, nothing but the web ports
 // (and the API server for the admin ranges) is reachable, and the buckets
 // are private, the Ignition one emptied by an expiry rule.
-import { inboundRules, opensPort, type TerraformJson } from '@keelson/infra-nodes/security-assertions';
+import { findOpenApiLoadBalancers, inboundRules, opensPort, type TerraformJson } from '@keelson/infra-nodes/security-assertions';
 import { asArray, check, isRecord, type CheckResult, type Finding, type Loose, type TerraformDocument } from './types';
 import { cidrContains } from './network-policy';
+import { checkHostFirewalls } from './host-firewall';
+import type { NodeInfo } from './types';
 
 /** Ports anyone may reach: HTTP (redirected) and HTTPS. */
 const PUBLIC_PORTS = [80, 443];
@@ -25,15 +27,21 @@ function portsOf(rule: { protocol: string; ports: string }): string {
  *   private ranges: `0.0.0.0/0`, `::/0`, any public CIDR) opens only TCP
  *   80/443, or TCP 6443 from the config's admin ranges; load balancers,
  *   tags and droplets as sources are inside the platform;
- * - the API load balancer's own firewall allows no `0.0.0.0/0`;
+ * - the API load balancer's own firewall allows no `0.0.0.0/0`; a Hetzner
+ *   load balancer serving 6443 has no public interface (Hetzner load
+ *   balancers have no source filter, so a public one answers everyone);
  * - every bucket and bucket object is `private`; the bucket holding the
  *   nodes' Ignition secret parts has an enabled lifecycle rule that expires
- *   them.
+ *   them;
+ * - with `nodes`: every node's host firewall ({@link checkHostFirewalls}),
+ *   since Hetzner's firewall does not filter the private network.
  *
+ * @see https://docs.hetzner.com/cloud/firewalls/faq/
  * @see https://docs.digitalocean.com/products/networking/firewalls/
  * @see https://docs.digitalocean.com/products/spaces/how-to/configure-lifecycle-rules/
+ * @see https://docs.hetzner.com/cloud/load-balancers/overview
  */
-export function checkFirewall(terraform: TerraformDocument, terraformFile: string, adminCidrs: readonly string[] = []): CheckResult {
+export function checkFirewall(terraform: TerraformDocument, terraformFile: string, adminCidrs: readonly string[] = [], nodes?: readonly NodeInfo[]): CheckResult {
   const findings: Finding[] = [];
   const rules = inboundRules(terraform as TerraformJson);
   for (const r of rules) {
@@ -53,6 +61,10 @@ export function checkFirewall(terraform: TerraformDocument, terraformFile: strin
     const open = allow.filter((a) => /^cidr:(0\.0\.0\.0\/0|::\/0)$/.test(a));
     if (open.length > 0 && asArray((lb as Loose)?.forwarding_rule).some((f: Loose) => Number(f?.entry_port) === API_PORT)) findings.push({ file: terraformFile, message: `digitalocean_loadbalancer.${key} firewall allows ${open.join(', ')} to the API server: allow only the admin ranges and the nodes` });
   }
+  // DigitalOcean's balancers are checked above; Hetzner's here, by infra-nodes' own assertion.
+  for (const p of findOpenApiLoadBalancers(terraform as TerraformJson).filter((p) => p.resource.startsWith('hcloud_'))) {
+    findings.push({ file: terraformFile, message: `${p.resource} ${p.message}` });
+  }
   let buckets = 0;
   for (const [type, acl] of [['digitalocean_spaces_bucket', 'acl'], ['digitalocean_spaces_bucket_object', 'acl']] as const) {
     for (const [key, attributes] of Object.entries(terraform.resource?.[type] ?? {})) {
@@ -70,5 +82,8 @@ export function checkFirewall(terraform: TerraformDocument, terraformFile: strin
     const expiring = asArray<Loose>(bucket.lifecycle_rule).some((r) => r?.enabled === true && Number(r?.expiration?.days) > 0);
     if (!expiring) findings.push({ file: terraformFile, message: `digitalocean_spaces_bucket.${key} holds the nodes' Ignition secret parts but no enabled lifecycle_rule expires them: the secrets stay readable to anyone holding an old URL or key; add lifecycle_rule { enabled = true, expiration { days = 1 } }` });
   }
-  return check('firewall', `${rules.length} inbound firewall rules: only 80/443 (and ${API_PORT} for the admin ranges) open to the internet; ${buckets} buckets private, the Ignition secret parts expiring`, findings);
+  const host = nodes ? checkHostFirewalls(nodes) : undefined;
+  if (host) findings.push(...host.findings);
+  const hostText = host ? `; host firewalls on ${nodes?.length} nodes: etcd from controllers only, kubelet and Ceph from the node network and pods${host.wholeNetwork > 0 ? ` (controllers' set = the node network on ${host.wholeNetwork} controllers: addresses not pinned)` : ''}` : '';
+  return check('firewall', `${rules.length} inbound firewall rules: only 80/443 (and ${API_PORT} for the admin ranges) open to the internet; ${buckets} buckets private, the Ignition secret parts expiring${hostText}`, findings, [], host?.rows);
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { EtcdClient, EtcdMemberPlan, ReplacementMember } from '@keelson/etcd-tls';
+import { BOOT_NAMESPACE, bootRbacManifest, bootStatusFromLeases, type NodeBootStatus } from '@keelson/ignition';
 
 /** One answer of a probe: whether it passed, and what was seen (for the stop-and-explain message). */
 export interface Observation {
@@ -54,6 +55,10 @@ export interface ClusterAdapter {
   createBackup(name: string): Promise<void>;
   /** The Velero Backup's `status.phase` (`InProgress`, `Completed`, `Failed`, `PartiallyFailed`, ...). */
   backupPhase(name: string): Promise<string>;
+  /** What every node's first boot last published (Leases `keelson-boot/status-<node>`); empty while the namespace does not exist. */
+  bootStatus(): Promise<NodeBootStatus[]>;
+  /** Applies the `keelson-boot` namespace and the bootstrap token's Lease rights (for clusters made before the first boot applied them). */
+  applyBootRbac(): Promise<void>;
 }
 
 /** An etcd member with its health, as the health gate needs it. */
@@ -108,6 +113,8 @@ export const kubectlArgs = {
   applyStdin: (): string[] => ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', '-'],
   createStdin: (): string[] => ['create', '-f', '-'],
   backupPhase: (name: string): string[] => ['get', 'backups.velero.io', name, '-n', VELERO_NAMESPACE, '--ignore-not-found', '-o', 'jsonpath={.status.phase}'],
+  // kubectl lists nothing (exit 0) in a namespace that does not exist: no status yet, not an error.
+  bootLeases: (): string[] => ['get', 'leases.coordination.k8s.io', '-n', BOOT_NAMESPACE, '-o', 'json'],
 } as const;
 
 /** Runs one command: resolves with stdout, rejects with stderr's last line. */
@@ -209,6 +216,14 @@ export class KubectlCluster implements ClusterAdapter {
 
   async backupPhase(name: string): Promise<string> {
     return (await this.run(kubectlArgs.backupPhase(name))).trim();
+  }
+
+  async bootStatus(): Promise<NodeBootStatus[]> {
+    return bootStatusFromLeases(JSON.parse(await this.run(kubectlArgs.bootLeases())) as Parameters<typeof bootStatusFromLeases>[0]);
+  }
+
+  async applyBootRbac(): Promise<void> {
+    await this.run(kubectlArgs.applyStdin(), bootRbacManifest());
   }
 }
 

@@ -10,6 +10,11 @@ import { summarizeTerraformPlan, type PlanSummary } from './plan-summary';
 export interface LifecycleTimeouts {
   /** API server answering through its load balancer after the first apply. @default 20 min */
   readonly apiMs: number;
+  /**
+   * Every node of the topology Ready after the API answered (joins, one control plane at a time,
+   * and the pod network); a node whose first boot gave up stops the wait at once. @default 40 min
+   */
+  readonly nodesMs: number;
   /** A layer's namespace to appear (Argo CD creates it) before its Secret is applied. @default 15 min */
   readonly namespaceMs: number;
   /** Every Application Synced and Healthy. @default 30 min */
@@ -28,6 +33,7 @@ export interface LifecycleTimeouts {
 
 export const DEFAULT_TIMEOUTS: LifecycleTimeouts = {
   apiMs: 20 * 60_000,
+  nodesMs: 40 * 60_000,
   namespaceMs: 15 * 60_000,
   applicationsMs: 30 * 60_000,
   nodeReadyMs: 20 * 60_000,

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { clusterRecordPath, readClusterRecord } from './cluster-record';
 import { join } from 'node:path';
 import { deploy } from './deploy';
 import { readState, STATE_FILE } from './state';
@@ -32,7 +33,7 @@ describe('keelson deploy', () => {
       ['-chdir=infra-out', 'show', '-json', 'tfplan'],
       ['-chdir=infra-out', 'apply', '-input=false', '-no-color', 'tfplan'],
     ]);
-    expect(stepsWith(o.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api', 'secrets', 'applications']);
+    expect(stepsWith(o.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api', 'nodes', 'secrets', 'applications']);
     // The API was polled until it answered, and nothing touched the cluster before.
     expect(cluster.calls.slice(0, 3)).toEqual(['apiReady', 'apiReady', 'apiReady']);
     expect(cluster.calls.filter((c) => c.startsWith('applySecret')).map((c) => c.replace(/bootstrap-token-[a-z0-9]{6}$/, 'bootstrap-token'))).toEqual([
@@ -119,7 +120,7 @@ describe('keelson deploy', () => {
     const second = fakeOptions(r, { terraform, cluster });
     await deploy(second);
     expect(terraform.of('apply')).toHaveLength(2);
-    expect(stepsWith(second.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api', 'secrets', 'applications']);
+    expect(stepsWith(second.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api', 'nodes', 'secrets', 'applications']);
   });
 
   it('skips the steps a stopped run finished, and records progress in a 0600 state file without secrets', async () => {
@@ -144,8 +145,37 @@ describe('keelson deploy', () => {
       'api: done earlier',
       'secrets: done earlier',
     ]);
-    expect(stepsWith(second.events, 'done')).toEqual(['render', 'terraform-plan', 'kubeconfig', 'applications']);
+    expect(stepsWith(second.events, 'done')).toEqual(['render', 'terraform-plan', 'kubeconfig', 'nodes', 'applications']);
     expect(cluster.calls.some((c) => c.startsWith('applySecret') || c === 'apiReady')).toBe(false);
+  });
+
+  it('records that the cluster exists (infra-out/cluster-created.json, 0600, no secret) at its api step, once the API answered', async () => {
+    const file = clusterRecordPath(r.rendered.infraDir);
+    rmSync(file, { force: true });
+    const silent = fakes();
+    silent.cluster.apiAnswersAfter = 1_000_000;
+    await expect(deploy(fakeOptions(r, silent))).rejects.toThrow(/api: the API did not answer/);
+    // No answer, no record: the next synth still lets keelson-controller-1 create the cluster.
+    expect(existsSync(file)).toBe(false);
+
+    const { terraform, cluster } = fakes();
+    const before = Date.now();
+    await deploy(fakeOptions(r, { terraform, cluster }));
+    const record = JSON.parse(readFileSync(file, 'utf8'));
+    expect(record).toEqual({ version: 1, cluster: 'keelson', createdAt: expect.any(String), apiEndpoint: 'api.example.com:6443' });
+    expect(Date.parse(record.createdAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    for (const secret of ['dop_v1_test', 'AKIATEST', 'spaces-secret-test', 'BEGIN']) expect(readFileSync(file, 'utf8')).not.toContain(secret);
+
+    // A later deploy keeps the first answer's time; one whose api step was done earlier writes a missing record.
+    resetState(r);
+    await deploy(fakeOptions(r, fakes()));
+    expect(readClusterRecord(r.rendered.infraDir, 'keelson')?.createdAt).toBe(record.createdAt);
+    rmSync(file);
+    const skipped = fakeOptions(r, fakes());
+    await deploy(skipped);
+    expect(skipped.events.filter((e) => e.status === 'skipped').map((e) => e.step)).toContain('api');
+    expect(readClusterRecord(r.rendered.infraDir, 'keelson')?.cluster).toBe('keelson');
   });
 
   it('stops with the next command when the API never answers', async () => {
@@ -154,6 +184,65 @@ describe('keelson deploy', () => {
     await expect(deploy(fakeOptions(r, { terraform, cluster }))).rejects.toThrow(
       /api: the API did not answer \/readyz through its load balancer within 200 ms; last: connection refused\n {2}next: check that api.example.com resolves/,
     );
+  });
+
+  describe('waiting for every node to join', () => {
+    const status = (node: string, state: string, step: string, attempt: number, message: string) => ({ node, state, step, attempt, maxAttempts: 10, time: '2026-12-04T17:02:11Z', message });
+
+    it('shows each node not yet joined with its first-boot step, attempt and last error, and at its bound lists every one still missing', async () => {
+      const { terraform, cluster } = fakes();
+      cluster.notJoined = new Set(['keelson-controller-3', 'keelson-worker-1']);
+      cluster.boot = [status('keelson-controller-3', 'failed', 'wait-cluster-info', 2, 'kube-public/cluster-info carries no signature for bootstrap token abcdef')];
+      const o = fakeOptions(r, { terraform, cluster });
+      const error = await deploy(o).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LifecycleError);
+      expect((error as LifecycleError).message).toBe(
+        [
+          'nodes: 2 of 6 nodes not Ready after 60 ms:',
+          '    keelson-controller-3 not registered; boot failed at wait-cluster-info (attempt 2 of 10, 2026-12-04T17:02:11Z): kube-public/cluster-info carries no signature for bootstrap token abcdef',
+          "    keelson-worker-1 not registered; no status published: the node has not reached the API — check the cloud console's serial log",
+          `  next: each line says where that node's first boot stopped ("kubectl -n keelson-boot get leases -o yaml" shows the same, KUBECONFIG=${join(r.rendered.secretsDir, 'admin.kubeconfig')}); fix the cause and run "keelson deploy" again`,
+        ].join('\n'),
+      );
+      // The boot RBAC first (for clusters made before the first boot applied it), then the nodes; nothing after.
+      expect(cluster.calls.filter((c) => !c.startsWith('apiReady'))[0]).toBe('applyBootRbac');
+      expect(stepsWith(o.events, 'done')).toEqual(['render', 'terraform-plan', 'terraform-apply', 'kubeconfig', 'api']);
+      expect(cluster.calls.some((c) => c.startsWith('applySecret'))).toBe(false);
+    });
+
+    it('stops at once on a node that gave up, naming its step, its last error and how to replace it', async () => {
+      const { terraform, cluster } = fakes();
+      cluster.notJoined = new Set(['keelson-worker-1']);
+      cluster.boot = [status('keelson-worker-1', 'gave-up', 'give-up', 11, 'kubeadm join failed: unable to fetch the kubeadm-config ConfigMap (gave up after 10 attempts; replace the node)')];
+      const o = fakeOptions(r, { terraform, cluster }, { timeouts: { nodesMs: 600_000, pollMs: 2 } });
+      await expect(deploy(o)).rejects.toThrow(
+        new RegExp(
+          '^nodes: keelson-worker-1 stopped trying at its first-boot step give-up \\(attempt 11 of 10\\); last error: kubeadm join failed: unable to fetch the kubeadm-config ConfigMap \\(gave up after 10 attempts; replace the node\\)\n' +
+            ' {2}next: replace the node with a new machine that boots again: "terraform -chdir=infra-out apply -replace=digitalocean_droplet.keelson-worker-1" in .+, then remove its old status with "kubectl -n keelson-boot delete lease status-keelson-worker-1"',
+        ),
+      );
+      // The first look decided it: no waiting out the 10-minute bound.
+      expect(cluster.calls.filter((c) => c === 'nodeReady keelson-worker-1')).toHaveLength(1);
+    });
+
+    it('stops at once when the last attempt the node allows failed', async () => {
+      const { terraform, cluster } = fakes();
+      cluster.notJoined = new Set(['keelson-controller-2']);
+      cluster.boot = [status('keelson-controller-2', 'failed', 'kubeadm-join', 10, 'kubeadm join did not finish within 1200 s')];
+      await expect(deploy(fakeOptions(r, { terraform, cluster }, { timeouts: { nodesMs: 600_000, pollMs: 2 } }))).rejects.toThrow(/^nodes: keelson-controller-2 stopped trying at its first-boot step kubeadm-join \(attempt 10 of 10\); last error: kubeadm join did not finish within 1200 s\n/);
+    });
+
+    it('sends the operator to destroy and deploy again when the node that created the cluster could not give it its pod network', async () => {
+      const { terraform, cluster } = fakes();
+      cluster.notJoined = new Set(['keelson-controller-1', 'keelson-worker-1']);
+      cluster.boot = [
+        { ...status('keelson-controller-1', 'failed', 'manifests:wait-keelson-cni-install', 6, 'Job kube-system/keelson-cni-install failed: Error: INSTALLATION FAILED'), maxAttempts: 6 },
+        status('keelson-worker-1', 'joined', 'finish', 1, 'kubeadm join done'),
+      ];
+      await expect(deploy(fakeOptions(r, { terraform, cluster }, { timeouts: { nodesMs: 600_000, pollMs: 2 } }))).rejects.toThrow(
+        /^nodes: keelson-controller-1 stopped trying at its first-boot step manifests:wait-keelson-cni-install \(attempt 6 of 6\); last error: Job kube-system\/keelson-cni-install failed: Error: INSTALLATION FAILED\n {2}next: the cluster never got its pod network, CoreDNS or Argo CD; .*then run "keelson destroy" and "keelson deploy"$/,
+      );
+    });
   });
 
   it('stops when a Secret\'s namespace never appears', async () => {

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import type { ClusterAdapter } from './cluster';
-import { confirm, renderAndVerify, terraformPlan, timeoutsOf, type LifecycleOptions, type Rendered } from './context';
+import { recordClusterCreated } from './cluster-record';
+import { confirm, machineAddress, renderAndVerify, terraformPlan, timeoutsOf, type LifecycleOptions, type Rendered } from './context';
 import { formatPlanSummary, planHasChanges, type PlanSummary } from './plan-summary';
 import { BOOTSTRAP_TOKEN_HOURS, bootstrapTokenSecret, missingSecretInputs, secretManifests, secretsFor, writeAdminKubeconfig } from './secrets';
 import { configDigest, StateStore } from './state';
 import { describeDuration, LifecycleError, runSteps, waitFor, type StepEvent } from './steps';
+import { nodesJoined } from './boot-report';
 import { terraformArgs } from './terraform';
 
 export interface DeployResult {
@@ -104,7 +106,8 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
       {
         id: 'api',
         title: `Kubernetes API at api.${r.spec.config.domain}:6443`,
-        skip: () => done('api'),
+        // The API answered: the cluster exists, and from now on synth renders every node as a joiner (infra-out/cluster-created.json).
+        skip: () => (done('api') ? (recordClusterCreated(r.infraDir, r.spec), 'done earlier') : undefined),
         run: async (report) => {
           const seen = await waitFor(() => need(cluster).apiReady(), { timeoutMs: t.apiMs, pollMs: t.pollMs, onWaiting: (d) => report(`waiting: ${d}`) });
           if (!seen.ok) {
@@ -114,7 +117,19 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
               `check that api.${r.spec.config.domain} resolves to the API load balancer and the first controller booted (DigitalOcean console), then run "keelson deploy" again`,
             );
           }
+          recordClusterCreated(r.infraDir, r.spec);
           record('api');
+        },
+      },
+      {
+        id: 'nodes',
+        title: `Every node joined and Ready (${r.spec.topology.nodes.length})`,
+        // Not recorded: a rerun (a scale-up, a replaced node) waits for every node again.
+        run: async (report) => {
+          const c = need(cluster);
+          // Clusters made before the first boot applied it get the boot status namespace and rights here.
+          await c.applyBootRbac();
+          return waitForNodes(c, r, o, t.nodesMs, t.pollMs, kubeconfigFile, report);
         },
       },
       {
@@ -161,6 +176,38 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
   o.print(`keelson deploy: "${r.spec.config.cluster.name}" is running; export KUBECONFIG=${kubeconfigFile}`);
   o.print('  next: after a version bump in the config, "keelson upgrade" replaces the nodes one at a time');
   return { applied: true, kubeconfig: kubeconfigFile, summary: summary! };
+}
+
+/**
+ * Waits until every node of the topology is Ready, reporting each one that is
+ * not with what its first boot last published; stops at once on a node that
+ * gave up, and at `timeoutMs` with every node still missing.
+ */
+async function waitForNodes(c: ClusterAdapter, r: Rendered, o: LifecycleOptions, timeoutMs: number, pollMs: number, kubeconfig: string, report: (text: string) => void): Promise<string> {
+  const nodes = r.spec.topology.nodes;
+  const probe = nodesJoined(c, nodes.map((n) => n.name), {
+    step: 'nodes',
+    fixGaveUp: async (status) => {
+      if (status.step.startsWith('manifests:')) {
+        // Only the node that created the cluster runs them, on the first deploy: there is nothing to keep yet.
+        return `the cluster never got its pod network, CoreDNS or Argo CD; fix the cause the error names (for the CNI install: "kubectl -n kube-system describe job keelson-cni-install", KUBECONFIG=${kubeconfig}), then run "keelson destroy" and "keelson deploy"`;
+      }
+      const node = nodes.find((n) => n.name === status.node);
+      const address = node ? await machineAddress(r.spec, node).catch(() => undefined) : undefined;
+      const binary = o.terraform?.binary ?? 'terraform';
+      return `replace the node with a new machine that boots again: "${binary} -chdir=infra-out apply -replace=${address ?? '<its machine>'}" in ${o.outDir}, then remove its old status with "kubectl -n keelson-boot delete lease status-${status.node}" (KUBECONFIG=${kubeconfig}) and run "keelson deploy" again`;
+    },
+  });
+  const seen = await waitFor(probe, { timeoutMs, pollMs, onWaiting: (d) => report(d) });
+  if (!seen.ok) {
+    const missing = seen.detail.split('\n');
+    throw new LifecycleError(
+      'nodes',
+      `${missing.length} of ${nodes.length} nodes not Ready after ${describeDuration(timeoutMs)}:\n${missing.map((l) => `    ${l}`).join('\n')}`,
+      `each line says where that node's first boot stopped ("kubectl -n keelson-boot get leases -o yaml" shows the same, KUBECONFIG=${kubeconfig}); fix the cause and run "keelson deploy" again`,
+    );
+  }
+  return seen.detail;
 }
 
 function need(cluster: ClusterAdapter | undefined): ClusterAdapter {

@@ -1,4 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { clusterRecordPath, readClusterRecord, recordClusterCreated } from './cluster-record';
 import { join } from 'node:path';
 import type { Rendered } from './context';
 import { destroy } from './destroy';
@@ -30,6 +31,18 @@ describe('keelson destroy', () => {
     expect(result.leftBehind[1]).toBe(`Terraform state: ${join(r.rendered.infraDir, 'terraform.tfstate')}`);
     expect(result.leftBehind[2]).toMatch(/^secrets bundle: .*secrets \(CAs and keys/);
     expect(existsSync(join(r.rendered.infraDir, STATE_FILE))).toBe(false);
+  });
+
+  it('removes the record that the cluster exists once the machines are gone, and keeps it when the destroy stops', async () => {
+    recordClusterCreated(r.rendered.infraDir, r.rendered.spec, new Date('2026-12-01T10:00:00Z'));
+    const failing = new FakeTerraform();
+    failing.failures.push(terraformFailure('destroy', 'Error: 429 too many requests'));
+    failing.stateAfterDestroy = ['digitalocean_droplet.keelson-controller-1'];
+    await expect(destroy(fakeOptions(r, { terraform: failing }))).rejects.toThrow(/terraform-destroy: .*429 too many requests/);
+    expect(readClusterRecord(r.rendered.infraDir, 'keelson')?.createdAt).toBe('2026-12-01T10:00:00.000Z');
+
+    await destroy(fakeOptions(r, { terraform: new FakeTerraform() }));
+    expect(existsSync(clusterRecordPath(r.rendered.infraDir))).toBe(false);
   });
 
   it('destroys nothing when the typed name is not the cluster name', async () => {

@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeClusterRecord } from './cluster-record';
 import { backupsBucket, renderAndVerify, timeoutsOf, type LifecycleOptions, type Rendered } from './context';
 import { writeAdminKubeconfig } from './secrets';
 import { STATE_FILE } from './state';
@@ -104,6 +105,8 @@ export async function destroy(o: DestroyOptions): Promise<DestroyResult> {
   );
 
   rmSync(join(r.infraDir, STATE_FILE), { force: true });
+  // The machines are gone: the next deploy creates the cluster again (kubeadm init on keelson-controller-1).
+  removeClusterRecord(r.infraDir);
   const leftBehind = [
     `backups bucket ${bucket.name} (${bucket.endpoint}): ${keptAddresses.length ? 'kept, it holds backups' : 'deleted by Terraform if it was empty'}; force_destroy is false by design, so backups outlive the cluster. Empty and delete it in the cloud console when you no longer need them`,
     `Terraform state: ${join(r.infraDir, 'terraform.tfstate')}${keptAddresses.length ? ` (still tracks ${keptAddresses.join(', ')})` : ''}`,

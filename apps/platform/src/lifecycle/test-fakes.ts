@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReplacementMember } from '@keelson/etcd-tls';
+import type { NodeBootStatus } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import type { ApplicationState, ClusterAdapter, EtcdAccess, EtcdMemberState, Observation, SecretManifest } from './cluster';
 import { synth } from '../synth';
@@ -92,6 +93,10 @@ export class FakeCluster implements ClusterAdapter {
   public namespaces = new Set(['cert-manager', 'velero', 'nextcloud']);
   public backupPhases: string[] = ['InProgress', 'Completed'];
   private bootPolls = new Map<string, number>();
+  /** Nodes that never joined (deploy): not registered, whatever else happens. */
+  public notJoined = new Set<string>();
+  /** What the nodes' first boots published (Leases in keelson-boot). */
+  public boot: NodeBootStatus[] = [];
 
   constructor(private readonly spec: PlatformSpec) {}
 
@@ -108,6 +113,7 @@ export class FakeCluster implements ClusterAdapter {
 
   async nodeReady(name: string): Promise<Observation> {
     this.calls.push(`nodeReady ${name}`);
+    if (this.notJoined.has(name)) return { ok: false, detail: 'not registered' };
     if (!this.out.has(name)) return { ok: true, detail: 'Ready=True' };
     if (!this.replacedMachines.has(name) || this.neverReady.has(name)) return { ok: false, detail: this.replacedMachines.has(name) ? 'Ready=False (KubeletNotReady)' : 'not registered' };
     const polls = (this.bootPolls.get(name) ?? 0) + 1;
@@ -161,6 +167,14 @@ export class FakeCluster implements ClusterAdapter {
     return this.backupPhases.length > 1 ? this.backupPhases.shift()! : this.backupPhases[0];
   }
 
+  async bootStatus(): Promise<NodeBootStatus[]> {
+    return this.boot;
+  }
+
+  async applyBootRbac(): Promise<void> {
+    this.calls.push('applyBootRbac');
+  }
+
   /** Whether the cluster saw the spec's nodes (for assertions on the spec in use). */
   get nodeNames(): string[] {
     return this.spec.topology.nodes.map((n) => n.name);
@@ -204,7 +218,7 @@ export function fakeOptions(
     cluster: fakes.cluster ? () => fakes.cluster! : undefined,
     etcd: fakes.etcd ? async () => fakes.etcd! : undefined,
     yes: true,
-    timeouts: { apiMs: 200, namespaceMs: 50, applicationsMs: 50, nodeReadyMs: 60, gateMs: 40, backupMs: 100, pollMs: 2, drainSeconds: 60 },
+    timeouts: { apiMs: 200, nodesMs: 60, namespaceMs: 50, applicationsMs: 50, nodeReadyMs: 60, gateMs: 40, backupMs: 100, pollMs: 2, drainSeconds: 60 },
     render: async () => r.rendered,
     events,
     printed,

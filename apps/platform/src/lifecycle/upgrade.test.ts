@@ -76,12 +76,20 @@ describe('keelson upgrade', () => {
   it('stops and explains when a node never becomes Ready, and the rerun finishes that node before any other', async () => {
     const f = fakes();
     f.cluster.neverReady.add('keelson-controller-4');
+    // The old machine's status (before the replacement) is not shown; the new one's is.
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    f.cluster.boot = [{ node: 'keelson-controller-4', state: 'joined', step: 'finish', attempt: 1, maxAttempts: 10, time: at(-3_600_000), message: 'kubeadm join done' }];
+    const fresh = { node: 'keelson-controller-4', state: 'running', step: 'join-lock', attempt: 1, maxAttempts: 10, time: at(60_000), message: 'Lease keelson-boot/control-plane-join, at most 3600 s' };
+    f.terraform.onRun = (args) => {
+      f.cluster.terraformRan(args);
+      if (args.some((a) => a === '-replace=digitalocean_droplet.keelson-controller-4')) f.cluster.boot = [...f.cluster.boot, fresh];
+    };
     const first = fakeOptions(r, f);
     const error = (await upgrade(first).catch((e: unknown) => e)) as LifecycleError;
     expect(error).toBeInstanceOf(LifecycleError);
     expect(error.step).toBe('keelson-controller-4: node Ready');
     expect(error.message).toMatch(
-      /the new keelson-controller-4 did not become Ready within 60 ms \(observed: Ready=False \(KubeletNotReady\)\); no other node was touched\n {2}next: .*run "keelson upgrade" again: it waits for keelson-controller-4 before any other node/,
+      /the new keelson-controller-4 did not become Ready within 60 ms \(observed: keelson-controller-4 Ready=False \(KubeletNotReady\); boot running at join-lock \(attempt 1 of 10, [0-9TZ:-]+\): Lease keelson-boot\/control-plane-join, at most 3600 s\); no other node was touched\n {2}next: .*run "keelson upgrade" again: it waits for keelson-controller-4 before any other node/,
     );
     expect(actionsOf(f).some((c) => c.includes('controller-3'))).toBe(false);
     expect(readState(join(r.rendered.infraDir, STATE_FILE))?.upgrade).toEqual({ replaced: ['keelson-controller-5'], current: { node: 'keelson-controller-4', phase: 'etcd-replaced' } });

@@ -3,6 +3,7 @@ import type { NodeSpec, PlatformSpec } from '@keelson/platform-spec';
 import type { ClusterAdapter, EtcdAccess, Observation } from './cluster';
 import { confirm, machineAddress, nodeAddressesFrom, renderAndVerify, timeoutsOf, type LifecycleOptions, type LifecycleTimeouts, type Rendered } from './context';
 import { applicationsHealthy } from './deploy';
+import { nodesJoined } from './boot-report';
 import { BOOTSTRAP_TOKEN_HOURS, bootstrapTokenSecret, writeAdminKubeconfig } from './secrets';
 import { configDigest, StateStore, type ReplacementPhase } from './state';
 import { describeDuration, LifecycleError, runSteps, waitFor, type Step, type StepEvent } from './steps';
@@ -15,9 +16,10 @@ import { terraformArgs } from './terraform';
  * - Controllers before workers: a kubelet must never be newer than the API
  *   servers it talks to, so the control plane moves to a new Kubernetes
  *   version first.
- * - The first controller last among them: its Ignition may create a cluster
- *   when no API server answers; by the time it is replaced every other
- *   controller runs the new version and answers.
+ * - The first controller last among them: once deploy recorded the cluster
+ *   (infra-out/cluster-created.json) it is rendered as a joiner like every
+ *   node, and by the time it is replaced every other controller runs the
+ *   new version and answers, so its join finds the API at once.
  *
  * @see https://kubernetes.io/releases/version-skew-policy/#kubelet
  * @see https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/ (control plane first, then nodes)
@@ -168,6 +170,7 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
     run: async (report) => {
       const resumeAt = state.current.upgrade?.current?.node === node.name ? state.current.upgrade.current.phase : undefined;
       const at = (phase: ReplacementPhase) => state.update({ upgrade: { replaced: state.current.upgrade?.replaced ?? [], current: { node: node.name, phase } } });
+      let replacedAt: Date | undefined;
       const passed = (phase: ReplacementPhase) => resumeAt !== undefined && PHASES.indexOf(resumeAt) >= PHASES.indexOf(phase);
       const checkGates = async (when: 'before' | 'after', timeoutMs: number) => {
         for (const gate of gates) {
@@ -202,6 +205,7 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
         await cluster.applySecret(token);
         const address = await machineAddress(spec, node);
         report(`${terraform.binary} apply -replace=${address}`);
+        replacedAt = new Date();
         try {
           await terraform.run(terraformArgs.replace(address));
         } catch (e) {
@@ -221,7 +225,16 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
         at('etcd-replaced');
       }
       report('waiting for the node to be Ready');
-      const ready = await waitFor(() => cluster.nodeReady(node.name), { timeoutMs: t.nodeReadyMs, pollMs: t.pollMs, onWaiting: (d) => report(`node Ready: ${d}`) });
+      // While it boots: what its first boot last published (the old machine's status is ignored when this run replaced it).
+      const booting = nodesJoined(cluster, [node.name], {
+        step: `${node.name}: node Ready`,
+        since: replacedAt,
+        fixGaveUp: async () =>
+          node.etcdMember
+            ? `the machine does not retry on its own, and its etcd member was already added for its address: keelson has no command yet to redo a controller's replacement; fix the cause the error names, check etcd ("kubectl -n kube-system get pods -l component=etcd"), and replace the machine by hand before "keelson upgrade" continues with ${node.name}`
+            : `fix the cause the error names, then replace the machine: "${terraform.binary} -chdir=infra-out apply -replace=${await machineAddress(spec, node)}", "kubectl -n keelson-boot delete lease status-${node.name}" (its old status), and "keelson upgrade" again: it waits for ${node.name} before any other node`,
+      });
+      const ready = await waitFor(booting, { timeoutMs: t.nodeReadyMs, pollMs: t.pollMs, onWaiting: (d) => report(`node Ready: ${d}`) });
       if (!ready.ok) {
         throw new LifecycleError(
           `${node.name}: node Ready`,

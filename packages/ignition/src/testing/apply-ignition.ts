@@ -16,6 +16,12 @@ export interface ApplyIgnitionOptions {
    * @default - no server
    */
   readonly serve?: Record<string, string | Buffer>;
+  /**
+   * Files already in the scratch root before Ignition runs (path relative to
+   * the root -> text), such as a file the image ships that a config replaces.
+   * @default - only the seed Ignition itself needs (passwd, group, SELinux config)
+   */
+  readonly seed?: Record<string, string>;
   /** Options for the server started for `serve`. */
   readonly serveOptions?: ConfigServerOptions;
   /**
@@ -105,7 +111,7 @@ export async function applyIgnition(config: ApplyIgnitionInput, options: ApplyIg
       config = config({ url: server.url });
     }
     const root = join(work, 'root');
-    for (const [path, text] of Object.entries(ROOT_SEED)) {
+    for (const [path, text] of Object.entries({ ...ROOT_SEED, ...options.seed })) {
       mkdirSync(join(root, path, '..'), { recursive: true });
       writeFileSync(join(root, path), text);
     }

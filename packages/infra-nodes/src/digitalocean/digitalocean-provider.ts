@@ -192,6 +192,24 @@ export class DigitalOceanProvider implements NodeProvider {
     });
   }
 
+  /**
+   * Always `undefined`: nodes and admins alike resolve `api.<domain>` to the
+   * API load balancer's public address, which its own firewall opens to
+   * `adminCidrs`, the VPC and the droplets only.
+   */
+  public apiPrivateAddress(_spec: PlatformSpec): undefined {
+    return undefined;
+  }
+
+  /**
+   * None: a droplet cannot choose its VPC address (DigitalOcean assigns it at
+   * creation), so node configs accept etcd from the whole node network.
+   * @see https://docs.digitalocean.com/reference/api/digitalocean/#tag/Droplets/operation/droplets_create
+   */
+  public controllerPrivateAddresses(_spec: PlatformSpec): undefined {
+    return undefined;
+  }
+
   /** The Spaces key pair from `SPACES_ACCESS_KEY_ID` and `SPACES_SECRET_ACCESS_KEY`, or undefined unless both are set. */
   public credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): ObjectStoreCredentials | undefined {
     const [accessKeyId, secretAccessKey] = this.objectStoreCredentialVariables.map((name) => env[name]);

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { isIP } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { DigitalOceanProvider } from '../digitalocean';
 import { presignS3Url } from '../presign';
 import { findOpenApiLoadBalancers, findSecretsInUserData, findSshAccess, inboundRules, listResources, type TerraformBlock, type TerraformJson } from '../security-assertions';
 import { HetznerProvider, type HetznerProviderProps } from './index';
+import { LOAD_BALANCER_TYPES, PRIVATE_NETWORK } from './pins';
 
 const BOOTSTRAP_TOKEN = 'abcdef.0123456789abcdef';
 const PRIVATE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -76,6 +78,104 @@ const one = (doc: TerraformJson, address: string): TerraformBlock => {
   expect(found.map((b) => b.address)).toEqual([address]);
   return found[0];
 };
+
+/** An IPv4 address as a number. */
+const ipv4 = (address: string): number => address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+/** The first and last address of a CIDR. */
+function cidr(range: string): { first: number; last: number } {
+  const [base, bits] = range.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const first = ipv4(base) - (ipv4(base) % size);
+  return { first, last: first + size - 1 };
+}
+
+type SchemaType = 'string' | 'int' | 'bool' | 'ip' | 'labels' | { readonly set: Readonly<Record<string, { readonly type: 'string'; readonly required?: true }>>; readonly minItems: number };
+interface ResourceSchema {
+  readonly attributes: Readonly<Record<string, { readonly type: SchemaType; readonly required?: true; readonly computedOnly?: true }>>;
+  /** `ExactlyOneOf` config validators. */
+  readonly exactlyOneOf?: readonly string[];
+}
+
+/**
+ * The schemas of the hcloud resources that carry the API address, as the
+ * provider declares them at v1.66.1 (terraform-plugin-framework): no
+ * provider binary can be built or downloaded here (the Go module proxy
+ * refuses the module), so the declarations are transcribed and checked the
+ * way Terraform checks a configuration: unknown attributes, required ones,
+ * literal types, the `ip` validator (`net.ParseIP`), the set's minimum size
+ * and `ExactlyOneOf(network_id, subnet_id)`.
+ * @see https://github.com/hetznercloud/terraform-provider-hcloud/blob/v1.66.1/internal/loadbalancer/resource_network.go
+ * @see https://github.com/hetznercloud/terraform-provider-hcloud/blob/v1.66.1/internal/zonerrset/resource.go
+ */
+const HCLOUD_SCHEMAS: Readonly<Record<string, ResourceSchema>> = {
+  hcloud_load_balancer_network: {
+    attributes: {
+      id: { type: 'string', computedOnly: true },
+      load_balancer_id: { type: 'int', required: true },
+      network_id: { type: 'int' },
+      subnet_id: { type: 'string' },
+      ip: { type: 'ip' },
+      enable_public_interface: { type: 'bool' },
+    },
+    exactlyOneOf: ['network_id', 'subnet_id'],
+  },
+  hcloud_zone_rrset: {
+    attributes: {
+      id: { type: 'string', computedOnly: true },
+      zone: { type: 'string', required: true },
+      name: { type: 'string', required: true },
+      type: { type: 'string', required: true },
+      ttl: { type: 'int' },
+      labels: { type: 'labels' },
+      change_protection: { type: 'bool' },
+      records: { type: { set: { value: { type: 'string', required: true }, comment: { type: 'string' } }, minItems: 1 }, required: true },
+    },
+  },
+};
+/** Terraform's meta-arguments, allowed on every resource. */
+const META_ARGUMENTS = new Set(['provider', 'depends_on', 'lifecycle', 'count', 'for_each']);
+
+/** What Terraform would refuse in the resources of {@link HCLOUD_SCHEMAS}, one line each. */
+function schemaProblems(doc: TerraformJson): string[] {
+  const problems: string[] = [];
+  const reference = (v: unknown) => typeof v === 'string' && /^\$\{.*\}$/s.test(v);
+  const typeProblem = (type: SchemaType, v: unknown): string | undefined => {
+    if (reference(v)) return undefined;
+    if (type === 'string') return typeof v === 'string' ? undefined : 'must be a string';
+    if (type === 'int') return Number.isInteger(v) ? undefined : 'must be a whole number';
+    if (type === 'bool') return typeof v === 'boolean' ? undefined : 'must be a bool';
+    if (type === 'ip') return typeof v === 'string' && (isIP(v) !== 0) ? undefined : 'must be a valid ip';
+    if (type === 'labels') return v !== null && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'must be a map of strings';
+    if (!Array.isArray(v)) return 'must be a set of objects';
+    if (v.length < type.minItems) return `needs at least ${type.minItems} element`;
+    for (const item of v as Array<Record<string, unknown>>) {
+      for (const [k, nested] of Object.entries(type.set)) if (nested.required && item[k] === undefined) return `element lacks ${k}`;
+      const unknown = Object.keys(item).filter((k) => !(k in type.set));
+      if (unknown.length > 0) return `element has unknown ${unknown.join(', ')}`;
+    }
+    return undefined;
+  };
+  for (const [type, schema] of Object.entries(HCLOUD_SCHEMAS)) {
+    for (const block of listResources(doc, { type })) {
+      const { attributes } = block;
+      for (const [name, value] of Object.entries(attributes)) {
+        if (META_ARGUMENTS.has(name)) continue;
+        const declared = schema.attributes[name];
+        if (!declared || declared.computedOnly) {
+          problems.push(`${block.address}: ${name} is not an attribute of ${type} (hcloud 1.66.1)`);
+          continue;
+        }
+        const wrong = typeProblem(declared.type, value);
+        if (wrong) problems.push(`${block.address}: ${name} ${wrong}${wrong.startsWith('must') ? `, got ${JSON.stringify(value)}` : ''}`);
+      }
+      for (const [name, declared] of Object.entries(schema.attributes)) if (declared.required && attributes[name] === undefined) problems.push(`${block.address}: ${name} is required`);
+      if (schema.exactlyOneOf && schema.exactlyOneOf.filter((a) => attributes[a] !== undefined).length !== 1) {
+        problems.push(`${block.address}: exactly one of ${schema.exactlyOneOf.join(', ')} must be set`);
+      }
+    }
+  }
+  return problems.sort();
+}
 
 /** The `terraform.backend` block of a document. */
 const backendOf = (doc: TerraformJson): unknown => (doc.terraform as { backend?: unknown } | undefined)?.backend;
@@ -216,6 +316,7 @@ describe('HetznerProvider', () => {
           'hcloud_firewall.nodes',
           ...(controller ? ['hcloud_firewall.controllers'] : []),
           `minio_s3_object.${boot.name}`,
+          'hcloud_load_balancer_network.api',
         ]);
       });
     });
@@ -313,7 +414,7 @@ describe('HetznerProvider', () => {
           location: 'fsn1',
           image: '${data.hcloud_image.flatcar.id}',
           labels: { 'keelson.dev/cluster': 'keelson', 'keelson.dev/role': node.role, 'keelson.dev/node': node.name },
-          network: [{ subnet_id: '${hcloud_network_subnet.nodes.id}', alias_ips: [] }],
+          network: [{ subnet_id: '${hcloud_network_subnet.nodes.id}', ...(node.role === 'controller' ? { ip: `10.10.15.${240 + node.index}` } : {}), alias_ips: [] }],
           public_net: [{ ipv4_enabled: true, ipv6_enabled: false }],
         });
         expect(untemplate(server.user_data as string)).toBe(boots[i].userData);
@@ -417,7 +518,7 @@ describe('HetznerProvider', () => {
       expect(target.attributes).toMatchObject({ type: 'label_selector', load_balancer_id: '${hcloud_load_balancer.api.id}', use_private_ip: true });
       expect(target.attributes.depends_on).toEqual(['hcloud_load_balancer_network.api']);
       expect(selectServers(doc, target.attributes.label_selector as string)).toEqual(spec.topology.controllers.map((n) => n.name));
-      expect(one(doc, 'hcloud_load_balancer_network.api').attributes).toMatchObject({ subnet_id: '${hcloud_network_subnet.nodes.id}', enable_public_interface: false });
+      expect(one(doc, 'hcloud_load_balancer_network.api').attributes).toMatchObject({ subnet_id: '${hcloud_network_subnet.nodes.id}', enable_public_interface: false, ip: '10.10.15.254' });
       expect(one(doc, 'hcloud_load_balancer_service.api').attributes).toMatchObject({
         load_balancer_id: '${hcloud_load_balancer.api.id}',
         protocol: 'tcp',
@@ -444,10 +545,17 @@ describe('HetznerProvider', () => {
       expect(one(big, 'hcloud_load_balancer.api').attributes.load_balancer_type).toBe('lb11');
     });
 
-    it('points api.<domain> at the private API load balancer and *.<domain> at the ingress load balancer in the existing zone', () => {
+    it("points api.<domain> at every controller's public address, one record each, and *.<domain> at the ingress load balancer in the existing zone", () => {
       expect(one(doc, 'data.hcloud_zone.zone').attributes).toEqual({ name: 'example.com', provider: 'hcloud' });
       expect(listResources(doc, { type: 'hcloud_zone' })).toEqual([]);
-      expect(one(doc, 'hcloud_zone_rrset.api').attributes).toMatchObject({ zone: '${data.hcloud_zone.zone.name}', name: 'api', type: 'A', records: [{ value: '${hcloud_load_balancer_network.api.ip}' }] });
+      expect(one(doc, 'hcloud_zone_rrset.api').attributes).toMatchObject({
+        zone: '${data.hcloud_zone.zone.name}',
+        name: 'api',
+        type: 'A',
+        records: spec.topology.controllers.map((n) => ({ value: `\${hcloud_server.${n.name}.ipv4_address}` })),
+      });
+      // Never a worker's address, and never the private load balancer's.
+      expect(JSON.stringify(one(doc, 'hcloud_zone_rrset.api').attributes)).not.toMatch(/worker|load_balancer/);
       expect(one(doc, 'hcloud_zone_rrset.ingress').attributes).toMatchObject({ name: '*', type: 'A', records: [{ value: '${hcloud_load_balancer.ingress.ipv4}' }] });
     });
 
@@ -462,8 +570,15 @@ describe('HetznerProvider', () => {
 
     it('outputs the API endpoint, load balancer and bucket addresses, and node addresses as sensitive', () => {
       expect(doc.output).toEqual({
-        api_endpoint: { description: 'Kubernetes API endpoint (the API load balancer, reachable from the private network only)', value: 'api.example.com:6443' },
-        api_load_balancer_ip: { description: 'Private IPv4 of the API load balancer (it has no public interface)', value: '${hcloud_load_balancer_network.api.ip}' },
+        api_endpoint: {
+          description: "Kubernetes API endpoint: from outside, the controllers' public addresses (6443 open to adminCidrs only); nodes map the name to the private API load balancer",
+          value: 'api.example.com:6443',
+        },
+        api_public_addresses: {
+          description: 'Public IPv4 of every controller: what api.<domain> resolves to in public DNS, reachable on 6443 from adminCidrs only',
+          value: spec.topology.controllers.map((n) => `\${hcloud_server.${n.name}.ipv4_address}`),
+        },
+        api_load_balancer_ip: { description: "Private IPv4 of the API load balancer (no public interface): api.<domain> in every node's /etc/hosts", value: '${hcloud_load_balancer_network.api.ip}' },
         ingress_load_balancer_ip: { description: 'Public IPv4 of the ingress load balancer', value: '${hcloud_load_balancer.ingress.ipv4}' },
         backups_bucket: expect.objectContaining({ value: 'keelson-backups-a379a6f6' }),
         backups_bucket_endpoint: expect.objectContaining({ value: 'https://fsn1.your-objectstorage.com' }),
@@ -475,6 +590,100 @@ describe('HetznerProvider', () => {
         public: '${hcloud_server.keelson-worker-1.ipv4_address}',
         private: '${one(hcloud_server.keelson-worker-1.network[*].ip)}',
       });
+    });
+  });
+
+  describe("the controllers' fixed private addresses (controllerPrivateAddresses)", () => {
+    const subnet = cidr(PRIVATE_NETWORK.subnet);
+    const addresses = provider.controllerPrivateAddresses(spec);
+    const networkIp = (name: string) => (one(doc, `hcloud_server.${name}`).attributes.network as Array<Record<string, unknown>>)[0].ip;
+
+    it("are what each controller's server requests in its network block, in topology order, and no worker requests one", () => {
+      expect(addresses).toEqual(['10.10.15.241', '10.10.15.242', '10.10.15.243', '10.10.15.244', '10.10.15.245']);
+      expect(spec.topology.controllers.map((c) => networkIp(c.name))).toEqual(addresses);
+      for (const worker of spec.topology.workers) expect(networkIp(worker.name)).toBeUndefined();
+    });
+
+    it('are unique, inside the node subnet, clear of the API load balancer, the addresses Hetzner reserves and every automatic address', () => {
+      const most = hetznerSpec(1, { nodes: { controllers: { count: 7, size: 'cx33' }, workers: { count: 1, size: 'cx33' } } });
+      const seven = provider.controllerPrivateAddresses(most);
+      expect(seven).toHaveLength(7);
+      expect((one(render(most).doc, 'hcloud_server.keelson-controller-7').attributes.network as Array<Record<string, unknown>>)[0].ip).toBe(seven[6]);
+      expect(new Set(seven).size).toBe(7);
+      const automatic = Math.max(...LOAD_BALANCER_TYPES.map((t) => t.maxTargets)) + 1;
+      for (const address of seven) {
+        expect(isIP(address)).toBe(4);
+        const ip = ipv4(address);
+        expect(ip >= subnet.first && ip <= subnet.last).toBe(true);
+        expect([subnet.first, subnet.first + 1, cidr(PRIVATE_NETWORK.ipRange).first + 1, subnet.last, ipv4(PRIVATE_NETWORK.apiLoadBalancerIp)]).not.toContain(ip);
+        expect(address).not.toBe('172.31.1.1');
+        expect(subnet.first + 1 + automatic).toBeLessThan(ip);
+      }
+    });
+
+    it('are refused for a platform on another provider, and DigitalOcean pins none (a droplet cannot choose its VPC address)', () => {
+      const onDo = parsePlatformConfig(exampleConfig());
+      expect(() => provider.controllerPrivateAddresses(onDo)).toThrow(/provider\.name: got "digitalocean", but HetznerProvider renders Hetzner Cloud only/);
+      expect(new DigitalOceanProvider().controllerPrivateAddresses(onDo)).toBeUndefined();
+    });
+  });
+
+  describe('the API address nodes use (apiPrivateAddress)', () => {
+    const subnet = cidr(PRIVATE_NETWORK.subnet);
+    const address = provider.apiPrivateAddress(spec);
+
+    it("is the API load balancer's fixed private address, which the attachment requests", () => {
+      expect(address).toBe('10.10.15.254');
+      expect(one(doc, 'hcloud_load_balancer_network.api').attributes.ip).toBe(address);
+      // The ingress load balancer takes an automatic address, like the servers.
+      expect(one(doc, 'hcloud_load_balancer_network.ingress').attributes).not.toHaveProperty('ip');
+      for (const server of servers.filter((s) => (s.attributes.labels as Record<string, string>)['keelson.dev/role'] === 'worker')) {
+        expect((server.attributes.network as Array<Record<string, unknown>>)[0]).not.toHaveProperty('ip');
+      }
+    });
+
+    it('lies inside the node subnet, clear of the addresses Hetzner reserves and of every automatic address', () => {
+      const ip = ipv4(address!);
+      expect(ip >= subnet.first && ip <= subnet.last).toBe(true);
+      // Not the network or subnet address, the gateway (the first address of the network), or the broadcast address.
+      expect([subnet.first, subnet.first + 1, cidr(PRIVATE_NETWORK.ipRange).first + 1, subnet.last]).not.toContain(ip);
+      expect(address).not.toBe('172.31.1.1');
+      // Automatic addresses start above the gateway: the most servers one rendering may have
+      // (the largest load balancer's targets) plus the ingress load balancer stay below it.
+      const automatic = Math.max(...LOAD_BALANCER_TYPES.map((t) => t.maxTargets)) + 1;
+      expect(subnet.first + 1 + automatic).toBeLessThan(ip);
+    });
+
+    it('is claimed before any server is created, so no automatic address can take it', () => {
+      for (const server of servers) expect(server.attributes.depends_on).toContain('hcloud_load_balancer_network.api');
+    });
+
+    it('is refused for a platform on another provider, and DigitalOcean has none (its API load balancer is public, with its own firewall)', () => {
+      const onDo = parsePlatformConfig(exampleConfig());
+      expect(() => provider.apiPrivateAddress(onDo)).toThrow(/provider\.name: got "digitalocean", but HetznerProvider renders Hetzner Cloud only/);
+      expect(new DigitalOceanProvider().apiPrivateAddress(onDo)).toBeUndefined();
+    });
+  });
+
+  describe('the Terraform JSON against the hcloud 1.66.1 schema of the resources the API address uses', () => {
+    it('gives hcloud_load_balancer_network and hcloud_zone_rrset only attributes of their schema, with every required one, of the right type', () => {
+      expect(schemaProblems(doc)).toEqual([]);
+    });
+
+    it('refuses a render that breaks the schema: an unknown attribute, a missing required one, an empty record set, a wrong type', () => {
+      const broken = structuredClone(doc) as { resource: Record<string, Record<string, Record<string, unknown>>> };
+      broken.resource.hcloud_load_balancer_network.api.private_ip = '10.10.15.254';
+      delete broken.resource.hcloud_zone_rrset.api.type;
+      broken.resource.hcloud_zone_rrset.ingress.records = [];
+      broken.resource.hcloud_load_balancer_network.ingress.enable_public_interface = 'yes';
+      broken.resource.hcloud_load_balancer_network.ingress.network_id = 1;
+      expect(schemaProblems(broken as TerraformJson)).toEqual([
+        'hcloud_load_balancer_network.api: private_ip is not an attribute of hcloud_load_balancer_network (hcloud 1.66.1)',
+        'hcloud_load_balancer_network.ingress: enable_public_interface must be a bool, got "yes"',
+        'hcloud_load_balancer_network.ingress: exactly one of network_id, subnet_id must be set',
+        'hcloud_zone_rrset.api: type is required',
+        'hcloud_zone_rrset.ingress: records needs at least 1 element',
+      ]);
     });
   });
 

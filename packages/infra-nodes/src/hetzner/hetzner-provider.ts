@@ -42,6 +42,7 @@ import {
   SPREAD_GROUP_SIZE,
   TERRAFORM_PROVIDERS,
   USER_DATA_LIMIT_BYTES,
+  controllerPrivateIp,
   objectStorageHost,
 } from './pins';
 import {
@@ -247,6 +248,28 @@ export class HetznerProvider implements NodeProvider {
    */
   cloudPower(options: CloudApiOptions): CloudPower {
     return hetznerPower(options);
+  }
+
+  /**
+   * The API load balancer's fixed private address (`PRIVATE_NETWORK.apiLoadBalancerIp`),
+   * which node configs give `api.<domain>` in `/etc/hosts`: public DNS
+   * holds the controllers' public addresses, which the controller firewall
+   * opens to `adminCidrs` only, not to the nodes.
+   */
+  apiPrivateAddress(spec: PlatformSpec): string {
+    checkSpec(spec);
+    return PRIVATE_NETWORK.apiLoadBalancerIp;
+  }
+
+  /**
+   * The controllers' fixed private addresses, in topology order
+   * (`10.10.15.241`, `.242`, ...: {@link controllerPrivateIp}), which each
+   * controller's server requests in its `network` block; node configs accept
+   * etcd (2379-2380) only from them.
+   */
+  controllerPrivateAddresses(spec: PlatformSpec): readonly string[] {
+    checkSpec(spec);
+    return spec.topology.controllers.map((node) => controllerPrivateIp(node.index - 1));
   }
 
   /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
@@ -544,6 +567,49 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     resource('hcloud_placement_group', `spread-${g + 1}`, { name: `${cluster}-spread-${g + 1}`, type: 'spread', labels: clusterLabels }),
   );
 
+  // Load balancers reach nodes on their private addresses, so they join the network first.
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_network
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_target
+  const loadBalancer = (name: 'api' | 'ingress', targets: number, selector: string, publicInterface: boolean, ip?: string) => {
+    const lb = resource('hcloud_load_balancer', name, {
+      name: `${cluster}-${name}`,
+      load_balancer_type: loadBalancerType(targets, name),
+      location,
+      labels: clusterLabels,
+    });
+    const attachment = resource('hcloud_load_balancer_network', name, {
+      load_balancer_id: lb.ref('id'),
+      subnet_id: subnet.ref('id'),
+      enable_public_interface: publicInterface,
+      ...(ip === undefined ? {} : { ip }),
+    });
+    resource(
+      'hcloud_load_balancer_target',
+      name,
+      { type: 'label_selector', load_balancer_id: lb.ref('id'), label_selector: selector, use_private_ip: true },
+      { dependsOn: [attachment] },
+    );
+    return { lb, attachment };
+  };
+
+  // Private only: Hetzner load balancers have no source filter, so a public
+  // interface would answer 6443 to the whole internet. Nodes reach it at its
+  // fixed private address, which their /etc/hosts gives api.<domain>
+  // (apiPrivateAddress); admins reach 6443 on the controllers' public
+  // addresses (public DNS), which the controller firewall limits to adminCidrs.
+  // Created before any server, so no automatic address takes the fixed one.
+  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_service
+  const { lb: api, attachment: apiAttachment } = loadBalancer('api', topology.controllers.length, controllerSelector, false, PRIVATE_NETWORK.apiLoadBalancerIp);
+  resource('hcloud_load_balancer_service', 'api', {
+    load_balancer_id: api.ref('id'),
+    protocol: 'tcp',
+    listen_port: 6443,
+    destination_port: 6443,
+    // /readyz (anonymous, see @keelson/ignition) fails while an API server
+    // shuts down or loses etcd, so the balancer drains it within ~10 s.
+    health_check: [{ protocol: 'http', port: 6443, interval: 5, timeout: 3, retries: 2, http: [{ path: '/readyz', tls: true, status_codes: ['200'] }] }],
+  });
+
   const servers = topology.nodes.map((node, i) => {
     const boot = boots[i];
     const labels = { ...clusterLabels, [LABEL.role]: node.role, [LABEL.node]: node.name };
@@ -570,13 +636,15 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
         // A public IPv4 for egress (images, updates) and admin access to 6443 on controllers; no IPv6 to firewall.
         public_net: [{ ipv4_enabled: true, ipv6_enabled: false }],
         // alias_ips = [] avoids a detach/attach on every apply (hcloud provider #650).
-        network: [{ subnet_id: subnet.ref('id'), alias_ips: [] }],
+        // Controllers request their fixed address (controllerPrivateAddresses), which the host firewall names for etcd.
+        network: [{ subnet_id: subnet.ref('id'), ...(node.role === 'controller' ? { ip: controllerPrivateIp(node.index - 1) } : {}), alias_ips: [] }],
         shutdown_before_deletion: true,
         // No ssh_keys: there is no key to put on a node, and sshd is masked by Ignition.
       },
       {
-        // The firewalls exist before the server, and its secret part before it boots.
-        dependsOn: [nodesFirewall, ...(node.role === 'controller' ? [controllersFirewall] : []), secret],
+        // The firewalls exist before the server, and its secret part before it boots;
+        // the API load balancer holds its fixed private address before any server takes one.
+        dependsOn: [nodesFirewall, ...(node.role === 'controller' ? [controllersFirewall] : []), secret, apiAttachment],
         lifecycle: { ignoreChanges: [...SERVER_IGNORED_CHANGES] },
       },
     );
@@ -590,46 +658,6 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
       labels,
     });
     return { node, server };
-  });
-
-  // Load balancers reach nodes on their private addresses, so they join the network first.
-  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_network
-  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_target
-  const loadBalancer = (name: 'api' | 'ingress', targets: number, selector: string, publicInterface: boolean) => {
-    const lb = resource('hcloud_load_balancer', name, {
-      name: `${cluster}-${name}`,
-      load_balancer_type: loadBalancerType(targets, name),
-      location,
-      labels: clusterLabels,
-    });
-    const attachment = resource('hcloud_load_balancer_network', name, {
-      load_balancer_id: lb.ref('id'),
-      subnet_id: subnet.ref('id'),
-      enable_public_interface: publicInterface,
-    });
-    resource(
-      'hcloud_load_balancer_target',
-      name,
-      { type: 'label_selector', load_balancer_id: lb.ref('id'), label_selector: selector, use_private_ip: true },
-      { dependsOn: [attachment] },
-    );
-    return { lb, attachment };
-  };
-
-  // Private only: Hetzner load balancers have no source filter, so a public
-  // interface would answer 6443 to the whole internet. Nodes reach it over the
-  // private network through api.<domain>; admins reach 6443 on the
-  // controllers' public addresses, which the controller firewall limits to adminCidrs.
-  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_service
-  const { lb: api, attachment: apiAttachment } = loadBalancer('api', topology.controllers.length, controllerSelector, false);
-  resource('hcloud_load_balancer_service', 'api', {
-    load_balancer_id: api.ref('id'),
-    protocol: 'tcp',
-    listen_port: 6443,
-    destination_port: 6443,
-    // /readyz (anonymous, see @keelson/ignition) fails while an API server
-    // shuts down or loses etcd, so the balancer drains it within ~10 s.
-    health_check: [{ protocol: 'http', port: 6443, interval: 5, timeout: 3, retries: 2, http: [{ path: '/readyz', tls: true, status_codes: ['200'] }] }],
   });
 
   // Every node; the balancer sends only to those whose health check passes (the ingress controller runs there).
@@ -649,12 +677,20 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     });
   }
 
-  // The private address of the API load balancer, read from its network attachment.
-  const apiPrivateIp = apiAttachment.ref('ip');
-  addDns(stack, spec, props.dns ?? {}, hcloud, resource, apiPrivateIp, ingress.ref('ipv4'));
+  // Public DNS gives api.<domain> the controllers' public addresses (admins, through the
+  // controller firewall); nodes map the name to the load balancer's private address.
+  const apiPublicAddresses = servers.filter(({ node }) => node.role === 'controller').map(({ server }) => server.ref('ipv4_address'));
+  addDns(stack, spec, props.dns ?? {}, hcloud, resource, apiPublicAddresses, ingress.ref('ipv4'));
 
-  output(stack, 'api_endpoint', { value: `api.${config.domain}:6443`, description: 'Kubernetes API endpoint (the API load balancer, reachable from the private network only)' });
-  output(stack, 'api_load_balancer_ip', { value: apiPrivateIp, description: 'Private IPv4 of the API load balancer (it has no public interface)' });
+  output(stack, 'api_endpoint', {
+    value: `api.${config.domain}:6443`,
+    description: "Kubernetes API endpoint: from outside, the controllers' public addresses (6443 open to adminCidrs only); nodes map the name to the private API load balancer",
+  });
+  output(stack, 'api_public_addresses', {
+    value: apiPublicAddresses,
+    description: "Public IPv4 of every controller: what api.<domain> resolves to in public DNS, reachable on 6443 from adminCidrs only",
+  });
+  output(stack, 'api_load_balancer_ip', { value: apiAttachment.ref('ip'), description: "Private IPv4 of the API load balancer (no public interface): api.<domain> in every node's /etc/hosts" });
   output(stack, 'ingress_load_balancer_ip', { value: ingress.ref('ipv4'), description: 'Public IPv4 of the ingress load balancer' });
   output(stack, 'backups_bucket', { value: store.backupsBucket, description: 'Private, versioned Object Storage bucket for backups' });
   output(stack, 'backups_bucket_endpoint', { value: `https://${objectStorageHost(store.location)}`, description: 'S3 endpoint (and, as its first label, the signing region) of the backups bucket' });
@@ -698,10 +734,14 @@ function addBackend(stack: TerraformStack, spec: PlatformSpec, backend: HetznerB
 }
 
 /**
- * `api.` and `*.` records of the domain in its zone: `api.` at the API load
- * balancer's private address (a public record of a private address: it
- * answers only inside the network), `*.` at the ingress load balancer.
- * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/zone_rrset
+ * `api.` and `*.` records of the domain in its zone: `api.` at every
+ * controller's public address (one RRSet, one record each: an RRSet is one
+ * per name and type, and its `records` a set), `*.` at the ingress load
+ * balancer. Clients try a name's addresses in turn (Go's dialer, so kubectl
+ * too), so a controller that is down costs a client a connect timeout
+ * share, not the API.
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/1.66.1/docs/resources/zone_rrset
+ * @see https://pkg.go.dev/net#Dialer.DialContext
  */
 function addDns(
   stack: TerraformStack,
@@ -709,7 +749,7 @@ function addDns(
   dns: HetznerDnsProps,
   hcloud: GenericProvider,
   resource: (type: string, name: string, attributes: TfAttributes) => GenericResource,
-  apiAddress: string,
+  apiAddresses: readonly string[],
   ingressAddress: string,
 ): void {
   const domain = spec.config.domain;
@@ -719,6 +759,6 @@ function addDns(
     : // Read, not managed: plan stops early when the zone is missing, and destroy never deletes it.
       new GenericDataSource(stack, { provider: hcloud, type: 'hcloud_zone', name: 'zone', attributes: { name: zone } }).ref('name');
   const relative = domain === zone ? '' : `.${domain.slice(0, -(zone.length + 1))}`;
-  resource('hcloud_zone_rrset', 'api', { zone: zoneName, name: `api${relative}`, type: 'A', ttl: 300, records: [{ value: apiAddress }] });
+  resource('hcloud_zone_rrset', 'api', { zone: zoneName, name: `api${relative}`, type: 'A', ttl: 300, records: apiAddresses.map((value) => ({ value })) });
   resource('hcloud_zone_rrset', 'ingress', { zone: zoneName, name: `*${relative}`, type: 'A', ttl: 300, records: [{ value: ingressAddress }] });
 }

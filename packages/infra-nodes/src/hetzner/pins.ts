@@ -78,7 +78,41 @@ export const PRIVATE_NETWORK = {
   ipRange: NODE_NETWORK_CIDR,
   /** The one cloud subnet nodes and load balancers get their addresses from. */
   subnet: '10.10.0.0/20',
+  /**
+   * The API load balancer's fixed private address, which every node's
+   * `/etc/hosts` maps `api.<domain>` to. Servers and the ingress load
+   * balancer get theirs automatically. Hetzner reserves the first address
+   * of the network (the gateway, 10.10.0.1) and 172.31.1.1, and hands out
+   * automatic addresses from the bottom of the subnet (gateway .1, then .2,
+   * .3, ... in its architecture example), so the top of the /20 stays clear
+   * of the at most 151 automatic ones (150 servers, the ingress balancer).
+   * The attachment is also created before any server, so no automatic
+   * address can take it whatever the order; the API refuses a taken address
+   * (`ip_not_available`) rather than sharing it.
+   * @see https://docs.hetzner.com/networking/networks/technical-concepts/architecture
+   * @see https://registry.terraform.io/providers/hetznercloud/hcloud/1.66.1/docs/resources/network_route
+   * @see https://docs.hetzner.cloud/reference/cloud#load-balancer-actions-attach-a-load-balancer-to-a-network
+   */
+  apiLoadBalancerIp: '10.10.15.254',
+  /**
+   * The first controller's fixed private address; the controller at index
+   * `i` (topology order, at most 7) gets `10.10.15.241 + i` (see
+   * {@link controllerPrivateIp}). Like the API load balancer's, they sit at
+   * the top of the subnet, clear of the gateway, of 172.31.1.1 and of the
+   * at most 151 automatic addresses counted up from the bottom, and below
+   * 10.10.15.254 and the broadcast address. Pinned so the host firewall
+   * accepts etcd from the controllers only (`controllerPrivateAddresses`).
+   * @see https://registry.terraform.io/providers/hetznercloud/hcloud/1.66.1/docs/resources/server#ip-1
+   */
+  firstControllerIp: '10.10.15.241',
 } as const;
+
+/** The fixed private address of the controller at `index` (0-based, topology order): 10.10.15.241 to 10.10.15.247. */
+export function controllerPrivateIp(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index > 6) throw new Error(`controllerPrivateIp: index ${index} is not a controller index (0 to 6; at most 7 controllers)`);
+  const [a, b, c, d] = PRIVATE_NETWORK.firstControllerIp.split('.').map(Number);
+  return `${a}.${b}.${c}.${d + index}`;
+}
 
 /**
  * Network zone of each location (a network and its subnets live in one zone).

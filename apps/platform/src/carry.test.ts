@@ -1,0 +1,84 @@
+// Synth carries Argo CD's install into the first controller's secret part
+// (issue 20, item 5): read once through @keelson/upstream's resolver, checked
+// by its digest, refused with both digests when it differs.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARGOCD_RELEASE } from '@keelson/gitops-argocd';
+import { decodeInlineContents } from '@keelson/ignition';
+import type { BootstrapStep } from '@keelson/platform-spec';
+import { carryPinnedManifests } from './carry';
+import { keelson, keelsonWithEnv, tempDir } from './test-helpers';
+
+const manifestsDir = process.env.KEELSON_MANIFESTS_DIR as string;
+const relInstall = join('argoproj/argo-cd', ARGOCD_RELEASE.version, ARGOCD_RELEASE.installPath);
+const installBytes = readFileSync(join(manifestsDir, relInstall));
+const step: BootstrapStep = {
+  name: 'argocd-install',
+  url: ARGOCD_RELEASE.installUrl,
+  namespace: 'argocd',
+  sha256: ARGOCD_RELEASE.installSha256,
+  gitSource: { repoURL: ARGOCD_RELEASE.repoURL, revision: ARGOCD_RELEASE.version, path: ARGOCD_RELEASE.installPath },
+};
+/** A KEELSON_MANIFESTS_DIR holding only the install, `change`d; an empty cache so nothing else is found. */
+function stagedWith(change: (text: Buffer) => Buffer) {
+  const dir = tempDir('keelson-manifests-');
+  mkdirSync(join(dir, relInstall, '..'), { recursive: true });
+  writeFileSync(join(dir, relInstall), change(installBytes));
+  return { KEELSON_MANIFESTS_DIR: dir, KEELSON_CACHE_DIR: tempDir('keelson-cache-'), KEELSON_OFFLINE: '1' };
+}
+const changed = Buffer.concat([installBytes, Buffer.from('# changed\n')]);
+const changedSha = createHash('sha256').update(changed).digest('hex');
+
+describe('carryPinnedManifests', () => {
+  it('reads the pinned file from KEELSON_MANIFESTS_DIR and carries it with its digest; other steps pass through', () => {
+    const inline: BootstrapStep = { name: 'network', manifests: 'kind: List\n' };
+    const [passed, carried] = carryPinnedManifests([inline, step]);
+    expect(passed).toBe(inline);
+    expect(carried).toEqual({ name: 'argocd-install', url: ARGOCD_RELEASE.installUrl, namespace: 'argocd', sha256: ARGOCD_RELEASE.installSha256, contents: installBytes.toString('utf8') });
+  });
+
+  it('refuses a staged file that differs, naming the file, both digests and the fix', () => {
+    const env = stagedWith(() => changed);
+    expect(() => carryPinnedManifests([step], env)).toThrow(
+      `bootstrap step argocd-install (${ARGOCD_RELEASE.installUrl}): ${ARGOCD_RELEASE.repoURL} at v3.5.1 in ${join(env.KEELSON_MANIFESTS_DIR, 'argoproj/argo-cd/v3.5.1')} does not match the pinned files: manifests/ha/install.yaml differs (sha256 ${changedSha}, pinned ${ARGOCD_RELEASE.installSha256}); restore them from the tag`,
+    );
+  });
+
+  it('refuses a file that does not have the digest pinned next to the URL, even when the lock takes it', () => {
+    const other = 'f'.repeat(64);
+    expect(() => carryPinnedManifests([{ ...step, sha256: other }])).toThrow(
+      `bootstrap step argocd-install (${ARGOCD_RELEASE.installUrl}): ${join(manifestsDir, relInstall)} has sha256 ${ARGOCD_RELEASE.installSha256}, not the pinned ${other}; restore that file from ${ARGOCD_RELEASE.repoURL} at v3.5.1 (or remove it from the cache so synth fetches the tag again), or, for another release, update the pin next to the URL`,
+    );
+    expect(() => carryPinnedManifests([{ ...step, sha256: undefined }])).toThrow(/bootstrap step argocd-install .*: sha256 undefined is not 64 lower-case hex digits; a carried file needs its pin/);
+  });
+
+  it('says where it looked when the file is nowhere and fetching is off', () => {
+    const env = { KEELSON_MANIFESTS_DIR: tempDir('keelson-manifests-'), KEELSON_CACHE_DIR: tempDir('keelson-cache-'), KEELSON_OFFLINE: '1' };
+    expect(() => carryPinnedManifests([step], env)).toThrow(/^bootstrap step argocd-install .*is in neither KEELSON_MANIFESTS_DIR .* nor the cache .*fetching is off \(KEELSON_OFFLINE=1\)\. Set KEELSON_MANIFESTS_DIR, or go online once to fill the cache\.$/);
+  });
+});
+
+describe('keelson synth and the carried install', () => {
+  it('puts the checked install into keelson-controller-1\'s secret part only, gzip-compressed', () => {
+    const out = tempDir();
+    const r = keelson('synth', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    type Files = { storage: { files: Array<{ path: string; contents: { source?: string; compression?: string } }> } };
+    const files = (node: string, part: string) => (JSON.parse(readFileSync(join(out, 'infra-out/ignition', `${node}${part}`), 'utf8')) as Files).storage.files;
+    const carried = files('keelson-controller-1', '.secret.ign').find((f) => f.path.endsWith('-argocd-install.yaml'));
+    expect(carried?.contents.compression).toBe('gzip');
+    expect(decodeInlineContents(carried?.contents ?? {})?.equals(installBytes)).toBe(true);
+    expect(files('keelson-controller-1', '.pointer.ign').some((f) => f.path.endsWith('-argocd-install.yaml'))).toBe(false);
+    expect(files('keelson-controller-2', '.ign').some((f) => f.path.endsWith('-argocd-install.yaml'))).toBe(false);
+  });
+
+  it('refuses a changed install with a non-zero exit, before writing anything (no output, no secrets bundle)', () => {
+    const out = tempDir();
+    const r = keelsonWithEnv(stagedWith(() => changed), 'synth', '--out', out);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`manifests/ha/install.yaml differs (sha256 ${changedSha}, pinned ${ARGOCD_RELEASE.installSha256}); restore them from the tag`);
+    for (const f of ['infra-out', 'charts-out', 'secrets']) expect(existsSync(join(out, f))).toBe(false);
+  });
+});
