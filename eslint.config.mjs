@@ -34,7 +34,7 @@ const moduleBoundaries = (clusterMayUse) => [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'charts-out/**', 'infra-out/**', '**/src/imports/**', '**/src/generated/**', '.nx/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'charts-out/**', 'infra-out/**', '**/src/generated/**', '.nx/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

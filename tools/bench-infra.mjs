@@ -60,7 +60,7 @@ export function benchInfra({ runs = Number(process.env.KEELSON_BENCH_RUNS ?? 7),
   const work = mkdtempSync(join(tmpdir(), 'keelson-bench-infra-'));
   try {
     const base = {
-      cluster: { name: 'keelson' },
+      cluster: { name: 'keelson', id: '8bef49a9' },
       provider: { name: 'digitalocean', region: 'fra1' },
       nodes: { controllers: { count: 5 }, workers: { count: 1 }, volumeSizeGiB: 100 },
       domain: 'example.com',

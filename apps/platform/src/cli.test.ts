@@ -224,7 +224,7 @@ describe('keelson synth --restore-etcd', () => {
     const ignition = join(dir, 'infra-out/ignition');
     const link = ignitionFiles(join(ignition, 'keelson-controller-1.secret.ign')).get('/etc/keelson/etcd-restore-url')?.trim() ?? '';
     const url = new URL(link);
-    expect(`${url.origin}${url.pathname}`).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+    expect(`${url.origin}${url.pathname}`).toBe('https://keelson-8bef49a9-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
     expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^DO00EXAMPLEKEY\/\d{8}\/fra1\/s3\/aws4_request$/);
     expect(url.searchParams.get('X-Amz-Expires')).toBe('604800');
     const signature = url.searchParams.get('X-Amz-Signature') ?? '';

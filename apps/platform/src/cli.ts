@@ -205,7 +205,7 @@ export function buildCli(): Command {
     .addOption(configOption())
     .addOption(outOption())
     .option('--kubeconfig <file>', 'admin kubeconfig of the live cluster (default: secrets/<cluster name>/admin.kubeconfig, written by deploy, else $KUBECONFIG)')
-    .option('--yes', 'really power the nodes off (needs DIGITALOCEAN_TOKEN or HCLOUD_TOKEN)')
+    .option('--yes', "really power the nodes off (needs the cloud's API token; the drill names its variable)")
     .option('--dry-run', 'print every cloud request, probe and node, and send nothing')
     .option('--json <file>', 'also write the whole report as JSON')
     .action(async (opts: CommonOptions & { kubeconfig?: string; yes?: boolean; dryRun?: boolean; json?: string }) => {

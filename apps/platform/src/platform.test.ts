@@ -4,16 +4,19 @@ import { configReferenceMarkdown, exampleConfig, parsePlatformConfig, type Platf
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateManifest } from '@keelson/k8s-schemas';
+import { nodeProviderFor } from '@keelson/infra-nodes';
 import YAML from 'yaml';
 import { whoamiApp } from './examples/whoami-app';
 import { composePlatform } from './platform';
 import { repoRoot } from './test-helpers';
 
-const bucket = { bucket: 'keelson-backups', endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1' };
 const compose = (change: (c: PlatformConfigInput) => void = () => undefined, apps: Parameters<typeof composePlatform>[1]['apps'] = []) => {
   const config = exampleConfig();
   change(config);
-  return composePlatform(parsePlatformConfig(config), { backupBucket: bucket, apps });
+  const spec = parsePlatformConfig(config);
+  // The cloud's facts from its node provider, as synth passes them.
+  const provider = nodeProviderFor(spec);
+  return composePlatform(spec, { backupBucket: provider.backupBucket(spec), volumeDevicePathFilter: provider.volumeDevicePathFilter(spec), apps });
 };
 const render = (change?: (c: PlatformConfigInput) => void, apps?: Parameters<typeof compose>[1]) => new Map(renderCharts(compose(change, apps).app).map((f) => [f.path, f.content]));
 const changedFiles = (a: Map<string, string>, b: Map<string, string>) => [...new Set([...a.keys(), ...b.keys()])].filter((p) => a.get(p) !== b.get(p)).sort();
@@ -34,7 +37,8 @@ describe('composePlatform', () => {
 
   it('gives every namespace the platform creates a default-deny policy and DNS, in its own layer folder', () => {
     const namespaces = [...files].filter(([p]) => p.includes('/namespace-')).map(([p, c]) => [p.split('/')[0], YAML.parse(c).metadata.name]);
-    expect(namespaces.length).toBe(11);
+    expect(namespaces.length).toBe(12);
+    expect(namespaces).toContainEqual(['backups', 'nextcloud-restore-drill']);
     for (const [folder, ns] of namespaces) {
       expect(files.has(`${folder}/networkpolicy-${ns}-default-deny.yaml`)).toBe(true);
       expect(files.has(`${folder}/networkpolicy-${ns}-allow-dns.yaml`)).toBe(true);

@@ -28,6 +28,11 @@ export interface PlatformContext {
   /** The backups bucket the node provider creates (`NodeProvider.backupBucket`). */
   readonly backupBucket: ObjectBucket;
   /**
+   * The by-id path filter of the raw volume the node provider attaches to
+   * every node (`NodeProvider.volumeDevicePathFilter`): the storage layer's OSDs use only those.
+   */
+  readonly volumeDevicePathFilter: string;
+  /**
    * Apps of your own, built in the apps layer after Nextcloud, the media server and the website.
    * @default - none
    */
@@ -59,7 +64,7 @@ export function composePlatform(spec: PlatformSpec, context: PlatformContext): C
 
   const network = new PodNetwork(app, 'network', { spec });
   const maintenance = new NodeMaintenance(app, 'maintenance', { spec });
-  const storage = new RookStorage(app, 'storage', { spec });
+  const storage = new RookStorage(app, 'storage', { spec, devicePathFilter: context.volumeDevicePathFilter });
   const ingress = new Ingress(app, 'ingress', { spec });
   const backups = new VeleroBackups(app, 'backups', { spec, target: context.backupBucket, storage });
   const apps = new PlatformApps(app, 'apps', { spec, ingress, storage });

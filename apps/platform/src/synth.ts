@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { lstatSync, readlinkSync } from 'node:fs';
 import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderCharts, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
-import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
+import { loadPlatformSpec, SHIPPED_CLUSTER_IDS, type NodeProvider, type PlatformSpec } from '@keelson/platform-spec';
 import { storageOverhead } from '@keelson/storage-rook';
 import { PLATFORM_APPS } from './apps';
 import { CLUSTER_RECORD_FILE, readClusterRecord, type ClusterRecord } from './lifecycle/cluster-record';
@@ -80,6 +81,10 @@ export interface SynthResult {
   readonly bundleNotices: readonly string[];
   /** The environment variables that hold the cloud's object-store keys (they sign the secret-part links). */
   readonly objectStoreCredentialVariables: readonly string[];
+  /** The largest user-data the cloud's servers accept, in bytes (what each pointer must fit in). */
+  readonly userDataLimitBytes: number;
+  /** The run's node provider, built once: later steps (deploy, upgrade) ask it for the cloud's facts. */
+  readonly provider: NodeProvider;
   /** The storage layer's redundancy and raw-space price, for humans. */
   readonly storage: string;
   /** What the restore drill restores and when, or why there is none, for humans. */
@@ -117,13 +122,13 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       `--restore-etcd ${options.restoreEtcd.key}: "${spec.config.cluster.name}" exists (created ${clusterRecord.createdAt}, recorded in ${join(options.outDir, INFRA_OUT, CLUSTER_RECORD_FILE)}); a restore creates a new cluster from the snapshot, and the nodes of an existing cluster only join it. Run "keelson destroy" first (it removes the record once the machines are gone), then synth with --restore-etcd again`,
     );
   }
-  // cdktf and the provider bindings load only here.
-  const { nodeProviderFor } = await import('@keelson/infra-nodes');
+  // cdktf and the provider bindings load only here. The one provider of the run: every cloud fact comes from it.
+  const provider = (await import('@keelson/infra-nodes')).nodeProviderFor(spec);
   if (options.restoreEtcd) {
     // Refused before anything is written, the secrets bundle included: a bad key, or no keys to sign its link.
-    nodeProviderFor(spec).backupObjectUrl(spec, options.restoreEtcd.key);
-    if (!nodeProviderFor(spec).credentialsFromEnv(options.env ?? process.env)) {
-      const keys = nodeProviderFor(spec).objectStoreCredentialVariables.join(' and ');
+    provider.backupObjectUrl(spec, options.restoreEtcd.key);
+    if (!provider.credentialsFromEnv(options.env ?? process.env)) {
+      const keys = provider.objectStoreCredentialVariables.join(' and ');
       throw new Error(`--restore-etcd ${options.restoreEtcd.key}: the first controller fetches the snapshot through a presigned link, and no object-store keys are set to sign it; set ${keys} (the keys that sign the secret-part links) and synth again`);
     }
   }
@@ -138,7 +143,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     step('locked');
     // Before anything else: a run killed mid-switch left its journal; its render becomes the output.
     recoverTrees(options.outDir);
-    return await synthLocked(options, { spec, kubernetesSysext, nodeProviderFor, step, clusterRecord });
+    return await synthLocked(options, { spec, kubernetesSysext, provider, step, clusterRecord });
   } finally {
     lock.release();
   }
@@ -168,14 +173,14 @@ function confineToOutput(outDir: string, path: string, field: string): void {
 interface Checked {
   readonly spec: PlatformSpec;
   readonly kubernetesSysext: ReturnType<typeof pinnedKubernetesSysext>;
-  readonly nodeProviderFor: typeof import('@keelson/infra-nodes').nodeProviderFor;
+  readonly provider: NodeProvider;
   readonly step: (s: string) => void;
   readonly clusterRecord: ClusterRecord | undefined;
 }
 
 /** The part of synth that writes: the secrets bundle on first use, then both trees in one switch. */
-async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, nodeProviderFor, step, clusterRecord }: Checked): Promise<SynthResult> {
-  const platform = composePlatform(spec, { backupBucket: nodeProviderFor(spec).backupBucket(spec), apps: PLATFORM_APPS });
+async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, provider, step, clusterRecord }: Checked): Promise<SynthResult> {
+  const platform = composePlatform(spec, { backupBucket: provider.backupBucket(spec), volumeDevicePathFilter: provider.volumeDevicePathFilter(spec), apps: PLATFORM_APPS });
   const files = renderCharts(platform.app);
   // The Argo CD install, read once and checked by its digest before anything is written (the secrets bundle included);
   // carried in the first controller's secret part.
@@ -185,9 +190,6 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, node
   const secretsDir =
     typeof options.secretsDir === 'function' ? options.secretsDir(spec) : (options.secretsDir ?? join(options.outDir, 'secrets', spec.config.cluster.name));
   const { bundle, created, notices: bundleNotices } = await openSecretsBundle({ dir: secretsDir, spec });
-  // The ingress load balancer forwards to the ports the ingress layer listens on.
-  const target = { ingressTargetPorts: { http: platform.ingressTarget.http, https: platform.ingressTarget.https }, ingressProxyProtocol: platform.ingressTarget.proxyProtocol };
-  const provider = nodeProviderFor(spec, { digitalocean: target, hetzner: target });
   // Nodes fetch their secret part through a link that expires. It is signed
   // at the start of the current UTC day, so output stays the same all day and
   // links stay valid for the 7 days SigV4 allows.
@@ -198,19 +200,22 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, node
     spec,
     secrets: bundle,
     secretPartUrl: (node) => provider.secretPartUrl(spec, node, signing),
+    userDataLimitBytes: provider.userDataLimitBytes,
     // Only the very first deploy creates the cluster; once deploy recorded it, every node (controller 1 included) joins.
     initialize: clusterRecord === undefined,
     bootstrap,
     replaceKubeadmAddons: platform.replaceKubeadmAddons,
     restoreEtcdSnapshot: options.restoreEtcd && { url: provider.backupObjectUrl(spec, options.restoreEtcd.key, signing), sha256: options.restoreEtcd.sha256 },
     kubernetesSysext: kubernetesSysext.image && { url: kubernetesSysext.image.url, sha256: kubernetesSysext.image.sha256 },
-    // Where public DNS gives api.<domain> to admins only (Hetzner), nodes map it to the private API load balancer.
+    // Where public DNS gives api.<domain> to admins only, nodes map it to the private API load balancer.
     apiPrivateAddress: provider.apiPrivateAddress(spec),
-    // Where the cloud pins the controllers' private addresses (Hetzner), etcd accepts only them.
+    // Where the cloud pins the controllers' private addresses, etcd accepts only them.
     controllerAddresses: provider.controllerPrivateAddresses(spec),
   });
   const terraform = provider.renderTerraform({
     spec,
+    // The ingress load balancer forwards to the ports the ingress layer listens on.
+    ingressTarget: platform.ingressTarget,
     nodes: nodes.map((n) => ({
       name: n.node.name,
       userData: n.pointer,
@@ -244,7 +249,7 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, node
     ],
   };
   writeTreesAtomically([charts, infra], { journalDir: options.outDir, onStep: step });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables, clusterRecord };
+  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables, userDataLimitBytes: provider.userDataLimitBytes, provider, clusterRecord };
 }
 
 /**
@@ -268,8 +273,20 @@ function switchTestHook(env: Readonly<Record<string, string | undefined>>): (ste
   };
 }
 
+/**
+ * A warning when `cluster.id` is one of the ids Keelson's own configs ship:
+ * bucket names are global, so every copy that keeps it competes for the
+ * same buckets (and anyone can create them first).
+ */
+export function shippedClusterIdNotice(id: string): string[] {
+  if (!SHIPPED_CLUSTER_IDS.has(id)) return [];
+  return [
+    `  cluster.id "${id}" is the one Keelson's own configs ship: every copy of them names the same buckets (bucket names are global on the cloud); set cluster.id to your own (e.g. "${randomBytes(4).toString('hex')}") before the first deploy`,
+  ];
+}
+
 /** What synth tells a human: the promise, its price, and what was written. */
-export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, bundleNotices, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext, objectStoreCredentialVariables, clusterRecord }: SynthResult): string[] {
+export function describeSynth({ spec, files, nodes, terraformFile, createdSecrets, bundleNotices, linksSignedAt, storage, restoreDrill, restoreEtcd, kubernetesSysext, objectStoreCredentialVariables, userDataLimitBytes, clusterRecord }: SynthResult): string[] {
   const { config, budget } = spec;
   const n = budget.nodes;
   const c = config.nodes.controllers.count;
@@ -283,6 +300,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
   return [
     `platform "${config.cluster.name}" in ${config.provider.name}/${config.provider.region}: ${n} nodes (${c} controller${c === 1 ? "" : "s"}, ${w} worker${w === 1 ? "" : "s"})`,
     `  fault budget: ${promise}`,
+    ...shippedClusterIdNotice(config.cluster.id),
     `  sizes: etcd ${budget.etcdMembers} members, Ceph ${budget.cephMonitors} monitors, pools ${budget.poolSize} copies (min_size ${budget.poolMinSize}, failure domain ${budget.poolFailureDomain}), stateless services ${budget.statelessReplicas} replicas`,
     `  cost: ${storage.split('\n').join('; ')}`,
     ...(restoreDrill ? [`  ${restoreDrill}`] : []),
@@ -291,7 +309,7 @@ export function describeSynth({ spec, files, nodes, terraformFile, createdSecret
     clusterRecord
       ? `  first boot: the cluster exists (created ${clusterRecord.createdAt}, ${INFRA_OUT}/${CLUSTER_RECORD_FILE}): every node joins`
       : `  first boot: first deploy: ${nodes.find((n) => n.node.role === 'controller' && n.node.index === 1)?.node.name} creates the cluster (keelson deploy records it in ${INFRA_OUT}/${CLUSTER_RECORD_FILE}; every later render joins)`,
-    `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of 65536), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
+    `  ${INFRA_OUT}/ignition/: ${nodes.length} nodes, each <node>.pointer.ign (user-data, no secrets, largest ${Math.max(...nodes.map((n) => Buffer.byteLength(n.pointer)))} bytes of ${userDataLimitBytes}), <node>.secret.ign (fetched once, pinned by hash) and <node>.ign (both), mode 0600`,
     linksSignedAt
       ? `  secret-part links: signed, valid until ${new Date(linksSignedAt.getTime() + 7 * 86_400_000).toISOString().slice(0, 10)}`
       : `  secret-part links: NOT signed (no object-store keys in the environment: ${objectStoreCredentialVariables.join(' and ')}); nodes cannot fetch their secret parts: set the keys and synth again before deploying`,

@@ -26,7 +26,7 @@ import {
   ClusterSpecPrimaryUpdateStrategy,
   ClusterSpecResourcesLimits,
   ClusterSpecResourcesRequests,
-} from './imports/postgresql.cnpg.io';
+} from './generated/postgresql.cnpg.io';
 import type { CloudNativePgOperator } from './cloudnative-pg';
 import { POSTGRES_PORT } from './cloudnative-pg';
 import { COMPONENT_LABEL, NAME_LABEL, clusterService, disruptionBudget, nonRootPod, onePerFailureDomain, restrictedContainer, volumeClaim } from './internal/workload';

@@ -3,7 +3,7 @@
  *
  * Velero and its AWS plugin move together: plugin 1.14.x is the line for
  * Velero 1.18 (the plugin README's compatibility table). The CRD schemas in
- * `src/imports/velero.io.ts` come from Velero v1.18.1, so the chart is the
+ * `src/generated/velero.io.ts` come from Velero v1.18.1, so the chart is the
  * release that ships v1.18.1.
  */
 

@@ -1,4 +1,4 @@
-import { Restore } from './imports/velero.io';
+import { Restore } from './generated/velero.io';
 
 /** Namespace Velero and its objects live in. */
 export const VELERO_NAMESPACE = 'velero';

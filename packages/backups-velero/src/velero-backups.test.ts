@@ -174,10 +174,20 @@ describe('VeleroBackups', () => {
     const script: string = cron.spec.jobTemplate.spec.template.spec.containers[0].command[2];
     expect(script).toContain("scratch='nextcloud-restore-drill'");
     expect(script).toContain('"scheduleName":"platform-daily"');
-    expect(find('Role', 'restore-drill').rules).toEqual([{ apiGroups: ['velero.io'], resources: ['restores'], verbs: ['create', 'get'] }]);
-    expect(find('ClusterRole', 'keelson-restore-drill').rules).toEqual([
-      { apiGroups: [''], resources: ['namespaces'], resourceNames: ['nextcloud-restore-drill'], verbs: ['get', 'watch', 'delete'] },
+    const roles = objects.filter((o) => o.kind === 'Role' && o.metadata.name === 'restore-drill');
+    expect(roles.find((r) => r.metadata.namespace === 'velero').rules).toEqual([
+      { apiGroups: ['velero.io'], resources: ['restores'], verbs: ['create', 'get'] },
+      { apiGroups: ['velero.io'], resources: ['datauploads'], verbs: ['get', 'list'] },
     ]);
+    expect(roles.find((r) => r.metadata.namespace === 'nextcloud-restore-drill').rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'delete'] },
+    ]);
+    expect(find('ClusterRole', 'keelson-restore-drill').rules).toEqual([{ apiGroups: [''], resources: ['namespaces'], resourceNames: ['nextcloud-restore-drill'], verbs: ['get'] }]);
+    // The scratch namespace lives on, restricted, so the checker pod's Role has a home.
+    expect(find('Namespace', 'nextcloud-restore-drill').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(chart.namespaces.map((n) => n.name)).toContain('nextcloud-restore-drill');
     expect(render({ restoreDrill: false }).objects.some((o) => o.metadata.name === 'restore-drill')).toBe(false);
   });
 

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { afterCrds, LayerChart, SYNC_WAVE, UpstreamHelmChart } from '@keelson/cluster-kit';
 import { endpoints, RECOVERY, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
-import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './imports/velero.io';
+import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './generated/velero.io';
 import { EtcdSnapshots, ETCD_SNAPSHOT_POD_LABELS } from './etcd-snapshot';
 import { BACKUP_IMAGES, VELERO_CHART } from './pins';
 import { RestoreDrill, type RestoreDrillProps } from './restore-drill';
@@ -349,6 +349,9 @@ export class VeleroBackups extends LayerChart {
       this.restoreDrillSummary = `restore drill: none: ${drill.skipped}`;
     } else {
       const d = new RestoreDrill(this, 'restore-drill', drill);
+      // The drill's scratch namespace lives on (restricted, all traffic denied) so
+      // its Role can let the drill start the pod that reads the restored volumes.
+      this.addNamespace({ name: d.scratchNamespace, podSecurity: 'restricted' });
       this.restoreDrill = d;
       this.restoreDrillSummary = `restore drill: the volumes of ${d.sourceNamespace} from the latest ${d.schedule} backup into ${d.scratchNamespace}, at "${d.cron}" (UTC); a failed restore is a failed Job (kubectl -n ${VELERO_NAMESPACE} get jobs)`;
     }
@@ -428,7 +431,7 @@ function checkTarget(target: ObjectBucket | BackupTarget): ObjectBucket {
     url = undefined;
   }
   if (!url || url.protocol !== 'https:' || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new Error(`VeleroBackups: target.endpoint "${target.endpoint}" is not an https:// S3 endpoint without a path; use e.g. "https://fra1.digitaloceanspaces.com"`);
+    throw new Error(`VeleroBackups: target.endpoint "${target.endpoint}" is not an https:// S3 endpoint without a path; use the node provider's backupBucket(spec).endpoint, e.g. "https://s3.example.com"`);
   }
   if (!/^[a-z0-9-]+$/.test(target.region)) {
     throw new Error(`VeleroBackups: target.region "${target.region}" is not a region name; use the bucket's region, e.g. "fra1"`);

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Application, type ApplicationSpecSource } from './imports/argoproj.io';
+import { Application, type ApplicationSpecSource } from './generated/argoproj.io';
 import type { LayerChart } from './layer-chart';
 import { SYNC_WAVE, type CrdInstaller } from './sync-order';
 

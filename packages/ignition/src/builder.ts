@@ -12,15 +12,6 @@ import type { Config, Directory, Dropin, File, Link, NodeGroup, NodeUser, Resour
  */
 export const IGNITION_SPEC_VERSION = '3.3.0';
 
-/**
- * The largest user-data DigitalOcean accepts for a droplet: 64 KiB.
- *
- * Pass it as `render({ maxBytes })` for the config handed to a droplet; anything bigger belongs in
- * the part that config fetches through {@link IgnitionConfig.mergeConfig}.
- * @see https://docs.digitalocean.com/products/droplets/how-to/provide-user-data/
- */
-export const DIGITALOCEAN_USER_DATA_LIMIT = 64 * 1024;
-
 /** A problem with what was asked of an {@link IgnitionConfig}: names the field, the value and the fix. */
 export class IgnitionConfigError extends Error {
   public override readonly name = 'IgnitionConfigError';
@@ -328,7 +319,7 @@ export class IgnitionConfig {
   /**
    * Makes Ignition fetch another config at first boot, check its hash, and merge it over this one.
    *
-   * This is how a small public pointer (droplet user-data) brings in the secret-bearing part. Merges
+   * This is how a small public pointer (a server's user-data) brings in the secret-bearing part. Merges
    * apply in the order of the calls.
    * @see https://coreos.github.io/ignition/configuration-v3_3/ (`ignition.config.merge`)
    * @see https://coreos.github.io/ignition/operator-notes/#config-merging

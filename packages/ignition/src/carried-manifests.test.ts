@@ -8,7 +8,6 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { exampleConfig, parsePlatformConfig, type BootstrapStep } from '@keelson/platform-spec';
 import { resolveGitSource } from '@keelson/upstream';
-import { DIGITALOCEAN_USER_DATA_LIMIT } from './builder';
 import { NODE_PATHS, renderNodeConfigs } from './node-configs';
 import { testClusterSecrets } from './test-cluster-secrets';
 import { applyIgnition } from './testing';
@@ -40,7 +39,7 @@ describe('the Argo CD install carried in the first controller\'s secret part', (
     expect(fileOf(first.pointer, carriedPath)).toBeUndefined();
     expect(first.pointer).not.toContain('raw.githubusercontent.com');
     expect(Buffer.byteLength(first.pointer)).toBeLessThan(32 * 1024);
-    expect(Buffer.byteLength(first.pointer)).toBeLessThanOrEqual(DIGITALOCEAN_USER_DATA_LIMIT);
+    expect(Buffer.byteLength(first.pointer)).toBeLessThanOrEqual(32 * 1024);
     // The unit applies the local file with the pinned digest; nothing is downloaded.
     const unit = parsed(first.pointer).systemd.units.find((u) => u.name === 'keelson-bootstrap-manifests.service')?.contents ?? '';
     expect(unit).toContain(`ExecStart=${NODE_PATHS.bootstrapManifestsScript} apply argocd-install ${carriedPath} argocd ${sha256}\n`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { exampleConfig, parsePlatformConfig, type NodeSpec, type PlatformConfigInput } from '@keelson/platform-spec';
 import { scanForSecrets } from '@keelson/k8s-schemas';
 import YAML from 'yaml';
-import { decodeInlineContents, DIGITALOCEAN_USER_DATA_LIMIT } from './builder';
+import { decodeInlineContents } from './builder';
 import { caCertHash, validateKubeadmConfig } from './kubeadm';
 import { NODE_PATHS, renderNodeConfigs, type BootstrapStep } from './node-configs';
 import { ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES } from './pins';
@@ -15,6 +15,9 @@ import { findLoginCredentials, validateIgnitionConfig } from './validate';
 import { testClusterSecrets } from './test-cluster-secrets';
 
 jest.setTimeout(60_000);
+
+/** The smallest user-data limit of the clouds (a server's, 32 KiB): every pointer fits it. */
+const SMALLEST_USER_DATA_LIMIT = 32 * 1024;
 
 const secrets = testClusterSecrets();
 const platform = (nodes?: { controllers: number; workers: number }) => {
@@ -52,8 +55,17 @@ describe.each([
     }
   });
 
-  it('keep the user-data pointer under the DigitalOcean limit', () => {
-    for (const c of configs) expect(Buffer.byteLength(c.pointer)).toBeLessThan(DIGITALOCEAN_USER_DATA_LIMIT);
+  it('keep the user-data pointer under the smallest cloud limit', () => {
+    for (const c of configs) expect(Buffer.byteLength(c.pointer)).toBeLessThan(SMALLEST_USER_DATA_LIMIT);
+  });
+});
+
+describe('userDataLimitBytes', () => {
+  it('refuses a pointer over the limit the node provider gives, with its size and the fix', () => {
+    const spec = platform();
+    const props = { spec, secrets, secretPartUrl: (n: NodeSpec) => `https://bucket.example/${n.name}.ign`, initialize: true };
+    expect(() => renderNodeConfigs({ ...props, userDataLimitBytes: 1000 })).toThrow(/over the limit of 1000 bytes .*move files and units into a second config/);
+    expect(renderNodeConfigs({ ...props, userDataLimitBytes: SMALLEST_USER_DATA_LIMIT })).toHaveLength(spec.topology.nodes.length);
   });
 });
 
@@ -500,7 +512,7 @@ describe('the Kubernetes system extension pinned by hash (kubernetesSysext)', ()
     ['9 nodes', { controllers: 7, workers: 2 }],
   ])('passes the real ignition-validate and the schema and stays under the user-data limit, %s', (_name, nodes) => {
     for (const c of pinned({ url, sha256 }, platform(nodes))) {
-      expect(Buffer.byteLength(c.pointer)).toBeLessThan(DIGITALOCEAN_USER_DATA_LIMIT);
+      expect(Buffer.byteLength(c.pointer)).toBeLessThan(SMALLEST_USER_DATA_LIMIT);
       for (const part of [c.pointer, c.full]) {
         expect(validateIgnitionConfig(JSON.parse(part))).toEqual([]);
         expect(runIgnitionValidate(part)).toMatchObject({ ok: true, errors: [], warnings: [] });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import YAML from 'yaml';
 import { NODE_NETWORK_CIDR, type BootstrapStep, type ClusterSecrets, type NodeSpec, type PlatformSpec } from '@keelson/platform-spec';
-import { DIGITALOCEAN_USER_DATA_LIMIT, IgnitionConfig, ignitionHash } from './builder';
+import { IgnitionConfig, ignitionHash } from './builder';
 import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
 import { BOOTSTRAP_SCRIPTS } from './generated/bootstrap-scripts';
 import { HOST_FIREWALL, hostFirewallModel, renderHostFirewall } from './host-firewall';
@@ -75,6 +75,13 @@ export interface NodeConfigsProps {
    * (an expiring link to a private bucket, made by the infrastructure layer).
    */
   readonly secretPartUrl: (node: NodeSpec) => string;
+  /**
+   * The largest user-data the cloud's servers accept, in bytes
+   * (`NodeProvider.userDataLimitBytes`): a pointer that does not fit is
+   * refused with its size and the fix.
+   * @default - not checked here; the node provider refuses user-data over its cloud's limit when it renders
+   */
+  readonly userDataLimitBytes?: number;
   /**
    * Whether this render creates the cluster: `true` only for the very first
    * deploy, when no cluster exists yet. Then the first controller runs
@@ -197,7 +204,7 @@ export type { BootstrapStep };
 export interface NodeIgnition {
   readonly node: NodeSpec;
   /**
-   * The droplet's user-data: only public content, plus an `ignition.config.merge`
+   * The server's user-data: only public content, plus an `ignition.config.merge`
    * of the secret part pinned by its SHA-512. No key material.
    */
   readonly pointer: string;
@@ -304,7 +311,7 @@ function renderNode(props: NodeConfigsProps, node: NodeSpec): NodeIgnition {
   const secretPart = secret.render();
   const secretPartHash = ignitionHash(secretPart);
   publicPart.mergeConfig({ source: props.secretPartUrl(node), hash: secretPartHash });
-  const pointer = publicPart.render({ maxBytes: DIGITALOCEAN_USER_DATA_LIMIT });
+  const pointer = publicPart.render({ maxBytes: props.userDataLimitBytes });
 
   const full = new IgnitionConfig();
   addPublicContent(full, props, node);

@@ -1,10 +1,10 @@
 export { DigitalOceanProvider, DROPLET_IGNORED_CHANGES, FLATCAR_DIGITALOCEAN_IMAGE, digitalOceanPower, DIGITALOCEAN_API_URL, DIGITALOCEAN_TOKEN_VARIABLE } from './digitalocean';
 export type { DigitalOceanProviderProps, DigitalOceanBackend, DigitalOceanDnsProps, IngressTargetPorts, FlatcarImage } from './digitalocean';
-export { nodeProviderFor } from './provider';
+export { nodeProviderFor, nodeProviders } from './provider';
 export type { NodeProviderOptions } from './provider';
 export { presignS3Url } from './presign';
 export type { PresignS3UrlOptions } from './presign';
 export { HetznerProvider, SERVER_IGNORED_CHANGES, FLATCAR_SNAPSHOT_SELECTOR, hetznerPower, HETZNER_API_URL, HETZNER_TOKEN_VARIABLE, HETZNER_SERVER_TYPES, HETZNER_RETIRED_SERVER_TYPES, HETZNER_SERVER_TYPES_AS_OF } from './hetzner';
 export type { HetznerServerType } from './hetzner';
 export type { HetznerProviderProps, HetznerDnsProps, HetznerBackend } from './hetzner';
-export { findSshAccess, findSecretsInUserData, findOpenApiLoadBalancers, inboundRules, keylessSshPublicKey, isKeylessSshPublicKey } from './security-assertions';
+export { findSshAccess, findSecretsInUserData, findOpenApiLoadBalancers, inboundRules, keylessSshPublicKey, isKeylessSshPublicKey, CLOUD_RESOURCE_TYPES, USER_DATA_LIMIT_BYTES } from './security-assertions';

@@ -26,3 +26,12 @@ export function nodeProviderFor(spec: PlatformSpec, options: NodeProviderOptions
     }
   }
 }
+
+/**
+ * One provider of every cloud, with default options: for readers of
+ * rendered output that must find which cloud wrote it (a rehearsal reads
+ * the server types in `infra-out/`), never for rendering.
+ */
+export function nodeProviders(): readonly NodeProvider[] {
+  return [new DigitalOceanProvider(), new HetznerProvider()];
+}

@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
-import { USER_DATA_LIMIT_BYTES as HETZNER_USER_DATA_LIMIT_BYTES } from './hetzner/pins';
+import { RESOURCE_TYPES as DIGITALOCEAN_TYPES, USER_DATA_LIMIT_BYTES as DIGITALOCEAN_USER_DATA_LIMIT_BYTES } from './digitalocean/pins';
+import { RESOURCE_TYPES as HETZNER_TYPES, USER_DATA_LIMIT_BYTES as HETZNER_USER_DATA_LIMIT_BYTES } from './hetzner/pins';
 import { isKeylessSshPublicKey } from './internal/keyless-ssh-key';
 
 /**
@@ -24,8 +25,19 @@ import { isKeylessSshPublicKey } from './internal/keyless-ssh-key';
  * @see https://docs.hetzner.cloud/reference/cloud#servers-create-a-server (32 KiB)
  */
 export const USER_DATA_LIMIT_BYTES: Readonly<Record<string, number>> = {
-  digitalocean_droplet: 64 * 1024,
-  hcloud_server: HETZNER_USER_DATA_LIMIT_BYTES,
+  [DIGITALOCEAN_TYPES.server]: DIGITALOCEAN_USER_DATA_LIMIT_BYTES,
+  [HETZNER_TYPES.server]: HETZNER_USER_DATA_LIMIT_BYTES,
+};
+
+/**
+ * The Terraform resource types every provider renders, for readers of the
+ * rendered Terraform (verify, rehearse): each cloud's servers, buckets and
+ * SSH keys, declared in the cloud's own folder.
+ */
+export const CLOUD_RESOURCE_TYPES: { readonly servers: readonly string[]; readonly buckets: readonly string[]; readonly sshKeys: readonly string[] } = {
+  servers: [DIGITALOCEAN_TYPES.server, HETZNER_TYPES.server],
+  buckets: [DIGITALOCEAN_TYPES.bucket, HETZNER_TYPES.bucket],
+  sshKeys: [DIGITALOCEAN_TYPES.sshKey, HETZNER_TYPES.sshKey],
 };
 
 /** A parsed Terraform JSON document (`JSON.parse` of `main.tf.json`). */
@@ -145,7 +157,7 @@ export function opensPort(rule: Pick<InboundRule, 'protocol' | 'ports'>, port: n
 
 export { isKeylessSshPublicKey, keylessSshPublicKey } from './internal/keyless-ssh-key';
 
-const SSH_KEY_TYPES = new Set(['digitalocean_ssh_key', 'hcloud_ssh_key']);
+const SSH_KEY_TYPES = new Set(CLOUD_RESOURCE_TYPES.sshKeys);
 
 /**
  * The SSH key resources whose `public_key` is keyless (a point hashed onto

@@ -5,7 +5,7 @@
 
 /**
  * cert-manager, pinned to the release whose CRDs the bindings in
- * `src/imports/cert-manager.io.ts` were generated from, spelt as the
+ * `src/generated/cert-manager.io.ts` were generated from, spelt as the
  * Jetstack repository lists it (`v1.21.1`).
  *
  * @see https://github.com/cert-manager/cert-manager/blob/v1.21.1/deploy/charts/cert-manager/values.yaml
@@ -14,7 +14,7 @@ export const CERT_MANAGER_CHART = { repoURL: 'https://charts.jetstack.io', chart
 
 /**
  * Traefik Proxy: chart 41.1.0 ships Traefik v3.7.9, the release whose CRDs
- * the bindings in `src/imports/traefik.io.ts` were generated from. Since
+ * the bindings in `src/generated/traefik.io.ts` were generated from. Since
  * chart 41 the Gateway API CRDs are no longer in the chart (see
  * {@link GATEWAY_API_CRDS}).
  *
@@ -28,7 +28,7 @@ export const INGRESS_IMAGES = { certManager: 'v1.21.1', traefik: 'v3.7.9' } as c
 
 /**
  * Gateway API standard-channel CRDs v1.6.1 (the ones the bindings in
- * `src/imports/gateway.networking.k8s.io.ts` come from), applied by Argo CD
+ * `src/generated/gateway.networking.k8s.io.ts` come from), applied by Argo CD
  * straight from the upstream repository's tag: plain manifests, no chart.
  *
  * @see https://github.com/kubernetes-sigs/gateway-api/tree/v1.6.1/config/crd/standard

@@ -4,7 +4,7 @@ import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { afterCrds, LayerChart, type UpstreamHelmChart, type UpstreamManifests } from '@keelson/cluster-kit';
 import { endpoints, type ExposedService, type ExposeOptions, type IngressLayer, type IngressLayerChoice, type PlatformSpec, type ServiceRef } from '@keelson/platform-spec';
 import type { CertManagerValues, TraefikValues } from './charts';
-import { HttpRoute, HttpRouteSpecRulesMatchesPathType } from './imports/gateway.networking.k8s.io';
+import { HttpRoute, HttpRouteSpecRulesMatchesPathType } from './generated/gateway.networking.k8s.io';
 import { CERT_MANAGER_NAMESPACE, installCertManager, ISSUER_NAMES } from './internal/cert-manager';
 import { HTTP01_SOLVER_LABELS, HTTP01_SOLVER_PORT, slug } from './internal/common';
 import { GATEWAY_NAME, HTTP_LISTENER, installGatewayApiCrds, listenerName, MAX_HTTPS_LISTENERS, renderGateway, type HostListener } from './internal/gateway';

@@ -9,7 +9,7 @@ import {
   type CiliumClusterwideNetworkPolicySpecsEgressToPortsPortsProtocol,
   type CiliumClusterwideNetworkPolicySpecsIngressFromEntities,
   type CiliumClusterwideNetworkPolicySpecsIngressToPortsPortsProtocol,
-} from './imports/cilium.io';
+} from './generated/cilium.io';
 import { CoreDns } from './core-dns';
 import { allowDns, allowFor, defaultDeny, ruleKey, slug, type RuleEnd } from './internal/policies';
 
@@ -247,7 +247,7 @@ export class PodNetwork extends LayerChart {
         metadata: { name: 'keelson-deny-link-local', annotations: this.afterCiliumCrds() },
         spec: {
           description:
-            'Pods never reach link-local addresses, where the cloud metadata service (169.254.169.254) serves droplet user-data. Host-network components are not endpoints and keep their access.',
+            "Pods never reach link-local addresses, where the cloud metadata service (169.254.169.254) serves every server's user-data. Host-network components are not endpoints and keep their access.",
           // Every pod endpoint in every namespace.
           endpointSelector: {},
           // A deny rule alone must not put any pod into default-deny.

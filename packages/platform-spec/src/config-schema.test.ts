@@ -76,3 +76,36 @@ describe('planLayers for the apps', () => {
     expect(appsLayer({ website: { enabled: false }, media: { server: 'jellyfin' } }).description).toBe('Nextcloud and Jellyfin');
   });
 });
+
+describe('cluster.id', () => {
+  const refusal = (cluster: unknown): Array<{ path: string; message: string }> => {
+    try {
+      parsePlatformConfig({ ...exampleConfig(), cluster } as Parameters<typeof parsePlatformConfig>[0], 'platform.yaml');
+    } catch (e) {
+      if (e instanceof PlatformConfigError) return [...e.problems];
+      throw e;
+    }
+    throw new Error('expected the config to be refused');
+  };
+  const pasted = (message: string) => /id: "([0-9a-f]{8})"/.exec(message)?.[1];
+
+  it('refuses a config without one, naming the field and giving a fresh random value that the schema accepts', () => {
+    const [first] = refusal({ name: 'keelson' });
+    expect(first).toEqual({ path: 'cluster.id', message: expect.stringMatching(/^is required \(expected string\); add it: use 8 lower-case hex digits made once for this cluster, such as this freshly generated one: id: "[0-9a-f]{8}" \(keep it: a changed id means new buckets/) });
+    const [second] = refusal({ name: 'keelson' });
+    // Two users copying the same example must not be handed the same id.
+    expect(pasted(second.message)).not.toBe(pasted(first.message));
+    expect(parsePlatformConfig({ ...exampleConfig(), cluster: { name: 'keelson', id: pasted(first.message) } }).config.cluster.id).toBe(pasted(first.message));
+  });
+
+  it('refuses an id that is not 8 lower-case hex digits, and one YAML read as a number', () => {
+    for (const id of ['8BEF49A9', '8bef49a', '8bef49a9a', 'keelson1', '']) {
+      expect(refusal({ name: 'keelson', id })).toEqual([{ path: 'cluster.id', message: expect.stringMatching(new RegExp(`^got "${id}", not a valid value; use 8 lower-case hex digits .* id: "[0-9a-f]{8}"`)) }]);
+    }
+    expect(refusal({ name: 'keelson', id: 12345678 })).toEqual([{ path: 'cluster.id', message: expect.stringMatching(/^expected a string, got 12345678 \(a number\); use 8 lower-case hex digits/) }]);
+  });
+
+  it('says in the config reference that changing it orphans the old buckets', () => {
+    expect(configReference().find((r) => r.key === 'cluster.id')?.description).toMatch(/changing it later means new, empty buckets and orphans the old ones/);
+  });
+});

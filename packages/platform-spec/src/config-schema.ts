@@ -12,6 +12,15 @@ import {
 
 /** RFC 1123 label: what droplet, node and namespace names are made of. */
 const DNS_LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+/** A cluster's random id: 8 lower-case hex digits (32 random bits), made once with `crypto.randomBytes(4)`. */
+export const CLUSTER_ID = /^[0-9a-f]{8}$/;
+/**
+ * The `cluster.id` of every config Keelson ships (apps/platform/platform.yaml,
+ * examples/, the example config): a copy that keeps one shares its bucket
+ * names with every other copy. Synth says so; a test keeps this list equal
+ * to the files.
+ */
+export const SHIPPED_CLUSTER_IDS: ReadonlySet<string> = new Set(['8bef49a9', 'c977f0c8', 'e3539604', '1ce7fa43', '065a2437', '3ad8ffd0', '604bfcd1', '58485e28', '5e396a84', '6c291f9a', '2e498d68']);
 /** A fully qualified domain name with at least two labels, no trailing dot. */
 const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 /** DigitalOcean size slugs look like `s-4vcpu-8gb`; Hetzner server types like `cx33`. */
@@ -167,6 +176,13 @@ export const platformConfigSchema = z.strictObject({
       .max(20)
       .regex(DNS_LABEL)
       .meta({ description: 'Cluster name; prefixes node, volume and bucket names. Lower-case letters, digits, dashes.' }),
+    id: z
+      .string()
+      .regex(CLUSTER_ID)
+      .meta({
+        description:
+          'Random id made once for this cluster (8 lower-case hex digits): bucket names are global on each cloud, so buckets are `<name>-<id>-backups` and `<name>-<id>-ignition`. Make your own (a config without one is refused with a fresh value to paste); changing it later means new, empty buckets and orphans the old ones with their backups.',
+      }),
   }),
   provider: z.discriminatedUnion('name', [
     z.strictObject({

@@ -8,7 +8,7 @@ import type { PlatformConfigInput } from './config-schema';
  */
 export function exampleConfig(): PlatformConfigInput {
   return {
-    cluster: { name: 'keelson' },
+    cluster: { name: 'keelson', id: '8bef49a9' },
     provider: { name: 'digitalocean', region: 'fra1' },
     nodes: { controllers: { count: 5 }, workers: { count: 1 } },
     domain: 'example.com',

@@ -22,7 +22,7 @@ export type {
   StorageLayerChoice,
   BackupLayerChoice,
 } from './catalogue';
-export { platformConfigSchema } from './config-schema';
+export { platformConfigSchema, SHIPPED_CLUSTER_IDS } from './config-schema';
 export type { PlatformConfig, PlatformConfigInput, FaultModel } from './config-schema';
 export { computeFaultBudget, nodesAllowedToFail, assignFailureDomains } from './fault-budget';
 export type { FaultBudget, FaultBudgetInput, FaultBudgetResult, BudgetProblem } from './fault-budget';
@@ -50,6 +50,7 @@ export type {
   InfraInput,
   TerraformDocument,
   NodeProvider,
+  ServerSize,
   CostKind,
   CostLine,
   MonthlyCost,

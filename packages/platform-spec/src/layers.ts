@@ -388,6 +388,18 @@ export interface InfraInput {
   readonly spec: PlatformSpec;
   /** One entry per node of `spec.topology`, same order. */
   readonly nodes: readonly NodeBootConfig[];
+  /**
+   * What the ingress load balancer forwards to on every node: the ingress
+   * layer's {@link IngressLayer.loadBalancerTarget}.
+   * @default - the provider's own props (ports 80 and 443, no PROXY protocol)
+   */
+  readonly ingressTarget?: IngressLayer['loadBalancerTarget'];
+}
+
+/** What a server type offers: vCPUs and memory, as the cloud sells it. */
+export interface ServerSize {
+  readonly vcpus: number;
+  readonly memoryGiB: number;
 }
 
 /** A rendered Terraform configuration (JSON), ready for `terraform` or `tofu`. */
@@ -491,9 +503,40 @@ export interface MonthlyCost {
  * for a drill. One line of config picks one.
  */
 export interface NodeProvider {
-  readonly id: 'digitalocean' | 'hetzner';
+  /** The config's `provider.name` that picks this provider. */
+  readonly id: PlatformConfig['provider']['name'];
+  /** The cloud's name for people, as messages print it (`DigitalOcean`, `Hetzner Cloud`). */
+  readonly displayName: string;
   /** The environment variable holding the cloud's API token, as its Terraform provider reads it (`DIGITALOCEAN_TOKEN`, `HCLOUD_TOKEN`). */
   readonly apiTokenVariable: string;
+  /**
+   * The largest user-data the cloud's servers accept, in bytes: what a
+   * node's Ignition pointer must fit in (everything else goes into the
+   * secret part it fetches).
+   */
+  readonly userDataLimitBytes: number;
+  /**
+   * Where a person watches a node's boot when it does not come up (there is
+   * no SSH), for a message: the cloud console's own view of the server.
+   */
+  readonly consoleHint: string;
+  /**
+   * The Terraform resource type of a node's server and the attribute that
+   * holds its server type, as {@link NodeProvider.renderTerraform} writes
+   * them: what readers of the rendered Terraform (verify, rehearse) look for.
+   */
+  readonly server: { readonly resourceType: string; readonly typeAttribute: string };
+  /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
+  serverAddress(node: NodeSpec): string;
+  /** vCPUs and memory of one of the cloud's server types, or undefined when the provider does not know the type. */
+  serverSize(type: string): ServerSize | undefined;
+  /** What a server type of the cloud looks like, for a message that refuses one (`slugs such as s-4vcpu-8gb`). */
+  readonly serverTypeHint: string;
+  /**
+   * A regular expression for the by-id path of the raw volume the provider
+   * attaches to every node for the storage layer, anchored at `^/dev/`.
+   */
+  volumeDevicePathFilter(spec: PlatformSpec): string;
   /** The cloud's power actions on the platform's servers, through its API. */
   cloudPower(options: CloudApiOptions): CloudPower;
   /**

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import YAML, { isMap, isScalar, Lexer, LineCounter } from 'yaml';
 import * as z from 'zod';
@@ -83,11 +84,19 @@ const FIXES: Readonly<Record<string, string>> = {
   'gitops.repoURL': 'use an https:// or ssh Git URL such as "https://github.com/you/platform.git"',
   'gitops.revision': 'use a branch, tag or commit name as Git allows it, such as "main" or "v1.2.0"',
   'gitops.path': 'use a relative folder of its own, such as "charts-out" (no ".", "..", ".git" or absolute path)',
-  'nodes.controllers.size': 'use a DigitalOcean size slug such as "s-4vcpu-8gb"',
-  'nodes.workers.size': 'use a DigitalOcean size slug such as "s-4vcpu-8gb"',
+  'nodes.controllers.size': 'use a server type of the cloud in lower-case letters, digits and dashes, such as "s-4vcpu-8gb" or "cx33"',
+  'nodes.workers.size': 'use a server type of the cloud in lower-case letters, digits and dashes, such as "s-4vcpu-8gb" or "cx33"',
 };
 
-const fixFor = (path: string): string | undefined => (Object.hasOwn(FIXES, path) ? FIXES[path] : undefined);
+/**
+ * The fix for a missing or malformed `cluster.id`: a fresh random value to
+ * paste, made here so that two users who both copy the example never share
+ * one (bucket names are global on both clouds).
+ */
+const clusterIdFix = (): string =>
+  `use 8 lower-case hex digits made once for this cluster, such as this freshly generated one: id: "${randomBytes(4).toString('hex')}" (keep it: a changed id means new buckets and orphans the old ones)`;
+
+const fixFor = (path: string): string | undefined => (path === 'cluster.id' ? clusterIdFix() : Object.hasOwn(FIXES, path) ? FIXES[path] : undefined);
 
 /**
  * The keys allowed at `path`. For a discriminated union, the keys of the

@@ -208,8 +208,8 @@ export class ArgoSync {
       const res = await this.api.apply(crd.object, served, undefined, false);
       if (!res.ok) throw new Error(`rehearse: the bootstrap could not apply Argo CD's CRD ${crd.object.metadata?.name}: ${res.message}`);
       await this.waitEstablished(String(crd.object.metadata?.name));
+      await this.waitServed(crd.object);
     }
-    this.api.forget(ARGOCD_GROUP);
     this.argoKinds = true;
     this.bootstrap.push(`${crds.length} Argo CD CRDs (${crds.map((c) => c.object.metadata?.name).join(', ')}), as Argo CD's install applies them`);
     const served = await this.api.resolve(String(root.manifest.apiVersion), String(root.manifest.kind));
@@ -311,6 +311,27 @@ export class ArgoSync {
     const served = await this.api.resolve(String(o.object.apiVersion), String(o.object.kind));
     if ('missing' in served) return undefined;
     return this.api.get(this.api.objectPath(String(o.object.apiVersion), served, String(o.object.metadata?.name), served.namespaced ? o.namespace : undefined));
+  }
+
+  /**
+   * Waits until discovery serves every version of an Established CRD's kind:
+   * the API server publishes a new kind in discovery a moment after the CRD
+   * is Established (later on a loaded machine), and a dry-run in between
+   * would find no such kind. Gives up silently at the bound; the apply that
+   * follows then reports the kind as not served.
+   */
+  private async waitServed(crd: K8sObject, timeoutMs = 60_000): Promise<void> {
+    const spec = (crd.spec ?? {}) as { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; served?: boolean }> };
+    const group = String(spec.group);
+    const versions = (spec.versions ?? []).filter((v) => v.served !== false).map((v) => `${group}/${String(v.name)}`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.api.forget(group);
+      const missing = [];
+      for (const v of versions) if ('missing' in (await this.api.resolve(v, String(spec.names?.kind)))) missing.push(v);
+      if (missing.length === 0 || Date.now() > deadline) return;
+      await sleep(100);
+    }
   }
 
   private async waitEstablished(name: string, timeoutMs = 60_000): Promise<Health> {
@@ -512,11 +533,11 @@ export class ArgoSync {
     if (object.kind === 'Namespace' && !served.namespaced) this.namespaces.add(String(object.metadata?.name));
     if (object.kind === 'CustomResourceDefinition') {
       const health = await this.waitEstablished(String(object.metadata?.name));
-      this.api.forget(String((object.spec as { group?: string } | undefined)?.group));
       if (health.status !== 'Healthy') {
         this.record(report, { ...where, stage: 'apply', message: `not Established: ${health.message}` });
         return false;
       }
+      await this.waitServed(object);
     }
     return true;
   }

@@ -1,14 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HETZNER_SERVER_TYPES } from '@keelson/infra-nodes';
-import { HETZNER_SIZES, nodeObject, parseQuantity, serverSize, simulatedFleet } from './fleet';
+import { DigitalOceanProvider, HETZNER_SERVER_TYPES, HetznerProvider } from '@keelson/infra-nodes';
+import { nodeObject, parseQuantity, serverSize, simulatedFleet } from './fleet';
 import { ignition, infraOut as makeInfraOut, kubeadmInit as init, kubeadmJoin as join_ } from './test-fixtures';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 let dir: string;
+const digitalocean = new DigitalOceanProvider();
+const hetzner = new HetznerProvider();
 const infraOut = (nodes: Parameters<typeof makeInfraOut>[1], resource?: string, sizeKey?: string) => makeInfraOut(dir, nodes, resource, sizeKey);
 
 beforeAll(() => {
@@ -27,21 +29,21 @@ describe('serverSize', () => {
     ['s-1vcpu-512mb-10gb', 1, 0.5],
     ['c-8', 8, 16],
   ])('reads DigitalOcean %s as %i vCPUs and %d GiB', (slug, vcpus, memoryGiB) => {
-    expect(serverSize('digitalocean', slug)).toEqual({ vcpus, memoryGiB });
+    expect(serverSize(digitalocean, slug)).toEqual({ vcpus, memoryGiB });
   });
 
   it('knows Hetzner server types by name', () => {
-    expect(serverSize('hetzner', 'cx33')).toEqual({ vcpus: 4, memoryGiB: 8 });
-    expect(serverSize('hetzner', 'ccx23')).toEqual({ vcpus: 4, memoryGiB: 16 });
+    expect(serverSize(hetzner, 'cx33')).toEqual({ vcpus: 4, memoryGiB: 8 });
+    expect(serverSize(hetzner, 'ccx23')).toEqual({ vcpus: 4, memoryGiB: 16 });
   });
 
   it("sizes exactly the Hetzner provider's current line-up, as it states it", () => {
-    expect(HETZNER_SIZES).toEqual(Object.fromEntries(HETZNER_SERVER_TYPES.map((t) => [t.name, { vcpus: t.vcpus, memoryGiB: t.memoryGiB }])));
+    for (const t of HETZNER_SERVER_TYPES) expect(serverSize(hetzner, t.name)).toEqual({ vcpus: t.vcpus, memoryGiB: t.memoryGiB });
   });
 
   it('refuses a server type it cannot size, naming it', () => {
-    expect(() => serverSize('hetzner', 'cax21')).toThrow(/server type "cax21" has no known CPU and memory/);
-    expect(() => serverSize('digitalocean', 'gpu-h100x1-80gb')).toThrow(/"gpu-h100x1-80gb"/);
+    expect(() => serverSize(hetzner, 'cax21')).toThrow(/Hetzner Cloud server type "cax21" has no known CPU and memory.*use one of the current Hetzner Cloud server types \(cx23, /);
+    expect(() => serverSize(digitalocean, 'gpu-h100x1-80gb')).toThrow(/"gpu-h100x1-80gb"/);
   });
 });
 
@@ -104,6 +106,11 @@ describe('simulatedFleet', () => {
   it('reads Hetzner server types from hcloud_server', () => {
     const out = infraOut({ 'k-controller-1': { size: 'cx43', kubeadm: { '/etc/keelson/kubeadm-init.yaml': init('k-controller-1') } } }, 'hcloud_server', 'server_type');
     expect(simulatedFleet(out)[0].capacity.cpuMillis).toBe(8000);
+  });
+
+  it('fails when no server in infra-out belongs to a cloud with a node provider', () => {
+    const out = infraOut({ 'k-controller-1': { size: 't3.large', kubeadm: { '/etc/keelson/kubeadm-init.yaml': init('k-controller-1') } } }, 'aws_instance', 'instance_type');
+    expect(() => simulatedFleet(out)).toThrow(/no server of a known cloud \(digitalocean_droplet, hcloud_server\); run keelson synth/);
   });
 
   it('fails naming the node when infra-out has no server for it', () => {

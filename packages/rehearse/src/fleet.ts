@@ -1,5 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeProviders } from '@keelson/infra-nodes';
+import type { NodeProvider, ServerSize } from '@keelson/platform-spec';
 import { readInfraOut, terraformServers, type InfraOut } from '@keelson/verify';
 import { RehearsalInputError } from './errors';
 
@@ -11,16 +13,13 @@ export interface NodeTaint {
 }
 
 /** What a server type offers: vCPUs and memory, as the cloud sells it. */
-export interface ServerSize {
-  readonly vcpus: number;
-  readonly memoryGiB: number;
-}
+export type { ServerSize };
 
 /** One topology node as the rehearsal registers it. */
 export interface SimulatedNode {
   readonly name: string;
   readonly role: 'controller' | 'worker';
-  /** The server type (`s-4vcpu-8gb`, `cx33`). */
+  /** The server type, as the cloud names it. */
   readonly size: string;
   /** `kubernetes.io/hostname`, the kubelet's well-known labels, kubeadm's control-plane labels and the node's `node-labels`. */
   readonly labels: Readonly<Record<string, string>>;
@@ -31,53 +30,11 @@ export interface SimulatedNode {
   readonly allocatable: { readonly cpuMillis: number; readonly memoryBytes: number; readonly pods: number };
 }
 
-/**
- * DigitalOcean CPU-optimized droplets (`c-N`, `c2-N`) sell 2 GiB per vCPU;
- * the other slugs name their size (`s-4vcpu-8gb`, `g-2vcpu-8gb`,
- * `s-1vcpu-512mb-10gb`).
- *
- * @see https://docs.digitalocean.com/products/droplets/details/pricing/
- */
-function digitalOceanSize(slug: string): ServerSize | undefined {
-  const named = /(?:^|-)(\d+)vcpu-(\d+)(gb|mb)(?:-|$)/.exec(slug);
-  if (named) return { vcpus: Number(named[1]), memoryGiB: named[3] === 'gb' ? Number(named[2]) : Number(named[2]) / 1024 };
-  const cpu = /^c2?-(\d+)(?:-intel)?$/.exec(slug);
-  if (cpu) return { vcpus: Number(cpu[1]), memoryGiB: Number(cpu[1]) * 2 };
-  return undefined;
-}
-
-/**
- * Hetzner Cloud x86 server types Keelson accepts: the current line-up of the
- * Hetzner provider (`HETZNER_SERVER_TYPES` in @keelson/infra-nodes, which
- * refuses every other type at synth); fleet.test.ts checks the two agree.
- *
- * @see https://docs.hetzner.com/cloud/servers/overview
- */
-export const HETZNER_SIZES: Readonly<Record<string, ServerSize>> = {
-  cx23: { vcpus: 2, memoryGiB: 4 },
-  cx33: { vcpus: 4, memoryGiB: 8 },
-  cx43: { vcpus: 8, memoryGiB: 16 },
-  cx53: { vcpus: 16, memoryGiB: 32 },
-  cpx12: { vcpus: 1, memoryGiB: 2 },
-  cpx22: { vcpus: 2, memoryGiB: 4 },
-  cpx32: { vcpus: 4, memoryGiB: 8 },
-  cpx42: { vcpus: 8, memoryGiB: 16 },
-  cpx52: { vcpus: 12, memoryGiB: 24 },
-  cpx62: { vcpus: 16, memoryGiB: 32 },
-  ccx13: { vcpus: 2, memoryGiB: 8 },
-  ccx23: { vcpus: 4, memoryGiB: 16 },
-  ccx33: { vcpus: 8, memoryGiB: 32 },
-  ccx43: { vcpus: 16, memoryGiB: 64 },
-  ccx53: { vcpus: 32, memoryGiB: 128 },
-  ccx63: { vcpus: 48, memoryGiB: 192 },
-};
-
-/** vCPUs and memory of a server type, or an error naming the type. */
-export function serverSize(provider: 'digitalocean' | 'hetzner', type: string): ServerSize {
-  const size = provider === 'hetzner' ? HETZNER_SIZES[type] : digitalOceanSize(type);
+/** vCPUs and memory of a server type, from the cloud's node provider, or an error naming the type. */
+export function serverSize(provider: NodeProvider, type: string): ServerSize {
+  const size = provider.serverSize(type);
   if (!size) {
-    const known = provider === 'hetzner' ? Object.keys(HETZNER_SIZES).join(', ') : 'slugs that name vCPUs and memory (s-4vcpu-8gb) or c-N';
-    throw new RehearsalInputError(`rehearse: the ${provider} server type "${type}" has no known CPU and memory, so its node cannot be simulated; use one of ${known}`);
+    throw new RehearsalInputError(`rehearse: the ${provider.displayName} server type "${type}" has no known CPU and memory, so its node cannot be simulated; use one of ${provider.serverTypeHint}`);
   }
   return size;
 }
@@ -151,8 +108,13 @@ export function simulatedFleet(infraDir: string): SimulatedNode[] {
     throw new RehearsalInputError(`rehearse: ${(e as Error).message.replace(/^verify: /, '')}`);
   }
   const servers = terraformServers(infra.terraform);
-  const provider = servers.some((s) => s.address.startsWith('hcloud_server.')) ? 'hetzner' : 'digitalocean';
-  const sizes = new Map(servers.map((s) => [s.name, String(s.attributes.size ?? s.attributes.server_type)]));
+  // The cloud that rendered infra-out, known by its servers' resource type; its provider knows the server types.
+  const providers = nodeProviders();
+  const provider = providers.find((p) => servers.some((s) => s.address.startsWith(`${p.server.resourceType}.`)));
+  if (!provider) {
+    throw new RehearsalInputError(`rehearse: infra-out's Terraform JSON has no server of a known cloud (${providers.map((p) => p.server.resourceType).join(', ')}); run keelson synth`);
+  }
+  const sizes = new Map(servers.map((s) => [s.name, String(s.attributes[provider.server.typeAttribute])]));
   if (infra.nodes.length === 0) throw new RehearsalInputError(`rehearse: ${ignitionDir} holds no node config (<node>.ign); run keelson synth`);
   const parsed = infra.nodes.map((n) => ({ name: n.name, docs: n.kubeadm as KubeadmDoc[], nodeLabels: n.labels }));
   // One KubeletConfiguration for the cluster: kubeadm init uploads it, joining nodes download it.

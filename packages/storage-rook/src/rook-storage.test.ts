@@ -360,6 +360,7 @@ describe('RookStorage refusals', () => {
 
   it('refuses a device filter that is not an anchored device path or not a regular expression', () => {
     expect(() => render(six, { devicePathFilter: 'sd[b-z]' })).toThrow(/devicePathFilter "sd\[b-z\]" must be anchored at a device path/);
+    expect(() => render(six, { devicePathFilter: undefined as unknown as string })).toThrow(/devicePathFilter is undefined; pass the by-id link of the volume the node provider attaches/);
     expect(() => render(six, { devicePathFilter: '^/dev/(' })).toThrow(/devicePathFilter "\^\/dev\/\(" is not a regular expression/);
   });
 

@@ -13,8 +13,8 @@ import {
   CephFilesystemSpecMetadataServerResourcesLimits,
   CephFilesystemSpecMetadataServerResourcesRequests,
   type CephClusterSpecPlacement,
-} from './imports/ceph.rook.io';
-import { VolumeSnapshotClass, VolumeSnapshotClassDeletionPolicy } from './imports/snapshot.storage.k8s.io';
+} from './generated/ceph.rook.io';
+import { VolumeSnapshotClass, VolumeSnapshotClassDeletionPolicy } from './generated/snapshot.storage.k8s.io';
 import { cephCsiDriversValues, controllerPluginName, csiDriverName, type CephCsiDriversValues } from './internal/csi-drivers';
 import { planStorage, type StoragePlan } from './internal/plan';
 import { CEPH_CSI_DRIVERS_CHART, CEPH_IMAGE, CSI_SNAPSHOTTER, ROOK_CEPH_CHART } from './versions';
@@ -94,12 +94,11 @@ export interface RookStorageProps {
   readonly spec: PlatformSpec;
   /**
    * Regular expression over device paths (udev links included) that selects
-   * the OSD devices on every node. Never `useAllDevices`.
-   * @default - the by-id link of the volume infra-nodes attaches: DigitalOcean
-   * `^/dev/disk/by-id/scsi-0DO_Volume_<cluster>-(controller|worker)-[0-9]+-osd$`,
-   * Hetzner `^/dev/disk/by-id/scsi-0HC_Volume_[0-9]+$`
+   * the OSD devices on every node, anchored at `^/dev/`: the by-id link of
+   * the raw volume the node provider attaches
+   * (`NodeProvider.volumeDevicePathFilter(spec)`). Never `useAllDevices`.
    */
-  readonly devicePathFilter?: string;
+  readonly devicePathFilter: string;
   /**
    * Adds the erasure-coded block class `ceph-block-ec` with this many data
    * chunks and k+1 coding chunks (one chunk per failure domain), when the
@@ -181,6 +180,10 @@ export class RookStorage extends LayerChart implements StorageLayer {
     const failoverSeconds = props.failoverSeconds ?? RECOVERY.failoverTolerationSeconds;
     if (!Number.isInteger(failoverSeconds) || failoverSeconds < 0) {
       throw new Error(`RookStorage: failoverSeconds is ${failoverSeconds}; use a whole number of seconds (0 or more), e.g. 30`);
+    }
+    // Fails closed for callers without the type: no filter would give Ceph no OSD.
+    if (typeof props.devicePathFilter !== 'string') {
+      throw new Error(`RookStorage: devicePathFilter is ${JSON.stringify(props.devicePathFilter) ?? 'undefined'}; pass the by-id link of the volume the node provider attaches, NodeProvider.volumeDevicePathFilter(spec)`);
     }
     const plan = planStorage(spec, { devicePathFilter: props.devicePathFilter, erasureCodedDataChunks: props.erasureCoded?.dataChunks });
     this.plan = plan;

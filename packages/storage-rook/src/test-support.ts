@@ -1,5 +1,6 @@
 import { App, Testing } from 'cdk8s';
 import { exampleConfig, parsePlatformConfig, type PlatformSpec } from '@keelson/platform-spec';
+import { nodeProviderFor } from '@keelson/infra-nodes';
 import { RookStorage, type RookStorageProps } from './rook-storage';
 
 /** A spec with `controllers` + `workers` nodes (any-third unless `domains` is given). */
@@ -18,8 +19,9 @@ export function specFor(controllers: number, workers: number, options: { domains
 }
 
 /** Renders the storage layer and returns its JSON manifests. */
-export function render(spec: PlatformSpec, props: Omit<RookStorageProps, 'spec'> = {}): { chart: RookStorage; objects: any[] } {
-  const chart = new RookStorage(new App(), 'storage', { spec, ...props });
+export function render(spec: PlatformSpec, props: Partial<Omit<RookStorageProps, 'spec'>> = {}): { chart: RookStorage; objects: any[] } {
+  // The filter of the volume the config's cloud attaches, as the app passes it.
+  const chart = new RookStorage(new App(), 'storage', { spec, devicePathFilter: nodeProviderFor(spec).volumeDevicePathFilter(spec), ...props });
   return { chart, objects: Testing.synth(chart) };
 }
 

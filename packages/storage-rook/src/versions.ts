@@ -1,6 +1,6 @@
 /**
  * The rook-ceph operator chart, pinned. Rook 1.20.6 is the release the
- * committed CRD bindings (`src/imports/ceph.rook.io.ts`) were generated from.
+ * committed CRD bindings (`src/generated/ceph.rook.io.ts`) were generated from.
  * The chart installs the CRDs (`crds.enabled`) and, as its
  * `ceph-csi-operator` subchart (condition `csi.installCsiOperator`), the
  * ceph-csi-operator with the `csi.ceph.io` CRDs. It installs no CSI driver:
@@ -39,7 +39,7 @@ export const CEPH_IMAGE = 'quay.io/ceph/ceph:v20.2.2';
 
 /**
  * The Kubernetes CSI external-snapshotter release whose VolumeSnapshot CRDs
- * the bindings in `src/imports/snapshot.storage.k8s.io.ts` come from: its
+ * the bindings in `src/generated/snapshot.storage.k8s.io.ts` come from: its
  * CRDs and its snapshot controller (a kustomization into kube-system), as
  * plain manifests at the tag.
  *

@@ -25,7 +25,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'shellcheck', command: 'shellcheck', debianPackage: 'shellcheck', versionArgs: ['--version'], why: 'lints the first-boot scripts' },
   { name: 'chromium', command: 'chromium', debianPackage: 'chromium', versionArgs: ['--version'], why: "loads verify's HTML report headless" },
   { name: 'nft', command: 'nft', debianPackage: 'nftables', versionArgs: ['--version'], why: "loads every node's host firewall (nftables JSON) in a private network namespace" },
-  { name: 'ssh-keygen', command: 'ssh-keygen', debianPackage: 'openssh-client', versionArgs: ['-V'], why: "reads the droplets' keyless public key as OpenSSH does (no private half exists)" },
+  { name: 'ssh-keygen', command: 'ssh-keygen', debianPackage: 'openssh-client', versionArgs: ['-V'], why: "reads the servers' keyless public key as OpenSSH does (no private half exists)" },
 ];
 
 /** Where a host tool is, and its version, or that it is missing. */

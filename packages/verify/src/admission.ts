@@ -1,8 +1,9 @@
 // The admission check: what the API server itself enforces on every pod and
-// every request, from the controllers' configs, and no host paths in our own
-// workloads.
+// every request, from the controllers' configs, and no host paths in any
+// workload of the desired state but those listed with their reason.
 import YAML from 'yaml';
-import { podSpecOf } from './objects';
+import { HOST_PATH_EXCEPTIONS, type HostPathException } from './exceptions';
+import { neverApplied, podSpecOf } from './objects';
 import { ignitionFileText } from './rendered';
 import { asArray, check, describe, isRecord, type CheckResult, type Finding, type KubeadmDocument, type Loose, type Manifest, type NodeInfo } from './types';
 
@@ -25,12 +26,14 @@ function arg(extraArgs: unknown, name: string): string | undefined {
  *   `kube-system`;
  * - anonymous requests, when its AuthenticationConfiguration allows them,
  *   reach only the health endpoints and kubeadm's `cluster-info`;
- * - no workload the platform renders itself mounts a `hostPath`.
+ * - no workload of the desired state (ours, upstream charts' and Git
+ *   sources') mounts a `hostPath` but the paths {@link HOST_PATH_EXCEPTIONS}
+ *   lists for it with the reason (see {@link judgeHostPaths}).
  *
  * @see https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-admission-controller/
  * @see https://kubernetes.io/docs/reference/access-authn-authz/authentication/#anonymous-authenticator-configuration
  */
-export function checkAdmission(ownManifests: readonly Manifest[], nodes: readonly NodeInfo[]): CheckResult {
+export function checkAdmission(manifests: readonly Manifest[], nodes: readonly NodeInfo[], hostPathExceptions: readonly HostPathException[] = HOST_PATH_EXCEPTIONS): CheckResult {
   const findings: Finding[] = [];
   const cluster = nodes.flatMap((n) => n.kubeadm.filter((d) => d.kind === 'ClusterConfiguration').map((d) => ({ node: n, doc: d as KubeadmDocument & Record<string, Loose> })))[0];
   const controllers = nodes.filter((n) => n.role === 'controller');
@@ -63,13 +66,67 @@ export function checkAdmission(ownManifests: readonly Manifest[], nodes: readonl
       if (paths.length === 0 || open.length > 0) findings.push({ file: n.file, message: `node ${n.name}: ${authnPath} lets anonymous requests reach ${paths.length === 0 ? 'every path (anonymous.enabled with no conditions)' : open.join(', ')}: only the health endpoints and cluster-info may answer without credentials; list only those paths under anonymous.conditions` });
     }
   }
+  const host = judgeHostPaths(manifests, hostPathExceptions);
+  findings.push(...host.findings);
+  return check('admission', `Pod Security default "${level}" on ${controllers.length} controllers, exemptions only for kube-system; anonymous requests only to health and cluster-info; ${host.summary}`, findings, host.warnings);
+}
+
+/** Where the exception table lives, for findings about it. */
+const EXCEPTIONS_FILE = 'packages/verify/src/exceptions.ts';
+
+const describeHostPathException = (e: HostPathException) => `${e.kind} ${e.namespace}/${e.name}`;
+
+/**
+ * Host paths of every workload (Deployment, StatefulSet, DaemonSet,
+ * ReplicaSet, Job, CronJob, Pod) of `manifests`: each `hostPath` volume
+ * fails unless {@link HOST_PATH_EXCEPTIONS} lists its workload with that
+ * path. A pod that mounts the node's files escapes its container (the
+ * `baseline` Pod Security level forbids it; the namespaces that run these
+ * agents are `privileged` for them, so this table, not the namespace's level,
+ * is what bounds them). Each exception used is reported as a warning with
+ * its reason; one whose workload is rendered but mounts none of a listed
+ * path is stale and fails; one whose workload this config does not render
+ * is counted only.
+ *
+ * @see https://kubernetes.io/docs/concepts/storage/volumes/#hostpath
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline (HostPath Volumes)
+ */
+export function judgeHostPaths(manifests: readonly Manifest[], exceptions: readonly HostPathException[] = HOST_PATH_EXCEPTIONS): { findings: Finding[]; warnings: Finding[]; summary: string } {
+  const findings: Finding[] = [];
+  const used = new Map<HostPathException, Set<string>>();
+  const rendered = new Set<HostPathException>();
   let workloads = 0;
-  for (const { file, object } of ownManifests) {
+  let volumes = 0;
+  for (const { file, object } of manifests) {
     const pod = podSpecOf(object);
-    if (!pod) continue;
+    if (!pod || neverApplied(object)) continue;
     workloads++;
-    const host = asArray<Loose>(pod.volumes).filter((v) => isRecord(v?.hostPath));
-    if (host.length > 0) findings.push({ file, message: `${describe(object)} mounts ${host.map((v) => `hostPath ${v.hostPath.path} (volume ${v.name})`).join(', ')}: a pod that reads or writes the node's files escapes its container; use a volume claim, a projected Secret or an emptyDir` });
+    const namespace = object.metadata?.namespace ?? 'default';
+    const exception = exceptions.find((e) => e.namespace === namespace && e.kind === object.kind && e.name === object.metadata?.name);
+    if (exception) rendered.add(exception);
+    const refused: string[] = [];
+    for (const v of asArray<Loose>(pod.volumes).filter((x) => isRecord(x?.hostPath))) {
+      volumes++;
+      const path = String(v.hostPath.path ?? '');
+      if (exception?.paths.includes(path)) used.set(exception, (used.get(exception) ?? new Set()).add(path));
+      else refused.push(`hostPath ${path} (volume ${v.name})`);
+    }
+    if (refused.length > 0) {
+      findings.push({
+        file,
+        message: `${describe(object)} mounts ${refused.join(', ')}: a pod that reads or writes the node's files escapes its container; use a volume claim, a projected Secret or an emptyDir, or, for a node agent that truly needs the path, list it with the reason in ${EXCEPTIONS_FILE} (HOST_PATH_EXCEPTIONS)`,
+      });
+    }
   }
-  return check('admission', `Pod Security default "${level}" on ${controllers.length} controllers, exemptions only for kube-system; anonymous requests only to health and cluster-info; ${workloads} of our workloads mount no hostPath`, findings);
+  for (const e of rendered) {
+    const idle = e.paths.filter((p) => !used.get(e)?.has(p));
+    if (idle.length > 0) findings.push({ file: EXCEPTIONS_FILE, message: `stale exception: ${describeHostPathException(e)} lists host path${idle.length > 1 ? 's' : ''} ${idle.join(', ')}, which its rendered workload does not mount: remove ${idle.length > 1 ? 'them' : 'it'} from HOST_PATH_EXCEPTIONS` });
+  }
+  const warnings = [...used.keys()].map((e) => ({ file: EXCEPTIONS_FILE, message: `excused: ${describeHostPathException(e)} mounts host paths ${[...(used.get(e) ?? [])].join(', ')}: ${e.reason}` }));
+  const others = exceptions.length - rendered.size;
+  return {
+    findings,
+    warnings,
+    summary: `${volumes} hostPath volumes in ${workloads} workloads of the desired state, only those of ${used.size} listed exceptions${others > 0 ? ` (${others} more for workloads this config does not render)` : ''}`,
+  };
 }

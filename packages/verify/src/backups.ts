@@ -1,11 +1,14 @@
 // The backups check: every schedule writes somewhere that exists, keeps what
 // it writes, takes the volume data along, and the cluster's own state (etcd)
 // and the restore drill are scheduled too.
+// The cdktf-free entry point: verify never loads the providers.
+import { CLOUD_RESOURCE_TYPES } from '@keelson/infra-nodes/security-assertions';
 import { containersOf, goDurationSeconds, neverApplied } from './objects';
 import { asArray, check, describe, isRecord, type CheckResult, type Finding, type K8sObject, type Loose, type Manifest, type TerraformDocument } from './types';
 
 const VELERO_SNAPSHOT_CLASS = 'velero.io/csi-volumesnapshot-class';
-const BUCKET_TYPES = ['digitalocean_spaces_bucket', 'hcloud_object_storage_bucket', 'aws_s3_bucket'];
+/** Each cloud's bucket resource type, as its node provider declares it. */
+const BUCKET_TYPES = CLOUD_RESOURCE_TYPES.buckets;
 
 /** Whether a Velero backup spec includes namespace `ns`. */
 function includes(template: Loose, ns: string): boolean {
@@ -22,6 +25,28 @@ function takesVolumeData(template: Loose): string | undefined {
   return undefined;
 }
 
+/**
+ * What the restore drill's data check lacks, if anything. A Restore reaches
+ * `Completed` when it restored the PVC objects, and a PVC whose data the
+ * backup never held comes back as a fresh, empty volume, so a drill that
+ * reads only the phase proves objects, not data. The drill must read what
+ * the backup uploaded per PVC (its DataUploads), start a pod that mounts the
+ * restored PVCs read-only, and read what that pod found.
+ *
+ * @see https://velero.io/docs/v1.18/csi-snapshot-data-movement/
+ */
+function drillDataCheckMissing(script: string): string | undefined {
+  const parts: Array<[RegExp, string]> = [
+    [/datauploads\.velero\.io/, "read the backup's DataUploads (what it moved off the cluster per PVC)"],
+    [/persistentVolumeClaim[^\n]*claimName[^\n]*readOnly/, 'start a pod that mounts the restored PVCs read-only'],
+    [/kubectl logs\b/, 'read what a pod found in the restored volumes'],
+  ];
+  const lacking = parts.filter(([re]) => !re.test(script)).map(([, what]) => what);
+  return lacking.length === 0
+    ? undefined
+    : `the restore drill does not check volume data: it does not ${lacking.join(', nor ')}; a backup without volume data restores as empty volumes and its Restore still completes. Render the drill's data check (RestoreDrill of @keelson/backups-velero)`;
+}
+
 const cronText = (o: K8sObject) => containersOf(o).map((c) => [...asArray<string>(c?.command), ...asArray<string>(c?.args)].join(' ')).join('\n');
 
 /**
@@ -36,7 +61,9 @@ const cronText = (o: K8sObject) => containersOf(o).map((c) => [...asArray<string
  *   every CSI StorageClass's driver has a VolumeSnapshotClass labelled
  *   `velero.io/csi-volumesnapshot-class: "true"`;
  * - etcd is snapshotted by a CronJob (`etcdctl snapshot save`) and the
- *   restore drill is scheduled, neither suspended;
+ *   restore drill is scheduled, neither suspended, and the drill checks
+ *   volume data, not only the Restore's phase (it compares the backup's
+ *   DataUploads with what a pod reads from the restored volumes);
  * - the backup bucket is not `force_destroy` (a `terraform destroy` would
  *   empty it).
  *
@@ -101,6 +128,10 @@ export function checkBackups(manifests: readonly Manifest[], terraform?: Terrafo
     if (!etcd) findings.push({ file: 'charts-out/', message: 'no CronJob snapshots etcd (etcdctl snapshot save): the cluster\'s own state has no off-cluster copy; render the etcd-snapshot CronJob' });
     if (!drill) findings.push({ file: 'charts-out/', message: 'no restore drill CronJob is rendered: nothing proves the backups restore; render the restore-drill CronJob' });
   }
+  if (drill) {
+    const missing = drillDataCheckMissing(cronText(drill.object));
+    if (missing) findings.push({ file: drill.file, message: `${describe(drill.object)}: ${missing}` });
+  }
   for (const job of [etcd, drill]) {
     if (job && (job.object.spec as Loose)?.suspend === true) findings.push({ file: job.file, message: `${describe(job.object)}: spec.suspend is true: it never runs; remove suspend` });
   }
@@ -112,7 +143,7 @@ export function checkBackups(manifests: readonly Manifest[], terraform?: Terrafo
     for (const [key, attributes] of Object.entries(terraform?.resource?.[type] ?? {})) {
       if (!isRecord(attributes) || !bucketNames.has(String(attributes.name ?? attributes.bucket))) continue;
       buckets++;
-      if (attributes.force_destroy === true) findings.push({ file: terraformFile, message: `${type}.${key} (bucket ${String(attributes.name)}, where the backups go) sets force_destroy = true: terraform destroy deletes every backup with it; set force_destroy = false` });
+      if (attributes.force_destroy === true) findings.push({ file: terraformFile, message: `${type}.${key} (bucket ${String(attributes.name ?? attributes.bucket)}, where the backups go) sets force_destroy = true: terraform destroy deletes every backup with it; set force_destroy = false` });
     }
   }
   return check(

@@ -6,10 +6,12 @@
  * follows a rule it lists fails verify as stale, so the table only ever
  * lists what the platform needs.
  *
- * Upstream charts (Cilium agents, Ceph OSDs run by Rook, Velero's node
- * agent) are not rendered here: Helm renders their pods at sync, so they are
- * bounded by their namespace's Pod Security level instead, whose reason
+ * Upstream charts (Cilium agents, Velero's node agent) are judged here for
+ * host paths only ({@link HOST_PATH_EXCEPTIONS}); for the other rules they
+ * are bounded by their namespace's Pod Security level, whose reason
  * platform-spec states on the Namespace (`keelson.dev/pod-security-reason`).
+ * Pods an operator makes at run time (Ceph OSDs and the CSI node plugins,
+ * made by Rook and the ceph-csi-operator) are not in the desired state.
  */
 
 /** The rules of the workload-security check. */
@@ -48,6 +50,64 @@ export const POD_SECURITY_EXCEPTIONS: readonly PodSecurityException[] = [
     rules: ['run-as-non-root', 'read-only-root-filesystem', 'drop-all-capabilities'],
     reason:
       'The Emby Server image starts as root and drops to its UID/GID itself, writing its runtime files into the root filesystem; after dropping ALL it adds back only CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID, which that needs (apps-nextcloud-emby-site media-server.ts; the emby namespace is baseline for it).',
+  },
+];
+
+/**
+ * A workload of the desired state (ours, an upstream chart's or a Git
+ * source's) allowed to mount host paths, with the reason. Only the paths
+ * listed are allowed; any other `hostPath` volume of any workload fails
+ * verify's `admission` check. As with the other tables, an exception whose
+ * workload this config does not render (Cilium's agents under flannel) is
+ * left alone, but one whose rendered workload no longer mounts a listed path
+ * fails as stale.
+ */
+export interface HostPathException {
+  readonly namespace: string;
+  /** Deployment, StatefulSet, DaemonSet, Job, CronJob. */
+  readonly kind: string;
+  readonly name: string;
+  /** The host paths (`hostPath.path`, exact) it may mount. */
+  readonly paths: readonly string[];
+  /** One line: why the workload needs the node's files. */
+  readonly reason: string;
+}
+
+export const HOST_PATH_EXCEPTIONS: readonly HostPathException[] = [
+  {
+    namespace: 'kube-system',
+    kind: 'DaemonSet',
+    name: 'cilium',
+    paths: ['/var/run/cilium', '/var/run/netns', '/sys/fs/bpf', '/proc', '/run/cilium/cgroupv2', '/opt/cni/bin', '/etc/cni/net.d', '/lib/modules', '/run/xtables.lock', '/var/run/cilium/envoy/sockets', '/proc/sys/net', '/proc/sys/kernel'],
+    reason: "Cilium's agent is the node's pod network: it installs the CNI plugin and its config, pins eBPF maps in /sys/fs/bpf, attaches to the cgroup v2 root and pod network namespaces, loads kernel modules, sets sysctls, shares the xtables lock with the kubelet, and talks to Envoy through its socket directory (cilium chart).",
+  },
+  {
+    namespace: 'kube-system',
+    kind: 'DaemonSet',
+    name: 'cilium-envoy',
+    paths: ['/var/run/cilium/envoy/sockets', '/var/run/cilium/envoy/artifacts', '/sys/fs/bpf'],
+    reason: "Cilium's per-node Envoy proxy serves the agent through the shared socket directory and reads the eBPF maps the agent pins (cilium chart).",
+  },
+  {
+    namespace: 'kube-flannel',
+    kind: 'DaemonSet',
+    name: 'kube-flannel-ds',
+    paths: ['/lib/modules', '/run/flannel', '/opt/cni/bin', '/etc/cni/net.d', '/run/xtables.lock'],
+    reason: "flannel's agent is the node's pod network (the flannel example): it installs the CNI plugin and its config, loads kernel modules (br_netfilter), writes the node's subnet lease to /run/flannel and shares the xtables lock with the kubelet (flannel chart).",
+  },
+  {
+    namespace: 'velero',
+    kind: 'DaemonSet',
+    name: 'node-agent',
+    paths: ['/var/lib/kubelet/pods', '/var/lib/kubelet/plugins'],
+    reason: "Velero's node agent backs up volume data from the files: it reads each pod's mounted volumes under the kubelet's pod and CSI plugin directories (velero chart, deployNodeAgent).",
+  },
+  {
+    namespace: 'kured',
+    kind: 'DaemonSet',
+    name: 'kured',
+    paths: ['/var/run'],
+    reason: "kured reads, read-only, the reboot sentinel /var/run/reboot-required that a staged Flatcar update leaves on the node (kured chart's sentinel volume; node-maintenance).",
   },
 ];
 

@@ -133,7 +133,7 @@ export function checkHostFirewalls(nodes: readonly NodeInfo[]): { findings: Find
     const file = asArray<Loose>(n.ignition.storage?.files).find((f) => f?.path === HOST_FIREWALL.path);
     const unit = asArray<Loose>(n.ignition.systemd?.units).find((u) => u?.name === HOST_FIREWALL.unit);
     const text = file?.contents ? decodeInlineContents(file.contents)?.toString('utf8') : undefined;
-    if (text === undefined) problems.push(`no host firewall (${HOST_FIREWALL.path}) in its Ignition: etcd, the kubelet and Ceph are open to every server in the private network, which Hetzner's firewall does not filter; render it with keelson synth`);
+    if (text === undefined) problems.push(`no host firewall (${HOST_FIREWALL.path}) in its Ignition: etcd, the kubelet and Ceph are open to every server in the private network, which a cloud firewall need not filter; render it with keelson synth`);
     else if (unit?.enabled !== true || !String(unit?.contents ?? '').includes(`nft -j -f ${HOST_FIREWALL.path}`)) problems.push(`${HOST_FIREWALL.unit} is not enabled with \`nft -j -f ${HOST_FIREWALL.path}\`: the ruleset is never loaded`);
     const rules = text === undefined ? undefined : readRuleset(text);
     if (typeof rules === 'string') problems.push(rules);

@@ -4,7 +4,7 @@ import { NETWORK_POLICY_EXCEPTIONS, type NetworkPolicyException } from './except
 import { neverApplied, POD_KINDS, selectsAll } from './objects';
 import { asArray, check, describe, isRecord, type CheckResult, type Finding, type K8sObject, type Loose, type Manifest } from './types';
 
-/** Where droplet user-data is served (DigitalOcean, Hetzner and most clouds). */
+/** Where a server's user-data is served (on most clouds). */
 export const METADATA_ADDRESS = '169.254.169.254';
 
 /** Custom resources that make pods in their namespace (operators run them). */
@@ -159,7 +159,7 @@ export function checkNetworkPolicy(manifests: readonly Manifest[], exceptions: r
       const near = cilium.find((m) => m.object.kind === 'CiliumClusterwideNetworkPolicy' && /link-local|metadata/.test(String(m.object.metadata?.name)));
       findings.push({
         file: near?.file ?? ciliumConfig.file,
-        message: `no CiliumClusterwideNetworkPolicy denies every pod egress to the metadata service ${METADATA_ADDRESS} (where droplet user-data is served)${near ? `: ${describe(near.object)} does not (it needs endpointSelector: {} and egressDeny toCIDRSet holding ${METADATA_ADDRESS}, not excepted, on every port)` : ''}; render keelson-deny-link-local with endpointSelector: {} and egressDeny [{ toCIDRSet: [{ cidr: 169.254.0.0/16 }] }]`,
+        message: `no CiliumClusterwideNetworkPolicy denies every pod egress to the metadata service ${METADATA_ADDRESS} (where each server's user-data is served)${near ? `: ${describe(near.object)} does not (it needs endpointSelector: {} and egressDeny toCIDRSet holding ${METADATA_ADDRESS}, not excepted, on every port)` : ''}; render keelson-deny-link-local with endpointSelector: {} and egressDeny [{ toCIDRSet: [{ cidr: 169.254.0.0/16 }] }]`,
       });
     }
   } else {
@@ -167,7 +167,7 @@ export function checkNetworkPolicy(manifests: readonly Manifest[], exceptions: r
     if (flannel) {
       unenforced.push({
         file: flannel.file,
-        message: `the pod network is flannel, which enforces no NetworkPolicy: the default-deny policies are rendered but not enforced, and pods can reach the metadata service ${METADATA_ADDRESS} (droplet user-data); use network: cilium for these promises`,
+        message: `the pod network is flannel, which enforces no NetworkPolicy: the default-deny policies are rendered but not enforced, and pods can reach the metadata service ${METADATA_ADDRESS} (each server's user-data); use network: cilium for these promises`,
       });
     }
     for (const { file, object } of policies) {

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { findLoginCredentials } from '@keelson/ignition';
 // The cdktf-free entry point: verify never loads the providers.
-import { inboundRules, isKeylessSshPublicKey, opensPort, type TerraformJson } from '@keelson/infra-nodes/security-assertions';
+import { CLOUD_RESOURCE_TYPES, inboundRules, isKeylessSshPublicKey, opensPort, type TerraformJson } from '@keelson/infra-nodes/security-assertions';
 import { asArray, check, isRecord, type CheckResult, type Finding, type NodeInfo, type TerraformDocument } from './types';
 
-const SSH_KEY_TYPES = new Set(['digitalocean_ssh_key', 'hcloud_ssh_key']);
+const SSH_KEY_TYPES = new Set(CLOUD_RESOURCE_TYPES.sshKeys);
 
 /** Whether a rule lets TCP `port` in: the port, a range holding it, or all ports. */
 export function opensTcpPort(rule: { protocol: string; ports: string }, port: number): boolean {

@@ -1,6 +1,7 @@
 // Unit tests of the policy checks' helpers and exception tables; the
 // mutation suite (mutations-*.test.ts) proves each check on the real render.
 import type { DesiredState } from '@keelson/upstream';
+import { judgeHostPaths } from './admission';
 import { checkArgoCd } from './argocd';
 import { checkNetworkPolicy, cidrContains } from './network-policy';
 import { goDurationSeconds, neverApplied } from './objects';
@@ -70,5 +71,41 @@ describe('the exception tables', () => {
     const app = { name: 'argocd', file: 'charts-out/argocd/application-argocd-argocd.yaml', manifest: { spec: { project: 'keelson', syncPolicy: { automated: { prune: true, selfHeal: true } } } } };
     const state = { applications: [app], objects: [] } as unknown as DesiredState;
     expect(checkArgoCd(state, [{ application: 'argocd', missing: 'prune', reason: 'self-managed' }]).findings.map((f) => f.message)).toEqual(['stale exception: Application argocd now sets prune: remove it from SYNC_POLICY_EXCEPTIONS']);
+  });
+});
+
+describe('host paths of every workload of the desired state', () => {
+  /** A DaemonSet of an upstream chart (as the desired state renders it) mounting `paths`. */
+  const agent = (name: string, namespace: string, paths: string[]): K8sObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace },
+    spec: { template: { spec: { containers: [{ name, image: 'registry.example/agent:1.0.0' }], volumes: paths.map((path, i) => ({ name: `host-${i}`, hostPath: { path } })) } } },
+  });
+  const exception = { namespace: 'kube-system', kind: 'DaemonSet', name: 'cni-agent', paths: ['/opt/cni/bin', '/etc/cni/net.d'], reason: 'installs the CNI plugin' };
+  const upstream = (o: K8sObject) => manifest(o, 'cni/templates/daemonset.yaml');
+
+  it('refuses a hostPath in an upstream chart workload the table does not list, naming the workload and the path', () => {
+    const result = judgeHostPaths([upstream(agent('log-shipper', 'logging', ['/var/log']))], [exception]);
+    expect(result.findings).toEqual([
+      {
+        file: 'cni/templates/daemonset.yaml',
+        message: expect.stringMatching(/^DaemonSet logging\/log-shipper mounts hostPath \/var\/log \(volume host-0\): a pod that reads or writes the node's files escapes its container; .* list it with the reason in packages\/verify\/src\/exceptions.ts \(HOST_PATH_EXCEPTIONS\)$/),
+      },
+    ]);
+  });
+
+  it('allows only the listed paths of a listed workload, and reports the exception with its reason', () => {
+    const ok = judgeHostPaths([upstream(agent('cni-agent', 'kube-system', ['/opt/cni/bin', '/etc/cni/net.d']))], [exception]);
+    expect(ok.findings).toEqual([]);
+    expect(ok.warnings.map((w) => w.message)).toEqual(['excused: DaemonSet kube-system/cni-agent mounts host paths /opt/cni/bin, /etc/cni/net.d: installs the CNI plugin']);
+    const beyond = judgeHostPaths([upstream(agent('cni-agent', 'kube-system', ['/opt/cni/bin', '/etc/cni/net.d', '/']))], [exception]);
+    expect(beyond.findings.map((f) => f.message)).toEqual([expect.stringMatching(/^DaemonSet kube-system\/cni-agent mounts hostPath \/ \(volume host-2\):/)]);
+  });
+
+  it('fails a listed path the rendered workload no longer mounts as stale, and leaves an exception for an unrendered workload alone', () => {
+    const result = judgeHostPaths([upstream(agent('cni-agent', 'kube-system', ['/opt/cni/bin']))], [exception, { ...exception, name: 'other-cni' }]);
+    expect(result.findings.map((f) => f.message)).toEqual(['stale exception: DaemonSet kube-system/cni-agent lists host path /etc/cni/net.d, which its rendered workload does not mount: remove it from HOST_PATH_EXCEPTIONS']);
+    expect(result.summary).toBe('1 hostPath volumes in 1 workloads of the desired state, only those of 1 listed exceptions (1 more for workloads this config does not render)');
   });
 });

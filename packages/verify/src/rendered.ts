@@ -2,10 +2,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
 import { decodeInlineContents } from '@keelson/ignition';
+// The cdktf-free entry point: verify never loads the providers.
+import { CLOUD_RESOURCE_TYPES } from '@keelson/infra-nodes/security-assertions';
 import { asArray, isRecord, type Finding, type IgnitionLike, type KubeadmDocument, type NodeInfo, type TerraformDocument } from './types';
 
-/** Terraform resource types that are nodes, per provider. */
-export const SERVER_TYPES = ['digitalocean_droplet', 'hcloud_server'] as const;
+/** Terraform resource types that are nodes: each cloud's, as its node provider declares it. */
+export const SERVER_TYPES: readonly string[] = CLOUD_RESOURCE_TYPES.servers;
 
 /** kubelet node label of the failure domain. @see https://kubernetes.io/docs/reference/labels-annotations-taints/#topologykubernetesiozone */
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';

@@ -28,7 +28,7 @@ export const SNAPSHOT_CRDS: readonly string[] = ['volumesnapshotclasses.snapshot
 /** The image of the common snapshot controller (any tag). */
 export const SNAPSHOT_CONTROLLER_IMAGE = 'registry.k8s.io/sig-storage/snapshot-controller';
 
-const DEFAULT_CLASS = ['storageclass.kubernetes.io/is-default-class', 'storageclass.beta.kubernetes.io/is-default-class'];
+export const DEFAULT_CLASS = ['storageclass.kubernetes.io/is-default-class', 'storageclass.beta.kubernetes.io/is-default-class'];
 const DEFAULT_SNAPSHOT_CLASS = 'snapshot.storage.kubernetes.io/is-default-class';
 
 /** Pod templates of the workload kinds, where generic ephemeral volumes hide claims. */
@@ -46,7 +46,7 @@ const POD_SPEC_PATHS: Readonly<Record<string, (spec: Loose) => Loose>> = {
 const specOf = (o: DesiredObject): Loose => o.object.spec;
 
 /** One request for a volume of a class: a PVC, or a template the controller of its object turns into PVCs. */
-interface Claim {
+export interface Claim {
   readonly holder: DesiredObject;
   /** `PersistentVolumeClaim x`, `volumeClaimTemplate data`, `ephemeral volume cache`, `spec.storage`. */
   readonly what: string;
@@ -207,7 +207,7 @@ function installDriver(name: string): string {
 }
 
 /** The claims an object makes: itself (a PVC), its volumeClaimTemplates, its generic ephemeral volumes, a CloudNativePG Cluster's volumes. */
-function claimsOf(o: DesiredObject): Claim[] {
+export function claimsOf(o: DesiredObject): Claim[] {
   const kind = String(o.object.kind ?? '');
   const group = apiGroup(String(o.object.apiVersion ?? ''));
   const spec: Loose = o.object.spec;

@@ -1,5 +1,5 @@
 import type { DesiredObject, DesiredState, K8sObject, RenderedApplication } from '@keelson/upstream';
-import { AppTree, checkSyncOrder, SKIP_DRY_RUN_OPTION } from './sync-order';
+import { AppTree, checkSyncOrder, podReferences, resourceOf, SKIP_DRY_RUN_OPTION } from './sync-order';
 
 const app = (name: string, parent: string | undefined, wave: number, options: { namespace?: string; syncOptions?: string[] } = {}): RenderedApplication => ({
   name,
@@ -158,5 +158,135 @@ describe('checkSyncOrder: namespaces before the Applications that deploy into th
       objects: [object('network', 0, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, 'kube-system'), object('root', 0, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'y' } }, 'argocd')],
     };
     expect(checkSyncOrder(state).findings).toEqual([]);
+  });
+});
+
+/** A workload whose pod template carries `labels` and `pod` (its volumes, containers). */
+const workload = (name: string, namespace: string, labels: Record<string, string>, pod: Record<string, unknown> = {}): K8sObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name, image: 'registry.example/x:1.0.0' }], ...pod } } },
+});
+
+describe('checkSyncOrder: objects created through an admission webhook after its server', () => {
+  const issuer = (labels: Record<string, string> = {}): K8sObject => ({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt', labels, annotations: skip } });
+  const webhookConfiguration = (webhook: Record<string, unknown> = {}): K8sObject => ({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'cert-manager-webhook' },
+    webhooks: [
+      {
+        name: 'webhook.cert-manager.io',
+        clientConfig: { service: { name: 'cert-manager-webhook', namespace: 'cert-manager', path: '/validate' } },
+        rules: [{ apiGroups: ['cert-manager.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['*/*'] }],
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        ...webhook,
+      },
+    ],
+  });
+  /**
+   * cert-manager's shape: Application `certs` (wave `operatorWave` in root)
+   * runs the webhook Deployment behind its Service with the CRD and the
+   * configuration; the issuer sits in Application `issuerApp` at `issuerWave`.
+   */
+  function certs(options: { operatorWave?: number; issuerApp?: string; issuerWave?: number; webhook?: Record<string, unknown>; issuerLabels?: Record<string, string>; service?: boolean } = {}): DesiredState {
+    const webhookLabels = { 'app.kubernetes.io/component': 'webhook' };
+    return {
+      applications: [app('root', undefined, -10), app('certs', 'root', options.operatorWave ?? -5, { namespace: 'cert-manager' }), app('issuers', 'root', 0)],
+      objects: [
+        object('root', -20, namespace('cert-manager')),
+        object('certs', 0, crd('cert-manager.io', 'ClusterIssuer', 'clusterissuers')),
+        object('certs', 0, workload('cert-manager-webhook', 'cert-manager', webhookLabels), 'cert-manager'),
+        ...(options.service === false ? [] : [object('certs', 0, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cert-manager-webhook', namespace: 'cert-manager' }, spec: { selector: webhookLabels } }, 'cert-manager')]),
+        object('certs', 0, webhookConfiguration(options.webhook)),
+        object(options.issuerApp ?? 'issuers', options.issuerWave ?? 0, issuer(options.issuerLabels)),
+      ],
+    };
+  }
+
+  it('passes an issuer in an Application that syncs after the webhook server is healthy', () => {
+    const result = checkSyncOrder(certs());
+    expect(result.findings).toEqual([]);
+    expect(result.summary).toMatch(/1 objects created through admission webhooks after their servers/);
+  });
+
+  it('refuses an issuer applied in the wave that starts the webhook server (the first sync fails with "failed calling webhook")', () => {
+    const result = checkSyncOrder(certs({ issuerApp: 'certs', issuerWave: 0 }));
+    expect(result.ok).toBe(false);
+    expect(result.findings.map((f) => f.message)).toEqual([
+      'ClusterIssuer letsencrypt (Application certs, wave 0): its creation goes through the ValidatingWebhookConfiguration cert-manager-webhook webhook webhook.cert-manager.io (failurePolicy Fail), served by Deployment cert-manager/cert-manager-webhook (Application certs, wave 0) through Service cert-manager/cert-manager-webhook, which is not healthy before the object is applied: the first sync fails with "failed calling webhook" until retries; give ClusterIssuer letsencrypt an argocd.argoproj.io/sync-wave above 0, after Deployment cert-manager/cert-manager-webhook',
+    ]);
+    expect(checkSyncOrder(certs({ issuerApp: 'certs', issuerWave: 1 })).findings).toEqual([]);
+  });
+
+  it('refuses an issuer in an Application at the same wave as the webhook server\'s (siblings sync at once)', () => {
+    const result = checkSyncOrder(certs({ operatorWave: 0 }));
+    expect(result.findings.map((f) => f.message)).toContainEqual(expect.stringMatching(/^ClusterIssuer letsencrypt \(Application issuers, wave 0\): its creation goes through .*; sync Application certs at an earlier wave than issuers, or move ClusterIssuer letsencrypt to a later one$/));
+  });
+
+  it('leaves alone what the webhook does not intercept: failurePolicy Ignore, no CREATE, another group, an objectSelector that does not match, matchPolicy Exact with another version', () => {
+    const same = { issuerApp: 'certs', issuerWave: 0 };
+    expect(checkSyncOrder(certs({ ...same, webhook: { failurePolicy: 'Ignore' } })).findings).toEqual([]);
+    expect(checkSyncOrder(certs({ ...same, webhook: { rules: [{ apiGroups: ['cert-manager.io'], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['*'] }] } })).findings).toEqual([]);
+    expect(checkSyncOrder(certs({ ...same, webhook: { rules: [{ apiGroups: ['acme.cert-manager.io'], apiVersions: ['*'], operations: ['*'], resources: ['*'] }] } })).findings).toEqual([]);
+    expect(checkSyncOrder(certs({ ...same, webhook: { objectSelector: { matchLabels: { validate: 'yes' } } } })).findings).toEqual([]);
+    expect(checkSyncOrder(certs({ ...same, issuerLabels: { validate: 'yes' }, webhook: { objectSelector: { matchLabels: { validate: 'yes' } } } })).ok).toBe(false);
+    expect(checkSyncOrder(certs({ ...same, webhook: { matchPolicy: 'Exact', rules: [{ apiGroups: ['cert-manager.io'], apiVersions: ['v1beta1'], operations: ['CREATE'], resources: ['clusterissuers'] }] } })).findings).toEqual([]);
+    expect(checkSyncOrder(certs({ ...same, webhook: { rules: [{ apiGroups: ['cert-manager.io'], apiVersions: ['v1beta1'], operations: ['CREATE'], resources: ['clusterissuers'] }] } })).ok).toBe(false);
+  });
+
+  it('warns, without judging the order, when the webhook\'s Service is not in the desired state', () => {
+    const result = checkSyncOrder(certs({ issuerApp: 'certs', service: false }));
+    expect(result.findings).toEqual([]);
+    expect(result.warnings.map((w) => w.message)).toEqual([expect.stringContaining('webhook webhook.cert-manager.io calls Service cert-manager/cert-manager-webhook, which is not in the desired state: its order against the objects it intercepts is not judged')]);
+  });
+
+  it('names the REST resource of built-in and custom kinds as the API server does', () => {
+    const plurals = new Map([['cert-manager.io/ClusterIssuer', 'clusterissuers']]);
+    expect(['NetworkPolicy', 'Ingress', 'ConfigMap', 'Endpoints', 'StorageClass'].map((k) => resourceOf('', k, plurals))).toEqual(['networkpolicies', 'ingresses', 'configmaps', 'endpoints', 'storageclasses']);
+    expect(resourceOf('cert-manager.io', 'ClusterIssuer', plurals)).toBe('clusterissuers');
+  });
+});
+
+describe('checkSyncOrder: Secrets, ConfigMaps, ServiceAccounts and StorageClasses before what names them (warnings)', () => {
+  const secret = (name: string): K8sObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'web' } });
+  const pod = {
+    serviceAccountName: 'web',
+    volumes: [{ name: 'certs', secret: { secretName: 'tls' } }, { name: 'maybe', secret: { secretName: 'extra', optional: true } }],
+    containers: [{ name: 'web', image: 'registry.example/x:1.0.0', envFrom: [{ configMapRef: { name: 'settings' } }] }],
+  };
+  /** The workload in Application `web` (wave 0 in root); a Secret `tls` in Application `holder` at `wave`. */
+  const state = (holder: string, wave: number, extra: DesiredObject[] = []): DesiredState => ({
+    applications: [app('root', undefined, -10), app('web', 'root', 0, { namespace: 'web' }), app('secrets', 'root', 5, { namespace: 'web' }), app('early', 'root', -5, { namespace: 'web' })],
+    objects: [object('root', -20, namespace('web')), object('web', 0, workload('web', 'web', { app: 'web' }, pod), 'web'), object(holder, wave, secret('tls'), 'web'), object('web', 0, secret('extra'), 'web'), ...extra],
+  });
+
+  it('lists what a pod names, leaving out optional references and the default ServiceAccount', () => {
+    expect(podReferences(pod).map((r) => `${r.kind} ${r.name} (${r.where})`)).toEqual(['ServiceAccount web (serviceAccountName)', 'Secret tls (volume certs)', 'ConfigMap settings (container web envFrom)']);
+    expect(podReferences({ serviceAccountName: 'default' })).toEqual([]);
+  });
+
+  it('warns, without failing, when another Application creates the Secret later; passes when it comes first or in the same wave', () => {
+    const late = checkSyncOrder(state('secrets', 0));
+    expect(late.ok).toBe(true);
+    expect(late.warnings.map((w) => w.message)).toEqual([
+      'Deployment web/web (Application web, wave 0) names Secret web/tls (volume certs), which Application secrets creates at wave 0, not before it: its pods do not start until it exists, and the waves after it wait; sync Application secrets at an earlier wave than web, or move Deployment web/web to a later one',
+    ]);
+    expect(checkSyncOrder(state('early', 0)).warnings).toEqual([]);
+    expect(checkSyncOrder(state('web', 0)).warnings).toEqual([]);
+    expect(checkSyncOrder(state('web', 1)).warnings.map((w) => w.message)).toEqual([expect.stringContaining('give Deployment web/web an argocd.argoproj.io/sync-wave of at least 1, after Secret web/tls')]);
+  });
+
+  it('warns when a claim\'s StorageClass (named, or the default) comes later: the claim stays Pending', () => {
+    const storageClass = (name: string, annotations: Record<string, string> = {}): K8sObject => ({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name, annotations }, provisioner: 'rbd.csi.ceph.com' });
+    const claim = (name: string, storageClassName?: string): K8sObject => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: 'web' }, spec: { ...(storageClassName ? { storageClassName } : {}), accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    const result = checkSyncOrder(state('web', 0, [object('secrets', 0, storageClass('ceph-block', { 'storageclass.kubernetes.io/is-default-class': 'true' })), object('web', 0, claim('data', 'ceph-block'), 'web'), object('web', 0, claim('cache'), 'web')]));
+    expect(result.warnings.map((w) => w.message)).toEqual([
+      'PersistentVolumeClaim web/data (Application web, wave 0) claims StorageClass ceph-block, which Application secrets creates at wave 0, not before it: the claim stays Pending until it exists, and the waves after it wait; sync Application secrets at an earlier wave than web, or move PersistentVolumeClaim web/data to a later one',
+      expect.stringMatching(/^PersistentVolumeClaim web\/cache \(Application web, wave 0\) claims StorageClass ceph-block \(the default\), which Application secrets creates/),
+    ]);
+    expect(checkSyncOrder(state('web', 0, [object('early', 0, storageClass('ceph-block')), object('web', 0, claim('data', 'ceph-block'), 'web')])).warnings).toEqual([]);
   });
 });

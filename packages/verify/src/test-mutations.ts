@@ -311,6 +311,43 @@ export const MUTATIONS: readonly Mutation[] = [
       edit(dir, 'apps/namespace-cnpg-system.yaml', (o) => (o.metadata.annotations = { ...o.metadata.annotations, 'argocd.argoproj.io/sync-wave': '0' }));
     },
   },
+  {
+    area: 'argocd',
+    name: "CNPG operator at the database Cluster's wave",
+    reason: 'the Cluster is created before the CNPG CRD and its admission webhooks exist',
+    names: 'Cluster nextcloud/nextcloud-db',
+    charts: yaml(app('apps', 'apps-cloudnative-pg'), (o) => (o.metadata.annotations['argocd.argoproj.io/sync-wave'] = '0')),
+  },
+  {
+    area: 'argocd',
+    name: "ClusterIssuers at cert-manager's wave",
+    reason: 'the issuers are created before cert-manager, its CRDs and its webhook run',
+    names: 'ClusterIssuer letsencrypt-production',
+    charts: (dir) => {
+      for (const f of [F.prodIssuer, F.stagingIssuer]) edit(dir, f, (o) => (o.metadata.annotations['argocd.argoproj.io/sync-wave'] = '0'));
+    },
+  },
+  {
+    area: 'argocd',
+    name: "a Certificate beside cert-manager's webhook",
+    reason: 'created in the wave that starts the webhook, it fails with "failed calling webhook" until retries',
+    names: 'Certificate cert-manager/webhook-probe',
+    desired: (objects) => [
+      ...objects,
+      {
+        application: 'ingress-cert-manager',
+        wave: 0,
+        namespace: 'cert-manager',
+        source: 'cert-manager/templates/certificate.yaml',
+        object: {
+          apiVersion: 'cert-manager.io/v1',
+          kind: 'Certificate',
+          metadata: { name: 'webhook-probe', namespace: 'cert-manager' },
+          spec: { secretName: 'webhook-probe-tls', dnsNames: ['probe.example.com'], issuerRef: { kind: 'ClusterIssuer', name: 'letsencrypt-production' } },
+        },
+      },
+    ],
+  },
   { area: 'argocd', name: 'AppProject without the cilium-secrets destination', reason: 'the network layer fails to sync', names: 'cilium-secrets', charts: yaml(F.project, (o) => (o.spec.destinations = o.spec.destinations.filter((d: Loose) => d.namespace !== 'cilium-secrets'))) },
   { area: 'argocd', name: 'AppProject without ClusterIssuer', reason: 'the ingress layer fails to sync its issuers', names: 'ClusterIssuer', charts: yaml(F.project, (o) => (o.spec.clusterResourceWhitelist = o.spec.clusterResourceWhitelist.filter((k: Loose) => k.kind !== 'ClusterIssuer'))) },
   { area: 'argocd', name: 'Rook chart value that does not exist', reason: 'a dead key is a silent no-op: the setting never applies', names: 'csi.enableRbdDriver', charts: values(F.rook, (v) => (v.csi = { ...v.csi, enableRbdDriver: true })) },
@@ -365,6 +402,16 @@ export const MUTATIONS: readonly Mutation[] = [
   { area: 'backups', name: 'etcd snapshots suspended', reason: 'the snapshot job never runs', names: 'CronJob velero/etcd-snapshot', charts: yaml(F.etcdSnapshot, (o) => (o.spec.suspend = true)) },
   { area: 'backups', name: 'restore drill removed', reason: 'nothing proves the backups restore', names: 'restore drill', charts: remove(F.drill) },
   { area: 'backups', name: 'restore drill suspended', reason: 'the drill never runs', names: 'CronJob velero/restore-drill', charts: yaml(F.drill, (o) => (o.spec.suspend = true)) },
+  {
+    area: 'backups',
+    name: 'restore drill checks only the phase',
+    reason: 'a backup without volume data restores as empty volumes and still completes',
+    names: 'CronJob velero/restore-drill',
+    charts: yaml(F.drill, (o) => {
+      const c = o.spec.jobTemplate.spec.template.spec.containers[0];
+      c.command[2] = String(c.command[2]).split('\n').filter((l) => !/datauploads|persistentVolumeClaim|kubectl logs/.test(l)).join('\n');
+    }),
+  },
   { area: 'backups', name: 'backup bucket force-destroyable', reason: 'terraform destroy deletes every backup', names: 'digitalocean_spaces_bucket.backups', infra: terraform((tf) => (tf.resource.digitalocean_spaces_bucket.backups.force_destroy = true)) },
 
   // --- firewall and buckets ---------------------------------------------------
@@ -584,6 +631,8 @@ export const MUTATIONS: readonly Mutation[] = [
     ),
   },
   { area: 'pod-security', name: 'website mounts the node root', reason: "the pod reads and writes the node's files", names: 'Deployment website/website', charts: yaml(F.website, (o) => o.spec.template.spec.volumes.push({ name: 'host', hostPath: { path: '/' } })) },
+  { area: 'pod-security', name: "Traefik's chart mounts the node root", reason: "the internet-facing proxy reads and writes the node's files", names: 'Deployment traefik/traefik', desired: rendered('Deployment', 'traefik', (o) => o.spec.template.spec.volumes.push({ name: 'host', hostPath: { path: '/' } })) },
+  { area: 'pod-security', name: "Cilium's agent mounts /etc beyond its exception", reason: 'the exception lists the CNI paths, not the node configuration', names: 'DaemonSet kube-system/cilium', desired: rendered('DaemonSet', 'cilium', (o) => o.spec.template.spec.volumes.push({ name: 'host-etc', hostPath: { path: '/etc' } })) },
 
   // --- secrets ----------------------------------------------------------------
   { area: 'secrets', name: 'a Secret with data in git', reason: 'a credential committed to the repository', names: 'secret-', charts: add('apps/secret-nextcloud-admin.yaml', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'nextcloud-admin', namespace: 'nextcloud' }, stringData: { password: 'hunter2-correct-horse' } }) },

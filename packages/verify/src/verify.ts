@@ -245,7 +245,7 @@ export function verifyChartsOut(dir: string, expected: VerifyExpectations = {}, 
       checkFirewall(infra.terraform, infra.terraformFile, expected.adminCidrs, infra.nodes),
       checkFaultBudget(desiredManifests, (file) => ownFiles.has(file), infra.nodes, proof.model),
       checkEncryptionDetails(desiredManifests, infra.nodes),
-      checkAdmission(manifests, infra.nodes),
+      checkAdmission(desiredManifests, infra.nodes),
     );
     platform = {
       nodes: infra.nodes.map((n) => ({ name: n.name, role: n.role, zone: n.labels['topology.kubernetes.io/zone'] })),

@@ -60,7 +60,7 @@ describe('keelson deploy and destroy (built CLI, no cloud)', () => {
     const files = (name: string) => (JSON.parse(readFileSync(join(out, 'infra-out/ignition', name), 'utf8')) as { storage?: { files?: Array<{ path: string; contents: { source?: string; compression?: string } }> } }).storage?.files ?? [];
     const link = files('keelson-controller-1.secret.ign').find((f) => f.path === '/etc/keelson/etcd-restore-url');
     const url = new URL(decodeInlineContents(link?.contents ?? {})?.toString('utf8').trim() ?? '');
-    expect(`${url.host}${url.pathname}`).toBe('keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+    expect(`${url.host}${url.pathname}`).toBe('keelson-8bef49a9-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
     expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^DO00KEY\//);
     expect(files('keelson-controller-1.pointer.ign').map((f) => f.path)).not.toContain('/etc/keelson/etcd-restore-url');
     const bad = keelsonWithEnv(env, 'deploy', '--yes', '--out', tempDir(), '--restore-etcd-sha256', 'abc');

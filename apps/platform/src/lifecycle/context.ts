@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NodeSpec, PlatformSpec } from '@keelson/platform-spec';
+import type { NodeProvider, NodeSpec, PlatformSpec } from '@keelson/platform-spec';
 import type { ClusterAdapter, EtcdAccess } from './cluster';
 import { LifecycleError, type ProgressRenderer, type StepEvent } from './steps';
 import { terraformArgs, type TerraformAdapter } from './terraform';
@@ -46,6 +46,8 @@ export const DEFAULT_TIMEOUTS: LifecycleTimeouts = {
 /** What synth and verify produced, as the lifecycle needs it. */
 export interface Rendered {
   readonly spec: PlatformSpec;
+  /** The run's node provider, built once by synth: every cloud fact (variable names, the console, Terraform addresses) comes from it. */
+  readonly provider: NodeProvider;
   /** `<out>/infra-out`. */
   readonly infraDir: string;
   readonly chartsDir: string;
@@ -124,7 +126,7 @@ async function synthAndVerify(o: LifecycleOptions): Promise<Rendered> {
   const { spec } = result;
   // Every check on the desired state, the fault-tolerance proof and the infra-out audits included (the bundle is searched for SSH calls when run as the built CLI).
   const report = verifyPlatform(spec, { chartsDir: result.chartsDir, infraDir: result.infraDir }, __filename.endsWith('.cjs') ? __filename : undefined);
-  const base = { spec, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir };
+  const base = { spec, provider: result.provider, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir };
   if (!report.ok) return { ...base, notes: describeSynth(result), verifyFailure: formatReport(report) };
   return { ...base, notes: [...describeSynth(result), `verify: ${report.checks.length} checks passed on ${report.objects} objects`] };
 }
@@ -150,19 +152,14 @@ export function nodeAddressesFrom(outputJson: string): Record<string, NodeAddres
   return outputs.node_addresses?.value ?? {};
 }
 
-/** The Terraform address of a node's machine, for `-replace=` (infra-nodes' dropletAddress / serverAddress). */
-export async function machineAddress(spec: PlatformSpec, node: NodeSpec): Promise<string> {
-  const { nodeProviderFor } = await import('@keelson/infra-nodes');
-  const provider = nodeProviderFor(spec) as { dropletAddress?: (n: NodeSpec) => string; serverAddress?: (n: NodeSpec) => string };
-  const address = provider.dropletAddress?.(node) ?? provider.serverAddress?.(node);
-  if (!address) throw new Error(`no Terraform address for ${node.name} with provider ${spec.config.provider.name}; infra-nodes must offer dropletAddress or serverAddress`);
-  return address;
+/** The Terraform address of a node's machine, for `-replace=` (`NodeProvider.serverAddress`). */
+export function machineAddress(r: Pick<Rendered, 'provider'>, node: NodeSpec): string {
+  return r.provider.serverAddress(node);
 }
 
 /** The backups bucket, and whether a Terraform address belongs to it (resources named `backups`). */
-export async function backupsBucket(spec: PlatformSpec): Promise<{ name: string; endpoint: string; isBucketAddress: (address: string) => boolean }> {
-  const { nodeProviderFor } = await import('@keelson/infra-nodes');
-  const bucket = nodeProviderFor(spec).backupBucket(spec);
+export function backupsBucket(r: Pick<Rendered, 'spec' | 'provider'>): { name: string; endpoint: string; isBucketAddress: (address: string) => boolean } {
+  const bucket = r.provider.backupBucket(r.spec);
   return { name: bucket.bucket, endpoint: bucket.endpoint, isBucketAddress: (a) => a.split('.').pop() === 'backups' };
 }
 

@@ -252,6 +252,17 @@ describe('keelson deploy', () => {
     expect(cluster.calls.filter((c) => c.startsWith('applySecret') && !c.includes('bootstrap-token'))).toEqual(['applySecret cert-manager/digitalocean-dns']);
   });
 
+  it("names the cloud's own variables when Terraform cannot plan, and applies nothing", async () => {
+    const { cluster } = fakes();
+    const terraform = new FakeTerraform();
+    terraform.failures.push(terraformFailure('plan', 'Error: 401 Unauthorized'));
+    const [token, accessKey, secretKey] = [r.rendered.provider.apiTokenVariable, ...r.rendered.provider.objectStoreCredentialVariables];
+    await expect(deploy(fakeOptions(r, { terraform, cluster }))).rejects.toThrow(
+      new RegExp(`terraform-plan: .*401 Unauthorized[\\s\\S]*next: check ${token}, ${accessKey}, ${secretKey} and the log in infra-out/keelson-terraform.log`),
+    );
+    expect(terraform.of('apply')).toEqual([]);
+  });
+
   it('refuses to run without a Terraform binary, and without a terminal to confirm on', async () => {
     const { cluster } = fakes();
     await expect(deploy(fakeOptions(r, { cluster }, { terraformMissing: 'neither terraform nor tofu is on PATH' }))).rejects.toThrow(

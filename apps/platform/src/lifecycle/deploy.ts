@@ -42,7 +42,7 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
         title: 'Render and verify',
         run: async () => {
           rendered = await renderAndVerify(o);
-          const missing = missingSecretInputs(secretsFor(rendered.spec), env);
+          const missing = missingSecretInputs(secretsFor(rendered), env);
           if (missing.length > 0) {
             throw new LifecycleError('secrets', `the deploy-time Secrets need ${missing.length} environment variable(s) that are not set: ${missing.join('; ')}`, 'export them and run "keelson deploy" again; nothing was applied');
           }
@@ -56,10 +56,20 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
           if (!o.terraform) {
             throw new LifecycleError('terraform-plan', o.terraformMissing ?? 'no terraform or tofu on PATH', 'install Terraform >= 1.6 or OpenTofu (or pass --terraform-bin), then run "keelson deploy" again');
           }
-          summary = await terraformPlan(o.terraform, report);
+          try {
+            summary = await terraformPlan(o.terraform, report);
+          } catch (e) {
+            if (e instanceof LifecycleError) throw e;
+            // The cloud's own variable names, from its provider.
+            const { apiTokenVariable, objectStoreCredentialVariables } = rendered!.provider;
+            throw new LifecycleError(
+              'terraform-plan',
+              (e as Error).message ?? String(e),
+              `check ${[apiTokenVariable, ...objectStoreCredentialVariables].join(', ')} and the log in infra-out/keelson-terraform.log, then run "keelson deploy" again; nothing was applied`,
+            );
+          }
           return `${summary.totals.add} to add, ${summary.totals.change} to change, ${summary.totals.destroy + summary.totals.replace} to destroy or replace`;
         },
-        next: 'check DIGITALOCEAN_TOKEN and the log in infra-out/keelson-terraform.log, then run "keelson deploy" again; nothing was applied',
       },
     ],
     { renderer, events },
@@ -114,7 +124,7 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
             throw new LifecycleError(
               'api',
               `the API did not answer /readyz through its load balancer within ${describeDuration(t.apiMs)}; last: ${seen.detail}`,
-              `check that api.${r.spec.config.domain} resolves to the API load balancer and the first controller booted (DigitalOcean console), then run "keelson deploy" again`,
+              `check that api.${r.spec.config.domain} resolves to the API load balancer and the first controller booted (${r.provider.consoleHint}), then run "keelson deploy" again`,
             );
           }
           recordClusterCreated(r.infraDir, r.spec);
@@ -142,7 +152,7 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
           const token = bootstrapTokenSecret(r.secretsDir, new Date());
           report(`kube-system/${token.metadata.name} (valid ${BOOTSTRAP_TOKEN_HOURS} h)`);
           await c.applySecret(token);
-          const manifests = secretManifests(secretsFor(r.spec), env, r.secretsDir);
+          const manifests = secretManifests(secretsFor(r), env, r.secretsDir);
           for (const m of manifests) {
             const { namespace, name } = m.metadata;
             report(`waiting for namespace ${namespace}`);
@@ -193,7 +203,7 @@ async function waitForNodes(c: ClusterAdapter, r: Rendered, o: LifecycleOptions,
         return `the cluster never got its pod network, CoreDNS or Argo CD; fix the cause the error names (for the CNI install: "kubectl -n kube-system describe job keelson-cni-install", KUBECONFIG=${kubeconfig}), then run "keelson destroy" and "keelson deploy"`;
       }
       const node = nodes.find((n) => n.name === status.node);
-      const address = node ? await machineAddress(r.spec, node).catch(() => undefined) : undefined;
+      const address = node ? machineAddress(r, node) : undefined;
       const binary = o.terraform?.binary ?? 'terraform';
       return `replace the node with a new machine that boots again: "${binary} -chdir=infra-out apply -replace=${address ?? '<its machine>'}" in ${o.outDir}, then remove its old status with "kubectl -n keelson-boot delete lease status-${status.node}" (KUBECONFIG=${kubeconfig}) and run "keelson deploy" again`;
     },

@@ -27,7 +27,7 @@ describe('keelson destroy', () => {
     expect(terraform.calls).toEqual([INIT, DESTROY]);
     expect(stepsWith(o.events, 'skipped')).toEqual(['backup']);
     expect(o.printed).toContain('keelson destroy: "keelson" is destroyed. Left behind:');
-    expect(result.leftBehind[0]).toMatch(/^backups bucket keelson-backups \(https:\/\/fra1.digitaloceanspaces.com\): deleted by Terraform if it was empty; force_destroy is false by design/);
+    expect(result.leftBehind[0]).toMatch(/^backups bucket keelson-8bef49a9-backups \(https:\/\/fra1.digitaloceanspaces.com\): deleted by Terraform if it was empty; force_destroy is false by design/);
     expect(result.leftBehind[1]).toBe(`Terraform state: ${join(r.rendered.infraDir, 'terraform.tfstate')}`);
     expect(result.leftBehind[2]).toMatch(/^secrets bundle: .*secrets \(CAs and keys/);
     expect(existsSync(join(r.rendered.infraDir, STATE_FILE))).toBe(false);
@@ -78,7 +78,7 @@ describe('keelson destroy', () => {
     terraform.stateAfterDestroy = ['digitalocean_spaces_bucket.backups'];
     const result = await destroy(fakeOptions(r, { terraform }));
     expect(terraform.calls).toEqual([INIT, DESTROY, ['-chdir=infra-out', 'state', 'list']]);
-    expect(result.leftBehind[0]).toMatch(/keelson-backups .*: kept, it holds backups/);
+    expect(result.leftBehind[0]).toMatch(/keelson-8bef49a9-backups .*: kept, it holds backups/);
     expect(result.leftBehind[1]).toMatch(/still tracks digitalocean_spaces_bucket.backups/);
   });
 

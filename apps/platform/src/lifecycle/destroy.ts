@@ -38,7 +38,7 @@ export async function destroy(o: DestroyOptions): Promise<DestroyResult> {
   await runSteps([{ id: 'render', title: 'Render and verify', run: async () => void (rendered = await renderAndVerify(o, true)) }], { renderer, events });
   const r = rendered!;
   const name = r.spec.config.cluster.name;
-  const bucket = await backupsBucket(r.spec);
+  const bucket = backupsBucket(r);
 
   if (!o.yes) {
     if (!o.ask) throw new LifecycleError('confirm', 'there is no terminal to confirm on', `run "keelson destroy --yes" to destroy "${name}" without a question`);

@@ -1,3 +1,5 @@
+// The cdktf-free entry point: the plan summary never loads the providers.
+import { CLOUD_RESOURCE_TYPES } from '@keelson/infra-nodes/security-assertions';
 import type { MonthlyCost, PlatformSpec } from '@keelson/platform-spec';
 
 /** What a plan does to one category of resources. */
@@ -27,7 +29,8 @@ export interface PlanSummary {
 export type PlanCategory = 'nodes' | 'load balancers' | 'volumes' | 'buckets' | 'firewalls' | 'DNS' | 'other';
 
 const CATEGORIES: readonly [PlanCategory, RegExp][] = [
-  ['nodes', /_(droplet|server)$/],
+  // Each cloud's server type, as its node provider declares it.
+  ['nodes', new RegExp(`^(${CLOUD_RESOURCE_TYPES.servers.join('|')})$`)],
   ['load balancers', /(loadbalancer|load_balancer)/],
   ['volumes', /_volume/],
   ['buckets', /(bucket|_ilm_)/],

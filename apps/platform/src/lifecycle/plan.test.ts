@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HetznerProvider } from '@keelson/infra-nodes';
 import { synth } from '../synth';
 import type { Rendered } from './context';
 import { plan } from './plan';
@@ -130,7 +131,7 @@ describe('keelson plan', () => {
     expect(result.summary.reason).toBe('terraform plan failed (set DIGITALOCEAN_TOKEN, SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY): Error: 401 Unauthorized');
     const refused = new FakeTerraform();
     refused.failures.push(terraformFailure('plan', 'Error: 401 Unauthorized'));
-    const hetzner = await plan(fakeOptions(r, { terraform: refused }, { render: async () => ({ ...r.rendered, spec: { ...r.rendered.spec, config: { ...r.rendered.spec.config, provider: { name: 'hetzner', region: 'fsn1' }, nodes: { ...r.rendered.spec.config.nodes, controllers: { ...r.rendered.spec.config.nodes.controllers, size: 'cx33' }, workers: { ...r.rendered.spec.config.nodes.workers, size: 'cx33' } } } } as typeof r.rendered.spec }) }));
+    const hetzner = await plan(fakeOptions(r, { terraform: refused }, { render: async () => ({ ...r.rendered, provider: new HetznerProvider(), spec: { ...r.rendered.spec, config: { ...r.rendered.spec.config, provider: { name: 'hetzner', region: 'fsn1' }, nodes: { ...r.rendered.spec.config.nodes, controllers: { ...r.rendered.spec.config.nodes.controllers, size: 'cx33' }, workers: { ...r.rendered.spec.config.nodes.workers, size: 'cx33' } } } } as typeof r.rendered.spec }) }));
     expect(hetzner.summary.reason).toBe('terraform plan failed (set HCLOUD_TOKEN, MINIO_USER, MINIO_PASSWORD): Error: 401 Unauthorized');
   });
 

@@ -61,7 +61,7 @@ export async function plan(o: LifecycleOptions): Promise<PlanResult> {
             return 'from terraform plan';
           } catch (e) {
             // The cloud's own variable names, from its provider.
-            const provider = (await import('@keelson/infra-nodes')).nodeProviderFor(rendered!.spec);
+            const { provider } = rendered!;
             summary = fallback(whyNoTerraformPlan(e, o.terraform.binary, [provider.apiTokenVariable, ...provider.objectStoreCredentialVariables]));
             return 'from the rendered JSON (Terraform could not plan)';
           }
@@ -72,9 +72,8 @@ export async function plan(o: LifecycleOptions): Promise<PlanResult> {
   );
   for (const line of rendered!.notes) o.print(line);
   for (const line of formatPlanSummary(summary!)) o.print(line);
-  // The provider (and its price table) loads only here, as in synth.
-  const { nodeProviderFor } = await import('@keelson/infra-nodes');
-  const cost = nodeProviderFor(rendered!.spec).monthlyCost(rendered!.spec);
+  // The price table of the run's provider.
+  const cost = rendered!.provider.monthlyCost(rendered!.spec);
   for (const line of formatMonthlyCost(cost, rendered!.spec)) o.print(line);
   if (rendered!.verifyFailure) {
     o.print(rendered!.verifyFailure);

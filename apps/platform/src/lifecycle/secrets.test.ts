@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateManifest } from '@keelson/k8s-schemas';
-import { bootstrapTokenSecret, BOOTSTRAP_TOKEN_HOURS } from './secrets';
+import { nodeProviderFor } from '@keelson/infra-nodes';
+import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
+import { bootstrapTokenSecret, BOOTSTRAP_TOKEN_HOURS, missingSecretInputs, secretsFor } from './secrets';
 import { tempDir } from '../test-helpers';
 
 const bundleWith = (token: string) => {
@@ -34,5 +36,19 @@ describe('bootstrapTokenSecret', () => {
   it('refuses a missing or malformed token, naming the file and the fix', () => {
     expect(() => bootstrapTokenSecret(tempDir(), new Date())).toThrow(/kubeadm\/bootstrap-token is missing from the secrets bundle; run keelson synth/);
     expect(() => bootstrapTokenSecret(bundleWith('not-a-token'), new Date())).toThrow(/is not a kubeadm token \(\[a-z0-9\]\{6\}\.\[a-z0-9\]\{16\}\); restore the bundle folder from its backup/);
+  });
+});
+
+describe('secretsFor', () => {
+  // The backups bucket's keys are the cloud's object-store keys: each provider names its own variables.
+  it.each([
+    ['digitalocean', {}],
+    ['hetzner', { provider: { name: 'hetzner' as const, region: 'fsn1' }, nodes: { controllers: { count: 3, size: 'cx33' }, workers: { count: 1, size: 'cx33' } } }],
+  ])("asks for Velero's bucket keys by the %s provider's own variables", (_cloud, change) => {
+    const spec = parsePlatformConfig({ ...exampleConfig(), ...change });
+    const provider = nodeProviderFor(spec);
+    const [accessKey, secretKey] = provider.objectStoreCredentialVariables;
+    const missing = missingSecretInputs(secretsFor({ spec, provider }), {}).filter((m) => m.includes('velero/'));
+    expect(missing).toEqual([expect.stringMatching(new RegExp(`^${accessKey} \\(velero/`)), expect.stringMatching(new RegExp(`^${secretKey} \\(velero/`))]);
   });
 });

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { NEXTCLOUD_ADMIN_SECRET } from '@keelson/apps-nextcloud-emby-site';
 import { ETCD_CLIENT_CERTIFICATE, VELERO_CREDENTIALS } from '@keelson/backups-velero';
 import { BOOTSTRAP_TOKEN, BUNDLE_LAYOUT } from '@keelson/etcd-tls';
-import { DIGITALOCEAN_DNS_TOKEN } from '@keelson/ingress-lego';
-import type { PlatformSpec, SecretRef } from '@keelson/platform-spec';
+import { ACME_DNS01_TOKEN } from '@keelson/ingress-lego';
+import type { NodeProvider, PlatformSpec, SecretRef } from '@keelson/platform-spec';
 import type { SecretManifest } from './cluster';
 
 /** Where a key's value comes from. */
@@ -32,27 +32,28 @@ export interface DeployTimeSecret {
   readonly layer?: { readonly id: string; readonly implementation?: string };
 }
 
-/**
- * Every deploy-time Secret, in one table the lead adjusts as layers land:
- * name, namespace, keys and where each value comes from.
- *
- * @see https://cert-manager.io/docs/configuration/acme/dns01/digitalocean/ (access-token)
- * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero (cloud credentials file)
- * @see https://github.com/nextcloud/helm/blob/main/charts/nextcloud/values.yaml (nextcloud.existingSecret usernameKey/passwordKey)
- */
 /** A layer's SecretRef as the table names it. */
 const where = (ref: SecretRef) => ({ namespace: ref.namespace, name: ref.name });
 
-export const DEPLOY_TIME_SECRETS: readonly DeployTimeSecret[] = [
+/**
+ * Every deploy-time Secret, in one table the lead adjusts as layers land:
+ * name, namespace, keys and where each value comes from. The backups
+ * bucket's keys are the cloud's object-store keys, named by its provider.
+ *
+ * @see https://cert-manager.io/docs/configuration/acme/dns01/ (the DNS-01 solver's token)
+ * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero (cloud credentials file)
+ * @see https://github.com/nextcloud/helm/blob/main/charts/nextcloud/values.yaml (nextcloud.existingSecret usernameKey/passwordKey)
+ */
+export const deployTimeSecrets = (provider: Pick<NodeProvider, 'objectStoreCredentialVariables'>): readonly DeployTimeSecret[] => [
   {
-    ...where(DIGITALOCEAN_DNS_TOKEN),
-    keys: { [DIGITALOCEAN_DNS_TOKEN.key]: { kind: 'env', variable: 'DIGITALOCEAN_TOKEN', hint: 'a DigitalOcean API token with write access to the DNS zone' } },
+    ...where(ACME_DNS01_TOKEN),
+    keys: { [ACME_DNS01_TOKEN.key]: { kind: 'env', variable: ACME_DNS01_TOKEN.variable, hint: ACME_DNS01_TOKEN.hint } },
     purpose: "cert-manager's DNS-01 solver",
     layer: { id: 'ingress' },
   },
   {
     ...where(VELERO_CREDENTIALS),
-    keys: { [VELERO_CREDENTIALS.key ?? 'cloud']: { kind: 'aws-credentials', accessKeyVariable: 'SPACES_ACCESS_KEY_ID', secretKeyVariable: 'SPACES_SECRET_ACCESS_KEY' } },
+    keys: { [VELERO_CREDENTIALS.key ?? 'cloud']: { kind: 'aws-credentials', accessKeyVariable: provider.objectStoreCredentialVariables[0], secretKeyVariable: provider.objectStoreCredentialVariables[1] } },
     purpose: 'Velero, to write backups to the backups bucket',
     layer: { id: 'backups' },
   },
@@ -76,8 +77,8 @@ export const DEPLOY_TIME_SECRETS: readonly DeployTimeSecret[] = [
   },
 ];
 
-/** The deploy-time Secrets the spec needs: those of the layers (and namespaces) it has. */
-export function secretsFor(spec: PlatformSpec, table: readonly DeployTimeSecret[] = DEPLOY_TIME_SECRETS): DeployTimeSecret[] {
+/** The deploy-time Secrets the spec needs: those of the layers (and namespaces) it has, with the run's provider's variable names. */
+export function secretsFor({ spec, provider }: { readonly spec: PlatformSpec; readonly provider: Pick<NodeProvider, 'objectStoreCredentialVariables'> }, table: readonly DeployTimeSecret[] = deployTimeSecrets(provider)): DeployTimeSecret[] {
   const namespaces = new Set(spec.layers.flatMap((l) => l.namespaces.map((n) => n.name)));
   // cert-manager's namespace may be planned by the ingress layer under another name; the table's layer decides.
   return table.filter((s) => (s.layer ? spec.layers.some((l) => l.id === s.layer!.id) : namespaces.has(s.namespace)));

@@ -56,7 +56,7 @@ export const terraformArgs = {
   show: (): string[] => [chdir, 'show', '-json', PLAN_FILE],
   /** Applies the saved plan the user saw: no -auto-approve needed, and nothing beyond the plan. */
   apply: (): string[] => [chdir, 'apply', '-input=false', '-no-color', PLAN_FILE],
-  /** Replaces one node (its droplet/server address), applying any other pending change with it. */
+  /** Replaces one node (its server's address, `NodeProvider.serverAddress`), applying any other pending change with it. */
   replace: (address: string): string[] => [chdir, 'apply', '-input=false', '-no-color', '-auto-approve', `-replace=${address}`],
   output: (): string[] => [chdir, 'output', '-json'],
   stateList: (): string[] => [chdir, 'state', 'list'],
@@ -89,7 +89,7 @@ export interface CommandTerraformOptions {
   readonly binary: string;
   /** The `--out` folder; commands run here, with `-chdir=infra-out`. */
   readonly outDir: string;
-  /** @default process.env (the provider reads DIGITALOCEAN_TOKEN, SPACES_* from it) */
+  /** @default process.env (the cloud's Terraform provider reads its API token and object-store keys from it: `NodeProvider.apiTokenVariable`, `objectStoreCredentialVariables`) */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 

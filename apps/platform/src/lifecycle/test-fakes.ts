@@ -24,7 +24,7 @@ export async function renderInto(configPath = defaultConfig): Promise<{ rendered
   const outDir = mkdtempSync(join(tmpdir(), 'keelson-lifecycle-'));
   const secretsDir = join(outDir, 'secrets');
   const result = await synth({ configPath, outDir, secretsDir, env: {} });
-  return { rendered: { spec: result.spec, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir, notes: [] }, outDir };
+  return { rendered: { spec: result.spec, provider: result.provider, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir, notes: [] }, outDir };
 }
 
 /** A Terraform plan as `show -json` prints it. */

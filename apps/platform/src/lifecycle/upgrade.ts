@@ -104,7 +104,7 @@ export function etcdWhole(members: readonly { name: string; started: boolean; he
  * service and how far it got, so the next run finishes it before any other.
  *
  * A controller: cordon and drain, delete its Node, `terraform apply
- * -replace=<droplet>` (the old droplet is destroyed, so its etcd member is
+ * -replace=<server>` (the old server is destroyed, so its etcd member is
  * dead), then `replaceEtcdMember` swaps the dead member for the new node's
  * address while the node boots (its kubeadm join finds the member added),
  * then Node Ready and the gates. A worker: the same without etcd.
@@ -203,7 +203,7 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
         const token = bootstrapTokenSecret(r.secretsDir, new Date());
         report(`bootstrap token ${token.metadata.name} valid ${BOOTSTRAP_TOKEN_HOURS} h`);
         await cluster.applySecret(token);
-        const address = await machineAddress(spec, node);
+        const address = machineAddress(r, node);
         report(`${terraform.binary} apply -replace=${address}`);
         replacedAt = new Date();
         try {
@@ -232,14 +232,14 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
         fixGaveUp: async () =>
           node.etcdMember
             ? `the machine does not retry on its own, and its etcd member was already added for its address: keelson has no command yet to redo a controller's replacement; fix the cause the error names, check etcd ("kubectl -n kube-system get pods -l component=etcd"), and replace the machine by hand before "keelson upgrade" continues with ${node.name}`
-            : `fix the cause the error names, then replace the machine: "${terraform.binary} -chdir=infra-out apply -replace=${await machineAddress(spec, node)}", "kubectl -n keelson-boot delete lease status-${node.name}" (its old status), and "keelson upgrade" again: it waits for ${node.name} before any other node`,
+            : `fix the cause the error names, then replace the machine: "${terraform.binary} -chdir=infra-out apply -replace=${machineAddress(r, node)}", "kubectl -n keelson-boot delete lease status-${node.name}" (its old status), and "keelson upgrade" again: it waits for ${node.name} before any other node`,
       });
       const ready = await waitFor(booting, { timeoutMs: t.nodeReadyMs, pollMs: t.pollMs, onWaiting: (d) => report(`node Ready: ${d}`) });
       if (!ready.ok) {
         throw new LifecycleError(
           `${node.name}: node Ready`,
           `the new ${node.name} did not become Ready within ${describeDuration(t.nodeReadyMs)} (observed: ${ready.detail}); no other node was touched`,
-          `look at its boot in the DigitalOcean console (no SSH) and "kubectl describe node ${node.name}", then run "keelson upgrade" again: it waits for ${node.name} before any other node`,
+          `look at its boot in ${r.provider.consoleHint} (no SSH) and "kubectl describe node ${node.name}", then run "keelson upgrade" again: it waits for ${node.name} before any other node`,
         );
       }
       await checkGates('after', t.gateMs);

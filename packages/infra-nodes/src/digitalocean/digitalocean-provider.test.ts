@@ -454,7 +454,7 @@ describe('DigitalOceanProvider', () => {
   describe('buckets', () => {
     it('keeps backups private and versioned, expiring replaced versions after 30 days', () => {
       expect(json.resource.digitalocean_spaces_bucket.backups).toEqual({
-        name: 'keelson-backups',
+        name: 'keelson-8bef49a9-backups',
         region: 'fra1',
         acl: 'private',
         versioning: { enabled: true },
@@ -465,7 +465,7 @@ describe('DigitalOceanProvider', () => {
 
     it('keeps secret parts private and expires them with Days: 1 (one to two days after upload)', () => {
       expect(json.resource.digitalocean_spaces_bucket.ignition).toMatchObject({
-        name: 'keelson-ignition',
+        name: 'keelson-8bef49a9-ignition',
         acl: 'private',
         lifecycle_rule: [{ id: 'expire-secret-parts', enabled: true, expiration: { days: 1 } }],
       });
@@ -478,7 +478,7 @@ describe('DigitalOceanProvider', () => {
       const credentials = { accessKeyId: 'EXAMPLEKEYID', secretAccessKey: 'example-not-a-secret' };
       const now = new Date('2025-03-04T00:00:00Z');
       const signed = new URL(provider.secretPartUrl(spec, node, { credentials, now }));
-      expect(`${signed.origin}${signed.pathname}`).toBe('https://keelson-ignition.fra1.digitaloceanspaces.com/keelson-controller-2.ign');
+      expect(`${signed.origin}${signed.pathname}`).toBe('https://keelson-8bef49a9-ignition.fra1.digitaloceanspaces.com/keelson-controller-2.ign');
       expect(signed.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
       expect(signed.searchParams.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20250304/fra1/s3/aws4_request');
       expect(signed.searchParams.get('X-Amz-Date')).toBe('20250304T000000Z');
@@ -497,16 +497,16 @@ describe('DigitalOceanProvider', () => {
       const key = 'etcd/20261125T081500Z.db';
 
       it('names the object in the backups bucket, in the Spaces region', () => {
-        expect(provider.backupObjectUrl(spec, key)).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+        expect(provider.backupObjectUrl(spec, key)).toBe('https://keelson-8bef49a9-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
         const bucket = provider.backupBucket(spec);
         expect(new URL(provider.backupObjectUrl(spec, key)).host).toBe(`${bucket.bucket}.${new URL(bucket.endpoint).host}`);
         const nyc = specOf((c) => (c.provider = { name: 'digitalocean', region: 'nyc1' }));
-        expect(provider.backupObjectUrl(nyc, key)).toBe('https://keelson-backups.nyc3.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+        expect(provider.backupObjectUrl(nyc, key)).toBe('https://keelson-8bef49a9-backups.nyc3.digitaloceanspaces.com/etcd/20261125T081500Z.db');
       });
 
       it('presigns a GET for 7 days with the Spaces key and region: the same inputs give the same link', () => {
         const signed = new URL(provider.backupObjectUrl(spec, key, { credentials, now }));
-        expect(`${signed.origin}${signed.pathname}`).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
+        expect(`${signed.origin}${signed.pathname}`).toBe('https://keelson-8bef49a9-backups.fra1.digitaloceanspaces.com/etcd/20261125T081500Z.db');
         expect(signed.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
         expect(signed.searchParams.get('X-Amz-Credential')).toBe('EXAMPLEKEYID/20261125/fra1/s3/aws4_request');
         expect(signed.searchParams.get('X-Amz-Date')).toBe('20261125T000000Z');
@@ -521,7 +521,7 @@ describe('DigitalOceanProvider', () => {
       });
 
       it('percent-encodes each segment of a key, once, keeping the slashes', () => {
-        expect(provider.backupObjectUrl(spec, 'etcd/2026-11-25T08:15:00Z.db')).toBe('https://keelson-backups.fra1.digitaloceanspaces.com/etcd/2026-11-25T08%3A15%3A00Z.db');
+        expect(provider.backupObjectUrl(spec, 'etcd/2026-11-25T08:15:00Z.db')).toBe('https://keelson-8bef49a9-backups.fra1.digitaloceanspaces.com/etcd/2026-11-25T08%3A15%3A00Z.db');
         const signed = new URL(provider.backupObjectUrl(spec, 'etcd/2026-11-25T08:15:00Z.db', { credentials, now }));
         expect(signed.pathname).toBe('/etcd/2026-11-25T08%3A15%3A00Z.db');
       });
@@ -558,7 +558,7 @@ describe('DigitalOceanProvider', () => {
     it('hands out the URL of the object it uploads for each node', () => {
       const provider = new DigitalOceanProvider();
       const node = spec.topology.controllers[1];
-      expect(provider.secretPartUrl(spec, node)).toBe('https://keelson-ignition.fra1.digitaloceanspaces.com/keelson-controller-2.ign');
+      expect(provider.secretPartUrl(spec, node)).toBe('https://keelson-8bef49a9-ignition.fra1.digitaloceanspaces.com/keelson-controller-2.ign');
       expect(provider.dropletAddress(node)).toBe('digitalocean_droplet.keelson-controller-2');
       expect(json.resource.digitalocean_droplet['keelson-controller-2'].name).toBe('keelson-controller-2');
       expect(json.resource.digitalocean_spaces_bucket_object[node.name].key).toBe('keelson-controller-2.ign');
@@ -569,7 +569,7 @@ describe('DigitalOceanProvider', () => {
       const rendered = render(nyc).json;
       expect(rendered.resource.digitalocean_droplet['keelson-worker-1'].region).toBe('nyc1');
       expect(rendered.resource.digitalocean_spaces_bucket.backups.region).toBe('nyc3');
-      expect(new DigitalOceanProvider().secretPartUrl(nyc, nyc.topology.nodes[0])).toBe('https://keelson-ignition.nyc3.digitaloceanspaces.com/keelson-controller-1.ign');
+      expect(new DigitalOceanProvider().secretPartUrl(nyc, nyc.topology.nodes[0])).toBe('https://keelson-8bef49a9-ignition.nyc3.digitaloceanspaces.com/keelson-controller-1.ign');
       expect(new DigitalOceanProvider().spacesRegion(nyc)).toBe('nyc3');
     });
   });
@@ -606,7 +606,7 @@ describe('DigitalOceanProvider', () => {
         'node_addresses',
       ]);
       expect(json.output.api_endpoint.value).toBe('api.example.com:6443');
-      expect(json.output.backups_bucket.value).toBe('keelson-backups');
+      expect(json.output.backups_bucket.value).toBe('keelson-8bef49a9-backups');
       expect(json.output.node_addresses.sensitive).toBe(true);
       expect(Object.keys(json.output.node_addresses.value)).toEqual(spec.topology.nodes.map((n) => n.name));
     });

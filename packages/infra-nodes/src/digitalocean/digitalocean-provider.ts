@@ -42,7 +42,8 @@ import {
 import { presignS3Url } from '../presign';
 import { keylessSshPublicKey } from '../internal/keyless-ssh-key';
 import { backupObjectUrl } from '../internal/backup-object';
-import { FLATCAR_DIGITALOCEAN_IMAGE, customImageUrlProblem, type FlatcarImage } from './pins';
+import { clusterBucketName } from '../internal/bucket-name';
+import { FLATCAR_DIGITALOCEAN_IMAGE, RESOURCE_TYPES, USER_DATA_LIMIT_BYTES, customImageUrlProblem, dropletSize, type FlatcarImage } from './pins';
 import { digitalOceanMonthlyCost } from './prices';
 import { digitalOceanPower, DIGITALOCEAN_TOKEN_VARIABLE } from './digitalocean-power';
 import { addStateBackend, newStack, renderStack } from '../internal/terraform-json';
@@ -165,6 +166,16 @@ export class DigitalOceanProvider implements NodeProvider {
   public readonly apiTokenVariable = DIGITALOCEAN_TOKEN_VARIABLE;
   /** `SPACES_ACCESS_KEY_ID` and `SPACES_SECRET_ACCESS_KEY`: a Spaces key, as the DigitalOcean Terraform provider reads it. */
   public readonly objectStoreCredentialVariables = ['SPACES_ACCESS_KEY_ID', 'SPACES_SECRET_ACCESS_KEY'] as const;
+  public readonly displayName = 'DigitalOcean';
+  /** 64 KiB. @see https://docs.digitalocean.com/products/droplets/how-to/provide-user-data/ */
+  public readonly userDataLimitBytes = USER_DATA_LIMIT_BYTES;
+  /**
+   * The Recovery Console shows the droplet's screen without SSH or an agent.
+   * @see https://docs.digitalocean.com/products/droplets/how-to/recovery/recovery-console/
+   */
+  public readonly consoleHint = "the droplet's Recovery Console in the DigitalOcean control panel";
+  public readonly server = { resourceType: RESOURCE_TYPES.server, typeAttribute: 'size' } as const;
+  public readonly serverTypeHint = 'droplet size slugs that name vCPUs and memory (s-4vcpu-8gb) or c-N';
   private readonly props: DigitalOceanProviderProps;
 
   constructor(props: DigitalOceanProviderProps = {}) {
@@ -221,7 +232,7 @@ export class DigitalOceanProvider implements NodeProvider {
     return spacesRegion(spec);
   }
 
-  /** The private, versioned Spaces bucket for backups: `<cluster>-backups` in the Spaces region. */
+  /** The private, versioned Spaces bucket for backups: `<cluster>-<id>-backups` in the Spaces region. */
   public backupBucket(spec: PlatformSpec): ObjectBucket {
     const region = spacesRegion(spec);
     return { bucket: backupsBucketName(spec), endpoint: `https://${region}.digitaloceanspaces.com`, region };
@@ -229,7 +240,7 @@ export class DigitalOceanProvider implements NodeProvider {
 
   /**
    * An object in the backups bucket, e.g. an etcd snapshot:
-   * `https://<cluster>-backups.<spaces region>.digitaloceanspaces.com/<key>`,
+   * `https://<cluster>-<id>-backups.<spaces region>.digitaloceanspaces.com/<key>`,
    * presigned with the Spaces key for 7 days from `signing.now` (the same
    * `now` gives the same link); without `signing`, the bare URL, which
    * nobody can fetch (the bucket is private).
@@ -250,7 +261,27 @@ export class DigitalOceanProvider implements NodeProvider {
 
   /** The Terraform address of a node's droplet, for `terraform apply -replace=...`. */
   public dropletAddress(node: NodeSpec): string {
-    return `digitalocean_droplet.${node.name}`;
+    return `${this.server.resourceType}.${node.name}`;
+  }
+
+  /** The node's droplet: `digitalocean_droplet.<node>`. */
+  public serverAddress(node: NodeSpec): string {
+    return this.dropletAddress(node);
+  }
+
+  /** vCPUs and memory the slug names (`s-4vcpu-8gb`), or 2 GiB per vCPU for `c-N`. */
+  public serverSize(type: string): { vcpus: number; memoryGiB: number } | undefined {
+    return dropletSize(type);
+  }
+
+  /**
+   * The by-id link DigitalOcean makes for a volume is named after the volume
+   * (`<node>-osd`), so the filter matches this cluster's volumes only.
+   * @see https://rook.io/docs/rook/v1.20/CRDs/Cluster/ceph-cluster-crd/#storage-selection-settings
+   */
+  public volumeDevicePathFilter(spec: PlatformSpec): string {
+    const cluster = spec.config.cluster.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return `^/dev/disk/by-id/scsi-0DO_Volume_${cluster}-(controller|worker)-[0-9]+-osd$`;
   }
 
   /**
@@ -283,14 +314,18 @@ export class DigitalOceanProvider implements NodeProvider {
   public renderTerraform(input: InfraInput): TerraformDocument {
     this.checkSpec(input.spec);
     checkInput(input, this.props.dns ?? {});
+    // The ingress layer's target, when given, wins over the props.
+    const target = input.ingressTarget;
+    const props: DigitalOceanProviderProps = target ? { ...this.props, ingressTargetPorts: { http: target.http, https: target.https }, ingressProxyProtocol: target.proxyProtocol } : this.props;
+    if (target) checkProps(props);
     const stack = newStack(input.spec.config.cluster.name);
-    buildStack(stack, input, this.props);
+    buildStack(stack, input, props);
     return { fileName: 'main.tf.json', content: renderStack(stack) };
   }
 }
 
-const ignitionBucketName = (spec: PlatformSpec) => `${spec.config.cluster.name}-ignition`;
-const backupsBucketName = (spec: PlatformSpec) => `${spec.config.cluster.name}-backups`;
+const ignitionBucketName = (spec: PlatformSpec) => clusterBucketName(spec, 'ignition');
+const backupsBucketName = (spec: PlatformSpec) => clusterBucketName(spec, 'backups');
 const secretPartKey = (node: { readonly name: string }) => `${node.name}.ign`;
 const spacesRegion = (spec: PlatformSpec) => SPACES_REGION[spec.config.provider.region] ?? spec.config.provider.region;
 
@@ -334,6 +369,10 @@ function checkInput({ spec, nodes }: InfraInput, dns: DigitalOceanDnsProps): voi
     throw new Error(`DigitalOceanProvider: boot configs are for [${got.join(', ')}] but the topology has [${expected.join(', ')}]; pass one NodeBootConfig per topology node, in order`);
   }
   for (const boot of nodes) {
+    const bytes = Buffer.byteLength(boot.userData, 'utf8');
+    if (bytes > USER_DATA_LIMIT_BYTES) {
+      throw new Error(`DigitalOceanProvider: user-data of ${boot.name} is ${bytes} bytes; a droplet accepts at most ${USER_DATA_LIMIT_BYTES}; move content into the secret part the pointer fetches`);
+    }
     if (boot.secretPartKey !== secretPartKey(boot)) {
       throw new Error(`DigitalOceanProvider: ${boot.name} has secretPartKey "${boot.secretPartKey}" but its pointer fetches "${secretPartKey(boot)}" (secretPartUrl); use "${secretPartKey(boot)}"`);
     }

@@ -63,3 +63,29 @@ export function customImageUrlProblem(url: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The largest user-data DigitalOcean accepts for a droplet: 64 KiB.
+ *
+ * @see https://docs.digitalocean.com/products/droplets/how-to/provide-user-data/
+ */
+export const USER_DATA_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * vCPUs and memory of a droplet size slug: the slugs name them
+ * (`s-4vcpu-8gb`, `g-2vcpu-8gb`, `s-1vcpu-512mb-10gb`), and the
+ * CPU-optimized droplets (`c-N`, `c2-N`) sell 2 GiB per vCPU. Undefined for
+ * a slug that names neither.
+ *
+ * @see https://docs.digitalocean.com/products/droplets/details/pricing/
+ */
+export function dropletSize(slug: string): { vcpus: number; memoryGiB: number } | undefined {
+  const named = /(?:^|-)(\d+)vcpu-(\d+)(gb|mb)(?:-|$)/.exec(slug);
+  if (named) return { vcpus: Number(named[1]), memoryGiB: named[3] === 'gb' ? Number(named[2]) : Number(named[2]) / 1024 };
+  const cpu = /^c2?-(\d+)(?:-intel)?$/.exec(slug);
+  if (cpu) return { vcpus: Number(cpu[1]), memoryGiB: Number(cpu[1]) * 2 };
+  return undefined;
+}
+
+/** Terraform resource types of what the checks read: a node's server, a bucket, an SSH key. */
+export const RESOURCE_TYPES = { server: 'digitalocean_droplet', bucket: 'digitalocean_spaces_bucket', sshKey: 'digitalocean_ssh_key' } as const;

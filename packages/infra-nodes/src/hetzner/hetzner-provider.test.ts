@@ -299,7 +299,7 @@ describe('HetznerProvider', () => {
     });
 
     it('keeps secret parts in a private bucket that forgets them after a day, uploaded before their server boots', () => {
-      expect(one(doc, 'minio_s3_bucket.ignition').attributes).toMatchObject({ bucket: 'keelson-ignition-a379a6f6', acl: 'private' });
+      expect(one(doc, 'minio_s3_bucket.ignition').attributes).toMatchObject({ bucket: 'keelson-8bef49a9-ignition', acl: 'private' });
       expect(listResources(doc, { type: 'minio_s3_bucket_policy' })).toEqual([]);
       expect(one(doc, 'minio_ilm_policy.ignition').attributes).toEqual({
         bucket: '${minio_s3_bucket.ignition.bucket}',
@@ -322,7 +322,7 @@ describe('HetznerProvider', () => {
     });
 
     it('keeps backups in a private, versioned bucket that expires replaced versions after 30 days and survives destroy', () => {
-      expect(one(doc, 'minio_s3_bucket.backups').attributes).toEqual({ bucket: 'keelson-backups-a379a6f6', acl: 'private', force_destroy: false, provider: 'minio' });
+      expect(one(doc, 'minio_s3_bucket.backups').attributes).toEqual({ bucket: 'keelson-8bef49a9-backups', acl: 'private', force_destroy: false, provider: 'minio' });
       expect(one(doc, 'minio_s3_bucket_versioning.backups').attributes).toEqual({
         bucket: '${minio_s3_bucket.backups.bucket}',
         provider: 'minio',
@@ -349,7 +349,7 @@ describe('HetznerProvider', () => {
       );
       const json = JSON.parse(provider.renderTerraform({ spec, nodes: presigned }).content) as TerraformJson;
       const userData = untemplate(one(json, 'hcloud_server.keelson-worker-1').attributes.user_data as string);
-      expect(userData).toContain('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-worker-1.ign?X-Amz-Algorithm=AWS4-HMAC-SHA256');
+      expect(userData).toContain('https://keelson-8bef49a9-ignition.fsn1.your-objectstorage.com/keelson-worker-1.ign?X-Amz-Algorithm=AWS4-HMAC-SHA256');
       expect(userData).toContain('X-Amz-Expires=3600');
     });
 
@@ -580,9 +580,9 @@ describe('HetznerProvider', () => {
         },
         api_load_balancer_ip: { description: "Private IPv4 of the API load balancer (no public interface): api.<domain> in every node's /etc/hosts", value: '${hcloud_load_balancer_network.api.ip}' },
         ingress_load_balancer_ip: { description: 'Public IPv4 of the ingress load balancer', value: '${hcloud_load_balancer.ingress.ipv4}' },
-        backups_bucket: expect.objectContaining({ value: 'keelson-backups-a379a6f6' }),
+        backups_bucket: expect.objectContaining({ value: 'keelson-8bef49a9-backups' }),
         backups_bucket_endpoint: expect.objectContaining({ value: 'https://fsn1.your-objectstorage.com' }),
-        ignition_bucket: expect.objectContaining({ value: 'keelson-ignition-a379a6f6' }),
+        ignition_bucket: expect.objectContaining({ value: 'keelson-8bef49a9-ignition' }),
         ignition_bucket_endpoint: expect.objectContaining({ value: 'https://fsn1.your-objectstorage.com' }),
         node_addresses: expect.objectContaining({ sensitive: true }),
       });
@@ -777,8 +777,8 @@ describe('HetznerProvider', () => {
     it('refuses an S3 backend in a location without Object Storage, or in a bucket this configuration creates', () => {
       expect(() => new HetznerProvider({ backend: { type: 's3', bucket: 'keelson-state', region: 'ash' } })).toThrow(/backend\.region is "ash"; Object Storage exists in fsn1, nbg1, hel1 only/);
       expect(() => new HetznerProvider({ backend: { type: 's3', bucket: '' } })).toThrow(/backend\.bucket is empty/);
-      expect(() => render(spec, { backend: { type: 's3', bucket: 'keelson-backups-a379a6f6' } })).toThrow(/backend\.bucket "keelson-backups-a379a6f6" is a bucket this configuration creates/);
-      expect(() => render(spec, { backend: { type: 's3', bucket: 'keelson-ignition-a379a6f6' } })).toThrow(/is a bucket this configuration creates/);
+      expect(() => render(spec, { backend: { type: 's3', bucket: 'keelson-8bef49a9-backups' } })).toThrow(/backend\.bucket "keelson-8bef49a9-backups" is a bucket this configuration creates/);
+      expect(() => render(spec, { backend: { type: 's3', bucket: 'keelson-8bef49a9-ignition' } })).toThrow(/is a bucket this configuration creates/);
     });
 
     it('boots from another snapshot when given a selector', () => {
@@ -789,7 +789,7 @@ describe('HetznerProvider', () => {
 
   describe('secretPartUrl', () => {
     it("names the node's object in the cluster's bucket in the location's Object Storage", () => {
-      expect(provider.secretPartUrl(spec, spec.topology.nodes[0])).toBe('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-controller-1.ign');
+      expect(provider.secretPartUrl(spec, spec.topology.nodes[0])).toBe('https://keelson-8bef49a9-ignition.fsn1.your-objectstorage.com/keelson-controller-1.ign');
     });
 
     const credentials = { accessKeyId: 'EXAMPLEKEYID', secretAccessKey: 'example-not-a-secret' };
@@ -835,7 +835,7 @@ describe('HetznerProvider', () => {
 
     it('keeps secret parts in Falkenstein for locations without Object Storage', () => {
       const ash = hetznerSpec(1, { provider: { name: 'hetzner', region: 'ash' } });
-      expect(provider.secretPartUrl(ash, ash.topology.nodes[0])).toBe('https://keelson-ignition-a379a6f6.fsn1.your-objectstorage.com/keelson-controller-1.ign');
+      expect(provider.secretPartUrl(ash, ash.topology.nodes[0])).toBe('https://keelson-8bef49a9-ignition.fsn1.your-objectstorage.com/keelson-controller-1.ign');
       expect(one(render(ash).doc, 'hcloud_network_subnet.nodes').attributes.network_zone).toBe('us-east');
     });
   });
@@ -846,10 +846,10 @@ describe('HetznerProvider', () => {
     const key = 'etcd/20261125T081500Z.db';
 
     it('names the object in the backups bucket in the location\'s Object Storage', () => {
-      expect(provider.backupObjectUrl(spec, key)).toBe('https://keelson-backups-a379a6f6.fsn1.your-objectstorage.com/etcd/20261125T081500Z.db');
-      expect(provider.backupBucket(spec).bucket).toBe('keelson-backups-a379a6f6');
+      expect(provider.backupObjectUrl(spec, key)).toBe('https://keelson-8bef49a9-backups.fsn1.your-objectstorage.com/etcd/20261125T081500Z.db');
+      expect(provider.backupBucket(spec).bucket).toBe('keelson-8bef49a9-backups');
       const ash = hetznerSpec(1, { provider: { name: 'hetzner', region: 'ash' } });
-      expect(new URL(provider.backupObjectUrl(ash, key)).host).toBe('keelson-backups-a379a6f6.fsn1.your-objectstorage.com');
+      expect(new URL(provider.backupObjectUrl(ash, key)).host).toBe('keelson-8bef49a9-backups.fsn1.your-objectstorage.com');
     });
 
     it('presigns a GET for 7 days with the location as region: the same inputs give the same link', () => {
@@ -964,7 +964,7 @@ describe('HetznerProvider', () => {
       expect(renderWith([good[1], good[0], ...good.slice(2)])).toThrow(/boot config #1 is for "keelson-controller-2", but node #1 of the topology is "keelson-controller-1"/);
       expect(renderWith([{ ...good[0], secretPartKey: 'other.ign' }, ...good.slice(1)])).toThrow(/secretPartKey of "keelson-controller-1" is "other.ign"/);
       expect(renderWith([{ ...good[0], userData: good[0].userData.replace('your-objectstorage.com', 'digitaloceanspaces.com') }, ...good.slice(1)])).toThrow(
-        /user-data of "keelson-controller-1" does not fetch its secret part from https:\/\/keelson-ignition-a379a6f6\.fsn1\.your-objectstorage\.com\/keelson-controller-1\.ign/,
+        /user-data of "keelson-controller-1" does not fetch its secret part from https:\/\/keelson-8bef49a9-ignition\.fsn1\.your-objectstorage\.com\/keelson-controller-1\.ign/,
       );
       expect(renderWith([{ ...good[0], userData: `${good[0].userData}${' '.repeat(33 * 1024)}` }, ...good.slice(1)])).toThrow(/user-data of "keelson-controller-1" is \d+ bytes; Hetzner Cloud accepts at most 32768/);
     });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   PlatformConfigError,
   type CloudApiOptions,
@@ -24,6 +23,7 @@ import { addStateBackend, newStack, renderStack } from '../internal/terraform-js
 import { isPlainRelativePath, secretPartContent } from '../internal/secret-part';
 import { presignS3Url } from '../presign';
 import { backupObjectUrl } from '../internal/backup-object';
+import { clusterBucketName } from '../internal/bucket-name';
 import { hetznerPower, HETZNER_TOKEN_VARIABLE } from './hetzner-power';
 import { hetznerMonthlyCost } from './prices';
 import {
@@ -42,6 +42,7 @@ import {
   SPREAD_GROUP_SIZE,
   TERRAFORM_PROVIDERS,
   USER_DATA_LIMIT_BYTES,
+  RESOURCE_TYPES,
   controllerPrivateIp,
   objectStorageHost,
 } from './pins';
@@ -164,6 +165,16 @@ export class HetznerProvider implements NodeProvider {
   readonly apiTokenVariable = HETZNER_TOKEN_VARIABLE;
   /** `MINIO_USER` and `MINIO_PASSWORD`: an Object Storage key, as the `minio` Terraform provider reads it. */
   readonly objectStoreCredentialVariables = ['MINIO_USER', 'MINIO_PASSWORD'] as const;
+  readonly displayName = 'Hetzner Cloud';
+  /** 32 KiB. @see https://docs.hetzner.cloud/reference/cloud#servers-create-a-server */
+  readonly userDataLimitBytes = USER_DATA_LIMIT_BYTES;
+  /**
+   * The console (VNC over a websocket) shows the server's screen without SSH.
+   * @see https://docs.hetzner.cloud/reference/cloud#server-actions-request-console-for-a-server
+   */
+  readonly consoleHint = "the server's console in the Hetzner Cloud Console";
+  readonly server = { resourceType: RESOURCE_TYPES.server, typeAttribute: 'server_type' } as const;
+  readonly serverTypeHint = `the current Hetzner Cloud server types (${SERVER_TYPES.map((t) => t.name).join(', ')})`;
   private readonly props: HetznerProviderProps;
 
   constructor(props: HetznerProviderProps = {}) {
@@ -274,7 +285,23 @@ export class HetznerProvider implements NodeProvider {
 
   /** The Terraform address of a node's server, for `terraform apply -replace=...`. */
   serverAddress(node: NodeSpec): string {
-    return `hcloud_server.${node.name}`;
+    return `${this.server.resourceType}.${node.name}`;
+  }
+
+  /** vCPUs and memory of a current server type (`SERVER_TYPES` in `pins.ts`); undefined for a retired or unknown one. */
+  serverSize(type: string): { vcpus: number; memoryGiB: number } | undefined {
+    const known = SERVER_TYPES.find((t) => t.name === type);
+    return known && { vcpus: known.vcpus, memoryGiB: known.memoryGiB };
+  }
+
+  /**
+   * Hetzner names a volume's by-id link after its numeric ID, known only
+   * after apply, so the filter matches any Hetzner volume: the provider
+   * attaches exactly one per server.
+   * @see https://docs.hetzner.com/cloud/volumes/overview
+   */
+  volumeDevicePathFilter(_spec: PlatformSpec): string {
+    return '^/dev/disk/by-id/scsi-0HC_Volume_[0-9]+$';
   }
 
   /**
@@ -286,9 +313,13 @@ export class HetznerProvider implements NodeProvider {
   renderTerraform(input: InfraInput): TerraformDocument {
     const { spec } = input;
     checkSpec(spec);
-    checkInput(spec, input.nodes, this.props, (node) => this.secretPartUrl(spec, node));
+    // The ingress layer's target, when given, wins over the props.
+    const target = input.ingressTarget;
+    const props: HetznerProviderProps = target ? { ...this.props, ingressTargetPorts: { http: target.http, https: target.https }, ingressProxyProtocol: target.proxyProtocol } : this.props;
+    if (target) checkProps(props);
+    checkInput(spec, input.nodes, props, (node) => this.secretPartUrl(spec, node));
     const stack = newStack(spec.config.cluster.name);
-    buildStack(stack, spec, input.nodes, this.props);
+    buildStack(stack, spec, input.nodes, props);
     return { fileName: 'main.tf.json', content: renderStack(stack) };
   }
 }
@@ -298,14 +329,13 @@ const secretPartKey = (node: { readonly name: string }): string => `${node.name}
 
 /**
  * Where secret parts (`bucket`) and backups (`backupsBucket`) live. Bucket
- * names are global across Hetzner Object Storage, so both names carry a
- * short hash of the domain the platform owns.
+ * names are global across Hetzner Object Storage, so both names carry the
+ * cluster's random `cluster.id` (see {@link clusterBucketName}).
  */
 function secretStore(spec: PlatformSpec): { bucket: string; backupsBucket: string; location: string } {
-  const { cluster, domain, provider } = spec.config;
-  const suffix = createHash('sha256').update(domain).digest('hex').slice(0, 8);
+  const { provider } = spec.config;
   const location = provider.name === 'hetzner' ? OBJECT_STORAGE_LOCATIONS[provider.region] : OBJECT_STORAGE_LOCATIONS.fsn1;
-  return { bucket: `${cluster.name}-ignition-${suffix}`, backupsBucket: `${cluster.name}-backups-${suffix}`, location };
+  return { bucket: clusterBucketName(spec, 'ignition'), backupsBucket: clusterBucketName(spec, 'backups'), location };
 }
 
 /** Locations that have Object Storage (where an S3 backend bucket can be). */

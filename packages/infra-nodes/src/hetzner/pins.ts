@@ -283,3 +283,6 @@ export function serverTypesOfSize(memoryGiB: number): readonly HetznerServerType
   // Map order is the line-up's family order (cx, cpx, ccx); a stable sort keeps it between equal sizes.
   return [...families.values()].sort((a, b) => a.memoryGiB - b.memoryGiB);
 }
+
+/** Terraform resource types of what the checks read: a node's server, a bucket (Object Storage through the `minio` provider), an SSH key. */
+export const RESOURCE_TYPES = { server: 'hcloud_server', bucket: 'minio_s3_bucket', sshKey: 'hcloud_ssh_key' } as const;

@@ -1,7 +1,7 @@
 import { endpoints, type PlatformSpec, type SecretRef } from '@keelson/platform-spec';
 import { afterCrds, UpstreamHelmChart, type LayerChart } from '@keelson/cluster-kit';
 import { CERT_MANAGER_CHART, INGRESS_IMAGES, type CertManagerValues } from '../charts';
-import { ClusterIssuer, type ClusterIssuerSpecAcmeSolversHttp01 } from '../imports/cert-manager.io';
+import { ClusterIssuer, type ClusterIssuerSpecAcmeSolversHttp01 } from '../generated/cert-manager.io';
 import { antiAffinity, CONTAINER_SECURITY, ONE_AT_A_TIME, POD_SECURITY } from './common';
 
 export const CERT_MANAGER_NAMESPACE = 'cert-manager';
@@ -17,6 +17,19 @@ export const ISSUER_NAMES = { staging: 'letsencrypt-staging', production: 'letse
 
 /** The DigitalOcean API token for DNS-01, created at deploy time in cert-manager's namespace and referenced by name only. */
 export const DIGITALOCEAN_DNS_TOKEN: Required<SecretRef> = { namespace: CERT_MANAGER_NAMESPACE, name: 'digitalocean-dns', key: 'access-token' };
+
+/**
+ * The token cert-manager's DNS-01 solver writes TXT records with: the
+ * Secret it reads, and the environment variable of the deploying shell its
+ * value comes from (the DNS API's own, as its CLI reads it).
+ *
+ * @see https://cert-manager.io/docs/configuration/acme/dns01/digitalocean/
+ */
+export const ACME_DNS01_TOKEN: Required<SecretRef> & { readonly variable: string; readonly hint: string } = {
+  ...DIGITALOCEAN_DNS_TOKEN,
+  variable: 'DIGITALOCEAN_TOKEN',
+  hint: 'a DigitalOcean API token with write access to the DNS zone',
+};
 
 /** Labels the chart puts on each component's pods (release `cert-manager`). */
 const COMPONENT_LABELS = {

@@ -11,7 +11,7 @@ import {
   HttpRouteSpecRulesFiltersType,
   toJson_GatewaySpecListeners,
   type GatewaySpecListeners,
-} from '../imports/gateway.networking.k8s.io';
+} from '../generated/gateway.networking.k8s.io';
 import { slug } from './common';
 import { ENTRYPOINT_PORTS } from './traefik';
 

@@ -1,7 +1,7 @@
 import { endpoints, NODE_NETWORK_CIDR, type PlatformSpec } from '@keelson/platform-spec';
 import { afterCrds, UpstreamHelmChart, type LayerChart } from '@keelson/cluster-kit';
 import { INGRESS_IMAGES, TRAEFIK_CHART, type TraefikValues } from '../charts';
-import { Middleware, TlsOption } from '../imports/traefik.io';
+import { Middleware, TlsOption } from '../generated/traefik.io';
 import { antiAffinity, CONTAINER_SECURITY, ONE_AT_A_TIME, POD_SECURITY } from './common';
 
 /** Ports inside the Traefik pods (the chart's defaults, unprivileged). */

@@ -13,7 +13,8 @@ export interface StoragePlan {
   readonly spreadTopologyKey: 'kubernetes.io/hostname' | 'topology.kubernetes.io/zone';
   /** Failure domains the pools can use: nodes (host) or zones (zone). */
   readonly failureDomainCount: number;
-  readonly devicePathFilter: string;
+  /** The OSD device filter, when one was given (a cost estimate plans without one). */
+  readonly devicePathFilter?: string;
   /** The erasure-coded block data pool, when asked for. */
   readonly erasureCoded?: ErasureCodedPlan;
 }
@@ -34,24 +35,6 @@ export interface PlanOptions {
 
 /** Two managers: one active, one standby (Ceph runs one active mgr at a time). */
 const MANAGERS = 2;
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * The by-id path of the raw volume infra-nodes attaches to every node.
- *
- * DigitalOcean names the link after the volume (`<node>-osd`), so the filter
- * matches this cluster's volumes only; Hetzner names it after the numeric
- * volume ID, which is known only after apply, so the filter matches any
- * Hetzner volume (infra-nodes attaches exactly one per server).
- *
- * @see https://rook.io/docs/rook/v1.20/CRDs/Cluster/ceph-cluster-crd/#storage-selection-settings
- */
-export function defaultDevicePathFilter(spec: PlatformSpec): string {
-  const { provider, cluster } = spec.config;
-  if (provider.name === 'hetzner') return '^/dev/disk/by-id/scsi-0HC_Volume_[0-9]+$';
-  return `^/dev/disk/by-id/scsi-0DO_Volume_${escapeRegExp(cluster.name)}-(controller|worker)-[0-9]+-osd$`;
-}
 
 /**
  * Derives the storage plan from the fault budget, or throws with the
@@ -112,14 +95,16 @@ export function planStorage(spec: PlatformSpec, options: PlanOptions = {}): Stor
     }
   }
 
-  const filter = options.devicePathFilter ?? defaultDevicePathFilter(spec);
-  try {
-    new RegExp(filter);
-  } catch (e) {
-    throw new Error(`${where}: devicePathFilter "${filter}" is not a regular expression (${(e as Error).message}); give a pattern such as "^/dev/disk/by-id/scsi-0DO_Volume_.*"`);
-  }
-  if (!filter.startsWith('^/dev/')) {
-    throw new Error(`${where}: devicePathFilter "${filter}" must be anchored at a device path ("^/dev/..."); an unanchored filter could hand Ceph the boot disk`);
+  const filter = options.devicePathFilter;
+  if (filter !== undefined) {
+    try {
+      new RegExp(filter);
+    } catch (e) {
+      throw new Error(`${where}: devicePathFilter "${filter}" is not a regular expression (${(e as Error).message}); give a pattern such as "^/dev/disk/by-id/scsi-0ABC_Volume_.*", or pass NodeProvider.volumeDevicePathFilter(spec)`);
+    }
+    if (!filter.startsWith('^/dev/')) {
+      throw new Error(`${where}: devicePathFilter "${filter}" must be anchored at a device path ("^/dev/..."); an unanchored filter could hand Ceph the boot disk`);
+    }
   }
 
   let erasureCoded: ErasureCodedPlan | undefined;
