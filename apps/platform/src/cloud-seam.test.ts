@@ -25,7 +25,6 @@ const STATED_EXCEPTIONS: Readonly<Record<string, string>> = {
   'packages/platform-spec/src/catalogue.ts': "each provider's regions, which the config schema validates provider.region against",
   'packages/platform-spec/src/example.ts': 'the example config picks a provider',
   'packages/platform-spec/src/index.ts': "re-exports the catalogue's regions of each provider",
-  'packages/ingress-lego/src/internal/cert-manager.ts': "cert-manager's DNS-01 solver for the DNS zone's API: an ingress concern, not the cloud's",
   'packages/k8s-schemas/src/secrets.ts': "the secret scanner knows a DigitalOcean token's shape, to keep tokens out of the output",
   'packages/verify/src/firewall.ts': "verify's reader of DigitalOcean's firewall, load balancer and Spaces bucket rules in the rendered Terraform",
 };

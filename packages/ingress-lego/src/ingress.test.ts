@@ -92,14 +92,11 @@ describe('Ingress with Traefik (the default)', () => {
     expect(values.resources.limits).toEqual({ cpu: '1', memory: '512Mi' });
   });
 
-  it("issues from Let's Encrypt staging until the config says production: HTTP-01 through the ingress class, DNS-01 with DigitalOcean for wildcards", () => {
+  it("issues from Let's Encrypt staging until the config says production: HTTP-01 through the ingress class for every host, no DNS API", () => {
     const staging = find(ingressObjects, 'ClusterIssuer', 'letsencrypt-staging');
     expect(staging.metadata.namespace).toBeUndefined();
     expect(staging.spec.acme).toMatchObject({ server: 'https://acme-staging-v02.api.letsencrypt.org/directory', email: 'ops@example.com', privateKeySecretRef: { name: 'letsencrypt-staging-account' } });
-    expect(staging.spec.acme.solvers).toEqual([
-      { selector: { dnsNames: ['*.example.com'] }, dns01: { digitalocean: { tokenSecretRef: { name: 'digitalocean-dns', key: 'access-token' } } } },
-      { http01: { ingress: { ingressClassName: 'traefik' } } },
-    ]);
+    expect(staging.spec.acme.solvers).toEqual([{ http01: { ingress: { ingressClassName: 'traefik' } } }]);
     expect(find(ingressObjects, 'ClusterIssuer', 'letsencrypt-production').spec.acme.server).toBe('https://acme-v02.api.letsencrypt.org/directory');
     expect(ingress.issuer).toBe('letsencrypt-staging');
     expect(ingressObjects.filter((o) => o.kind === 'Secret')).toEqual([]);
@@ -147,7 +144,7 @@ describe('Ingress with Traefik (the default)', () => {
     ]);
   });
 
-  it('declares the traffic its own pods need: load balancer in, API server, webhook, ACME and DNS out', () => {
+  it('declares the traffic its own pods need: load balancer in, API server, webhook, ACME out (no DNS API)', () => {
     const rules = ingress.trafficRules.map((r) => ({ from: r.from, to: r.to, ports: r.ports }));
     const traefikPods = endpoints.pods('traefik', { 'app.kubernetes.io/name': 'traefik' });
     const controller = endpoints.pods('cert-manager', { 'app.kubernetes.io/name': 'cert-manager', 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'controller' });
@@ -160,10 +157,9 @@ describe('Ingress with Traefik (the default)', () => {
         { from: endpoints.kubeApiServer, to: endpoints.pods('cert-manager', expect.objectContaining({ 'app.kubernetes.io/component': 'webhook' })), ports: [{ port: 10250 }] },
         { from: controller, to: endpoints.internet, ports: [{ port: 443 }] },
         { from: controller, to: endpoints.internet, ports: [{ port: 80 }] },
-        { from: controller, to: endpoints.internet, ports: [{ port: 53, protocol: 'UDP' }, { port: 53 }] },
       ]),
     );
-    expect(rules).toHaveLength(8);
+    expect(rules).toHaveLength(7);
   });
 
   it('declares the chart repositories and cluster-scoped kinds for the AppProject', () => {
@@ -263,7 +259,7 @@ describe('Ingress with the Gateway API', () => {
 
   it("turns on cert-manager's Gateway API support and solves HTTP-01 through the Gateway's HTTP listener", () => {
     expect(cm.config).toEqual({ enableGatewayAPI: true });
-    expect(find(ingressObjects, 'ClusterIssuer', 'letsencrypt-staging').spec.acme.solvers[1]).toEqual({
+    expect(find(ingressObjects, 'ClusterIssuer', 'letsencrypt-staging').spec.acme.solvers[0]).toEqual({
       http01: { gatewayHTTPRoute: { parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'gateway-system', sectionName: 'http' }] } },
     });
   });

@@ -37,8 +37,8 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * call to {@link Ingress.expose}.
  *
  * Installs cert-manager with ClusterIssuers for Let's Encrypt staging and
- * production (HTTP-01 through the controller; DNS-01 with DigitalOcean for
- * wildcard names) and Traefik as the controller, in one of two shapes chosen
+ * production (HTTP-01 through the controller for every exposed host; no
+ * wildcard names, so no DNS API) and Traefik as the controller, in one of two shapes chosen
  * by `config.layers.ingress`:
  *
  * - `traefik`: Kubernetes Ingress objects with the `traefik` IngressClass;

@@ -98,10 +98,10 @@ describe('KubectlCluster (the real cluster adapter)', () => {
 
   it('sends Secrets and Backups on stdin, never in argv', async () => {
     const { calls, cluster } = recording();
-    await cluster.applySecret({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'digitalocean-dns', namespace: 'cert-manager' }, type: 'Opaque', data: { 'access-token': 'c2VjcmV0' } });
+    await cluster.applySecret({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cloud-credentials', namespace: 'velero' }, type: 'Opaque', data: { cloud: 'c2VjcmV0' } });
     await cluster.createBackup('keelson-final-1');
     expect(calls[0].args).toEqual(['apply', '--server-side', '--field-manager=keelson-deploy', '--force-conflicts', '-f', '-']);
-    expect(JSON.parse(calls[0].stdin!).data).toEqual({ 'access-token': 'c2VjcmV0' });
+    expect(JSON.parse(calls[0].stdin!).data).toEqual({ cloud: 'c2VjcmV0' });
     expect(calls[0].args.join(' ')).not.toContain('c2VjcmV0');
     expect(calls[1].args).toEqual(['create', '-f', '-']);
     expect(JSON.parse(calls[1].stdin!)).toMatchObject({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'keelson-final-1', namespace: 'velero' }, spec: { includedNamespaces: ['*'] } });

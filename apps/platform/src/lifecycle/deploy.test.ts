@@ -38,7 +38,6 @@ describe('keelson deploy', () => {
     expect(cluster.calls.slice(0, 3)).toEqual(['apiReady', 'apiReady', 'apiReady']);
     expect(cluster.calls.filter((c) => c.startsWith('applySecret')).map((c) => c.replace(/bootstrap-token-[a-z0-9]{6}$/, 'bootstrap-token'))).toEqual([
       'applySecret kube-system/bootstrap-token',
-      'applySecret cert-manager/digitalocean-dns',
       'applySecret velero/cloud-credentials',
       'applySecret velero/etcd-backup-client',
       'applySecret nextcloud/nextcloud-admin',
@@ -51,7 +50,6 @@ describe('keelson deploy', () => {
     await deploy(fakeOptions(r, { terraform, cluster }));
     const byName = Object.fromEntries(cluster.secrets.map((s) => [s.metadata.name, s]));
     const decode = (v: string) => Buffer.from(v, 'base64').toString();
-    expect(decode(byName['digitalocean-dns'].data['access-token'])).toBe('dop_v1_test');
     expect(decode(byName['cloud-credentials'].data.cloud)).toBe('[default]\naws_access_key_id=AKIATEST\naws_secret_access_key=spaces-secret-test\n');
     const password = decode(byName['nextcloud-admin'].data['password']);
     expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -83,8 +81,8 @@ describe('keelson deploy', () => {
 
   it('stops before applying anything when an environment variable a Secret needs is missing', async () => {
     const { terraform, cluster } = fakes();
-    const o = fakeOptions(r, { terraform, cluster }, { env: { SPACES_ACCESS_KEY_ID: 'a', SPACES_SECRET_ACCESS_KEY: 'b' } });
-    await expect(deploy(o)).rejects.toThrow(/DIGITALOCEAN_TOKEN \(cert-manager\/digitalocean-dns key access-token[^]*next: export them and run "keelson deploy" again; nothing was applied/);
+    const o = fakeOptions(r, { terraform, cluster }, { env: { DIGITALOCEAN_TOKEN: 't', SPACES_ACCESS_KEY_ID: 'a' } });
+    await expect(deploy(o)).rejects.toThrow(/SPACES_SECRET_ACCESS_KEY \(velero\/cloud-credentials key cloud, for Velero[^]*next: export them and run "keelson deploy" again; nothing was applied/);
     expect(terraform.calls).toEqual([]);
   });
 
@@ -249,7 +247,7 @@ describe('keelson deploy', () => {
     const { terraform, cluster } = fakes();
     cluster.namespaces.delete('velero');
     await expect(deploy(fakeOptions(r, { terraform, cluster }))).rejects.toThrow(/secrets: namespace velero does not exist yet after 50 ms \(Argo CD creates it/);
-    expect(cluster.calls.filter((c) => c.startsWith('applySecret') && !c.includes('bootstrap-token'))).toEqual(['applySecret cert-manager/digitalocean-dns']);
+    expect(cluster.calls.filter((c) => c.startsWith('applySecret') && !c.includes('bootstrap-token'))).toEqual([]);
   });
 
   it("names the cloud's own variables when Terraform cannot plan, and applies nothing", async () => {

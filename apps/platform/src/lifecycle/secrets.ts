@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { NEXTCLOUD_ADMIN_SECRET } from '@keelson/apps-nextcloud-emby-site';
 import { ETCD_CLIENT_CERTIFICATE, VELERO_CREDENTIALS } from '@keelson/backups-velero';
 import { BOOTSTRAP_TOKEN, BUNDLE_LAYOUT } from '@keelson/etcd-tls';
-import { ACME_DNS01_TOKEN } from '@keelson/ingress-lego';
 import type { NodeProvider, PlatformSpec, SecretRef } from '@keelson/platform-spec';
 import type { SecretManifest } from './cluster';
 
@@ -40,17 +39,10 @@ const where = (ref: SecretRef) => ({ namespace: ref.namespace, name: ref.name })
  * name, namespace, keys and where each value comes from. The backups
  * bucket's keys are the cloud's object-store keys, named by its provider.
  *
- * @see https://cert-manager.io/docs/configuration/acme/dns01/ (the DNS-01 solver's token)
  * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero (cloud credentials file)
  * @see https://github.com/nextcloud/helm/blob/main/charts/nextcloud/values.yaml (nextcloud.existingSecret usernameKey/passwordKey)
  */
 export const deployTimeSecrets = (provider: Pick<NodeProvider, 'objectStoreCredentialVariables'>): readonly DeployTimeSecret[] => [
-  {
-    ...where(ACME_DNS01_TOKEN),
-    keys: { [ACME_DNS01_TOKEN.key]: { kind: 'env', variable: ACME_DNS01_TOKEN.variable, hint: ACME_DNS01_TOKEN.hint } },
-    purpose: "cert-manager's DNS-01 solver",
-    layer: { id: 'ingress' },
-  },
   {
     ...where(VELERO_CREDENTIALS),
     keys: { [VELERO_CREDENTIALS.key ?? 'cloud']: { kind: 'aws-credentials', accessKeyVariable: provider.objectStoreCredentialVariables[0], secretKeyVariable: provider.objectStoreCredentialVariables[1] } },

@@ -1,4 +1,4 @@
-import { endpoints, type PlatformSpec, type SecretRef } from '@keelson/platform-spec';
+import { endpoints, type PlatformSpec } from '@keelson/platform-spec';
 import { afterCrds, UpstreamHelmChart, type LayerChart } from '@keelson/cluster-kit';
 import { CERT_MANAGER_CHART, INGRESS_IMAGES, type CertManagerValues } from '../charts';
 import { ClusterIssuer, type ClusterIssuerSpecAcmeSolversHttp01 } from '../generated/cert-manager.io';
@@ -14,22 +14,6 @@ export const ACME_SERVERS = {
 
 /** ClusterIssuer names, one per Let's Encrypt environment. */
 export const ISSUER_NAMES = { staging: 'letsencrypt-staging', production: 'letsencrypt-production' } as const;
-
-/** The DigitalOcean API token for DNS-01, created at deploy time in cert-manager's namespace and referenced by name only. */
-export const DIGITALOCEAN_DNS_TOKEN: Required<SecretRef> = { namespace: CERT_MANAGER_NAMESPACE, name: 'digitalocean-dns', key: 'access-token' };
-
-/**
- * The token cert-manager's DNS-01 solver writes TXT records with: the
- * Secret it reads, and the environment variable of the deploying shell its
- * value comes from (the DNS API's own, as its CLI reads it).
- *
- * @see https://cert-manager.io/docs/configuration/acme/dns01/digitalocean/
- */
-export const ACME_DNS01_TOKEN: Required<SecretRef> & { readonly variable: string; readonly hint: string } = {
-  ...DIGITALOCEAN_DNS_TOKEN,
-  variable: 'DIGITALOCEAN_TOKEN',
-  hint: 'a DigitalOcean API token with write access to the DNS zone',
-};
 
 /** Labels the chart puts on each component's pods (release `cert-manager`). */
 const COMPONENT_LABELS = {
@@ -92,16 +76,12 @@ export function installCertManager(chart: LayerChart, spec: PlatformSpec, http01
           server: ACME_SERVERS[environment],
           email: spec.config.acme.email,
           privateKeySecretRef: { name: `${ISSUER_NAMES[environment]}-account` },
-          solvers: [
-            // Wildcard names can only be proven through DNS: a TXT record
-            // written with the DigitalOcean API.
-            {
-              selector: { dnsNames: [`*.${spec.config.domain}`] },
-              dns01: { digitalocean: { tokenSecretRef: { name: DIGITALOCEAN_DNS_TOKEN.name, key: DIGITALOCEAN_DNS_TOKEN.key } } },
-            },
-            // Every other name: HTTP-01 through the ingress controller.
-            { http01 },
-          ],
+          // HTTP-01 through the ingress controller, for every name: the
+          // platform exposes exact host names only (expose() refuses
+          // wildcards), so no DNS-01 solver and no DNS API token are needed,
+          // whatever cloud holds the zone.
+          // @see https://cert-manager.io/docs/configuration/acme/http01/
+          solvers: [{ http01 }],
         },
       },
     });
@@ -116,13 +96,7 @@ export function installCertManager(chart: LayerChart, spec: PlatformSpec, http01
     reason: 'the API server calls the cert-manager admission webhook',
   });
   const controller = endpoints.pods(CERT_MANAGER_NAMESPACE, COMPONENT_LABELS.controller);
-  chart.allowTraffic({ from: controller, to: endpoints.internet, ports: [{ port: 443 }], reason: "ACME with Let's Encrypt and the DigitalOcean DNS API" });
+  chart.allowTraffic({ from: controller, to: endpoints.internet, ports: [{ port: 443 }], reason: "ACME with Let's Encrypt" });
   chart.allowTraffic({ from: controller, to: endpoints.internet, ports: [{ port: 80 }], reason: 'HTTP-01 self-check: cert-manager fetches the challenge through the public load balancer' });
-  chart.allowTraffic({
-    from: controller,
-    to: endpoints.internet,
-    ports: [{ port: 53, protocol: 'UDP' }, { port: 53 }],
-    reason: "DNS-01 self-check: cert-manager asks the zone's authoritative name servers for the TXT record",
-  });
   return release;
 }
