@@ -62,4 +62,16 @@ describe('the firewall check on a Hetzner render', () => {
       expect.stringMatching(/^hcloud_firewall\.controllers opens the API server \(tcp 6443\) to 0\.0\.0\.0\/0, outside the config's adminCidrs/),
     ]);
   });
+  it('reads the Object Storage buckets: the real render passes; a public bucket and an Ignition bucket nothing expires are refused', () => {
+    const summary = checkFirewall(hetznerRender(), 'infra-out/main.tf.json', adminCidrs).summary;
+    expect(summary).toMatch(/; 2 buckets private, the Ignition secret parts expiring/);
+    const open = hetznerRender();
+    open.resource.minio_s3_bucket.backups.acl = 'public-read';
+    expect(checkFirewall(open, 'infra-out/main.tf.json', adminCidrs).findings.map((f) => f.message)).toEqual([expect.stringMatching(/^minio_s3_bucket\.backups sets acl = "public-read": anyone can read it/)]);
+    const kept = hetznerRender();
+    delete kept.resource.minio_ilm_policy.ignition;
+    expect(checkFirewall(kept, 'infra-out/main.tf.json', adminCidrs).findings.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^minio_s3_bucket\.ignition holds the nodes' Ignition secret parts but no minio_ilm_policy rule expires them/),
+    ]);
+  });
 });

@@ -40,6 +40,8 @@ function portsOf(rule: { protocol: string; ports: string }): string {
  * @see https://docs.digitalocean.com/products/networking/firewalls/
  * @see https://docs.digitalocean.com/products/spaces/how-to/configure-lifecycle-rules/
  * @see https://docs.hetzner.com/cloud/load-balancers/overview
+ * @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/s3_bucket
+ * @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/ilm_policy
  */
 export function checkFirewall(terraform: TerraformDocument, terraformFile: string, adminCidrs: readonly string[] = [], nodes?: readonly NodeInfo[]): CheckResult {
   const findings: Finding[] = [];
@@ -82,8 +84,31 @@ export function checkFirewall(terraform: TerraformDocument, terraformFile: strin
     const expiring = asArray<Loose>(bucket.lifecycle_rule).some((r) => r?.enabled === true && Number(r?.expiration?.days) > 0);
     if (!expiring) findings.push({ file: terraformFile, message: `digitalocean_spaces_bucket.${key} holds the nodes' Ignition secret parts but no enabled lifecycle_rule expires them: the secrets stay readable to anyone holding an old URL or key; add lifecycle_rule { enabled = true, expiration { days = 1 } }` });
   }
+  buckets += checkHetznerBuckets(terraform, terraformFile, findings);
   const host = nodes ? checkHostFirewalls(nodes) : undefined;
   if (host) findings.push(...host.findings);
   const hostText = host ? `; host firewalls on ${nodes?.length} nodes: etcd from controllers only, kubelet and Ceph from the node network and pods${host.wholeNetwork > 0 ? ` (controllers' set = the node network on ${host.wholeNetwork} controllers: addresses not pinned)` : ''}` : '';
   return check('firewall', `${rules.length} inbound firewall rules: only 80/443 (and ${API_PORT} for the admin ranges) open to the internet; ${buckets} buckets private, the Ignition secret parts expiring${hostText}`, findings, [], host?.rows);
+}
+
+/**
+ * Hetzner Object Storage, as the minio provider renders it: every
+ * `minio_s3_bucket` private, and the bucket that holds the nodes' secret
+ * parts (`minio_s3_object`s named `*.ign`) expired by a `minio_ilm_policy`
+ * rule. Returns how many buckets it read.
+ */
+function checkHetznerBuckets(terraform: TerraformDocument, terraformFile: string, findings: Finding[]): number {
+  const buckets = Object.entries(terraform.resource?.minio_s3_bucket ?? {}).filter((e): e is [string, Loose] => isRecord(e[1]));
+  for (const [key, b] of buckets) {
+    if (b.acl !== undefined && b.acl !== 'private') findings.push({ file: terraformFile, message: `minio_s3_bucket.${key} sets acl = ${JSON.stringify(b.acl)}: anyone can read it; set acl = "private"` });
+  }
+  const refOf = (value: unknown) => /^\$\{minio_s3_bucket\.([^.]+)\.(bucket|id)\}$/.exec(String(value))?.[1];
+  const objects = Object.values(terraform.resource?.minio_s3_object ?? {}).filter(isRecord) as Loose[];
+  const ignitionBuckets = new Set(objects.filter((o) => /\.ign$/.test(String(o.object_name))).map((o) => refOf(o.bucket_name) ?? String(o.bucket_name)));
+  const policies = Object.values(terraform.resource?.minio_ilm_policy ?? {}).filter(isRecord) as Loose[];
+  for (const key of ignitionBuckets) {
+    const expiring = policies.some((p) => refOf(p.bucket) === key && asArray<Loose>(p.rule).some((r) => r?.status !== 'Disabled' && /^[1-9]\d*d$/.test(String(r?.expiration ?? ''))));
+    if (!expiring) findings.push({ file: terraformFile, message: `minio_s3_bucket.${key} holds the nodes' Ignition secret parts but no minio_ilm_policy rule expires them: the secrets stay readable to anyone holding an old URL or key; add a minio_ilm_policy on it with rule { expiration = "1d" }` });
+  }
+  return buckets.length;
 }
