@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import {
   decodeInlineContents,
   ignitionHash,
@@ -7,6 +10,13 @@ import {
   type FileProps,
   type UnitProps,
 } from './builder';
+
+/** gzip as the builder makes it: a fixed header (OS \"Unix\"). */
+const gzip = (bytes: Buffer, level: number) => {
+  const out = gzipSync(bytes, { level });
+  out[9] = 3;
+  return out;
+};
 
 const SHA256 = `sha256-${'a'.repeat(64)}`;
 const SHA512 = `sha512-${'b'.repeat(128)}`;
@@ -142,6 +152,21 @@ describe('inline contents', () => {
   it('picks base64 without compression for short text that percent-encoding would blow up', () => {
     const contents = contentsOf('\u4e2d\u6587\u4e2d\u6587');
     expect(contents).toEqual({ source: `data:;base64,${Buffer.from('\u4e2d\u6587\u4e2d\u6587').toString('base64')}` });
+  });
+
+  it('picks the shortest of the three encodings, as if all three were built (ties: percent, base64, gzip), and above 64 KiB gzips at level 6', () => {
+    const pct = (t: string) => `data:,${encodeURIComponent(t).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+    const b64 = (t: string) => `data:;base64,${Buffer.from(t).toString('base64')}`;
+    const gz = (t: string) => `data:;base64,${gzip(Buffer.from(t), t.length > 64 * 1024 ? 6 : 9).toString('base64')}`;
+    const big = readFileSync(join(__dirname, '..', 'scripts', 'kubeadm-bootstrap.sh'), 'utf8').repeat(8);
+    expect(Buffer.byteLength(big)).toBeGreaterThan(64 * 1024);
+    for (const text of ['abc', 'A-Z_a.z~0', '\u4e2d\u6587', 'x'.repeat(300), '%%%%', '~'.repeat(10), big, 'a\n'.repeat(40_000)]) {
+      const candidates = [pct(text), b64(text), gz(text)];
+      const shortest = candidates.reduce((best, c) => (c.length < best.length ? c : best));
+      const contents = contentsOf(text);
+      expect(contents.source).toBe(shortest);
+      expect(decodeInlineContents(contents)?.toString('utf8')).toBe(text);
+    }
   });
 
   it('decodes data URLs only: remote sources stay undefined', () => {

@@ -662,19 +662,46 @@ function encodeText(text: string): Resource {
 
 function encodeTextUncached(text: string): Resource {
   const bytes = Buffer.from(text, 'utf8');
-  const candidates: Resource[] = [
-    { source: `data:,${percentEncode(bytes)}` },
-    { source: `data:;base64,${bytes.toString('base64')}` },
-    { compression: 'gzip', source: `data:;base64,${gzip(bytes).toString('base64')}` },
-  ];
-  let best = candidates[0] as Resource;
-  for (const c of candidates) if ((c.source as string).length < (best.source as string).length) best = c;
-  return best;
+  const zipped = gzip(bytes);
+  // Compare the three lengths first and build only the winner: a large text
+  // (the Argo CD install, ~2 MB) would otherwise be percent-encoded and
+  // base64-encoded for nothing. Ties keep the order percent, base64, gzip.
+  const lengths = [PLAIN_PREFIX.length + percentEncodedLength(bytes), BASE64_PREFIX.length + base64Length(bytes.length), BASE64_PREFIX.length + base64Length(zipped.length)];
+  let best = 0;
+  for (let i = 1; i < lengths.length; i++) if (lengths[i] < lengths[best]) best = i;
+  if (best === 0) return { source: `${PLAIN_PREFIX}${percentEncode(bytes)}` };
+  if (best === 1) return { source: `${BASE64_PREFIX}${bytes.toString('base64')}` };
+  return { compression: 'gzip', source: `${BASE64_PREFIX}${zipped.toString('base64')}` };
 }
 
-/** gzip with a fixed header (mtime 0, OS "Unix"), so the bytes do not depend on the build platform. */
+const PLAIN_PREFIX = 'data:,';
+const BASE64_PREFIX = 'data:;base64,';
+/** Bytes RFC 3986 leaves unescaped: ALPHA, DIGIT, `-`, `.`, `_`, `~`. */
+const UNRESERVED = (() => {
+  const table = new Uint8Array(256);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') table[c.charCodeAt(0)] = 1;
+  return table;
+})();
+
+/** The length of {@link percentEncode}'s result, without building it. */
+function percentEncodedLength(bytes: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) n += UNRESERVED[bytes[i]] === 1 ? 1 : 3;
+  return n;
+}
+
+/** The length of standard base64 (padded) of `n` bytes. */
+const base64Length = (n: number) => 4 * Math.ceil(n / 3);
+
+/**
+ * gzip with a fixed header (mtime 0, OS "Unix"), so the bytes do not depend
+ * on the build platform. Level 9 where bytes count (small files, which may
+ * sit in a size-limited pointer config); level 6 above 64 KiB, where level 9
+ * costs eight times the time for 3% fewer bytes (measured on Argo CD's 2 MB
+ * install: 105 ms against 13 ms) and the file lives in the secret part.
+ */
 function gzip(bytes: Buffer): Buffer {
-  const out = gzipSync(bytes, { level: 9 });
+  const out = gzipSync(bytes, { level: bytes.length > 64 * 1024 ? 6 : 9 });
   out[9] = 3;
   return out;
 }
