@@ -62,6 +62,33 @@ describe('composePlatform', () => {
     expect(changed.filter((p) => !p.startsWith('network/'))).toEqual(['argocd/appproject-argocd-keelson.yaml']);
   });
 
+  it('swapping the media server (Emby for Jellyfin) changes only the media objects in the apps folder, and its policies', () => {
+    const b = render((c) => (c.apps = { ...c.apps, media: { ...c.apps?.media, server: 'jellyfin' } }));
+    const changed = changedFiles(files, b);
+    expect(changed.length).toBeGreaterThan(0);
+    expect(changed.filter((p) => !p.startsWith('apps/') && !/^ingress\/networkpolicy-/.test(p))).toEqual([]);
+    expect(changed.filter((p) => p.startsWith('apps/') && !/(emby|jellyfin)/.test(p))).toEqual([]);
+  });
+
+  it('takes the bootstrap, the deploy-time Secrets and the upgrade gates from what the layers declare', () => {
+    const { declarations } = compose();
+    expect(declarations.healthGates.map((g) => [g.name, g.check])).toEqual([
+      ['Ceph HEALTH_OK', 'ceph-health'],
+      ['every Application Synced and Healthy', 'applications'],
+    ]);
+    expect(declarations.deployTimeSecrets({ objectStoreCredentialVariables: ['A', 'B'] }).map((s) => `${s.namespace}/${s.name}`)).toEqual(['velero/cloud-credentials', 'velero/etcd-backup-client', 'nextcloud/nextcloud-admin']);
+  });
+
+  it('names each swappable layer in one composition line of the app, and nowhere else in its code', () => {
+    const source = (file: string) => readFileSync(join(repoRoot, 'apps/platform/src', file), 'utf8');
+    const code = ['platform.ts', 'synth.ts', 'lifecycle/secrets.ts', 'lifecycle/upgrade.ts', 'lifecycle/deploy.ts'].map((f) => [f, source(f)] as const);
+    for (const layer of ['PodNetwork', 'RookStorage', 'Ingress', 'VeleroBackups', 'PlatformApps']) {
+      const uses = code.flatMap(([f, text]) => text.split('\n').filter((l) => new RegExp(`\\bnew ${layer}\\(`).test(l)).map((l) => `${f}: ${l.trim()}`));
+      expect(uses).toHaveLength(1);
+      expect(uses[0]).toMatch(/^platform\.ts: const \w+ = new /);
+    }
+  });
+
   it('hands the nodes their bootstrap: the pod network (its installer removed afterwards), then Argo CD', () => {
     const platform = compose();
     expect(platform.bootstrap.map((s) => s.name)).toEqual(['network', 'argocd-namespace', 'argocd-install', 'argocd-root']);

@@ -3,10 +3,10 @@ import { PlatformApps } from '@keelson/apps-nextcloud-emby-site';
 import { VeleroBackups } from '@keelson/backups-velero';
 import { ArgoCdAppOfApps } from '@keelson/gitops-argocd';
 import { Ingress } from '@keelson/ingress-lego';
-import { bootstrapManifests, CNI_INSTALLER, PodNetwork } from '@keelson/network';
+import { PodNetwork } from '@keelson/network';
 import { NodeMaintenance } from '@keelson/node-maintenance';
-import { yamlDocuments, type LayerChart } from '@keelson/cluster-kit';
-import type { BootstrapStep, IngressLayer, ObjectBucket, PlatformSpec, StorageLayer } from '@keelson/platform-spec';
+import type { LayerChart } from '@keelson/cluster-kit';
+import { collectDeclarations, type BootstrapStep, type IngressLayer, type ObjectBucket, type PlatformDeclarations, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import { RookStorage } from '@keelson/storage-rook';
 
 /** What an app of your own gets: the apps layer's chart to build in, and the layers it may use. */
@@ -42,13 +42,18 @@ export interface PlatformContext {
 /** The composed platform: the cdk8s App and what the nodes and the cloud need from it. */
 export interface ComposedPlatform {
   readonly app: App;
-  /** What the first controller applies after `kubeadm init`: pod network, CoreDNS, Argo CD. */
+  /** What the first controller applies after `kubeadm init`: pod network, CoreDNS, Argo CD (the layers' declared steps, in layer order). */
   readonly bootstrap: readonly BootstrapStep[];
+  /**
+   * What every layer declared for the lifecycle, in layer order: the
+   * bootstrap, the deploy-time Secrets and the upgrade's health gates.
+   */
+  readonly declarations: PlatformDeclarations;
   /** kubeadm addons the platform installs itself. */
   readonly replaceKubeadmAddons: readonly 'coredns'[];
   /** What the ingress load balancer forwards to. */
   readonly ingressTarget: IngressLayer['loadBalancerTarget'];
-  readonly storage: RookStorage;
+  readonly storage: StorageLayer;
   /** The backups layer: its schedules and restore drill, for the synth summary. */
   readonly backups: VeleroBackups;
 }
@@ -75,18 +80,7 @@ export function composePlatform(spec: PlatformSpec, context: PlatformContext): C
   // Last: every layer has declared its traffic.
   network.enforce([gitops, ...layers]);
 
-  const installer = CNI_INSTALLER;
-  const bootstrap: BootstrapStep[] = [
-    {
-      name: 'network',
-      manifests: yamlDocuments(bootstrapManifests(spec)),
-      // The installer's cluster-admin binding must not outlive the install.
-      cleanup: {
-        job: { namespace: installer.namespace, name: installer.job },
-        delete: [`job/${installer.job}`, `configmap/${installer.configMap}`, `serviceaccount/${installer.serviceAccount}`, `clusterrolebinding/${installer.clusterRoleBinding}`],
-      },
-    },
-    ...gitops.bootstrapSteps(),
-  ];
-  return { app, bootstrap, replaceKubeadmAddons: ['coredns'], ingressTarget: ingress.loadBalancerTarget, storage, backups };
+  // What the layers declare for the lifecycle; Argo CD's bootstrap comes after the pod network's.
+  const declarations = collectDeclarations([...layers, gitops]);
+  return { app, bootstrap: declarations.bootstrap, declarations, replaceKubeadmAddons: ['coredns'], ingressTarget: ingress.loadBalancerTarget, storage, backups };
 }

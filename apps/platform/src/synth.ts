@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { lstatSync, readlinkSync } from 'node:fs';
 import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderCharts, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
-import { loadPlatformSpec, SHIPPED_CLUSTER_IDS, type NodeProvider, type PlatformSpec } from '@keelson/platform-spec';
+import { loadPlatformSpec, SHIPPED_CLUSTER_IDS, type NodeProvider, type PlatformDeclarations, type PlatformSpec } from '@keelson/platform-spec';
 import { storageOverhead } from '@keelson/storage-rook';
 import { PLATFORM_APPS } from './apps';
 import { CLUSTER_RECORD_FILE, readClusterRecord, type ClusterRecord } from './lifecycle/cluster-record';
@@ -65,6 +65,8 @@ export interface SynthOptions {
 
 export interface SynthResult {
   readonly spec: PlatformSpec;
+  /** What the layers declared for the lifecycle: deploy-time Secrets, health gates, bootstrap. */
+  readonly declarations: PlatformDeclarations;
   readonly files: readonly RenderedFile[];
   /** The folder written: `<outDir>/<gitops.path>`. */
   readonly chartsDir: string;
@@ -249,7 +251,7 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, prov
     ],
   };
   writeTreesAtomically([charts, infra], { journalDir: options.outDir, onStep: step });
-  return { spec, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables, userDataLimitBytes: provider.userDataLimitBytes, provider, clusterRecord };
+  return { spec, declarations: platform.declarations, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables, userDataLimitBytes: provider.userDataLimitBytes, provider, clusterRecord };
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Construct } from 'constructs';
 import { LayerChart } from '@keelson/cluster-kit';
-import type { IngressLayer, PlatformSpec, SecretRef, StorageLayer } from '@keelson/platform-spec';
+import type { DeployTimeSecret, IngressLayer, LayerDeclarations, PlatformSpec, SecretRef, StorageLayer } from '@keelson/platform-spec';
 import { CloudNativePgOperator } from './cloudnative-pg';
 import { MediaServer, mediaServerImplementation, type MediaServerImplementation } from './media-server';
-import { Nextcloud } from './nextcloud';
+import { Nextcloud, NEXTCLOUD_ADMIN_SECRET } from './nextcloud';
 import { Website } from './website';
 import { publicHost } from './internal/workload';
 
@@ -28,7 +28,7 @@ export interface PlatformAppsProps {
  * switched on or off and given its host in the platform config, each still
  * serving after any k nodes die.
  */
-export class PlatformApps extends LayerChart {
+export class PlatformApps extends LayerChart implements LayerDeclarations {
   public readonly nextcloud?: Nextcloud;
   public readonly cloudnativePg?: CloudNativePgOperator;
   public readonly media?: MediaServer;
@@ -66,5 +66,24 @@ export class PlatformApps extends LayerChart {
       this.website = new Website(this, 'website', { spec, ingress, host: publicHost(spec, apps.website.host), source: apps.website.source });
     }
     this.requiredSecrets = this.nextcloud ? [...this.nextcloud.requiredSecrets] : [];
+  }
+
+  /**
+   * Nextcloud's first admin user (the keys its Deployment reads), when
+   * Nextcloud is on: the password is made once and kept in the secrets
+   * bundle folder.
+   *
+   * @see https://github.com/nextcloud/helm/blob/main/charts/nextcloud/values.yaml (nextcloud.existingSecret usernameKey/passwordKey)
+   */
+  public deployTimeSecrets(): readonly DeployTimeSecret[] {
+    if (!this.nextcloud) return [];
+    return [
+      {
+        namespace: NEXTCLOUD_ADMIN_SECRET.namespace,
+        name: NEXTCLOUD_ADMIN_SECRET.name,
+        keys: { username: { kind: 'literal', value: 'admin' }, password: { kind: 'generated', file: 'apps/nextcloud-admin-password' } },
+        purpose: "Nextcloud's first admin user",
+      },
+    ];
   }
 }

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { afterCrds, LayerChart, SYNC_WAVE, UpstreamHelmChart } from '@keelson/cluster-kit';
-import { endpoints, RECOVERY, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
+import { endpoints, RECOVERY, VELERO_SNAPSHOT_CLASS_LABEL, type BackupTarget, type DeployTimeSecret, type DeployTimeSecretContext, type LayerDeclarations, type ObjectBucket, type PlatformSpec, type SecretRef, type StorageLayer } from '@keelson/platform-spec';
 import { BackupStorageLocation, BackupStorageLocationSpecAccessMode, Schedule } from './generated/velero.io';
 import { EtcdSnapshots, ETCD_SNAPSHOT_POD_LABELS } from './etcd-snapshot';
 import { BACKUP_IMAGES, VELERO_CHART } from './pins';
@@ -207,7 +207,7 @@ const restrictedContainer: ContainerSecurityValues = {
  *
  * @see https://velero.io/docs/v1.18/csi-snapshot-data-movement/
  */
-export class VeleroBackups extends LayerChart {
+export class VeleroBackups extends LayerChart implements LayerDeclarations {
   public readonly velero: UpstreamHelmChart<VeleroChartValues>;
   /** The schedules rendered, after defaults. */
   public readonly schedules: readonly BackupScheduleSpec[];
@@ -217,6 +217,36 @@ export class VeleroBackups extends LayerChart {
   public readonly deploySecrets: readonly SecretRef[] = [VELERO_CREDENTIALS, ETCD_CLIENT_CERTIFICATE];
   /** The restore drill, unless turned off or no app keeps volumes (see {@link restoreDrillSummary}). */
   public readonly restoreDrill?: RestoreDrill;
+
+  /**
+   * The values of {@link deploySecrets}: the backups bucket's keys (the
+   * cloud's object-store keys, named by its provider) as the AWS plugin's
+   * credentials file, and the secrets bundle's etcd backup client
+   * (`etcd/clients/backup` and the etcd CA, as @keelson/etcd-tls lays the
+   * bundle out).
+   *
+   * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero (cloud credentials file)
+   */
+  public deployTimeSecrets({ objectStoreCredentialVariables: [accessKeyVariable, secretKeyVariable] }: DeployTimeSecretContext): readonly DeployTimeSecret[] {
+    return [
+      {
+        namespace: VELERO_CREDENTIALS.namespace,
+        name: VELERO_CREDENTIALS.name,
+        keys: { [VELERO_CREDENTIALS.key ?? 'cloud']: { kind: 'aws-credentials', accessKeyVariable, secretKeyVariable } },
+        purpose: 'Velero, to write backups to the backups bucket',
+      },
+      {
+        namespace: ETCD_CLIENT_CERTIFICATE.namespace,
+        name: ETCD_CLIENT_CERTIFICATE.name,
+        keys: {
+          'tls.crt': { kind: 'bundle-file', file: 'etcd/clients/backup.crt' },
+          'tls.key': { kind: 'bundle-file', file: 'etcd/clients/backup.key' },
+          'ca.crt': { kind: 'bundle-file', file: 'etcd/ca.crt' },
+        },
+        purpose: 'the etcd snapshot CronJob, to read etcd over mTLS',
+      },
+    ];
+  }
   /** One line for humans: what the restore drill restores and when, or why there is none. */
   public readonly restoreDrillSummary: string;
 

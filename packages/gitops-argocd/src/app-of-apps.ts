@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
 import { Application, AppProject, ARGOCD_NAMESPACE, IN_CLUSTER, LayerChart, leaveLostNodeAfter, namespaceManifest, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, yamlDocuments } from '@keelson/cluster-kit';
-import { endpoints, RECOVERY, type BootstrapStep, type PlatformSpec } from '@keelson/platform-spec';
+import { endpoints, RECOVERY, type BootstrapStep, type HealthGate, type LayerDeclarations, type PlatformSpec } from '@keelson/platform-spec';
 
 export { ARGOCD_NAMESPACE, IN_CLUSTER, SYNC_WAVE };
 
@@ -76,7 +76,9 @@ export interface ArgoCdAppOfAppsProps {
  *
  * @see https://argo-cd.readthedocs.io/en/stable/operator-manual/cluster-bootstrapping/#app-of-apps-pattern
  */
-export class ArgoCdAppOfApps extends LayerChart {
+export class ArgoCdAppOfApps extends LayerChart implements LayerDeclarations {
+  /** Between nodes of an upgrade: every layer's Application synced and healthy again. */
+  public readonly healthGates: readonly HealthGate[] = [{ name: 'every Application Synced and Healthy', check: 'applications', fix: `see "kubectl -n ${ARGOCD_NAMESPACE} get applications"` }];
   /** Names of the layer Applications rendered, root first. */
   public readonly applicationNames: readonly string[];
   /** The Application through which Argo CD manages itself. */

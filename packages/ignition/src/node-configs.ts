@@ -326,17 +326,27 @@ const restoreFor = (props: NodeConfigsProps, node: NodeSpec) => (isFirstControll
 
 /** Content with no secret in it: units, scripts, policies, the sysext transfer. */
 function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
-  const { spec } = props;
-  const minor = spec.config.versions.kubernetes;
-  const release = kubernetesRelease(spec);
+  addNodeIdentity(cfg, props, node);
+  addHostLockdown(cfg, props, node);
+  addOsServices(cfg);
+  addKubernetesSysext(cfg, props);
+  addKubeadmBootstrap(cfg, props, node);
+  addBootstrapManifests(cfg, props, node);
+  if (node.role === 'controller') addControlPlanePolicies(cfg, props.spec);
+}
 
+/** The hostname, and `/etc/hosts` pointing `api.<domain>` at the private API address when there is one. */
+function addNodeIdentity(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
   cfg.addFile({ path: '/etc/hostname', contents: { text: `${node.name}\n` }, mode: 0o644 });
   if (props.apiPrivateAddress !== undefined) {
     // Replaces the image's file (overwrite), so it keeps the localhost lines
     // of Flatcar's baselayout; host-network pods get this file from the kubelet.
-    cfg.addFile({ path: NODE_PATHS.hosts, mode: 0o644, overwrite: true, contents: { text: hostsFile(spec, props.apiPrivateAddress) } });
+    cfg.addFile({ path: NODE_PATHS.hosts, mode: 0o644, overwrite: true, contents: { text: hostsFile(props.spec, props.apiPrivateAddress) } });
   }
+}
 
+/** No SSH, no self-decided reboots, and the host firewall in front of etcd, kubelet and Ceph. */
+function addHostLockdown(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
   // No way in: sshd never runs, and no key is ever fetched from the metadata service.
   for (const unit of ['sshd.service', 'sshd.socket', 'coreos-metadata-sshkeys@core.service']) cfg.addUnit({ name: unit, mask: true });
   // Reboots are coordinated in the cluster (one node at a time, draining
@@ -355,6 +365,10 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
       Install: ['WantedBy=multi-user.target'],
     }),
   });
+}
+
+/** Flatcar's update engine and containerd, and the unit that flags a staged OS update for the reboot coordinator. */
+function addOsServices(cfg: IgnitionConfig): void {
   cfg.addUnit({ name: 'update-engine.service', enabled: true });
   cfg.addUnit({ name: 'containerd.service', enabled: true });
   cfg.addUnit({
@@ -374,6 +388,12 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     }),
   });
 
+}
+
+/** Kubernetes as a system extension: the pinned image (or its fetch unit) and the patch-update unit and timer. */
+function addKubernetesSysext(cfg: IgnitionConfig, props: NodeConfigsProps): void {
+  const minor = props.spec.config.versions.kubernetes;
+  const release = kubernetesRelease(props.spec);
   // Kubernetes from the sysext bakery: the pinned release at first boot,
   // newer patches of the same minor later, each verified against SHA256SUMS.
   cfg.addDirectory({ path: NODE_PATHS.sysextDir, mode: 0o755 });
@@ -442,6 +462,10 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     }),
   });
 
+}
+
+/** The kubeadm bootstrap scripts, this node's bootstrap.env and the unit that runs them on first boot. */
+function addKubeadmBootstrap(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
   // First boot: init or join with kubeadm once the extension is in place.
   // The scripts are the same on every node (packages/ignition/scripts, embedded at build time); what differs is bootstrap.env.
   cfg.addFile({ path: NODE_PATHS.bootstrapScript, mode: 0o755, contents: { text: BOOTSTRAP_SCRIPTS['kubeadm-bootstrap.sh'].text } });
@@ -476,74 +500,83 @@ function addPublicContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     }),
   });
 
-  const steps = props.bootstrap ?? [];
-  if (isFirstController(node) && props.initialize && steps.length > 0) {
-    cfg.addFile({ path: NODE_PATHS.bootstrapManifestsScript, mode: 0o755, contents: { text: BOOTSTRAP_SCRIPTS['bootstrap-manifests.sh'].text } });
-    const run = `ExecStart=${NODE_PATHS.bootstrapManifestsScript}`;
-    const execs = steps.map((step, i) => {
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(step.name)) {
-        throw new Error(`renderNodeConfigs: bootstrap step name ${JSON.stringify(step.name)} is not lower-case letters, digits and dashes; it names the file on the node`);
-      }
-      if ('url' in step) {
-        if (!/^https:\/\/\S+$/.test(step.url)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: url ${JSON.stringify(step.url)} is not an https URL; pin an upstream manifest by its tag`);
-        const sha256 = 'sha256' in step ? step.sha256 : undefined;
-        if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: sha256 ${JSON.stringify(sha256)} is not 64 lower-case hex digits; pass the first field of \`sha256sum\` of the file at the URL`);
-        if ('contents' in step) {
-          // Carried: the file is in the secret part (addSecretContent); the node checks its digest again before applying it.
-          checkCarried(step);
-          return [`${run} apply ${step.name} ${bootstrapStepPath(i, step.name)} ${step.namespace ?? '-'} ${step.sha256}`];
-        }
-        // `-` for no namespace keeps the digest in its place.
-        return [`${run} apply-url ${step.name} ${step.url} ${step.namespace ?? '-'}${sha256 ? ` ${sha256}` : ''}`];
-      }
-      const path = bootstrapStepPath(i, step.name);
-      cfg.addFile({ path, mode: 0o644, contents: { text: step.manifests } });
-      const apply = `${run} apply ${step.name} ${path}`;
-      if (!step.cleanup) return [apply];
-      const { job } = step.cleanup;
-      return [apply, `${run} wait-job ${job.namespace} ${job.name} ${BOOTSTRAP_JOB_WAIT_SECONDS}`, `${run} delete ${job.namespace} ${step.cleanup.delete.join(' ')}`];
-    }).flat();
-    cfg.addUnit({
-      name: 'keelson-bootstrap-manifests.service',
-      enabled: true,
-      contents: unit({
-        Unit: [
-          'Description=Give the cluster this node created its pod network, CoreDNS and Argo CD',
-          'Requires=keelson-kubeadm.service',
-          'After=keelson-kubeadm.service',
-          // Only on the node that ran kubeadm init, and only until it worked once.
-          `ConditionPathExists=${NODE_PATHS.initializedStamp}`,
-          `ConditionPathExists=!${NODE_PATHS.bootstrappedStamp}`,
-          // At most 6 runs of the whole list (each step bounded) within 3 hours; then the unit stays
-          // failed, and the node's status (keelson-boot/status-<node>) keeps the step and its error.
-          'StartLimitIntervalSec=3h',
-          `StartLimitBurst=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`,
-        ],
-        Service: [
-          'Type=oneshot',
-          'RemainAfterExit=yes',
-          // The script publishes it as the node's max-attempts: a failed last run ends keelson deploy's wait at once.
-          `Environment=KEELSON_MAX_ATTEMPTS=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`,
-          `ExecStartPre=${NODE_PATHS.bootstrapManifestsScript} begin`,
-          // In order; server-side apply is idempotent, so a retry after a partial
-          // apply (a custom resource before its CRD is served) converges.
-          ...execs,
-          `${run} done`,
-          `ExecStartPost=/usr/bin/touch ${NODE_PATHS.bootstrappedStamp}`,
-          'Restart=on-failure',
-          'RestartSec=15',
-        ],
-        Install: ['WantedBy=multi-user.target'],
-      }),
-    });
-  }
+}
 
-  if (node.role === 'controller') {
-    cfg.addFile({ path: NODE_PATHS.auditPolicy, mode: 0o644, contents: { text: auditPolicy() } });
-    cfg.addFile({ path: NODE_PATHS.authenticationConfig, mode: 0o644, contents: { text: authenticationConfig() } });
-    cfg.addFile({ path: NODE_PATHS.admissionConfig, mode: 0o644, contents: { text: admissionConfig(spec) } });
-    cfg.addDirectory({ path: NODE_PATHS.auditLogDir, mode: 0o700 });
-  }
+/** On the node that creates the cluster: the bootstrap manifests (pod network, CoreDNS, Argo CD) and the unit that applies them in order. */
+function addBootstrapManifests(cfg: IgnitionConfig, props: NodeConfigsProps, node: NodeSpec): void {
+  const steps = props.bootstrap ?? [];
+  if (!(isFirstController(node) && props.initialize && steps.length > 0)) return;
+  cfg.addFile({ path: NODE_PATHS.bootstrapManifestsScript, mode: 0o755, contents: { text: BOOTSTRAP_SCRIPTS['bootstrap-manifests.sh'].text } });
+  const run = `ExecStart=${NODE_PATHS.bootstrapManifestsScript}`;
+  const execs = bootstrapStepExecs(cfg, steps, run);
+  cfg.addUnit({
+    name: 'keelson-bootstrap-manifests.service',
+    enabled: true,
+    contents: unit({
+      Unit: [
+        'Description=Give the cluster this node created its pod network, CoreDNS and Argo CD',
+        'Requires=keelson-kubeadm.service',
+        'After=keelson-kubeadm.service',
+        // Only on the node that ran kubeadm init, and only until it worked once.
+        `ConditionPathExists=${NODE_PATHS.initializedStamp}`,
+        `ConditionPathExists=!${NODE_PATHS.bootstrappedStamp}`,
+        // At most 6 runs of the whole list (each step bounded) within 3 hours; then the unit stays
+        // failed, and the node's status (keelson-boot/status-<node>) keeps the step and its error.
+        'StartLimitIntervalSec=3h',
+        `StartLimitBurst=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`,
+      ],
+      Service: [
+        'Type=oneshot',
+        'RemainAfterExit=yes',
+        // The script publishes it as the node's max-attempts: a failed last run ends keelson deploy's wait at once.
+        `Environment=KEELSON_MAX_ATTEMPTS=${BOOTSTRAP_MANIFESTS_MAX_RUNS}`,
+        `ExecStartPre=${NODE_PATHS.bootstrapManifestsScript} begin`,
+        // In order; server-side apply is idempotent, so a retry after a partial
+        // apply (a custom resource before its CRD is served) converges.
+        ...execs,
+        `${run} done`,
+        `ExecStartPost=/usr/bin/touch ${NODE_PATHS.bootstrappedStamp}`,
+        'Restart=on-failure',
+        'RestartSec=15',
+      ],
+      Install: ['WantedBy=multi-user.target'],
+    }),
+  });
+}
+
+/** The unit's ExecStart lines, one or more a step, after checking each step; inline manifests are written as files on the way. */
+function bootstrapStepExecs(cfg: IgnitionConfig, steps: NonNullable<NodeConfigsProps['bootstrap']>, run: string): string[] {
+  return steps.map((step, i) => {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(step.name)) {
+      throw new Error(`renderNodeConfigs: bootstrap step name ${JSON.stringify(step.name)} is not lower-case letters, digits and dashes; it names the file on the node`);
+    }
+    if ('url' in step) {
+      if (!/^https:\/\/\S+$/.test(step.url)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: url ${JSON.stringify(step.url)} is not an https URL; pin an upstream manifest by its tag`);
+      const sha256 = 'sha256' in step ? step.sha256 : undefined;
+      if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`renderNodeConfigs: bootstrap step ${step.name}: sha256 ${JSON.stringify(sha256)} is not 64 lower-case hex digits; pass the first field of \`sha256sum\` of the file at the URL`);
+      if ('contents' in step) {
+        // Carried: the file is in the secret part (addSecretContent); the node checks its digest again before applying it.
+        checkCarried(step);
+        return [`${run} apply ${step.name} ${bootstrapStepPath(i, step.name)} ${step.namespace ?? '-'} ${step.sha256}`];
+      }
+      // `-` for no namespace keeps the digest in its place.
+      return [`${run} apply-url ${step.name} ${step.url} ${step.namespace ?? '-'}${sha256 ? ` ${sha256}` : ''}`];
+    }
+    const path = bootstrapStepPath(i, step.name);
+    cfg.addFile({ path, mode: 0o644, contents: { text: step.manifests } });
+    const apply = `${run} apply ${step.name} ${path}`;
+    if (!step.cleanup) return [apply];
+    const { job } = step.cleanup;
+    return [apply, `${run} wait-job ${job.namespace} ${job.name} ${BOOTSTRAP_JOB_WAIT_SECONDS}`, `${run} delete ${job.namespace} ${step.cleanup.delete.join(' ')}`];
+  }).flat();
+}
+
+/** A controller's API server policies: audit, authentication and admission, and the audit log folder. */
+function addControlPlanePolicies(cfg: IgnitionConfig, spec: PlatformSpec): void {
+  cfg.addFile({ path: NODE_PATHS.auditPolicy, mode: 0o644, contents: { text: auditPolicy() } });
+  cfg.addFile({ path: NODE_PATHS.authenticationConfig, mode: 0o644, contents: { text: authenticationConfig() } });
+  cfg.addFile({ path: NODE_PATHS.admissionConfig, mode: 0o644, contents: { text: admissionConfig(spec) } });
+  cfg.addDirectory({ path: NODE_PATHS.auditLogDir, mode: 0o700 });
 }
 
 /** `/etc/hosts` with `api.<domain>` at the private API address. */

@@ -3,7 +3,8 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
-import type { PlatformSpec } from '@keelson/platform-spec';
+import { yamlDocuments } from '@keelson/cluster-kit';
+import type { BootstrapStep, PlatformSpec } from '@keelson/platform-spec';
 import { PodNetwork, type PodNetworkProps } from './pod-network';
 
 /** Seconds the CNI installer Job may run, retries included: under the node's 600 s wait for it. */
@@ -40,6 +41,23 @@ export interface BootstrapObject {
 }
 
 const asObject = (o: object) => o as BootstrapObject;
+
+/**
+ * The network layer's bootstrap step: {@link bootstrapManifests} as one
+ * multi-document file, and the installer's objects removed once its Job
+ * completed, so its cluster-admin binding does not outlive the install.
+ */
+export function networkBootstrapStep(spec: PlatformSpec, props: Omit<PodNetworkProps, 'spec'> = {}): BootstrapStep {
+  const installer = CNI_INSTALLER;
+  return {
+    name: 'network',
+    manifests: yamlDocuments(bootstrapManifests(spec, props)),
+    cleanup: {
+      job: { namespace: installer.namespace, name: installer.job },
+      delete: [`job/${installer.job}`, `configmap/${installer.configMap}`, `serviceaccount/${installer.serviceAccount}`, `clusterrolebinding/${installer.clusterRoleBinding}`],
+    },
+  };
+}
 
 /**
  * What the first controller applies right after `kubeadm init`, before

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { afterCrds, LayerChart, requiredAntiAffinity, UpstreamHelmChart, type ClusterResource, type RequiredAntiAffinity } from '@keelson/cluster-kit';
-import { CLUSTER_NETWORK, type PlatformSpec, type TrafficEndpoint, type TrafficPort } from '@keelson/platform-spec';
+import { CLUSTER_NETWORK, type BootstrapStep, type LayerDeclarations, type PlatformSpec, type TrafficEndpoint, type TrafficPort } from '@keelson/platform-spec';
 import {
   CiliumClusterwideNetworkPolicy,
   type CiliumClusterwideNetworkPolicySpecs,
@@ -11,6 +11,7 @@ import {
   type CiliumClusterwideNetworkPolicySpecsIngressToPortsPortsProtocol,
 } from './generated/cilium.io';
 import { CoreDns } from './core-dns';
+import { networkBootstrapStep } from './bootstrap';
 import { allowDns, allowFor, defaultDeny, ruleKey, slug, type RuleEnd } from './internal/policies';
 
 /**
@@ -190,7 +191,7 @@ const RBAC: readonly ClusterResource[] = [
  *
  * Call {@link PodNetwork.enforce} once every layer is built.
  */
-export class PodNetwork extends LayerChart {
+export class PodNetwork extends LayerChart implements LayerDeclarations {
   /** `cilium` or `flannel`, from `config.layers.network`. */
   public readonly implementation: 'cilium' | 'flannel';
   /** The CNI's Argo CD Application. */
@@ -205,9 +206,11 @@ export class PodNetwork extends LayerChart {
    */
   public readonly metadataBlock?: CiliumClusterwideNetworkPolicy;
   private enforced = false;
+  private readonly props: PodNetworkProps;
 
   constructor(scope: Construct, id: string, props: PodNetworkProps) {
     super(scope, id, { spec: props.spec, layer: 'network' });
+    this.props = props;
     const { spec } = props;
     this.implementation = spec.config.layers.network;
     const api = props.apiServer ?? { host: `api.${spec.config.domain}`, port: 6443 };
@@ -271,6 +274,12 @@ export class PodNetwork extends LayerChart {
       });
     }
     this.coreDns = new CoreDns(this, 'coredns', spec);
+  }
+
+  /** The CNI install the first controller runs before Argo CD exists (see {@link networkBootstrapStep}). */
+  public bootstrapSteps(): readonly BootstrapStep[] {
+    const { spec, ...props } = this.props;
+    return [networkBootstrapStep(spec, props)];
   }
 
   /**

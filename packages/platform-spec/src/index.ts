@@ -29,7 +29,7 @@ export type { FaultBudget, FaultBudgetInput, FaultBudgetResult, BudgetProblem } 
 export { RECOVERY } from './recovery';
 export { deriveTopology } from './topology';
 export type { NodeSpec, NodeRole, Topology } from './topology';
-export { planLayers, VELERO_SNAPSHOT_CLASS_LABEL } from './layers';
+export { collectDeclarations, planLayers, VELERO_SNAPSHOT_CLASS_LABEL } from './layers';
 export type {
   LayerId,
   LayerInfo,
@@ -43,6 +43,12 @@ export type {
   StorageLayer,
   BackupTarget,
   BootstrapStep,
+  SecretSource,
+  DeployTimeSecret,
+  DeployTimeSecretContext,
+  HealthGate,
+  LayerDeclarations,
+  PlatformDeclarations,
   ObjectBucket,
   PemPair,
   ClusterSecrets,

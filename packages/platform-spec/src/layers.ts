@@ -358,6 +358,77 @@ export type BootstrapStep =
       readonly contents: string;
     };
 
+/** Where a deploy-time Secret's key gets its value. */
+export type SecretSource =
+  /** An environment variable of the deploying shell. */
+  | { readonly kind: 'env'; readonly variable: string; readonly hint: string }
+  /** An AWS-style credentials file (`[default]` with the key pair), as Velero's AWS plugin reads it. */
+  | { readonly kind: 'aws-credentials'; readonly accessKeyVariable: string; readonly secretKeyVariable: string }
+  /** A fixed, non-secret value (a user name). */
+  | { readonly kind: 'literal'; readonly value: string }
+  /** A random password made once and kept in the secrets bundle folder, so every deploy sends the same. */
+  | { readonly kind: 'generated'; readonly file: string }
+  /** A file of the secrets bundle (a certificate or its key), relative to the bundle folder. */
+  | { readonly kind: 'bundle-file'; readonly file: string };
+
+/** One Secret `keelson deploy` creates in the cluster; the layer that declares it references it by name and never renders it. */
+export interface DeployTimeSecret {
+  readonly namespace: string;
+  readonly name: string;
+  readonly keys: Readonly<Record<string, SecretSource>>;
+  /** Who reads it, for the messages. */
+  readonly purpose: string;
+}
+
+/** What a layer's deploy-time Secrets may name from the run's cloud: its object-store key variables. */
+export type DeployTimeSecretContext = Pick<NodeProvider, 'objectStoreCredentialVariables'>;
+
+/**
+ * A check `keelson upgrade` runs before a node leaves and after it is back:
+ * `check` names what the lifecycle's cluster adapter probes (`ceph-health`:
+ * the CephCluster's `status.ceph.health` is HEALTH_OK; `applications`: every
+ * Argo CD Application Synced and Healthy).
+ */
+export interface HealthGate {
+  /** As stop messages print it: `Ceph HEALTH_OK`. */
+  readonly name: string;
+  readonly check: 'ceph-health' | 'applications';
+  /** What to look at when it fails. */
+  readonly fix: string;
+}
+
+/**
+ * What a layer declares beyond its objects, for the app and the lifecycle
+ * to read: its namespaces come from {@link LayerInfo.namespaces} (its chart
+ * renders them), its Argo CD Application from its folder.
+ */
+export interface LayerDeclarations {
+  /** Secrets created at deploy time, with where each value comes from. @default - none */
+  deployTimeSecrets?(context: DeployTimeSecretContext): readonly DeployTimeSecret[];
+  /** What the first controller applies after `kubeadm init`, in order. @default - none */
+  bootstrapSteps?(): readonly BootstrapStep[];
+  /** Checks between nodes of an upgrade. @default - none */
+  readonly healthGates?: readonly HealthGate[];
+}
+
+/** Every layer's declarations, collected in layer order by the composed platform. */
+export interface PlatformDeclarations {
+  readonly bootstrap: readonly BootstrapStep[];
+  readonly healthGates: readonly HealthGate[];
+  deployTimeSecrets(context: DeployTimeSecretContext): readonly DeployTimeSecret[];
+}
+
+/** Collects the declarations of `layers`, in their order; a layer that declares nothing adds nothing. */
+export function collectDeclarations(all: readonly object[]): PlatformDeclarations {
+  // Every member of LayerDeclarations is optional, so any layer object is one (TypeScript refuses such "weak" types for objects with none of them).
+  const layers = all as readonly LayerDeclarations[];
+  return {
+    bootstrap: layers.flatMap((l) => l.bootstrapSteps?.() ?? []),
+    healthGates: layers.flatMap((l) => l.healthGates ?? []),
+    deployTimeSecrets: (context) => layers.flatMap((l) => l.deployTimeSecrets?.(context) ?? []),
+  };
+}
+
 /** One node's boot config as the infrastructure receives it. */
 export interface NodeBootConfig {
   /** The node's stable name (topology). */

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { afterCrds, LayerChart, leaveLostNodeAfter, onePodAtATime, requiredAntiAffinity, SYNC_WAVE, UpstreamHelmChart, UpstreamManifests } from '@keelson/cluster-kit';
-import { endpoints, RECOVERY, VELERO_SNAPSHOT_CLASS_LABEL, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
+import { endpoints, RECOVERY, VELERO_SNAPSHOT_CLASS_LABEL, type HealthGate, type LayerDeclarations, type PlatformSpec, type StorageLayer } from '@keelson/platform-spec';
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import {
@@ -157,7 +157,11 @@ const CEPHFS_DRIVER = csiDriverName(ROOK_NAMESPACE, 'cephfs');
  *
  * @see https://rook.io/docs/rook/v1.20/CRDs/Cluster/ceph-cluster-crd/
  */
-export class RookStorage extends LayerChart implements StorageLayer {
+export class RookStorage extends LayerChart implements StorageLayer, LayerDeclarations {
+  /** Between nodes of an upgrade: Ceph must have recovered (every placement group clean) before the next node leaves. */
+  public readonly healthGates: readonly HealthGate[] = [
+    { name: 'Ceph HEALTH_OK', check: 'ceph-health', fix: 'see "kubectl -n rook-ceph get cephcluster" (status.ceph.details); recovery after a node replacement can take a while' },
+  ];
   public readonly blockClass = 'ceph-block';
   public readonly filesystemClass = 'ceph-filesystem';
   public readonly blockSnapshotClass = 'ceph-block-snapshot';

@@ -547,16 +547,45 @@ function poolUnits(pool: unknown, label: string, nodes: readonly NodeInfo[]): { 
  * every scenario of the failure model, whether it keeps running.
  */
 export function proveFaultTolerance(manifests: readonly Manifest[], nodes: readonly NodeInfo[], renderedApps: ReadonlySet<string> = new Set()): FaultToleranceResult {
-  const model = failureModel(nodes);
-  const grace = nodeMonitorGraceSeconds(nodes);
-  const services: ServiceProof[] = [];
-  const warnings: Finding[] = [];
+  const input = proofInput(manifests, nodes);
+  const { model, objects } = input;
+  const services: ServiceProof[] = [
+    ...etcdProofs(input),
+    ...cephDaemonProofs(input),
+    ...cephPoolProofs(input),
+    ...cephMetadataServerProofs(input),
+    ...postgresProofs(input),
+    ...cephCsiControllerProofs(input),
+    ...workloadProofs(input),
+  ];
+  const warnings = unanalysedApplications(input, manifests, renderedApps);
+
+  const worst = platformWorstCase(services, model);
+  const findings = [...services.flatMap((s) => s.problems.map((message) => ({ file: s.file, message: `${s.name}: ${message}` }))), ...staleFaultExceptions(objects)];
+  const rows: ReportRow[] = services.map((s) => ({ name: s.name, ok: s.ok, detail: s.detail, failedNodes: s.failedNodes, file: s.file }));
+  const failedServices = services.filter((s) => !s.ok).length;
+  return {
+    model,
+    services,
+    worst,
+    check: check('fault-tolerance', `${services.length} services against ${model.description}: ${services.length - failedServices} keep running`, findings, warnings, rows),
+  };
+}
+
+/** What every step of the proof reads: the rendered objects (by kind), the nodes, the failure model and the node monitor's grace period. */
+function proofInput(manifests: readonly Manifest[], nodes: readonly NodeInfo[]) {
   const objects = manifests.map((m) => ({ ...m, o: m.object }));
   const ofKind = (kind: string) => objects.filter((m) => m.o.kind === kind);
   const pdbsIn = (ns: string) => ofKind('PodDisruptionBudget').filter((m) => m.o.metadata?.namespace === ns).map((m) => m.o);
   const pvcs = ofKind('PersistentVolumeClaim').map((m) => m.o);
+  return { model: failureModel(nodes), grace: nodeMonitorGraceSeconds(nodes), nodes, objects, ofKind, pdbsIn, pvcs };
+}
+type ProofInput = ReturnType<typeof proofInput>;
 
-  // etcd: kubeadm's stacked members, one per control-plane node.
+/** etcd: kubeadm's stacked members, one per control-plane node. */
+function etcdProofs(input: ProofInput): ServiceProof[] {
+  const { nodes, model } = input;
+  const services: ServiceProof[] = [];
   const members = nodes.filter((n) => n.role === 'controller').map((n) => n.name);
   const etcdFile = nodes.find((n) => n.role === 'controller')?.file ?? 'infra-out/ignition/';
   const quorum = Math.floor(members.length / 2) + 1;
@@ -565,8 +594,13 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
   services.push(
     prove('etcd', etcdFile, { total: members.length, eligible: nodes, fixed: members, need: quorum, noun: 'members', needWhy: `quorum is ${quorum} of ${members.length}; use 2k+1 = ${2 * model.k + 1} controllers` }, model, etcdProblems),
   );
+  return services;
+}
 
-  // Ceph: monitors, managers, pools, metadata servers.
+/** Ceph's monitors and managers, for each CephCluster. */
+function cephDaemonProofs(input: ProofInput): ServiceProof[] {
+  const { nodes, model, grace, ofKind } = input;
+  const services: ServiceProof[] = [];
   for (const { file, o } of ofKind('CephCluster')) {
     const spec = o.spec ?? {};
     const mons = num(spec.mon?.count, 3);
@@ -612,6 +646,13 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
       }, model),
     );
   }
+  return services;
+}
+
+/** Ceph's pools: block pools, and the metadata and data pools of filesystems and object stores. */
+function cephPoolProofs(input: ProofInput): ServiceProof[] {
+  const { nodes, model, ofKind } = input;
+  const services: ServiceProof[] = [];
   const pools: { name: string; file: string; pool: unknown }[] = [];
   for (const { file, o } of ofKind('CephBlockPool')) pools.push({ name: describe(o), file, pool: o.spec });
   for (const { file, o } of [...ofKind('CephFilesystem'), ...ofKind('CephObjectStore')]) {
@@ -623,6 +664,13 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const u = poolUnits(p.pool, isRecord((p.pool as Loose)?.erasureCoded) ? 'erasure-coded' : 'replicated', nodes);
     if (u) services.push(prove(p.name, p.file, u.units, model, [], u.extra));
   }
+  return services;
+}
+
+/** The metadata servers of each CephFilesystem. */
+function cephMetadataServerProofs(input: ProofInput): ServiceProof[] {
+  const { nodes, model, grace, ofKind } = input;
+  const services: ServiceProof[] = [];
   for (const { file, o } of ofKind('CephFilesystem')) {
     const mds = o.spec?.metadataServer ?? {};
     const active = num(mds.activeCount, 1);
@@ -631,8 +679,13 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     const spread = spreadOf({ ...pod, affinity: { podAntiAffinity: mds.placement?.podAntiAffinity } }, total, nodes);
     services.push(prove(`${describe(o)} metadata servers`, file, { total, eligible: eligibleNodes(pod, nodes), spread, need: active, noun: 'metadata servers', needWhy: `${active} must stay active: set activeStandby and a required anti-affinity, and placement tolerations with tolerationSeconds`, recovery: recoveryBound(undefined, mds.placement?.tolerations, grace) }, model));
   }
+  return services;
+}
 
-  // CloudNativePG clusters: instances, the operator's anti-affinity.
+/** CloudNativePG clusters: instances, the operator's anti-affinity. */
+function postgresProofs(input: ProofInput): ServiceProof[] {
+  const { nodes, model, ofKind } = input;
+  const services: ServiceProof[] = [];
   for (const { file, o } of ofKind('Cluster').filter((m) => String(m.o.apiVersion).startsWith('postgresql.cnpg.io/'))) {
     const a = o.spec?.affinity ?? {};
     const instances = num(o.spec?.instances, 1);
@@ -651,7 +704,13 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
       }, model, problems),
     );
   }
+  return services;
+}
 
+/** The Ceph-CSI controller plugin Deployment the ceph-csi-operator makes of each Driver. */
+function cephCsiControllerProofs(input: ProofInput): ServiceProof[] {
+  const { nodes, model, ofKind, pdbsIn } = input;
+  const services: ServiceProof[] = [];
   // Ceph-CSI controller plugins: the ceph-csi-operator turns each Driver into a
   // Deployment `<driver>-ctrlplugin` (pods labelled app: <that name>): replicas
   // from controllerPlugin.replicas (else 2), the affinity as given when it has
@@ -684,8 +743,13 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     );
     if (proof) services.push(proof);
   }
+  return services;
+}
 
-  // Workloads rendered in full.
+/** Workloads rendered in full: Deployments, StatefulSets, DaemonSets and ReplicaSets. */
+function workloadProofs(input: ProofInput): ServiceProof[] {
+  const { nodes, model, objects, pdbsIn, pvcs } = input;
+  const services: ServiceProof[] = [];
   for (const { file, o } of objects.filter((m) => POD_KINDS.has(String(m.o.kind)))) {
     const ns = o.metadata?.namespace ?? 'default';
     const template = o.spec?.template ?? {};
@@ -709,23 +773,17 @@ export function proveFaultTolerance(manifests: readonly Manifest[], nodes: reado
     );
     if (proof) services.push(proof);
   }
+  return services;
+}
 
-  // Applications whose objects the proof did not get (verify ran without the desired state): never a silent pass.
+/** Applications whose objects the proof did not get (verify ran without the desired state): never a silent pass. */
+function unanalysedApplications({ ofKind }: ProofInput, manifests: readonly Manifest[], renderedApps: ReadonlySet<string>): Finding[] {
+  const warnings: Finding[] = [];
   for (const { file, o } of ofKind('Application').filter((m) => !isOwnRepo(m.o, manifests) && !renderedApps.has(String(m.o.metadata?.name)))) {
     const source = o.spec?.source ?? {};
     warnings.push({ file, message: `Application ${o.metadata?.name}: not analysed (${source.chart ? `chart ${source.chart} ${source.targetRevision}` : `${source.repoURL} ${source.path ?? ''}`}): verify the desired state (keelson verify renders it with the real helm and kustomize)` });
   }
-
-  const worst = platformWorstCase(services, model);
-  const findings = [...services.flatMap((s) => s.problems.map((message) => ({ file: s.file, message: `${s.name}: ${message}` }))), ...staleFaultExceptions(objects)];
-  const rows: ReportRow[] = services.map((s) => ({ name: s.name, ok: s.ok, detail: s.detail, failedNodes: s.failedNodes, file: s.file }));
-  const failedServices = services.filter((s) => !s.ok).length;
-  return {
-    model,
-    services,
-    worst,
-    check: check('fault-tolerance', `${services.length} services against ${model.description}: ${services.length - failedServices} keep running`, findings, warnings, rows),
-  };
+  return warnings;
 }
 
 /**

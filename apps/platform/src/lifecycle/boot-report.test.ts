@@ -13,7 +13,7 @@ import { KubectlCluster, kubectlRunner } from './cluster';
 import { deploy } from './deploy';
 import { bootstrapTokenSecret } from './secrets';
 import { FakeTerraform, fakeOptions, renderInto, resetState } from './test-fakes';
-import type { Rendered } from './context';
+import type { Rendered } from './render';
 
 jest.setTimeout(240_000);
 

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import type { PlatformSpec } from '@keelson/platform-spec';
-import type { LifecycleOptions } from './context';
+import type { LifecycleOptions } from './options';
 import type { ProgressRenderer } from './steps';
 
 /** What the CLI shares with the lifecycle commands. */

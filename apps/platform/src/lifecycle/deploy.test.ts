@@ -5,7 +5,7 @@ import { deploy } from './deploy';
 import { readState, STATE_FILE } from './state';
 import { LifecycleError } from './steps';
 import { FakeCluster, FakeTerraform, fakeOptions, renderInto, resetState, stepsWith, terraformFailure } from './test-fakes';
-import type { Rendered } from './context';
+import type { Rendered } from './render';
 
 let r: { rendered: Rendered; outDir: string };
 beforeAll(async () => {

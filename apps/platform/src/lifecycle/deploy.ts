@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import type { ClusterAdapter } from './cluster';
 import { recordClusterCreated } from './cluster-record';
-import { confirm, machineAddress, renderAndVerify, terraformPlan, timeoutsOf, type LifecycleOptions, type Rendered } from './context';
+import { confirm } from './confirm';
+import { timeoutsOf, type LifecycleOptions } from './options';
+import { machineAddress, renderAndVerify, type Rendered } from './render';
+import { terraformPlan } from './terraform-plan';
 import { formatPlanSummary, planHasChanges, type PlanSummary } from './plan-summary';
 import { BOOTSTRAP_TOKEN_HOURS, bootstrapTokenSecret, missingSecretInputs, secretManifests, secretsFor, writeAdminKubeconfig } from './secrets';
 import { configDigest, StateStore } from './state';

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { clusterRecordPath, readClusterRecord, recordClusterCreated } from './cluster-record';
 import { join } from 'node:path';
-import type { Rendered } from './context';
+import type { Rendered } from './render';
 import { destroy } from './destroy';
 import { STATE_FILE } from './state';
 import { FakeCluster, FakeTerraform, fakeOptions, renderInto, stepsWith, terraformFailure } from './test-fakes';

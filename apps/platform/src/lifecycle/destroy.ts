@@ -1,7 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeClusterRecord } from './cluster-record';
-import { backupsBucket, renderAndVerify, timeoutsOf, type LifecycleOptions, type Rendered } from './context';
+import { timeoutsOf, type LifecycleOptions } from './options';
+import { backupsBucket, renderAndVerify, type Rendered } from './render';
 import { writeAdminKubeconfig } from './secrets';
 import { STATE_FILE } from './state';
 import { describeDuration, LifecycleError, runSteps, waitFor, type StepEvent } from './steps';

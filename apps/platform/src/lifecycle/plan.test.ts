@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { HetznerProvider } from '@keelson/infra-nodes';
 import { synth } from '../synth';
-import type { Rendered } from './context';
+import type { Rendered } from './render';
 import { plan } from './plan';
 import { categoryOf, formatMonthlyCost, formatPlanSummary, summarizeRenderedTerraform, summarizeTerraformPlan } from './plan-summary';
 import { defaultConfig, FakeTerraform, fakeOptions, planJson, renderInto, terraformFailure } from './test-fakes';

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderAndVerify, terraformPlan, type LifecycleOptions, type Rendered } from './context';
+import type { LifecycleOptions } from './options';
+import { renderAndVerify, type Rendered } from './render';
+import { terraformPlan } from './terraform-plan';
 import type { MonthlyCost } from '@keelson/platform-spec';
 import { formatMonthlyCost, formatPlanSummary, summarizeRenderedTerraform, type PlanSummary } from './plan-summary';
 import { runSteps, type StepEvent } from './steps';

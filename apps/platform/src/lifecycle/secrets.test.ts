@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateManifest } from '@keelson/k8s-schemas';
 import { nodeProviderFor } from '@keelson/infra-nodes';
-import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
+import { BUNDLE_LAYOUT } from '@keelson/etcd-tls';
+import { exampleConfig, parsePlatformConfig, type PlatformConfigInput } from '@keelson/platform-spec';
+import { composePlatform } from '../platform';
 import { bootstrapTokenSecret, BOOTSTRAP_TOKEN_HOURS, missingSecretInputs, secretsFor } from './secrets';
 import { tempDir } from '../test-helpers';
 
@@ -48,7 +50,30 @@ describe('secretsFor', () => {
     const spec = parsePlatformConfig({ ...exampleConfig(), ...change });
     const provider = nodeProviderFor(spec);
     const [accessKey, secretKey] = provider.objectStoreCredentialVariables;
-    const missing = missingSecretInputs(secretsFor({ spec, provider }), {}).filter((m) => m.includes('velero/'));
+    const { declarations } = composePlatform(spec, { backupBucket: provider.backupBucket(spec), volumeDevicePathFilter: provider.volumeDevicePathFilter(spec) });
+    const missing = missingSecretInputs(secretsFor({ declarations, provider }), {}).filter((m) => m.includes('velero/'));
     expect(missing).toEqual([expect.stringMatching(new RegExp(`^${accessKey} \\(velero/`)), expect.stringMatching(new RegExp(`^${secretKey} \\(velero/`))]);
+  });
+
+  const declared = (change: (c: PlatformConfigInput) => void = () => undefined) => {
+    const config = exampleConfig();
+    change(config);
+    const spec = parsePlatformConfig(config);
+    const provider = nodeProviderFor(spec);
+    return secretsFor({ declarations: composePlatform(spec, { backupBucket: provider.backupBucket(spec), volumeDevicePathFilter: provider.volumeDevicePathFilter(spec) }).declarations, provider });
+  };
+
+  it('takes each Secret from the layer that declares it, and none from a layer (or app) that is off', () => {
+    expect(declared().map((s) => `${s.namespace}/${s.name}`)).toEqual(['velero/cloud-credentials', 'velero/etcd-backup-client', 'nextcloud/nextcloud-admin']);
+    expect(declared((c) => (c.apps = { ...c.apps, nextcloud: { enabled: false } })).map((s) => `${s.namespace}/${s.name}`)).toEqual(['velero/cloud-credentials', 'velero/etcd-backup-client']);
+  });
+
+  it("names the etcd backup client's files where the secrets bundle keeps them", () => {
+    const client = declared().find((s) => s.name === 'etcd-backup-client');
+    expect(client?.keys).toEqual({
+      'tls.crt': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.client('backup')}.crt` },
+      'tls.key': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.client('backup')}.key` },
+      'ca.crt': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.etcdCa}.crt` },
+    });
   });
 });

@@ -1,79 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { NEXTCLOUD_ADMIN_SECRET } from '@keelson/apps-nextcloud-emby-site';
-import { ETCD_CLIENT_CERTIFICATE, VELERO_CREDENTIALS } from '@keelson/backups-velero';
 import { BOOTSTRAP_TOKEN, BUNDLE_LAYOUT } from '@keelson/etcd-tls';
-import type { NodeProvider, PlatformSpec, SecretRef } from '@keelson/platform-spec';
+import type { DeployTimeSecret, DeployTimeSecretContext, PlatformDeclarations, PlatformSpec, SecretSource } from '@keelson/platform-spec';
 import type { SecretManifest } from './cluster';
 
-/** Where a key's value comes from. */
-export type SecretSource =
-  /** An environment variable of the deploying shell. */
-  | { readonly kind: 'env'; readonly variable: string; readonly hint: string }
-  /** An AWS-style credentials file (`[default]` with the key pair), as Velero's AWS plugin reads it. */
-  | { readonly kind: 'aws-credentials'; readonly accessKeyVariable: string; readonly secretKeyVariable: string }
-  /** A fixed, non-secret value (a user name). */
-  | { readonly kind: 'literal'; readonly value: string }
-  /** A random password made once and kept in the secrets bundle folder, so every deploy sends the same. */
-  | { readonly kind: 'generated'; readonly file: string }
-  /** A file of the secrets bundle (a certificate or its key), relative to the bundle folder. */
-  | { readonly kind: 'bundle-file'; readonly file: string };
-
-/** One Secret the deploy creates in the cluster; layers reference it by name and never render it. */
-export interface DeployTimeSecret {
-  readonly namespace: string;
-  readonly name: string;
-  readonly keys: Readonly<Record<string, SecretSource>>;
-  /** Who reads it, for the messages. */
-  readonly purpose: string;
-  /** Only when this layer is in the config. */
-  readonly layer?: { readonly id: string; readonly implementation?: string };
-}
-
-/** A layer's SecretRef as the table names it. */
-const where = (ref: SecretRef) => ({ namespace: ref.namespace, name: ref.name });
-
 /**
- * Every deploy-time Secret, in one table the lead adjusts as layers land:
- * name, namespace, keys and where each value comes from. The backups
- * bucket's keys are the cloud's object-store keys, named by its provider.
- *
- * @see https://github.com/vmware-tanzu/velero-plugin-for-aws#set-permissions-for-velero (cloud credentials file)
- * @see https://github.com/nextcloud/helm/blob/main/charts/nextcloud/values.yaml (nextcloud.existingSecret usernameKey/passwordKey)
+ * The deploy-time Secrets of the composed platform: each layer declares its
+ * own (`LayerDeclarations.deployTimeSecrets`, only when it is on), with the
+ * run's provider's object-store variable names.
  */
-export const deployTimeSecrets = (provider: Pick<NodeProvider, 'objectStoreCredentialVariables'>): readonly DeployTimeSecret[] => [
-  {
-    ...where(VELERO_CREDENTIALS),
-    keys: { [VELERO_CREDENTIALS.key ?? 'cloud']: { kind: 'aws-credentials', accessKeyVariable: provider.objectStoreCredentialVariables[0], secretKeyVariable: provider.objectStoreCredentialVariables[1] } },
-    purpose: 'Velero, to write backups to the backups bucket',
-    layer: { id: 'backups' },
-  },
-  {
-    // The bundle's dedicated etcd backup client.
-    ...where(ETCD_CLIENT_CERTIFICATE),
-    keys: {
-      'tls.crt': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.client('backup')}.crt` },
-      'tls.key': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.client('backup')}.key` },
-      'ca.crt': { kind: 'bundle-file', file: `${BUNDLE_LAYOUT.etcdCa}.crt` },
-    },
-    purpose: 'the etcd snapshot CronJob, to read etcd over mTLS',
-    layer: { id: 'backups' },
-  },
-  {
-    ...where(NEXTCLOUD_ADMIN_SECRET),
-    // The keys the Nextcloud Deployment reads.
-    keys: { username: { kind: 'literal', value: 'admin' }, password: { kind: 'generated', file: 'apps/nextcloud-admin-password' } },
-    purpose: "Nextcloud's first admin user",
-    // No layer: needed exactly when the nextcloud namespace is planned (the app is on).
-  },
-];
-
-/** The deploy-time Secrets the spec needs: those of the layers (and namespaces) it has, with the run's provider's variable names. */
-export function secretsFor({ spec, provider }: { readonly spec: PlatformSpec; readonly provider: Pick<NodeProvider, 'objectStoreCredentialVariables'> }, table: readonly DeployTimeSecret[] = deployTimeSecrets(provider)): DeployTimeSecret[] {
-  const namespaces = new Set(spec.layers.flatMap((l) => l.namespaces.map((n) => n.name)));
-  // cert-manager's namespace may be planned by the ingress layer under another name; the table's layer decides.
-  return table.filter((s) => (s.layer ? spec.layers.some((l) => l.id === s.layer!.id) : namespaces.has(s.namespace)));
+export function secretsFor({ declarations, provider }: { readonly declarations: PlatformDeclarations; readonly provider: DeployTimeSecretContext }): readonly DeployTimeSecret[] {
+  return declarations.deployTimeSecrets(provider);
 }
 
 /** Environment variables the Secrets need that are not set, with what each is: checked before anything is applied. */

@@ -8,7 +8,8 @@ import type { NodeBootStatus } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import type { ApplicationState, ClusterAdapter, EtcdAccess, EtcdMemberState, Observation, SecretManifest } from './cluster';
 import { synth } from '../synth';
-import type { LifecycleOptions, Rendered } from './context';
+import type { LifecycleOptions } from './options';
+import type { Rendered } from './render';
 import { STATE_FILE } from './state';
 import type { StepEvent } from './steps';
 import { TerraformError, type TerraformAdapter } from './terraform';
@@ -24,7 +25,7 @@ export async function renderInto(configPath = defaultConfig): Promise<{ rendered
   const outDir = mkdtempSync(join(tmpdir(), 'keelson-lifecycle-'));
   const secretsDir = join(outDir, 'secrets');
   const result = await synth({ configPath, outDir, secretsDir, env: {} });
-  return { rendered: { spec: result.spec, provider: result.provider, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir, notes: [] }, outDir };
+  return { rendered: { spec: result.spec, declarations: result.declarations, provider: result.provider, infraDir: result.infraDir, chartsDir: result.chartsDir, secretsDir, notes: [] }, outDir };
 }
 
 /** A Terraform plan as `show -json` prints it. */

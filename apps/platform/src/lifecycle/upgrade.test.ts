@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Rendered } from './context';
+import type { Rendered } from './render';
 import { readState, STATE_FILE } from './state';
 import { LifecycleError } from './steps';
 import { FakeCluster, FakeEtcd, FakeTerraform, fakeOptions, renderInto, resetState, stepsWith, terraformFailure } from './test-fakes';

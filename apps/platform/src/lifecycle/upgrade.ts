@@ -1,7 +1,10 @@
 import { join } from 'node:path';
-import type { NodeSpec, PlatformSpec } from '@keelson/platform-spec';
+import type { HealthGate, NodeSpec, PlatformSpec } from '@keelson/platform-spec';
 import type { ClusterAdapter, EtcdAccess, Observation } from './cluster';
-import { confirm, machineAddress, nodeAddressesFrom, renderAndVerify, timeoutsOf, type LifecycleOptions, type LifecycleTimeouts, type Rendered } from './context';
+import { confirm } from './confirm';
+import { timeoutsOf, type LifecycleOptions, type LifecycleTimeouts } from './options';
+import { machineAddress, renderAndVerify, type Rendered } from './render';
+import { nodeAddressesFrom } from './terraform-plan';
 import { applicationsHealthy } from './deploy';
 import { nodesJoined } from './boot-report';
 import { BOOTSTRAP_TOKEN_HOURS, bootstrapTokenSecret, writeAdminKubeconfig } from './secrets';
@@ -47,6 +50,8 @@ export interface UpgradeResult {
 
 interface Gates {
   readonly spec: PlatformSpec;
+  /** The layers' declared gates, run after the node and etcd gates. */
+  readonly declared: readonly HealthGate[];
   readonly cluster: ClusterAdapter;
   readonly etcd: () => Promise<EtcdAccess>;
   readonly t: LifecycleTimeouts;
@@ -70,19 +75,9 @@ function gateProbes(g: Gates): { name: string; probe: () => Promise<Observation>
       fix: 'check the etcd pods with "kubectl -n kube-system get pods -l component=etcd"',
     },
   ];
-  if (g.spec.config.layers.storage === 'rook-ceph') {
-    probes.push({
-      name: 'Ceph HEALTH_OK',
-      probe: () => g.cluster.cephHealth(),
-      fix: 'see "kubectl -n rook-ceph get cephcluster" (status.ceph.details); recovery after a node replacement can take a while',
-    });
-  }
-  probes.push({
-    name: 'every Application Synced and Healthy',
-    probe: () => applicationsHealthy(g.cluster),
-    fix: 'see "kubectl -n argocd get applications"',
-  });
-  return probes;
+  // Then what the layers declared (storage: Ceph HEALTH_OK; gitops: every Application), through the cluster adapter.
+  const check: Record<HealthGate['check'], () => Promise<Observation>> = { 'ceph-health': () => g.cluster.cephHealth(), applications: () => applicationsHealthy(g.cluster) };
+  return [...probes, ...g.declared.map((gate) => ({ name: gate.name, probe: check[gate.check], fix: gate.fix }))];
 }
 
 /** Whether etcd has exactly `expected` members, all started and healthy. */
@@ -161,7 +156,7 @@ export async function upgrade(o: UpgradeOptions): Promise<UpgradeResult> {
     if (!o.etcd) throw new Error('keelson upgrade: no etcd access configured');
     return (etcdAccess = await o.etcd(spec, r.secretsDir, addresses ?? (await readAddresses())));
   };
-  const gates = gateProbes({ spec, cluster, etcd, t });
+  const gates = gateProbes({ spec, declared: r.declarations.healthGates, cluster, etcd, t });
   const replaced: string[] = [];
 
   const steps: Step[] = todo.map((node) => ({

@@ -390,38 +390,76 @@ function checkInput({ spec, nodes }: InfraInput, dns: DigitalOceanDnsProps): voi
 }
 
 function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: DigitalOceanProviderProps): void {
-  const { config, topology } = spec;
-  const cluster = config.cluster.name;
-  const region = config.provider.region;
-  const bucketRegion = spacesRegion(spec);
-  const vpcIpRange = props.vpcIpRange ?? DEFAULT_VPC_IP_RANGE;
-  const named = <T extends { overrideLogicalId(id: string): void }>(resource: T, logicalId: string): T => {
-    // Addresses are the contract with `terraform apply -replace` and with
-    // existing state: explicit, one per node name, never a hash.
-    resource.overrideLogicalId(logicalId);
-    return resource;
+  const site: Site = {
+    stack,
+    spec,
+    props,
+    cluster: spec.config.cluster.name,
+    region: spec.config.provider.region,
+    bucketRegion: spacesRegion(spec),
+    vpcIpRange: props.vpcIpRange ?? DEFAULT_VPC_IP_RANGE,
   };
-
   // Credentials come from the environment only (DIGITALOCEAN_TOKEN,
   // SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY), never from this file.
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs#argument-reference
   new DigitaloceanProvider(stack, 'digitalocean', {});
   addBackend(stack, spec, props.backend ?? { type: 'local' });
 
-  const tags: Record<TagRole, Tag> = {
+  const tags = addTags(site);
+  const vpc = addVpc(site);
+  const image = addFlatcarImage(site);
+  const rules = firewallRules(site, tags);
+  const baseFirewalls = addBaseFirewalls(site, tags, rules);
+  const secretParts = addBuckets(site, nodes);
+  const droplets = addDroplets(site, nodes, { tags, vpc, image, baseFirewalls, secretParts });
+  const { api, ingress } = addLoadBalancers(site, tags, vpc, droplets, rules.ingressPorts);
+  addLoadBalancerFirewalls(site, tags, rules, { api, ingress });
+  addDns(stack, spec, props.dns ?? {}, api, ingress, named);
+  addOutputs(site, droplets, api, ingress);
+}
+
+/** What every step of {@link buildStack} reads: the stack, the spec, the props and the names derived from them once. */
+interface Site {
+  readonly stack: TerraformStack;
+  readonly spec: PlatformSpec;
+  readonly props: DigitalOceanProviderProps;
+  readonly cluster: string;
+  readonly region: string;
+  /** The Spaces region of the buckets. */
+  readonly bucketRegion: string;
+  readonly vpcIpRange: string;
+}
+
+/** Gives a resource its Terraform address. */
+function named<T extends { overrideLogicalId(id: string): void }>(resource: T, logicalId: string): T {
+  // Addresses are the contract with `terraform apply -replace` and with
+  // existing state: explicit, one per node name, never a hash.
+  resource.overrideLogicalId(logicalId);
+  return resource;
+}
+
+/** The cluster's tags: every droplet, the controllers, the workers. */
+function addTags({ stack, cluster }: Site): Record<TagRole, Tag> {
+  return {
     cluster: named(new Tag(stack, 'tag-cluster', { name: cluster }), 'cluster'),
     controller: named(new Tag(stack, 'tag-controller', { name: `${cluster}-controller` }), 'controller'),
     worker: named(new Tag(stack, 'tag-worker', { name: `${cluster}-worker` }), 'worker'),
   };
+}
 
-  const vpc = named(
+/** The VPC for node-to-node traffic. */
+function addVpc({ stack, cluster, region, vpcIpRange }: Site): Vpc {
+  return named(
     new Vpc(stack, 'vpc', { name: cluster, region, ipRange: vpcIpRange, description: `Keelson platform ${cluster}: node-to-node traffic` }),
     'network',
   );
+}
 
+/** The Flatcar custom image the droplets boot. */
+function addFlatcarImage({ stack, spec: { config }, props, cluster, region }: Site): CustomImage {
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/custom_image
   const flatcar = props.image ?? FLATCAR_DIGITALOCEAN_IMAGE[config.versions.flatcarChannel];
-  const image = named(
+  return named(
     new CustomImage(stack, 'image', {
       name: `flatcar-${config.versions.flatcarChannel}-${flatcar.version}`,
       url: flatcar.url,
@@ -432,7 +470,10 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     }),
     'flatcar',
   );
+}
 
+/** The cloud firewalls' rules, split by source, and how to write them as DigitalOcean rules. */
+function firewallRules({ spec: { config }, props }: Site, tags: Record<TagRole, Tag>) {
   // Cloud firewalls, in two parts. DigitalOcean starts a droplet with every
   // port open unless a firewall already selects one of its tags, and a rule
   // naming a load balancer cannot exist before that balancer, which exists
@@ -463,7 +504,13 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     { protocol: 'udp', portRange: '1-65535', destinationAddresses: anywhere },
     { protocol: 'icmp', destinationAddresses: anywhere },
   ];
-  const baseFirewalls: Record<'cluster' | 'controller', Firewall> = {
+  return { ingressPorts, nodeRules, controllerRules, inbound, outbound };
+}
+type FirewallRules = ReturnType<typeof firewallRules>;
+
+/** The firewalls every droplet boots behind: rules sourced from tags and addresses, one firewall per role tag. */
+function addBaseFirewalls({ stack, cluster }: Site, tags: Record<TagRole, Tag>, { nodeRules, controllerRules, inbound, outbound }: FirewallRules): Record<'cluster' | 'controller', Firewall> {
+  return {
     cluster: named(
       new Firewall(stack, 'firewall-nodes', { name: `${cluster}-nodes`, tags: [tags.cluster.name], inboundRule: inbound(nodeRules.base), outboundRule: outbound }),
       'nodes',
@@ -478,7 +525,10 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
       'controllers',
     ),
   };
+}
 
+/** The backups bucket, the ignition bucket and each node's secret part in it. */
+function addBuckets({ stack, spec, props, bucketRegion }: Site, nodes: InfraInput['nodes']): Map<string, SpacesBucketObject> {
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/spaces_bucket
   const backupNoncurrentDays = props.backupNoncurrentVersionDays ?? 30;
   named(
@@ -531,7 +581,15 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     );
     secretParts.set(boot.name, object);
   }
+  return secretParts;
+}
 
+/** Each node's droplet, with its Ceph volume, behind the base firewalls and after its secret part. */
+function addDroplets(
+  { stack, spec: { config, topology }, cluster, region }: Site,
+  nodes: InfraInput['nodes'],
+  { tags, vpc, image, baseFirewalls, secretParts }: { tags: Record<TagRole, Tag>; vpc: Vpc; image: CustomImage; baseFirewalls: Record<'cluster' | 'controller', Firewall>; secretParts: Map<string, SpacesBucketObject> },
+): Map<string, Droplet> {
   // DigitalOcean refuses a droplet from a custom image without an SSH key.
   // Each droplet gets the cluster's keyless key: a public key hashed onto
   // the curve, whose private half exists nowhere (not generated, not in
@@ -591,7 +649,17 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     );
     named(new VolumeAttachment(stack, `attachment-${node.name}`, { dropletId: Token.asNumber(droplet.id), volumeId: volume.id }), node.name);
   }
+  return droplets;
+}
 
+/** The API load balancer (admins and nodes only) and the ingress load balancer (TCP passthrough). */
+function addLoadBalancers(
+  { stack, spec: { config, topology }, props, cluster, region, vpcIpRange }: Site,
+  tags: Record<TagRole, Tag>,
+  vpc: Vpc,
+  droplets: Map<string, Droplet>,
+  ingressPorts: FirewallRules['ingressPorts'],
+): { api: Loadbalancer; ingress: Loadbalancer } {
   // @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/loadbalancer
   const api = named(
     new Loadbalancer(stack, 'lb-api', {
@@ -642,7 +710,11 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     }),
     'ingress',
   );
+  return { api, ingress };
+}
 
+/** The firewalls whose rules are sourced from the load balancers, created once those exist. */
+function addLoadBalancerFirewalls({ stack, cluster }: Site, tags: Record<TagRole, Tag>, { nodeRules, controllerRules, inbound, outbound }: FirewallRules, { api, ingress }: { api: Loadbalancer; ingress: Loadbalancer }): void {
   // The rules sourced from the load balancers, once those exist.
   named(
     new Firewall(stack, 'firewall-ingress-lb', {
@@ -662,9 +734,10 @@ function buildStack(stack: TerraformStack, { spec, nodes }: InfraInput, props: D
     }),
     'api_lb',
   );
+}
 
-  addDns(stack, spec, props.dns ?? {}, api, ingress, named);
-
+/** The stack's outputs: endpoints, buckets and (sensitive) node addresses. */
+function addOutputs({ stack, spec, spec: { config, topology }, bucketRegion }: Site, droplets: Map<string, Droplet>, api: Loadbalancer, ingress: Loadbalancer): void {
   new TerraformOutput(stack, 'api_endpoint', { value: `api.${config.domain}:6443`, description: 'Kubernetes API endpoint (the API load balancer)' });
   new TerraformOutput(stack, 'api_load_balancer_ip', { value: api.ip, description: 'Public IPv4 of the API load balancer' });
   new TerraformOutput(stack, 'ingress_load_balancer_ip', { value: ingress.ip, description: 'Public IPv4 of the ingress load balancer' });

@@ -509,6 +509,25 @@ function hetznerRules(rules: readonly InboundRulePlan[]): TfValue[] {
 }
 
 function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly NodeBootConfig[], props: HetznerProviderProps): void {
+  const site = siteOf(stack, spec, props);
+  addBackend(stack, spec, props.backend ?? { type: 'local' }, site.store.location);
+  const image = addFlatcarImage(site);
+  const subnet = addNetwork(site);
+  const firewalls = addFirewalls(site);
+  const bucket = addBuckets(site);
+  const groups = addPlacementGroups(site);
+  const { apiAttachment } = addApiLoadBalancer(site, subnet);
+  const servers = addServers(site, boots, { image, subnet, firewalls, bucket, groups, apiAttachment });
+  const ingress = addIngressLoadBalancer(site, subnet);
+  // Public DNS gives api.<domain> the controllers' public addresses (admins, through the
+  // controller firewall); nodes map the name to the load balancer's private address.
+  const apiPublicAddresses = servers.filter(({ node }) => node.role === 'controller').map(({ server }) => server.ref('ipv4_address'));
+  addDns(stack, spec, props.dns ?? {}, site.hcloud, site.resource, apiPublicAddresses, ingress.ref('ipv4'));
+  addOutputs(site, servers, apiPublicAddresses, apiAttachment, ingress);
+}
+
+/** What every step of {@link buildStack} reads: the providers, a resource maker, and the names, labels and selectors derived from the spec once. */
+function siteOf(stack: TerraformStack, spec: PlatformSpec, props: HetznerProviderProps) {
   const { config, topology } = spec;
   if (config.provider.name !== 'hetzner') throw new Error('unreachable: checked by checkSpec');
   const cluster = config.cluster.name;
@@ -530,13 +549,17 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     // Hetzner Object Storage does not implement bucket tagging.
     skip_bucket_tagging: true,
   });
-  addBackend(stack, spec, props.backend ?? { type: 'local' }, store.location);
   const resource = (type: string, name: string, attributes: TfAttributes, extra: Pick<GenericBlockProps, 'dependsOn' | 'lifecycle'> = {}) =>
     new GenericResource(stack, { provider: type.startsWith('minio_') ? minio : hcloud, type, name, attributes, ...extra });
+  return { stack, spec, config, topology, props, cluster, location, store, clusterLabels, clusterSelector, controllerSelector, ingressPorts, hcloud, resource };
+}
+type Site = ReturnType<typeof siteOf>;
 
+/** The Flatcar snapshot the servers boot. */
+function addFlatcarImage({ stack, config, props, hcloud }: Site): GenericDataSource {
   // The newest Flatcar snapshot of the channel (pins.ts says how to make it).
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/data-sources/image
-  const image = new GenericDataSource(stack, {
+  return new GenericDataSource(stack, {
     provider: hcloud,
     type: 'hcloud_image',
     name: 'flatcar',
@@ -546,7 +569,10 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
       most_recent: true,
     },
   });
+}
 
+/** The private network and the nodes' subnet. */
+function addNetwork({ cluster, location, clusterLabels, resource }: Site): GenericResource {
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/network_subnet
   const network = resource('hcloud_network', 'network', { name: cluster, ip_range: PRIVATE_NETWORK.ipRange, labels: clusterLabels });
   const subnet = resource('hcloud_network_subnet', 'nodes', {
@@ -555,23 +581,31 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     network_zone: NETWORK_ZONES[location],
     ip_range: PRIVATE_NETWORK.subnet,
   });
+  return subnet;
+}
 
+/** The firewalls on the public interfaces: every node, and the controllers. */
+function addFirewalls({ config, cluster, clusterLabels, clusterSelector, controllerSelector, ingressPorts, resource }: Site): { nodes: GenericResource; controllers: GenericResource } {
   // Firewalls on the public interfaces, applied by label so a new server is
   // covered from creation; no rule for port 22, no outbound rule (all allowed).
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/firewall
-  const nodesFirewall = resource('hcloud_firewall', 'nodes', {
+  const nodes = resource('hcloud_firewall', 'nodes', {
     name: `${cluster}-nodes`,
     labels: clusterLabels,
     rule: hetznerRules(nodeInboundRules(config.layers.network, ingressPorts)),
     apply_to: [{ label_selector: clusterSelector }],
   });
-  const controllersFirewall = resource('hcloud_firewall', 'controllers', {
+  const controllers = resource('hcloud_firewall', 'controllers', {
     name: `${cluster}-controllers`,
     labels: clusterLabels,
     rule: hetznerRules(controllerInboundRules(config.adminCidrs)),
     apply_to: [{ label_selector: controllerSelector }],
   });
+  return { nodes, controllers };
+}
 
+/** The ignition bucket for the secret parts and the versioned backups bucket; returns the ignition bucket. */
+function addBuckets({ store, resource }: Site): GenericResource {
   // Secret parts: a private bucket, objects gone a day after upload; nodes
   // fetch theirs through a presigned link that expires.
   // @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/s3_bucket
@@ -590,38 +624,56 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     { bucket: backups.ref('bucket'), rule: [{ id: 'expire-noncurrent-versions', noncurrent_expiration: [{ days: BACKUP_NONCURRENT_EXPIRY }] }] },
     { dependsOn: [versioning] },
   );
+  return bucket;
+}
 
+/** The spread placement groups the servers are shared out over. */
+function addPlacementGroups({ topology, cluster, clusterLabels, resource }: Site): GenericResource[] {
   // Spread placement groups over all nodes: at most ceil(N/10) nodes per host.
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/placement_group
-  const groups = Array.from({ length: Math.ceil(topology.nodes.length / SPREAD_GROUP_SIZE) }, (_, g) =>
+  return Array.from({ length: Math.ceil(topology.nodes.length / SPREAD_GROUP_SIZE) }, (_, g) =>
     resource('hcloud_placement_group', `spread-${g + 1}`, { name: `${cluster}-spread-${g + 1}`, type: 'spread', labels: clusterLabels }),
   );
+}
 
-  // Load balancers reach nodes on their private addresses, so they join the network first.
-  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_network
-  // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_target
-  const loadBalancer = (name: 'api' | 'ingress', targets: number, selector: string, publicInterface: boolean, ip?: string) => {
-    const lb = resource('hcloud_load_balancer', name, {
-      name: `${cluster}-${name}`,
-      load_balancer_type: loadBalancerType(targets, name),
-      location,
-      labels: clusterLabels,
-    });
-    const attachment = resource('hcloud_load_balancer_network', name, {
-      load_balancer_id: lb.ref('id'),
-      subnet_id: subnet.ref('id'),
-      enable_public_interface: publicInterface,
-      ...(ip === undefined ? {} : { ip }),
-    });
-    resource(
-      'hcloud_load_balancer_target',
-      name,
-      { type: 'label_selector', load_balancer_id: lb.ref('id'), label_selector: selector, use_private_ip: true },
-      { dependsOn: [attachment] },
-    );
-    return { lb, attachment };
-  };
+/**
+ * A load balancer on the private network and its label-selector target. Load balancers reach nodes on their private addresses, so they join the network first.
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_network
+ * @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_target
+ */
+function loadBalancer(
+  { cluster, location, clusterLabels, resource }: Site,
+  subnet: GenericResource,
+  name: 'api' | 'ingress',
+  targets: number,
+  selector: string,
+  publicInterface: boolean,
+  ip?: string,
+): { lb: GenericResource; attachment: GenericResource } {
+  const lb = resource('hcloud_load_balancer', name, {
+    name: `${cluster}-${name}`,
+    load_balancer_type: loadBalancerType(targets, name),
+    location,
+    labels: clusterLabels,
+  });
+  const attachment = resource('hcloud_load_balancer_network', name, {
+    load_balancer_id: lb.ref('id'),
+    subnet_id: subnet.ref('id'),
+    enable_public_interface: publicInterface,
+    ...(ip === undefined ? {} : { ip }),
+  });
+  resource(
+    'hcloud_load_balancer_target',
+    name,
+    { type: 'label_selector', load_balancer_id: lb.ref('id'), label_selector: selector, use_private_ip: true },
+    { dependsOn: [attachment] },
+  );
+  return { lb, attachment };
+}
 
+/** The private API load balancer and its 6443 service. */
+function addApiLoadBalancer(site: Site, subnet: GenericResource): { api: GenericResource; apiAttachment: GenericResource } {
+  const { topology, controllerSelector, resource } = site;
   // Private only: Hetzner load balancers have no source filter, so a public
   // interface would answer 6443 to the whole internet. Nodes reach it at its
   // fixed private address, which their /etc/hosts gives api.<domain>
@@ -629,7 +681,7 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
   // addresses (public DNS), which the controller firewall limits to adminCidrs.
   // Created before any server, so no automatic address takes the fixed one.
   // @see https://registry.terraform.io/providers/hetznercloud/hcloud/latest/docs/resources/load_balancer_service
-  const { lb: api, attachment: apiAttachment } = loadBalancer('api', topology.controllers.length, controllerSelector, false, PRIVATE_NETWORK.apiLoadBalancerIp);
+  const { lb: api, attachment: apiAttachment } = loadBalancer(site, subnet, 'api', topology.controllers.length, controllerSelector, false, PRIVATE_NETWORK.apiLoadBalancerIp);
   resource('hcloud_load_balancer_service', 'api', {
     load_balancer_id: api.ref('id'),
     protocol: 'tcp',
@@ -639,8 +691,16 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     // shuts down or loses etcd, so the balancer drains it within ~10 s.
     health_check: [{ protocol: 'http', port: 6443, interval: 5, timeout: 3, retries: 2, http: [{ path: '/readyz', tls: true, status_codes: ['200'] }] }],
   });
+  return { api, apiAttachment };
+}
 
-  const servers = topology.nodes.map((node, i) => {
+/** Each node's secret part, server and Ceph volume. */
+function addServers(
+  { config, topology, location, clusterLabels, resource }: Site,
+  boots: readonly NodeBootConfig[],
+  { image, subnet, firewalls, bucket, groups, apiAttachment }: { image: GenericDataSource; subnet: GenericResource; firewalls: { nodes: GenericResource; controllers: GenericResource }; bucket: GenericResource; groups: readonly GenericResource[]; apiAttachment: GenericResource },
+): { node: NodeSpec; server: GenericResource }[] {
+  return topology.nodes.map((node, i) => {
     const boot = boots[i];
     const labels = { ...clusterLabels, [LABEL.role]: node.role, [LABEL.node]: node.name };
     // @see https://registry.terraform.io/providers/aminueza/minio/latest/docs/resources/s3_object
@@ -674,7 +734,7 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
       {
         // The firewalls exist before the server, and its secret part before it boots;
         // the API load balancer holds its fixed private address before any server takes one.
-        dependsOn: [nodesFirewall, ...(node.role === 'controller' ? [controllersFirewall] : []), secret, apiAttachment],
+        dependsOn: [firewalls.nodes, ...(node.role === 'controller' ? [firewalls.controllers] : []), secret, apiAttachment],
         lifecycle: { ignoreChanges: [...SERVER_IGNORED_CHANGES] },
       },
     );
@@ -689,9 +749,13 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
     });
     return { node, server };
   });
+}
 
+/** The public ingress load balancer and its HTTP and HTTPS services (TCP passthrough). */
+function addIngressLoadBalancer(site: Site, subnet: GenericResource): GenericResource {
+  const { topology, clusterSelector, ingressPorts, props, resource } = site;
   // Every node; the balancer sends only to those whose health check passes (the ingress controller runs there).
-  const { lb: ingress } = loadBalancer('ingress', topology.nodes.length, clusterSelector, true);
+  const { lb: ingress } = loadBalancer(site, subnet, 'ingress', topology.nodes.length, clusterSelector, true);
   for (const [name, listen, target] of [
     ['ingress-http', 80, ingressPorts.http],
     ['ingress-https', 443, ingressPorts.https],
@@ -706,12 +770,17 @@ function buildStack(stack: TerraformStack, spec: PlatformSpec, boots: readonly N
       health_check: [{ protocol: 'tcp', port: ingressPorts.https, interval: 5, timeout: 3, retries: 2 }],
     });
   }
+  return ingress;
+}
 
-  // Public DNS gives api.<domain> the controllers' public addresses (admins, through the
-  // controller firewall); nodes map the name to the load balancer's private address.
-  const apiPublicAddresses = servers.filter(({ node }) => node.role === 'controller').map(({ server }) => server.ref('ipv4_address'));
-  addDns(stack, spec, props.dns ?? {}, hcloud, resource, apiPublicAddresses, ingress.ref('ipv4'));
-
+/** The stack's outputs: endpoints, buckets and (sensitive) node addresses. */
+function addOutputs(
+  { stack, config, store }: Site,
+  servers: readonly { node: NodeSpec; server: GenericResource }[],
+  apiPublicAddresses: readonly string[],
+  apiAttachment: GenericResource,
+  ingress: GenericResource,
+): void {
   output(stack, 'api_endpoint', {
     value: `api.${config.domain}:6443`,
     description: "Kubernetes API endpoint: from outside, the controllers' public addresses (6443 open to adminCidrs only); nodes map the name to the private API load balancer",
