@@ -360,8 +360,6 @@ export type BootstrapStep =
 
 /** Where a deploy-time Secret's key gets its value. */
 export type SecretSource =
-  /** An environment variable of the deploying shell. */
-  | { readonly kind: 'env'; readonly variable: string; readonly hint: string }
   /** An AWS-style credentials file (`[default]` with the key pair), as Velero's AWS plugin reads it. */
   | { readonly kind: 'aws-credentials'; readonly accessKeyVariable: string; readonly secretKeyVariable: string }
   /** A fixed, non-secret value (a user name). */

@@ -311,12 +311,15 @@ interface Recovery {
   readonly problem?: string;
 }
 
+/** The node controller's grace period, in seconds, and where it was read. */
+type Grace = { readonly seconds: number; readonly source: string };
+
 /**
  * kube-controller-manager's `--node-monitor-grace-period` in seconds, from
  * the kubeadm ClusterConfiguration the controllers carry; Kubernetes'
  * default when no controller sets it.
  */
-export function nodeMonitorGraceSeconds(nodes: readonly NodeInfo[]): { seconds: number; source: string } {
+export function nodeMonitorGraceSeconds(nodes: readonly NodeInfo[]): Grace {
   for (const n of nodes) {
     for (const d of n.kubeadm) {
       if (d.kind !== 'ClusterConfiguration') continue;
@@ -348,7 +351,7 @@ function goDurationSeconds(text: string): number | undefined {
  * when the workload neither tolerates the taints nor states a bound: it
  * makes no recovery promise at all.
  */
-function recoveryBound(annotations: Record<string, string> | undefined, tolerations: unknown, grace: { seconds: number; source: string }): Recovery | undefined {
+function recoveryBound(annotations: Record<string, string> | undefined, tolerations: unknown, grace: Grace): Recovery | undefined {
   const stated = annotations?.[RECOVERY_BOUND_ANNOTATION];
   const seconds = (key: string) => asArray<Record<string, unknown>>(tolerations).find((t) => (t.key === key || (t.key === undefined && t.operator === 'Exists')) && (t.effect === undefined || t.effect === 'NoExecute') && typeof t.tolerationSeconds === 'number')?.tolerationSeconds as number | undefined;
   const u = seconds(UNREACHABLE);
@@ -421,7 +424,7 @@ interface WorkloadInput {
   readonly storage: string[];
 }
 
-function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: FailureModel): ServiceProof | undefined {
+function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: FailureModel, grace: Grace): ServiceProof | undefined {
   const eligible = eligibleNodes(w.pod, nodes);
   if (w.replicas === 'daemon') {
     return prove(w.name, w.file, { total: eligible.length, eligible, daemon: true, need: 1, noun: 'pods (one per node)', needWhy: 'a DaemonSet needs one node left' }, model);
@@ -429,7 +432,7 @@ function proveWorkload(w: WorkloadInput, nodes: readonly NodeInfo[], model: Fail
   if (w.replicas === 0) return undefined;
   if (w.replicas === 1 && w.kind === 'StatefulSet') return proveStatefulSingleton(w, eligible);
   if (w.replicas === 1) {
-    const bound = recoveryBound(w.annotations, w.pod.tolerations, nodeMonitorGraceSeconds(nodes));
+    const bound = recoveryBound(w.annotations, w.pod.tolerations, grace);
     const problems = [...w.storage, ...(bound?.problem ? [bound.problem] : [])];
     if (!bound) {
       problems.push(`a single replica with no recovery bound: add ${UNREACHABLE} and ${NOT_READY} tolerations with tolerationSeconds, or the ${RECOVERY_BOUND_ANNOTATION} annotation, or run ${model.k + 1} replicas`);
@@ -740,6 +743,7 @@ function cephCsiControllerProofs(input: ProofInput): ServiceProof[] {
       },
       nodes,
       model,
+      input.grace,
     );
     if (proof) services.push(proof);
   }
@@ -770,6 +774,7 @@ function workloadProofs(input: ProofInput): ServiceProof[] {
       },
       nodes,
       model,
+      input.grace,
     );
     if (proof) services.push(proof);
   }

@@ -19,8 +19,8 @@ export function missingSecretInputs(secrets: readonly DeployTimeSecret[], env: R
   const missing: string[] = [];
   for (const s of secrets) {
     for (const [key, source] of Object.entries(s.keys)) {
-      const vars = source.kind === 'env' ? [source.variable] : source.kind === 'aws-credentials' ? [source.accessKeyVariable, source.secretKeyVariable] : [];
-      for (const v of vars) if (!env[v]) missing.push(`${v} (${s.namespace}/${s.name} key ${key}, for ${s.purpose}${source.kind === 'env' ? `: ${source.hint}` : ''})`);
+      const vars = source.kind === 'aws-credentials' ? [source.accessKeyVariable, source.secretKeyVariable] : [];
+      for (const v of vars) if (!env[v]) missing.push(`${v} (${s.namespace}/${s.name} key ${key}, for ${s.purpose})`);
     }
   }
   return missing;
@@ -51,8 +51,6 @@ function valueOf(s: DeployTimeSecret, key: string, source: SecretSource, env: Re
     return value;
   };
   switch (source.kind) {
-    case 'env':
-      return need(source.variable);
     case 'aws-credentials':
       return `[default]\naws_access_key_id=${need(source.accessKeyVariable)}\naws_secret_access_key=${need(source.secretKeyVariable)}\n`;
     case 'literal':

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { summarizeTerraformPlan, type PlanSummary } from './plan-summary';
 import { terraformArgs, type TerraformAdapter } from './terraform';
 
@@ -23,6 +21,3 @@ export function nodeAddressesFrom(outputJson: string): Record<string, NodeAddres
   const outputs = JSON.parse(outputJson) as { node_addresses?: { value?: Record<string, NodeAddresses> } };
   return outputs.node_addresses?.value ?? {};
 }
-
-/** Whether Terraform has state for this cluster on this machine (local backend). */
-export const hasLocalState = (infraDir: string) => existsSync(join(infraDir, 'terraform.tfstate')) && readFileSync(join(infraDir, 'terraform.tfstate'), 'utf8').includes('"resources"');
