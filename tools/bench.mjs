@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // npm run bench: cold `keelson synth` (whole process, compiled JS) for the
 // default config and a 60-node config, against a floor that writes the same
-// number of objects with `yaml` alone, plus a warm `nx run platform:synth` (not
+// objects (every file synth wrote, byte for byte) with `yaml` and JSON alone,
+// and against the earlier floor (as many small Namespaces as files); synth
+// once more without V8's code cache (KEELSON_CODE_CACHE=0; the timed runs
+// find the cache its first run wrote, as every run after a build does);
+// plus a warm `nx run platform:synth` (not
 // cached by Nx since issue 22: a cache entry would hold infra-out's secrets),
 // then `keelson verify` of the default platform cold (empty render cache: every
 // chart through the real helm) and warm, `keelson rehearse` of it (KEELSON_BENCH_REHEARSE_RUNS
@@ -11,7 +15,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 
@@ -48,8 +52,19 @@ function measure(args, before = () => undefined, env = {}, okStatus = [0], count
   return { seconds: median(times), rssMiB: Math.max(...rss) };
 }
 
-const countFiles = (dir) =>
-  readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? countFiles(join(dir, e.name)) : 1), 0);
+const listFiles = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
+
+/** One file synth wrote, as the floor's input: YAML documents as objects, JSON as a value, anything else as text. */
+function snapshotOf(out, file) {
+  const text = readFileSync(file, 'utf8');
+  const path = relative(out, file);
+  if (file.endsWith('.yaml')) return { path, yaml: YAML.parseAllDocuments(text).map((d) => d.toJS()) };
+  try {
+    return { path, json: JSON.parse(text), indent: text.includes('\n  ') ? 2 : 0 };
+  } catch {
+    return { path, text };
+  }
+}
 
 const base = YAML.parse(readFileSync(join(root, 'apps/platform/platform.yaml'), 'utf8'));
 const configs = [
@@ -73,14 +88,32 @@ for (const { label, config } of configs) {
   const args = [cli, 'synth', '--config', file, '--out', out, '--secrets', secrets];
   spawnSync(process.execPath, args, { cwd: root });
   const synth = measure(args, () => rmSync(out, { recursive: true, force: true }));
-  // Everything synth writes: Kubernetes objects and each node's Ignition files.
-  const objects = countFiles(join(out, 'charts-out')) + countFiles(join(out, 'infra-out'));
+  // The floor writes the same objects: every file synth wrote, parsed here (untimed) and serialized again there.
+  const snapshot = join(work, `objects-${label.split(' ')[0]}.json`);
+  const written = ['charts-out', 'infra-out'].flatMap((top) => listFiles(join(out, top)));
+  writeFileSync(snapshot, JSON.stringify(written.map((file) => snapshotOf(out, file))));
+  const objects = written.length;
+  const bytes = written.reduce((n, f) => n + statSync(f).size, 0);
   const floorOut = join(work, 'floor');
-  const floor = measure([join(root, 'tools/bench-floor.cjs'), String(objects), floorOut], () => rmSync(floorOut, { recursive: true, force: true }));
-  rows.push([`synth, ${label}`, objects, synth.seconds, synth.rssMiB, `${(synth.seconds / floor.seconds).toFixed(2)}x floor`]);
-  rows.push([`floor: yaml only, ${objects} objects`, objects, floor.seconds, floor.rssMiB, '']);
-  figures[config === base ? 'synthRatio6' : 'synthRatio60'] = Number((synth.seconds / floor.seconds).toFixed(3));
+  const floor = measure([join(root, 'tools/bench-floor.cjs'), snapshot, floorOut], () => rmSync(floorOut, { recursive: true, force: true }));
+  const differs = written.find((f) => !readFileSync(f).equals(readFileSync(join(floorOut, relative(out, f)))));
+  if (differs) throw new Error(`the floor did not write synth's bytes: ${differs}`);
+  // The floor before issue 25: as many small Namespace objects as synth writes files.
+  const nsOut = join(work, 'floor-ns');
+  const nsFloor = measure([join(root, 'tools/bench-floor.cjs'), '--namespaces', String(objects), nsOut], () => rmSync(nsOut, { recursive: true, force: true }));
+  const ratio = synth.seconds / floor.seconds;
+  rows.push([`synth, ${label}`, objects, synth.seconds, synth.rssMiB, `${ratio.toFixed(2)}x floor${ratio <= 2 ? ' (target <= 2.0: met)' : ' (target <= 2.0: MISSED)'}`]);
+  rows.push([`floor: the same ${objects} files (${(bytes / 1024).toFixed(0)} KiB), yaml/JSON only`, objects, floor.seconds, floor.rssMiB, '']);
+  rows.push([`old floor: ${objects} small Namespaces`, objects, nsFloor.seconds, nsFloor.rssMiB, `synth is ${(synth.seconds / nsFloor.seconds).toFixed(2)}x`]);
+  const key = config === base ? 'synthRatio6' : 'synthRatio60';
+  figures[key] = Number(ratio.toFixed(3));
+  figures[`${key}OldFloor`] = Number((synth.seconds / nsFloor.seconds).toFixed(3));
+  figures[config === base ? 'synthSeconds6' : 'synthSeconds60'] = Number(synth.seconds.toFixed(3));
+  figures[config === base ? 'floorSeconds6' : 'floorSeconds60'] = Number(floor.seconds.toFixed(3));
   if (config === base) {
+    const noCodeCache = measure(args, () => rmSync(out, { recursive: true, force: true }), { KEELSON_CODE_CACHE: '0' });
+    rows.push([`synth, ${label}, no code cache`, objects, noCodeCache.seconds, noCodeCache.rssMiB, `${(noCodeCache.seconds / floor.seconds).toFixed(2)}x floor`]);
+    figures.synthSeconds6NoCodeCache = Number(noCodeCache.seconds.toFixed(3));
     // verify of what synth wrote: cold renders every chart with the real helm into an empty cache, warm reads the cache.
     const verifyArgs = [cli, 'verify', '--config', file, '--out', out];
     const sources = {

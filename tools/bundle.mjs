@@ -7,7 +7,14 @@
 // loaded from node_modules when verify runs, and so are Ajv for Ignition
 // configs and @peculiar/x509, which are required lazily when a config is
 // validated or a certificate is made.
+//
+// The bundle is dist/keelson-cli.cjs; dist/keelson.cjs is a small loader that
+// compiles it with V8's code cache (Node 22's module.enableCompileCache, done
+// by hand for Node 20): the first run of a build writes the compiled code,
+// the functions that run included, to the cache folder, and every later run
+// skips parsing and compiling 4 MiB of JavaScript (issue 25).
 import { build } from 'esbuild';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +32,30 @@ const oneYaml = {
   },
 };
 
+/**
+ * cdktf requires archiver (and with it glob, readable-stream, async: 0.9 MiB)
+ * at load time, only to zip TerraformAssets, which Keelson never makes. The
+ * bundle keeps archiver but loads it on its first call, not at start.
+ */
+const lazyArchiver = {
+  name: 'lazy-archiver',
+  setup(b) {
+    const cdktfFs = /[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/;
+    b.onResolve({ filter: /^archiver$/ }, (args) => (cdktfFs.test(args.importer) ? { path: 'archiver', namespace: 'lazy-archiver', pluginData: { importer: args.importer } } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-archiver' }, (args) => {
+      const real = createRequire(args.pluginData.importer).resolve('archiver');
+      return {
+        contents: `let real;\nmodule.exports = function archiver(...args) { return (real ??= require(${JSON.stringify(real)}))(...args); };\n`,
+        resolveDir: dirname(real),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 await build({
   entryPoints: [join(app, 'src/cli.ts')],
-  outfile: join(app, 'dist/keelson.cjs'),
+  outfile: join(app, 'dist/keelson-cli.cjs'),
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -35,7 +63,10 @@ await build({
   conditions: ['@keelson/source'],
   // Loaded lazily at run time, from node_modules, only by the commands that need them.
   external: ['@keelson/k8s-schemas', 'ajv-draft-04', '@peculiar/x509', 'reflect-metadata'],
-  plugins: [oneYaml],
+  plugins: [oneYaml, lazyArchiver],
   legalComments: 'linked',
   logLevel: 'warning',
 });
+
+writeFileSync(join(app, 'dist/keelson.cjs'), readFileSync(join(root, 'tools/keelson-loader.cjs'), 'utf8'));
+chmodSync(join(app, 'dist/keelson.cjs'), 0o755);

@@ -7,6 +7,7 @@ import {
   ignitionHash,
   IgnitionConfig,
   IgnitionConfigError,
+  prepareText,
   type FileProps,
   type UnitProps,
 } from './builder';
@@ -167,6 +168,26 @@ describe('inline contents', () => {
       expect(contents.source).toBe(shortest);
       expect(decodeInlineContents(contents)?.toString('utf8')).toBe(text);
     }
+  });
+
+  it('encodes a text prepared in the background (prepareText) exactly as it encodes it in line, and a repeated text the same each time', async () => {
+    const big = readFileSync(join(__dirname, '..', 'scripts', 'kubeadm-bootstrap.sh'), 'utf8').repeat(9);
+    const inline = (text: string) => {
+      let source: { source?: string | null; compression?: string | null } = {};
+      // A fresh copy of the builder: nothing encoded yet, so this is the in-line path.
+      jest.isolateModules(() => {
+        const fresh = jest.requireActual<typeof import('./builder')>('./builder');
+        const config = new fresh.IgnitionConfig().addFile({ path: '/etc/big', contents: { text } }).toJSON();
+        source = config.storage?.files?.[0]?.contents ?? {};
+      });
+      return source;
+    };
+    await prepareText(big);
+    await prepareText(big);
+    expect(contentsOf(big)).toEqual(inline(big));
+    expect(contentsOf(big)).toEqual(contentsOf(big));
+    expect(contentsOf(big).compression).toBe('gzip');
+    expect(decodeInlineContents(contentsOf(big))?.toString('utf8')).toBe(big);
   });
 
   it('decodes data URLs only: remote sources stay undefined', () => {

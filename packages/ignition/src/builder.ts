@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip as gzipCallback, gzipSync } from 'node:zlib';
 import type { Config, Directory, Dropin, File, Link, NodeGroup, NodeUser, Resource, Unit } from './generated/ignition-v3_3';
 
 /**
@@ -646,26 +647,63 @@ function checkUrl(field: string, source: string): void {
   }
 }
 
-/** The last large text encoded: a node's secret part and its full config carry the same file (the Argo CD install, ~2 MB), encoded once. */
-let lastLarge: { text: string; resource: Resource } | undefined;
+/**
+ * Texts encoded in this process, and their `data:` URLs. Nodes of one render
+ * share most of their files (units, scripts, the Argo CD install in the first
+ * controller's secret part and full config), so each is compressed and
+ * compared once: at 60 nodes, 111 ms of gzip in a synth became a few.
+ * Entries are dropped oldest first past {@link ENCODED_CACHE_CHARS}.
+ */
+const encoded = new Map<string, Resource>();
+let encodedChars = 0;
+const ENCODED_CACHE_CHARS = 64 * 1024 * 1024;
 
 /**
  * The shortest `data:` URL for `text`: percent-encoded, base64, or gzip + base64
  * (`compression: "gzip"`), in that order of preference on a tie.
  */
 function encodeText(text: string): Resource {
-  if (lastLarge?.text === text) return { ...lastLarge.resource };
+  const known = encoded.get(text);
+  if (known) return { ...known };
   const resource = encodeTextUncached(text);
-  if (text.length > 64 * 1024) lastLarge = { text, resource };
-  return resource;
+  remember(text, resource);
+  return { ...resource };
+}
+
+function remember(text: string, resource: Resource): void {
+  encoded.set(text, resource);
+  encodedChars += text.length;
+  for (const [old] of encoded) {
+    if (encodedChars <= ENCODED_CACHE_CHARS) break;
+    encoded.delete(old);
+    encodedChars -= old.length;
+  }
 }
 
 function encodeTextUncached(text: string): Resource {
   const bytes = Buffer.from(text, 'utf8');
-  const zipped = gzip(bytes);
+  return shortestEncoding(bytes, gzip(bytes));
+}
+
+/**
+ * Encodes `text` in the background, its gzip in libuv's thread pool, so that
+ * the node configs built later find it encoded: synth starts it for the
+ * Argo CD install (~2 MB) before rendering the charts, on the other core.
+ * The result is the one {@link encodeText} would build.
+ */
+export async function prepareText(text: string): Promise<void> {
+  if (encoded.has(text)) return;
+  const bytes = Buffer.from(text, 'utf8');
+  const zipped = await promisify(gzipCallback)(bytes, { level: gzipLevel(bytes) });
+  zipped[9] = 3;
+  if (!encoded.has(text)) remember(text, shortestEncoding(bytes, zipped));
+}
+
+/** Of the three `data:` URLs of `bytes` (percent, base64, gzip + base64), the shortest; ties keep that order. */
+function shortestEncoding(bytes: Buffer, zipped: Buffer): Resource {
   // Compare the three lengths first and build only the winner: a large text
   // (the Argo CD install, ~2 MB) would otherwise be percent-encoded and
-  // base64-encoded for nothing. Ties keep the order percent, base64, gzip.
+  // base64-encoded for nothing.
   const lengths = [PLAIN_PREFIX.length + percentEncodedLength(bytes), BASE64_PREFIX.length + base64Length(bytes.length), BASE64_PREFIX.length + base64Length(zipped.length)];
   let best = 0;
   for (let i = 1; i < lengths.length; i++) if (lengths[i] < lengths[best]) best = i;
@@ -701,10 +739,12 @@ const base64Length = (n: number) => 4 * Math.ceil(n / 3);
  * install: 105 ms against 13 ms) and the file lives in the secret part.
  */
 function gzip(bytes: Buffer): Buffer {
-  const out = gzipSync(bytes, { level: bytes.length > 64 * 1024 ? 6 : 9 });
+  const out = gzipSync(bytes, { level: gzipLevel(bytes) });
   out[9] = 3;
   return out;
 }
+
+const gzipLevel = (bytes: Buffer) => (bytes.length > 64 * 1024 ? 6 : 9);
 
 /** RFC 3986 percent-encoding of every byte except the unreserved characters. */
 function percentEncode(bytes: Buffer): string {
