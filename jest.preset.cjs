@@ -23,11 +23,35 @@ const base = {
   globalTeardown: require.resolve('./tools/jest-global-teardown.cjs'),
 };
 
-/** The preset plus the workspace summary reporter, named after the project. */
-const forProject = (name) => ({
-  ...base,
-  displayName: name,
-  reporters: ['default', [require.resolve('./tools/jest-summary-reporter.cjs'), { name }]],
-});
+/**
+ * Integration tests, `*.int.test.ts`: they start a real upstream program (etcd,
+ * a control plane, kubeadm, helm, kubectl, ignition, git, tofu) or the keelson
+ * CLI. Each project's `test-int` target runs them (`jest.int.config.cjs`).
+ * @type {import('jest').Config}
+ */
+const integration = { ...base, testMatch: ['**/*.int.test.ts'], passWithNoTests: true };
 
-module.exports = { base, forProject };
+/**
+ * Unit tests, every other `*.test.ts`: in-process, no child process
+ * (`tools/jest-unit-guard.cjs` fails a test that starts one).
+ */
+const unit = {
+  ...base,
+  testPathIgnorePatterns: ['/node_modules/', '\\.int\\.test\\.ts$'],
+  setupFilesAfterEnv: [require.resolve('./tools/jest-unit-guard.cjs')],
+};
+
+/**
+ * The unit preset (or, with `{ integration: true }`, the integration one) plus
+ * the workspace summary reporter, named `<project>` or `<project>-int`.
+ */
+const forProject = (name, options = {}) => {
+  const reportAs = options.integration ? `${name}-int` : name;
+  return {
+    ...(options.integration ? integration : unit),
+    displayName: reportAs,
+    reporters: ['default', [require.resolve('./tools/jest-summary-reporter.cjs'), { name: reportAs }]],
+  };
+};
+
+module.exports = { base, unit, integration, forProject };

@@ -1,5 +1,7 @@
 // Jest reporter: records each project's totals in tmp/jest-summary/ so that
 // .ci/run can print one "N passed, N failed" line for the whole workspace.
+// The unit and integration runs record apart: `<project>` and `<project>-int`
+// (jest.preset.cjs names them), so the sum counts both.
 const { mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 

@@ -73,8 +73,8 @@ describe('composePlatform', () => {
   it('takes the bootstrap, the deploy-time Secrets and the upgrade gates from what the layers declare', () => {
     const { declarations } = compose();
     expect(declarations.healthGates.map((g) => [g.name, g.check])).toEqual([
-      ['Ceph HEALTH_OK', 'ceph-health'],
-      ['every Application Synced and Healthy', 'applications'],
+      ['Ceph HEALTH_OK', { kind: 'status', resource: 'cephclusters.ceph.rook.io', namespace: 'rook-ceph', field: 'status.ceph.health', healthy: 'HEALTH_OK' }],
+      ['every Application Synced and Healthy', { kind: 'applications', namespace: 'argocd' }],
     ]);
     expect(declarations.deployTimeSecrets({ objectStoreCredentialVariables: ['A', 'B'] }).map((s) => `${s.namespace}/${s.name}`)).toEqual(['velero/cloud-credentials', 'velero/etcd-backup-client', 'nextcloud/nextcloud-admin']);
   });
@@ -82,10 +82,28 @@ describe('composePlatform', () => {
   it('names each swappable layer in one composition line of the app, and nowhere else in its code', () => {
     const source = (file: string) => readFileSync(join(repoRoot, 'apps/platform/src', file), 'utf8');
     const code = ['platform.ts', 'synth.ts', 'lifecycle/secrets.ts', 'lifecycle/upgrade.ts', 'lifecycle/deploy.ts'].map((f) => [f, source(f)] as const);
-    for (const layer of ['PodNetwork', 'RookStorage', 'Ingress', 'VeleroBackups', 'PlatformApps']) {
+    // The swappable ones as the shipped default of their factory, the others in their composition line.
+    for (const [layer, line] of [
+      ['PodNetwork', /^platform\.ts: network: \(scope, id, props\) => new /],
+      ['RookStorage', /^platform\.ts: storage: \(scope, id, props\) => new /],
+      ['Ingress', /^platform\.ts: ingress: \(scope, id, props\) => new /],
+      ['VeleroBackups', /^platform\.ts: const \w+ = new /],
+      ['PlatformApps', /^platform\.ts: const \w+ = new /],
+    ] as const) {
       const uses = code.flatMap(([f, text]) => text.split('\n').filter((l) => new RegExp(`\\bnew ${layer}\\(`).test(l)).map((l) => `${f}: ${l.trim()}`));
       expect(uses).toHaveLength(1);
-      expect(uses[0]).toMatch(/^platform\.ts: const \w+ = new /);
+      expect(uses[0]).toMatch(line);
+    }
+    // composePlatform builds each swappable layer in one line, from the factory given or the shipped one.
+    for (const layer of ['network', 'storage', 'ingress']) {
+      expect(source('platform.ts')).toMatch(new RegExp(`^  const ${layer} = \\(chosen\\.${layer} \\?\\? SHIPPED_LAYERS\\.${layer}\\)\\(app, '${layer}', \\{[^\\n]*\\}\\);$`, 'm'));
+    }
+  });
+
+  it('leaves the storage, ingress and pod network implementations out of synth and the lifecycle: they read what the layers declare', () => {
+    const source = (file: string) => readFileSync(join(repoRoot, 'apps/platform/src', file), 'utf8');
+    for (const file of ['synth.ts', 'lifecycle/cluster.ts', 'lifecycle/upgrade.ts', 'lifecycle/deploy.ts', 'lifecycle/secrets.ts', 'lifecycle/render.ts']) {
+      expect([file, source(file).match(/@keelson\/(storage-rook|ingress-lego|network|apps-nextcloud-emby-site|gitops-argocd)\b|rook-ceph|cephclusters|cilium|traefik|cert-manager|'argocd'/g)]).toEqual([file, null]);
     }
   });
 

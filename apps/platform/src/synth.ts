@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { lstatSync, readlinkSync } from 'node:fs';
-import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderCharts, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
-import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
+import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderChartsInWorker, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
+import { prepareText, renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, SHIPPED_CLUSTER_IDS, type NodeProvider, type PlatformDeclarations, type PlatformSpec } from '@keelson/platform-spec';
-import { storageOverhead } from '@keelson/storage-rook';
 import { PLATFORM_APPS } from './apps';
 import { CLUSTER_RECORD_FILE, readClusterRecord, type ClusterRecord } from './lifecycle/cluster-record';
 import { describeKubernetesSysext, pinnedKubernetesSysext, sysextLockPath, type PinnedKubernetesSysext } from './lock';
@@ -183,10 +182,12 @@ interface Checked {
 /** The part of synth that writes: the secrets bundle on first use, then both trees in one switch. */
 async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, provider, step, clusterRecord }: Checked): Promise<SynthResult> {
   const platform = composePlatform(spec, { backupBucket: provider.backupBucket(spec), volumeDevicePathFilter: provider.volumeDevicePathFilter(spec), apps: PLATFORM_APPS });
-  const files = renderCharts(platform.app);
   // The Argo CD install, read once and checked by its digest before anything is written (the secrets bundle included);
-  // carried in the first controller's secret part.
+  // carried in the first controller's secret part. Its gzip runs on the other core while the charts render.
   const bootstrap = carryPinnedManifests(platform.bootstrap, { ...process.env, ...options.env });
+  const carried = Promise.all(bootstrap.map((s) => ('contents' in s && s.contents !== undefined ? prepareText(s.contents) : undefined)));
+  // The charts' YAML is written on a worker thread while this one renders the node configs and the Terraform JSON.
+  const chartFiles = renderChartsInWorker(platform.app);
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
   const secretsDir =
@@ -198,6 +199,7 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, prov
   const credentials = provider.credentialsFromEnv(options.env ?? process.env);
   const signedAt = new Date(new Date(options.now ?? Date.now()).toISOString().slice(0, 10));
   const signing = credentials ? { credentials, now: signedAt } : undefined;
+  await carried;
   const nodes = renderNodeConfigs({
     spec,
     secrets: bundle,
@@ -228,6 +230,7 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, prov
     })),
   });
 
+  const files = await chartFiles;
   const chartsDir = join(options.outDir, spec.config.gitops.path);
   const infraDir = join(options.outDir, INFRA_OUT);
   const secretFile = (path: string, content: string) => ({ path, content, mode: 0o600 });
@@ -251,7 +254,7 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, prov
     ],
   };
   writeTreesAtomically([charts, infra], { journalDir: options.outDir, onStep: step });
-  return { spec, declarations: platform.declarations, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: storageOverhead(spec), restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables, userDataLimitBytes: provider.userDataLimitBytes, provider, clusterRecord };
+  return { spec, declarations: platform.declarations, files, chartsDir, infraDir, nodes, terraformFile: terraform.fileName, createdSecrets: created, bundleNotices, linksSignedAt: signing?.now, storage: platform.storage.overheadSummary, restoreDrill: platform.backups.restoreDrillSummary, restoreEtcd: options.restoreEtcd, kubernetesSysext, objectStoreCredentialVariables: provider.objectStoreCredentialVariables, userDataLimitBytes: provider.userDataLimitBytes, provider, clusterRecord };
 }
 
 /**

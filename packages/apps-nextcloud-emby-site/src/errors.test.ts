@@ -2,7 +2,7 @@ import { App } from 'cdk8s';
 import { LayerChart } from '@keelson/cluster-kit';
 import { exampleConfig, parsePlatformConfig } from '@keelson/platform-spec';
 import { CloudNativePgOperator } from './cloudnative-pg';
-import { MediaServer } from './media-server';
+import { jellyfin, MediaServer } from './media-server';
 import { Nextcloud } from './nextcloud';
 import { RecordingIngress, TEST_STORAGE } from './test-ingress';
 
@@ -15,6 +15,12 @@ describe('refusals', () => {
       /MediaServer: tolerationSeconds 300 gives a recovery of 50 s \(node-monitor grace period\) \+ 300 s \+ 30 s \(start\) = 380 s, over the 90 s bound; use a whole number from 0 to 10/,
     );
     expect(() => new MediaServer(layer(), 'media', { spec, ingress: new RecordingIngress(), storage: TEST_STORAGE, host: 'media.example.com', tolerationSeconds: -1 })).toThrow(/tolerationSeconds -1/);
+  });
+
+  it('refuses a media server of your own whose id cannot name its objects', () => {
+    expect(() => new MediaServer(layer(), 'media', { spec, ingress: new RecordingIngress(), storage: TEST_STORAGE, host: 'media.example.com', implementation: { ...jellyfin, id: 'Plex Server' } })).toThrow(
+      /MediaServer: implementation.id "Plex Server" names its Deployment, Service and claim "Plex Server-config"; use lower-case letters/,
+    );
   });
 
   it('accepts a shorter toleration within the bound', () => {

@@ -40,8 +40,11 @@ export const MEDIA_TOLERATION_SECONDS = 10;
  * exposure, traffic) is shared.
  */
 export interface MediaServerImplementation {
-  /** Names the Deployment, Service and config claim (`<id>-config`). */
-  readonly id: 'emby' | 'jellyfin';
+  /**
+   * Names the Deployment, Service and config claim (`<id>-config`): `emby`,
+   * `jellyfin`, or a server of your own (a DNS-1123 label).
+   */
+  readonly id: string;
   /** Pinned image. */
   readonly image: string;
   /** HTTP port the server listens on. */
@@ -176,6 +179,9 @@ export class MediaServer extends Construct {
     super(scope, id);
     const layer = LayerChart.containing(this);
     const impl = props.implementation ?? emby;
+    if (!/^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$/.test(impl.id)) {
+      throw new Error(`MediaServer: implementation.id "${impl.id}" names its Deployment, Service and claim "${impl.id}-config"; use lower-case letters, digits and '-', starting with a letter, at most 53 characters (e.g. "plex")`);
+    }
     this.implementation = impl;
     const tolerationSeconds = props.tolerationSeconds ?? MEDIA_TOLERATION_SECONDS;
     const recovery = NODE_MONITOR_GRACE_PERIOD_SECONDS + tolerationSeconds + MEDIA_START_ALLOWANCE_SECONDS;

@@ -40,4 +40,5 @@ export const TEST_STORAGE: StorageLayer = {
   filesystemClass: 'ceph-filesystem',
   blockSnapshotClass: 'ceph-block-snapshot',
   filesystemSnapshotClass: 'ceph-filesystem-snapshot',
+  overheadSummary: 'raw: as storage-rook states it',
 };

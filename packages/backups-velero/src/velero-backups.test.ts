@@ -9,6 +9,7 @@ const storage: StorageLayer = {
   filesystemClass: 'test-filesystem',
   blockSnapshotClass: 'test-block-snapshots',
   filesystemSnapshotClass: 'test-filesystem-snapshots',
+  overheadSummary: 'raw: 2 copies',
 };
 const target = { bucket: 'keelson-backups', endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1' };
 

@@ -96,6 +96,23 @@ describe('LayerChart traffic declarations', () => {
   });
 });
 
+describe('LayerChart namespaces of a layer of your own', () => {
+  it('renders the namespaces it declares instead of the planned ones', () => {
+    const chart = new LayerChart(new App(), 'storage', { spec: exampleSpec(), layer: 'storage', namespaces: [{ name: 'local-path-storage', podSecurity: 'restricted' }], implementation: 'local-path' });
+    expect(chart.layer).toMatchObject({ id: 'storage', folder: 'storage', implementation: 'local-path' });
+    expect(Testing.synth(chart).filter((o) => o.kind === 'Namespace').map((n) => n.metadata.name)).toEqual(['local-path-storage']);
+  });
+
+  it("refuses a bad name and another layer's namespace", () => {
+    expect(() => new LayerChart(new App(), 'storage', { spec: exampleSpec(), layer: 'storage', namespaces: [{ name: 'Local', podSecurity: 'restricted' }] })).toThrow(
+      /LayerChart storage: namespaces: "Local" is not a namespace name/,
+    );
+    expect(() => new LayerChart(new App(), 'storage', { spec: exampleSpec(), layer: 'storage', namespaces: [{ name: 'velero', podSecurity: 'restricted' }] })).toThrow(
+      /"velero" is layer backups's; a layer owns its own namespaces/,
+    );
+  });
+});
+
 describe('LayerChart.addNamespace', () => {
   it('renders an added namespace with its Pod Security labels and owns it', () => {
     const chart = new LayerChart(new App(), 'apps', { spec: exampleSpec(), layer: 'apps' });

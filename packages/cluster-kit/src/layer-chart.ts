@@ -9,12 +9,28 @@ export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
 /** Label naming the layer an object belongs to. */
 export const LAYER_LABEL = 'keelson.dev/layer';
 
+/** A namespace name: a DNS-1123 label. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 /** Props for {@link LayerChart}. */
 export interface LayerChartProps {
   /** The checked platform spec. */
   readonly spec: PlatformSpec;
   /** Which layer of `spec.layers` this chart renders. */
   readonly layer: LayerId;
+  /**
+   * The namespaces the layer owns, when it is not the implementation the
+   * spec planned (a storage, ingress or pod network of your own, passed to
+   * `composePlatform`): they replace the plan's, and are rendered, allowed
+   * to Argo CD and default-denied like planned ones.
+   * @default - the layer plan's (`planLayers` in platform-spec)
+   */
+  readonly namespaces?: readonly NamespacePlan[];
+  /**
+   * The implementation's name, when not the planned one (`local-path`).
+   * @default - the layer plan's (the config's choice)
+   */
+  readonly implementation?: string;
 }
 
 /**
@@ -49,14 +65,25 @@ export class LayerChart extends Chart {
     if (!layer) {
       throw new Error(`LayerChart: no layer "${props.layer}" in the platform spec; known layers: ${props.spec.layers.map((l) => l.id).join(', ')}`);
     }
+    for (const ns of props.namespaces ?? []) {
+      if (!NAMESPACE_NAME.test(ns.name)) {
+        throw new Error(`LayerChart ${layer.id}: namespaces: "${ns.name}" is not a namespace name; use lower-case letters, digits and '-', at most 63`);
+      }
+      const owner = props.spec.layers.find((l) => l.id !== layer.id && l.namespaces.some((n) => n.name === ns.name && !n.preexisting));
+      if (owner) throw new Error(`LayerChart ${layer.id}: namespaces: "${ns.name}" is layer ${owner.id}'s; a layer owns its own namespaces, pick another name`);
+    }
     super(scope, id, {
       disableResourceNameHashes: true,
       labels: { [PART_OF_LABEL]: 'keelson', [LAYER_LABEL]: layer.id },
     });
-    this.layer = layer;
+    this.layer = {
+      ...layer,
+      ...(props.namespaces && { namespaces: props.namespaces }),
+      ...(props.implementation && { implementation: props.implementation }),
+    };
     this.spec = props.spec;
     this.outputFolder = layer.folder;
-    for (const ns of layer.namespaces.filter((n) => !n.preexisting)) this.renderNamespace(ns);
+    for (const ns of this.layer.namespaces.filter((n) => !n.preexisting)) this.renderNamespace(ns);
   }
 
   /**
@@ -101,7 +128,7 @@ export class LayerChart extends Chart {
    */
   public addNamespace(ns: NamespacePlan): string {
     if (ns.preexisting) throw new Error(`LayerChart ${this.layer.id}: addNamespace("${ns.name}") with preexisting; only namespaces the layer creates can be added`);
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns.name)) {
+    if (!NAMESPACE_NAME.test(ns.name)) {
       throw new Error(`LayerChart ${this.layer.id}: addNamespace("${ns.name}"): not a namespace name; use lower-case letters, digits and '-', at most 63`);
     }
     const planned = this.spec.layers.flatMap((l) => l.namespaces.map((n) => ({ layer: l.id, name: n.name })));

@@ -78,7 +78,9 @@ export interface ArgoCdAppOfAppsProps {
  */
 export class ArgoCdAppOfApps extends LayerChart implements LayerDeclarations {
   /** Between nodes of an upgrade: every layer's Application synced and healthy again. */
-  public readonly healthGates: readonly HealthGate[] = [{ name: 'every Application Synced and Healthy', check: 'applications', fix: `see "kubectl -n ${ARGOCD_NAMESPACE} get applications"` }];
+  public readonly healthGates: readonly HealthGate[] = [
+    { name: 'every Application Synced and Healthy', check: { kind: 'applications', namespace: ARGOCD_NAMESPACE }, fix: `see "kubectl -n ${ARGOCD_NAMESPACE} get applications"` },
+  ];
   /** Names of the layer Applications rendered, root first. */
   public readonly applicationNames: readonly string[];
   /** The Application through which Argo CD manages itself. */

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { afterCrds, LayerChart, requiredAntiAffinity, UpstreamHelmChart, type ClusterResource, type RequiredAntiAffinity } from '@keelson/cluster-kit';
-import { CLUSTER_NETWORK, type BootstrapStep, type LayerDeclarations, type PlatformSpec, type TrafficEndpoint, type TrafficPort } from '@keelson/platform-spec';
+import { CLUSTER_NETWORK, type BootstrapStep, type LayerDeclarations, type PodNetworkLayer, type PlatformSpec, type TrafficEndpoint, type TrafficPort } from '@keelson/platform-spec';
 import {
   CiliumClusterwideNetworkPolicy,
   type CiliumClusterwideNetworkPolicySpecs,
@@ -191,7 +191,7 @@ const RBAC: readonly ClusterResource[] = [
  *
  * Call {@link PodNetwork.enforce} once every layer is built.
  */
-export class PodNetwork extends LayerChart implements LayerDeclarations {
+export class PodNetwork extends LayerChart implements LayerDeclarations, PodNetworkLayer<LayerChart> {
   /** `cilium` or `flannel`, from `config.layers.network`. */
   public readonly implementation: 'cilium' | 'flannel';
   /** The CNI's Argo CD Application. */
@@ -199,6 +199,8 @@ export class PodNetwork extends LayerChart implements LayerDeclarations {
   /** What the bootstrap Job installs: the same chart, version, release and values as {@link cni}. */
   public readonly cniInstall: CniInstall;
   public readonly coreDns: CoreDns;
+  /** The layer ships CoreDNS (its bootstrap applies it), so `kubeadm init` skips its own. */
+  public readonly replacesKubeadmAddons: readonly 'coredns'[] = ['coredns'];
   /**
    * The cluster-wide block of link-local addresses (the metadata service)
    * for every pod (Cilium only; with flannel the block is the default-deny

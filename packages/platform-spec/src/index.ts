@@ -47,6 +47,8 @@ export type {
   DeployTimeSecret,
   DeployTimeSecretContext,
   HealthGate,
+  HealthCheck,
+  PodNetworkLayer,
   LayerDeclarations,
   PlatformDeclarations,
   ObjectBucket,

@@ -263,6 +263,30 @@ export interface StorageLayer {
   readonly filesystemClass: string;
   readonly blockSnapshotClass: string;
   readonly filesystemSnapshotClass: string;
+  /**
+   * What the storage's redundancy costs in raw space, one line per class
+   * (`block (ceph-block): 4 copies on distinct nodes, ...`): synth prints it
+   * as the platform's price, so a swapped storage layer states its own.
+   */
+  readonly overheadSummary: string;
+}
+
+/**
+ * What the pod network (CNI) layer offers the app: it renders every
+ * connection the other layers declared as network policies, once they have
+ * all declared them. `Chart` is the layer chart type of the composition
+ * (cluster-kit's `LayerChart`), kept generic so this contract does not
+ * depend on cdk8s.
+ */
+export interface PodNetworkLayer<Chart = IConstruct> {
+  /** Renders the declared traffic of `layers` (and its own) as policies; default-denies everything else in their namespaces. Called last. */
+  enforce(layers: readonly Chart[]): void;
+  /**
+   * kubeadm addons the layer installs itself, so `kubeadm init` skips them
+   * (`coredns` when the layer ships CoreDNS).
+   * @default - none
+   */
+  readonly replacesKubeadmAddons?: readonly 'coredns'[];
 }
 
 /** An S3-compatible bucket, as the node provider creates it. */
@@ -382,15 +406,34 @@ export interface DeployTimeSecret {
 export type DeployTimeSecretContext = Pick<NodeProvider, 'objectStoreCredentialVariables'>;
 
 /**
- * A check `keelson upgrade` runs before a node leaves and after it is back:
- * `check` names what the lifecycle's cluster adapter probes (`ceph-health`:
- * the CephCluster's `status.ceph.health` is HEALTH_OK; `applications`: every
- * Argo CD Application Synced and Healthy).
+ * What a {@link HealthGate} probes, with where to look: the layer that
+ * declares it names its own resource and namespace, so the lifecycle names
+ * none.
  */
+export type HealthCheck =
+  /**
+   * Every object of `resource` in `namespace` has `healthy` at `field`, read
+   * from its status (no exec); none at all fails. The storage layer's
+   * CephCluster: `cephclusters.ceph.rook.io`, `status.ceph.health`, `HEALTH_OK`.
+   */
+  | {
+      readonly kind: 'status';
+      /** As `kubectl get` takes it: `<plural>.<group>`, e.g. `cephclusters.ceph.rook.io`. */
+      readonly resource: string;
+      readonly namespace: string;
+      /** Dotted path into the object, e.g. `status.ceph.health`. */
+      readonly field: string;
+      /** The value that means healthy, e.g. `HEALTH_OK`. */
+      readonly healthy: string;
+    }
+  /** Every Argo CD Application in `namespace` Synced and Healthy. */
+  | { readonly kind: 'applications'; readonly namespace: string };
+
+/** A check `keelson upgrade` runs before a node leaves and after it is back. */
 export interface HealthGate {
   /** As stop messages print it: `Ceph HEALTH_OK`. */
   readonly name: string;
-  readonly check: 'ceph-health' | 'applications';
+  readonly check: HealthCheck;
   /** What to look at when it fails. */
   readonly fix: string;
 }
@@ -398,7 +441,8 @@ export interface HealthGate {
 /**
  * What a layer declares beyond its objects, for the app and the lifecycle
  * to read: its namespaces come from {@link LayerInfo.namespaces} (its chart
- * renders them), its Argo CD Application from its folder.
+ * renders them; a layer of your own passes its own to its chart), its Argo
+ * CD Application from its folder.
  */
 export interface LayerDeclarations {
   /** Secrets created at deploy time, with where each value comes from. @default - none */

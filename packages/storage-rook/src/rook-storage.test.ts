@@ -295,6 +295,7 @@ describe('RookStorage erasure coding', () => {
     const spec = specFor(5, 1);
     const { chart, objects } = render(spec, { erasureCoded: { dataChunks: 3 } });
     expect(chart.erasureCodedBlockClass).toBe('ceph-block-ec');
+    expect(chart.overheadSummary).toMatch(/^block, erasure-coded \(ceph-block-ec\): 3\+3 chunks/m);
     expect(find(objects, 'CephBlockPool', 'ceph-block-ec-data').spec).toEqual({ failureDomain: 'host', erasureCoded: { dataChunks: 3, codingChunks: 3 }, parameters: { min_size: '4' } });
     expect(find(objects, 'StorageClass', 'ceph-block-ec').parameters).toMatchObject({ pool: 'ceph-block', dataPool: 'ceph-block-ec-data' });
     const report = worstCaseStorageLoss(objects, spec.topology.nodes, { model: 'any-third', k: 2 });
@@ -366,5 +367,22 @@ describe('RookStorage refusals', () => {
 
   it('refuses a negative failover delay', () => {
     expect(() => render(six, { failoverSeconds: -1 })).toThrow(/failoverSeconds is -1; use a whole number of seconds/);
+  });
+});
+
+describe('RookStorage declarations', () => {
+  it('declares the Ceph health gate on the CephCluster it renders, at the field Rook reports health in', () => {
+    const { chart, objects } = render(specFor(5, 1));
+    const [gate] = chart.healthGates;
+    expect(gate.check).toEqual({ kind: 'status', resource: 'cephclusters.ceph.rook.io', namespace: 'rook-ceph', field: 'status.ceph.health', healthy: 'HEALTH_OK' });
+    const { resource, namespace } = gate.check as { resource: string; namespace: string };
+    const [plural, ...group] = resource.split('.');
+    const cluster = find(objects, 'CephCluster', 'rook-ceph');
+    expect([`${cluster.kind.toLowerCase()}s`, cluster.apiVersion.split('/')[0], cluster.metadata.namespace]).toEqual([plural, group.join('.'), namespace]);
+  });
+
+  it("states its raw-space price as the storage layer's overhead summary", () => {
+    const spec = specFor(5, 1);
+    expect(render(spec).chart.overheadSummary).toMatch(/^raw: 6 volumes of \d+ GiB[^]*block \(ceph-block\): 4 copies on distinct nodes/);
   });
 });

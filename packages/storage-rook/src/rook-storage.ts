@@ -17,6 +17,7 @@ import {
 import { VolumeSnapshotClass, VolumeSnapshotClassDeletionPolicy } from './generated/snapshot.storage.k8s.io';
 import { cephCsiDriversValues, controllerPluginName, csiDriverName, type CephCsiDriversValues } from './internal/csi-drivers';
 import { planStorage, type StoragePlan } from './internal/plan';
+import { storageOverhead } from './overhead';
 import { CEPH_CSI_DRIVERS_CHART, CEPH_IMAGE, CSI_SNAPSHOTTER, ROOK_CEPH_CHART } from './versions';
 
 /** Namespace of the operator, the CephCluster and the CSI drivers (planned in platform-spec). */
@@ -160,7 +161,12 @@ const CEPHFS_DRIVER = csiDriverName(ROOK_NAMESPACE, 'cephfs');
 export class RookStorage extends LayerChart implements StorageLayer, LayerDeclarations {
   /** Between nodes of an upgrade: Ceph must have recovered (every placement group clean) before the next node leaves. */
   public readonly healthGates: readonly HealthGate[] = [
-    { name: 'Ceph HEALTH_OK', check: 'ceph-health', fix: 'see "kubectl -n rook-ceph get cephcluster" (status.ceph.details); recovery after a node replacement can take a while' },
+    {
+      name: 'Ceph HEALTH_OK',
+      // The CephCluster's own status, no exec into a toolbox.
+      check: { kind: 'status', resource: 'cephclusters.ceph.rook.io', namespace: ROOK_NAMESPACE, field: 'status.ceph.health', healthy: 'HEALTH_OK' },
+      fix: `see "kubectl -n ${ROOK_NAMESPACE} get cephcluster" (status.ceph.details); recovery after a node replacement can take a while`,
+    },
   ];
   public readonly blockClass = 'ceph-block';
   public readonly filesystemClass = 'ceph-filesystem';
@@ -168,6 +174,8 @@ export class RookStorage extends LayerChart implements StorageLayer, LayerDeclar
   public readonly filesystemSnapshotClass = 'ceph-filesystem-snapshot';
   /** The erasure-coded block class, when `erasureCoded` is set. */
   public readonly erasureCodedBlockClass?: string;
+  /** What the pools' copies cost in raw space (storageOverhead), for synth's summary. */
+  public readonly overheadSummary: string;
   /** What the layer derived from the fault budget. */
   public readonly plan: StoragePlan;
   public readonly operator: UpstreamHelmChart<RookCephOperatorValues>;
@@ -192,6 +200,7 @@ export class RookStorage extends LayerChart implements StorageLayer, LayerDeclar
     const plan = planStorage(spec, { devicePathFilter: props.devicePathFilter, erasureCodedDataChunks: props.erasureCoded?.dataChunks });
     this.plan = plan;
     this.erasureCodedBlockClass = plan.erasureCoded ? `${this.blockClass}-ec` : undefined;
+    this.overheadSummary = storageOverhead(spec, { erasureCodedDataChunks: props.erasureCoded?.dataChunks });
     const resources = { ...DEFAULT_CEPH_RESOURCES, ...props.resources };
 
     this.operator = new UpstreamHelmChart<RookCephOperatorValues>(this, 'rook-ceph', {

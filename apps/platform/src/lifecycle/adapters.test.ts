@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubectlCluster, kubectlArgs, kubectlRunner, type CommandRunner } from './cluster';
-import { CommandTerraform, findTerraformBinary, lastLines, TerraformError, terraformArgs } from './terraform';
+import { KubectlCluster, kubectlArgs, type CommandRunner, type StatusCheck } from './cluster';
+import { findTerraformBinary, lastLines, terraformArgs } from './terraform';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'keelson-adapters-'));
 
@@ -18,30 +18,6 @@ function fakeBinary(dir: string, name: string): string {
 }
 
 describe('CommandTerraform (the real Terraform adapter)', () => {
-  it('runs the binary in --out with -chdir=infra-out and appends its output to a 0600 log, JSON output excepted', async () => {
-    const out = tmp();
-    mkdirSync(join(out, 'infra-out'));
-    const bin = fakeBinary(out, 'terraform');
-    const tf = new CommandTerraform({ binary: bin, outDir: out, env: { PATH: process.env.PATH } });
-    expect(await tf.run(terraformArgs.init())).toBe(`cwd=${out}\nargs=-chdir=infra-out init -input=false -no-color\n`);
-    expect(await tf.run(terraformArgs.show())).toContain('{"secret":"x"}');
-    const log = readFileSync(tf.logFile, 'utf8');
-    expect(log).toContain(`$ ${bin} -chdir=infra-out init -input=false -no-color`);
-    expect(log).toContain('args=-chdir=infra-out init');
-    expect(log).not.toContain('"secret"');
-    expect(statSync(tf.logFile).mode & 0o777).toBe(0o600);
-  });
-
-  it('rejects with the exit code and the Error lines when the command fails', async () => {
-    const out = tmp();
-    mkdirSync(join(out, 'infra-out'));
-    const tf = new CommandTerraform({ binary: fakeBinary(out, 'tofu'), outDir: out });
-    const error = (await tf.run(terraformArgs.destroy()).catch((e: unknown) => e)) as TerraformError;
-    expect(error).toBeInstanceOf(TerraformError);
-    expect(error.exitCode).toBe(1);
-    expect(error.tail).toBe('Error: BucketNotEmpty the bucket holds objects');
-    expect(error.message).toMatch(/tofu destroy -input=false -no-color -auto-approve exited with 1: Error: BucketNotEmpty .*\(full output in .*keelson-terraform.log\)/);
-  });
 
   it('gives the exact argv of every call', () => {
     expect(terraformArgs.replace('hcloud_server.keelson-worker-1')).toEqual(['-chdir=infra-out', 'apply', '-input=false', '-no-color', '-auto-approve', '-replace=hcloud_server.keelson-worker-1']);
@@ -68,6 +44,9 @@ describe('CommandTerraform (the real Terraform adapter)', () => {
   });
 });
 
+/** The storage layer's gate, as RookStorage declares it. */
+const CEPH_GATE: StatusCheck = { kind: 'status', resource: 'cephclusters.ceph.rook.io', namespace: 'rook-ceph', field: 'status.ceph.health', healthy: 'HEALTH_OK' };
+
 describe('KubectlCluster (the real cluster adapter)', () => {
   const recording = (answers: Record<string, string> = {}) => {
     const calls: { args: readonly string[]; stdin?: string }[] = [];
@@ -79,12 +58,12 @@ describe('KubectlCluster (the real cluster adapter)', () => {
   };
 
   it('runs the exact kubectl argv for drain, Node deletion, Applications, CephCluster and Backups', async () => {
-    const { calls, cluster } = recording({ [kubectlArgs.applications().join(' ')]: '{"items":[]}', [kubectlArgs.cephClusters().join(' ')]: '{"items":[]}' });
+    const { calls, cluster } = recording({ [kubectlArgs.applications('argocd').join(' ')]: '{"items":[]}', [kubectlArgs.objects('cephclusters.ceph.rook.io', 'rook-ceph').join(' ')]: '{"items":[]}' });
     await cluster.cordon('keelson-worker-1');
     await cluster.drain('keelson-worker-1', 900);
     await cluster.deleteNode('keelson-worker-1');
-    await cluster.applications();
-    await cluster.cephHealth();
+    await cluster.applications('argocd');
+    await cluster.statusHealth(CEPH_GATE);
     await cluster.backupPhase('keelson-final-1');
     expect(calls.map((c) => c.args)).toEqual([
       ['cordon', 'keelson-worker-1'],
@@ -112,30 +91,30 @@ describe('KubectlCluster (the real cluster adapter)', () => {
     const { cluster } = recording({
       [kubectlArgs.node('a').join(' ')]: node('True'),
       [kubectlArgs.node('b').join(' ')]: node('False', 'KubeletNotReady'),
-      [kubectlArgs.applications().join(' ')]: JSON.stringify({ items: [{ metadata: { name: 'root' }, status: { sync: { status: 'Synced' }, health: { status: 'Healthy' } } }, { metadata: { name: 'apps' } }] }),
-      [kubectlArgs.cephClusters().join(' ')]: JSON.stringify({ items: [{ status: { ceph: { health: 'HEALTH_WARN' } } }] }),
+      [kubectlArgs.applications('argocd').join(' ')]: JSON.stringify({ items: [{ metadata: { name: 'root' }, status: { sync: { status: 'Synced' }, health: { status: 'Healthy' } } }, { metadata: { name: 'apps' } }] }),
+      [kubectlArgs.objects('cephclusters.ceph.rook.io', 'rook-ceph').join(' ')]: JSON.stringify({ items: [{ status: { ceph: { health: 'HEALTH_WARN' } } }] }),
       [kubectlArgs.apiReady().join(' ')]: 'ok',
     });
     expect(await cluster.nodeReady('a')).toEqual({ ok: true, detail: 'Ready=True' });
     expect(await cluster.nodeReady('b')).toEqual({ ok: false, detail: 'Ready=False (KubeletNotReady)' });
     expect(await cluster.nodeReady('c')).toEqual({ ok: false, detail: 'not registered' });
-    expect(await cluster.applications()).toEqual([
+    expect(await cluster.applications('argocd')).toEqual([
       { name: 'root', sync: 'Synced', health: 'Healthy' },
       { name: 'apps', sync: '', health: '' },
     ]);
-    expect(await cluster.cephHealth()).toEqual({ ok: false, detail: 'HEALTH_WARN' });
+    expect(await cluster.statusHealth(CEPH_GATE)).toEqual({ ok: false, detail: 'HEALTH_WARN' });
     expect(await cluster.apiReady()).toEqual({ ok: true, detail: 'ok' });
   });
 
-  it('runs kubectl with the kubeconfig and a request timeout, and names the failed command without its stdin', async () => {
-    const dir = tmp();
-    const bin = join(dir, 'kubectl');
-    writeFileSync(bin, '#!/bin/sh\necho "$*"\nif [ "$3" = "apply" ]; then cat >/dev/null; echo "error: namespaces \\"velero\\" not found" >&2; exit 1; fi\n');
-    chmodSync(bin, 0o755);
-    const run = kubectlRunner('/tmp/kc', bin);
-    expect(await run(['get', 'node', 'x'])).toBe('--kubeconfig=/tmp/kc --request-timeout=30s get node x\n');
-    await expect(run(kubectlArgs.applyStdin(), '{"data":{"cloud":"c2VjcmV0"}}')).rejects.toThrow(
-      /^kubectl apply --server-side --field-manager=keelson-deploy --force-conflicts -f - failed \(1\): error: namespaces "velero" not found$/,
-    );
+  it("reads a declared status gate where its layer says: none there, no value yet, and each unhealthy object by name", async () => {
+    const gate: StatusCheck = { kind: 'status', resource: 'deployments.apps', namespace: 'local-path-storage', field: 'status.conditions.0.status', healthy: 'True' };
+    const answer = (items: unknown[]) => recording({ [kubectlArgs.objects(gate.resource, gate.namespace).join(' ')]: JSON.stringify({ items }) }).cluster.statusHealth(gate);
+    expect(await answer([])).toEqual({ ok: false, detail: 'no deployments.apps in local-path-storage' });
+    expect(await answer([{ metadata: { name: 'a' }, status: {} }])).toEqual({ ok: false, detail: 'no status.conditions.0.status yet' });
+    expect(await answer([{ metadata: { name: 'a' }, status: { conditions: [{ status: 'True' }] } }])).toEqual({ ok: true, detail: 'True' });
+    const replicas: StatusCheck = { ...gate, field: 'status.readyReplicas', healthy: '1' };
+    expect(await recording({ [kubectlArgs.objects(gate.resource, gate.namespace).join(' ')]: JSON.stringify({ items: [{ status: { readyReplicas: 1 } }] }) }).cluster.statusHealth(replicas)).toEqual({ ok: true, detail: '1' });
+    expect(await answer([{ metadata: { name: 'a' }, status: { conditions: [{ status: 'True' }] } }, { metadata: { name: 'b' }, status: { conditions: [{ status: 'False' }] } }])).toEqual({ ok: false, detail: 'b False' });
   });
+
 });

@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
+import { VELERO_NAMESPACE } from '@keelson/backups-velero';
 import type { EtcdClient, EtcdMemberPlan, ReplacementMember } from '@keelson/etcd-tls';
 import { BOOT_NAMESPACE, bootRbacManifest, bootStatusFromLeases, type NodeBootStatus } from '@keelson/ignition';
+import type { HealthCheck } from '@keelson/platform-spec';
+
+/** A health gate that reads an object's status: where it is, the field and the healthy value, as its layer declared them. */
+export type StatusCheck = Extract<HealthCheck, { kind: 'status' }>;
 
 /** One answer of a probe: whether it passed, and what was seen (for the stop-and-explain message). */
 export interface Observation {
@@ -44,10 +49,14 @@ export interface ClusterAdapter {
   drain(name: string, timeoutSeconds: number): Promise<void>;
   /** Deletes the Node object of a node that is being replaced (the new one registers under the same name). */
   deleteNode(name: string): Promise<void>;
-  /** Every Argo CD Application. */
-  applications(): Promise<readonly ApplicationState[]>;
-  /** The CephCluster's `status.ceph.health` (HEALTH_OK, HEALTH_WARN, HEALTH_ERR), read from its status, no exec. */
-  cephHealth(): Promise<Observation>;
+  /** Every Argo CD Application in `namespace` (the gitops layer's, from its health gate). */
+  applications(namespace: string): Promise<readonly ApplicationState[]>;
+  /**
+   * Whether every object the check names has its healthy value at its field
+   * (the storage layer's CephCluster: `status.ceph.health` HEALTH_OK), read
+   * from the objects, no exec.
+   */
+  statusHealth(check: StatusCheck): Promise<Observation>;
   namespaceExists(namespace: string): Promise<boolean>;
   /** Creates or updates a Secret (server-side apply from stdin). */
   applySecret(secret: SecretManifest): Promise<void>;
@@ -84,11 +93,6 @@ export interface EtcdAccess {
   replaceMember(dead: string, replacement: ReplacementMember, timeoutMs: number): Promise<void>;
 }
 
-/** Where Argo CD runs; Applications live here. */
-export const ARGOCD_NAMESPACE = 'argocd';
-/** Where Rook runs and its CephCluster is (named after the namespace by storage-rook). */
-export const ROOK_NAMESPACE = 'rook-ceph';
-export const VELERO_NAMESPACE = 'velero';
 /** The field manager of everything the lifecycle writes to the cluster. */
 export const FIELD_MANAGER = 'keelson-deploy';
 
@@ -98,7 +102,6 @@ export const FIELD_MANAGER = 'keelson-deploy';
  *
  * @see https://kubernetes.io/docs/tasks/administer-cluster/safely-drain-node/
  * @see https://kubernetes.io/docs/reference/kubectl/generated/kubectl_drain/
- * @see https://rook.io/docs/rook/latest-release/CRDs/Cluster/ceph-cluster-crd/ (status.ceph.health)
  * @see https://velero.io/docs/v1.16/api-types/backup/
  */
 export const kubectlArgs = {
@@ -107,8 +110,8 @@ export const kubectlArgs = {
   cordon: (name: string): string[] => ['cordon', name],
   drain: (name: string, timeoutSeconds: number): string[] => ['drain', name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${timeoutSeconds}s`],
   deleteNode: (name: string): string[] => ['delete', 'node', name, '--ignore-not-found', '--wait=true'],
-  applications: (): string[] => ['get', 'applications.argoproj.io', '-n', ARGOCD_NAMESPACE, '-o', 'json'],
-  cephClusters: (): string[] => ['get', 'cephclusters.ceph.rook.io', '-n', ROOK_NAMESPACE, '-o', 'json'],
+  applications: (namespace: string): string[] => ['get', 'applications.argoproj.io', '-n', namespace, '-o', 'json'],
+  objects: (resource: string, namespace: string): string[] => ['get', resource, '-n', namespace, '-o', 'json'],
   namespace: (name: string): string[] => ['get', 'namespace', name, '--ignore-not-found', '-o', 'name'],
   applyStdin: (): string[] => ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts', '-f', '-'],
   createStdin: (): string[] => ['create', '-f', '-'],
@@ -140,6 +143,11 @@ export function kubectlRunner(kubeconfig: string, binary = 'kubectl', env: Reado
       child.stdin.on('error', () => undefined);
       child.stdin.end(stdin ?? '');
     });
+}
+
+/** The value at a dotted path (`status.ceph.health`) of a parsed object, or undefined. */
+function fieldAt(object: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), object);
 }
 
 interface Condition {
@@ -181,18 +189,24 @@ export class KubectlCluster implements ClusterAdapter {
     await this.run(kubectlArgs.deleteNode(name));
   }
 
-  async applications(): Promise<readonly ApplicationState[]> {
-    const list = JSON.parse(await this.run(kubectlArgs.applications())) as {
+  async applications(namespace: string): Promise<readonly ApplicationState[]> {
+    const list = JSON.parse(await this.run(kubectlArgs.applications(namespace))) as {
       items?: { metadata?: { name?: string }; status?: { sync?: { status?: string }; health?: { status?: string } } }[];
     };
     return (list.items ?? []).map((a) => ({ name: a.metadata?.name ?? '?', sync: a.status?.sync?.status ?? '', health: a.status?.health?.status ?? '' }));
   }
 
-  async cephHealth(): Promise<Observation> {
-    const list = JSON.parse(await this.run(kubectlArgs.cephClusters())) as { items?: { status?: { ceph?: { health?: string } } }[] };
-    const health = list.items?.[0]?.status?.ceph?.health;
-    if (!health) return { ok: false, detail: list.items?.length ? 'the CephCluster reports no health yet' : 'no CephCluster' };
-    return { ok: health === 'HEALTH_OK', detail: health };
+  async statusHealth(check: StatusCheck): Promise<Observation> {
+    const list = JSON.parse(await this.run(kubectlArgs.objects(check.resource, check.namespace))) as { items?: { metadata?: { name?: string } }[] };
+    const items = list.items ?? [];
+    if (items.length === 0) return { ok: false, detail: `no ${check.resource} in ${check.namespace}` };
+    const seen = items.map((item) => ({ name: item.metadata?.name ?? '?', value: fieldAt(item, check.field) }));
+    // Compared as text: a count (`status.readyReplicas`) is declared as "3".
+    const bad = seen.filter((s) => s.value === undefined || String(s.value) !== check.healthy);
+    if (bad.length === 0) return { ok: true, detail: check.healthy };
+    // One object (the CephCluster) reads as its value alone; several name each that is not healthy.
+    const say = (s: (typeof seen)[number]) => (s.value === undefined ? `no ${check.field} yet` : String(s.value));
+    return { ok: false, detail: items.length === 1 ? say(bad[0]) : bad.map((s) => `${s.name} ${say(s)}`).join(', ') };
   }
 
   async namespaceExists(namespace: string): Promise<boolean> {

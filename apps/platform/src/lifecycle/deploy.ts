@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { PlatformDeclarations } from '@keelson/platform-spec';
 import type { ClusterAdapter } from './cluster';
 import { recordClusterCreated } from './cluster-record';
 import { confirm } from './confirm';
@@ -90,6 +91,8 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
 
   const kubeconfigFile = o.kubeconfig ?? join(r.secretsDir, 'admin.kubeconfig');
   let cluster: ClusterAdapter | undefined;
+  // Where the gitops layer's Applications are, as it declared.
+  const argocd = applicationsNamespace(r.declarations);
   const done = (id: string) => (state.deployDone(id) ? 'done earlier' : undefined);
   const record = (id: string) => state.markDeployed(id);
 
@@ -161,7 +164,7 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
             report(`waiting for namespace ${namespace}`);
             const ns = await waitFor(async () => ({ ok: await c.namespaceExists(namespace), detail: `namespace ${namespace} does not exist yet` }), { timeoutMs: t.namespaceMs, pollMs: t.pollMs });
             if (!ns.ok) {
-              throw new LifecycleError('secrets', `${ns.detail} after ${describeDuration(t.namespaceMs)} (Argo CD creates it when it syncs the layer)`, 'check the Application of that layer ("kubectl -n argocd get applications"), then run "keelson deploy" again');
+              throw new LifecycleError('secrets', `${ns.detail} after ${describeDuration(t.namespaceMs)} (Argo CD creates it when it syncs the layer)`, `check the Application of that layer ("kubectl -n ${argocd} get applications"), then run "keelson deploy" again`);
             }
             report(`${namespace}/${name}`);
             await c.applySecret(m);
@@ -175,9 +178,9 @@ export async function deploy(o: LifecycleOptions): Promise<DeployResult> {
         title: 'Argo CD Applications Synced and Healthy',
         skip: () => done('applications'),
         run: async (report) => {
-          const seen = await waitFor(() => applicationsHealthy(need(cluster)), { timeoutMs: t.applicationsMs, pollMs: t.pollMs, onWaiting: (d) => report(d) });
+          const seen = await waitFor(() => applicationsHealthy(need(cluster), argocd), { timeoutMs: t.applicationsMs, pollMs: t.pollMs, onWaiting: (d) => report(d) });
           if (!seen.ok) {
-            throw new LifecycleError('applications', `not every Application is Synced and Healthy after ${describeDuration(t.applicationsMs)}: ${seen.detail}`, 'look at them with "kubectl -n argocd get applications" (KUBECONFIG=' + kubeconfigFile + '), fix the cause and run "keelson deploy" again');
+            throw new LifecycleError('applications', `not every Application is Synced and Healthy after ${describeDuration(t.applicationsMs)}: ${seen.detail}`, `look at them with "kubectl -n ${argocd} get applications" (KUBECONFIG=${kubeconfigFile}), fix the cause and run "keelson deploy" again`);
           }
           record('applications');
           return seen.detail;
@@ -228,9 +231,19 @@ function need(cluster: ClusterAdapter | undefined): ClusterAdapter {
   return cluster;
 }
 
+/**
+ * Where the gitops layer keeps its Argo CD Applications: the namespace of
+ * the `applications` health gate it declares.
+ */
+export function applicationsNamespace(declarations: PlatformDeclarations): string {
+  const [namespace] = declarations.healthGates.flatMap(({ check }) => (check.kind === 'applications' ? [check.namespace] : []));
+  if (!namespace) throw new Error(`no layer declares an "applications" health gate (the gitops layer's: ${declarations.healthGates.map((g) => g.name).join(', ') || 'none declared'}); compose the platform with its gitops layer`);
+  return namespace;
+}
+
 /** Every Application Synced and Healthy (and at least one: Argo CD must have created them). */
-export async function applicationsHealthy(cluster: ClusterAdapter): Promise<{ ok: boolean; detail: string }> {
-  const apps = await cluster.applications();
+export async function applicationsHealthy(cluster: ClusterAdapter, namespace: string): Promise<{ ok: boolean; detail: string }> {
+  const apps = await cluster.applications(namespace);
   if (apps.length === 0) return { ok: false, detail: 'no Application yet (Argo CD not installed or the root Application not synced)' };
   const bad = apps.filter((a) => a.sync !== 'Synced' || a.health !== 'Healthy');
   if (bad.length === 0) return { ok: true, detail: `${apps.length} Applications Synced and Healthy` };

@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { VELERO_NAMESPACE } from '@keelson/backups-velero';
 import { removeClusterRecord } from './cluster-record';
 import { timeoutsOf, type LifecycleOptions } from './options';
 import { backupsBucket, renderAndVerify, type Rendered } from './render';
@@ -77,7 +78,7 @@ export async function destroy(o: DestroyOptions): Promise<DestroyResult> {
             },
             { timeoutMs: t.backupMs, pollMs: t.pollMs, onWaiting: (d) => report(d) },
           );
-          if (!seen.ok) throw new LifecycleError('backup', `the backup ${backupName} is still ${seen.detail} after ${describeDuration(t.backupMs)}; nothing was destroyed`, 'wait for it ("kubectl -n velero get backups") and run "keelson destroy" again');
+          if (!seen.ok) throw new LifecycleError('backup', `the backup ${backupName} is still ${seen.detail} after ${describeDuration(t.backupMs)}; nothing was destroyed`, `wait for it ("kubectl -n ${VELERO_NAMESPACE} get backups") and run "keelson destroy" again`);
           return `Completed, in ${bucket.name}`;
         },
       },

@@ -1,10 +1,6 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { validateManifest } from '@keelson/k8s-schemas';
 import type { BackupObject } from '@keelson/backups-velero';
-import { kubectlRunner } from './cluster';
-import { KubectlRestoreCluster, restore, restoreKubectlArgs, type RestoreCluster } from './restore';
-import { keelson, tempDir } from '../test-helpers';
+import { restore, type RestoreCluster } from './restore';
 
 const backup = (name: string, phase: string, completed: string, schedule?: string): BackupObject => ({
   metadata: { name, labels: schedule ? { 'velero.io/schedule-name': schedule } : {} },
@@ -66,33 +62,4 @@ describe('keelson restore', () => {
     await expect(restore({ cluster: fakeVelero(backups, 'Completed', 1e9).cluster, scope, print, timeoutMs: 5, now: () => (t += 10), pollMs: 0, sleep: async () => undefined })).rejects.toThrow(/is still waiting after the timeout; follow it with `kubectl -n velero describe restore/);
   });
 
-  it('talks to Velero through kubectl with the exact argv, the Restore on stdin', async () => {
-    const dir = tempDir();
-    const log = join(dir, 'calls');
-    const fake = join(dir, 'kubectl');
-    writeFileSync(
-      fake,
-      `#!/bin/bash\necho "$*" >> ${log}\ncat >> ${dir}/stdin\ncase "$3" in get) if [ "$4" = backups.velero.io ]; then echo '{"items":[{"metadata":{"name":"b1"},"status":{"phase":"Completed"}}]}'; else printf Completed; fi;; esac\n`,
-    );
-    chmodSync(fake, 0o755);
-    const cluster = new KubectlRestoreCluster(kubectlRunner(join(dir, 'admin.kubeconfig'), fake, process.env));
-    expect((await cluster.backups()).map((b) => b.metadata.name)).toEqual(['b1']);
-    await cluster.createRestore({ kind: 'Restore', metadata: { name: 'r1' } });
-    expect(await cluster.restorePhase('r1')).toBe('Completed');
-    const prefix = `--kubeconfig=${join(dir, 'admin.kubeconfig')} --request-timeout=30s`;
-    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([
-      `${prefix} ${restoreKubectlArgs.backups.join(' ')}`,
-      `${prefix} create -f -`,
-      `${prefix} ${restoreKubectlArgs.phase('r1').join(' ')}`,
-    ]);
-    // The only stdin was the Restore, never in argv.
-    expect(readFileSync(join(dir, 'stdin'), 'utf8')).toBe('{"kind":"Restore","metadata":{"name":"r1"}}');
-  });
-
-  it('refuses contradictory options through the CLI, exit 2', () => {
-    const both = keelson('restore', '--namespace', 'website', '--all');
-    expect(both.status).toBe(2);
-    expect(both.stderr).toMatch(/give --namespace or --all, not both/);
-    expect(keelson('restore', '--into', 'x').stderr).toMatch(/--into needs --namespace/);
-  });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ReplacementMember } from '@keelson/etcd-tls';
 import type { NodeBootStatus } from '@keelson/ignition';
 import type { PlatformSpec } from '@keelson/platform-spec';
-import type { ApplicationState, ClusterAdapter, EtcdAccess, EtcdMemberState, Observation, SecretManifest } from './cluster';
+import type { ApplicationState, ClusterAdapter, EtcdAccess, EtcdMemberState, Observation, SecretManifest, StatusCheck } from './cluster';
 import { synth } from '../synth';
 import type { LifecycleOptions } from './options';
 import type { Rendered } from './render';
@@ -85,6 +85,7 @@ export class FakeCluster implements ClusterAdapter {
   public readonly overlaps: string[] = [];
   public readonly replacedMachines = new Set<string>();
   public neverReady = new Set<string>();
+  /** What every object a declared status check reads reports at its field (the CephCluster's health, with the shipped storage). */
   public ceph: () => string = () => 'HEALTH_OK';
   public apps: ApplicationState[] = [
     { name: 'root', sync: 'Synced', health: 'Healthy' },
@@ -139,15 +140,15 @@ export class FakeCluster implements ClusterAdapter {
     this.calls.push(`deleteNode ${name}`);
   }
 
-  async applications(): Promise<readonly ApplicationState[]> {
-    this.calls.push('applications');
+  async applications(namespace: string): Promise<readonly ApplicationState[]> {
+    this.calls.push(`applications ${namespace}`);
     return this.apps;
   }
 
-  async cephHealth(): Promise<Observation> {
-    this.calls.push('cephHealth');
+  async statusHealth(check: StatusCheck): Promise<Observation> {
+    this.calls.push(`statusHealth ${check.resource} -n ${check.namespace} ${check.field}`);
     const h = this.ceph();
-    return { ok: h === 'HEALTH_OK', detail: h };
+    return { ok: h === check.healthy, detail: h };
   }
 
   async namespaceExists(namespace: string): Promise<boolean> {

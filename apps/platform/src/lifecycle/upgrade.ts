@@ -76,8 +76,9 @@ function gateProbes(g: Gates): { name: string; probe: () => Promise<Observation>
     },
   ];
   // Then what the layers declared (storage: Ceph HEALTH_OK; gitops: every Application), through the cluster adapter.
-  const check: Record<HealthGate['check'], () => Promise<Observation>> = { 'ceph-health': () => g.cluster.cephHealth(), applications: () => applicationsHealthy(g.cluster) };
-  return [...probes, ...g.declared.map((gate) => ({ name: gate.name, probe: check[gate.check], fix: gate.fix }))];
+  const probe = ({ check }: HealthGate): (() => Promise<Observation>) =>
+    check.kind === 'applications' ? () => applicationsHealthy(g.cluster, check.namespace) : () => g.cluster.statusHealth(check);
+  return [...probes, ...g.declared.map((gate) => ({ name: gate.name, probe: probe(gate), fix: gate.fix }))];
 }
 
 /** Whether etcd has exactly `expected` members, all started and healthy. */

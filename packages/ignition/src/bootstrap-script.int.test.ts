@@ -14,7 +14,7 @@ import { testClusterSecrets } from './test-cluster-secrets';
  * writes it) under a scratch root (`KEELSON_ROOT`), with every file the
  * node's Ignition config writes in place and stand-ins for the programs a
  * node has (curl, kubeadm, kubectl, ctr, ip, sleep). kubeadm's own behaviour
- * is proven with the real kubeadm in bootstrap-kubeadm.test.ts.
+ * is proven with the real kubeadm in bootstrap-kubeadm.int.test.ts.
  */
 const spec = parsePlatformConfig(exampleConfig());
 const secrets = testClusterSecrets();
@@ -118,7 +118,7 @@ function boot(node: NodeSpec, scenario: Scenario, root?: string, initialize?: bo
   );
   stub('sleep', 'exit 0');
   stub('ip', `printf '%s' "${scenario.ipOutput ?? ''}"`);
-  // kubeadm reset empties the certificates folder, as the real one does (bootstrap-kubeadm.test.ts).
+  // kubeadm reset empties the certificates folder, as the real one does (bootstrap-kubeadm.int.test.ts).
   stub(
     'kubeadm',
     [

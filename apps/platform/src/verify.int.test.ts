@@ -271,7 +271,7 @@ describe('keelson verify', () => {
     }
   });
 
-  // Every variant a user can pick is shipped in examples/ and proven by examples.test.ts.
+  // Every variant a user can pick is shipped in examples/ and proven by examples.int.test.ts.
 
   it('fails clearly when nothing was rendered yet', () => {
     const run = keelson('verify', '--out', tempDir());

@@ -68,7 +68,7 @@ describe('keelson upgrade', () => {
       const previous = ORDER[ORDER.indexOf(name) - 1];
       const backAt = f.cluster.calls.lastIndexOf(`nodeReady ${previous}`, drainAt);
       expect(backAt).toBeGreaterThan(f.cluster.calls.indexOf(`drain ${previous}`));
-      expect(f.cluster.calls.slice(backAt, drainAt)).toEqual(expect.arrayContaining(['cephHealth', 'applications']));
+      expect(f.cluster.calls.slice(backAt, drainAt)).toEqual(expect.arrayContaining(['statusHealth cephclusters.ceph.rook.io -n rook-ceph status.ceph.health', 'applications argocd']));
     }
     expect(f.cluster.overlaps).toEqual([]);
   });

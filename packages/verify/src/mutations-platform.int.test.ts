@@ -1,7 +1,7 @@
 // The mutation suite, part 2: what keeps the platform whole (backups,
 // firewall and buckets, encryption, fault tolerance, pod security, secrets).
 // The table is test-mutations.ts, the run test-mutation-runner.ts; part 1
-// (mutations-cluster.test.ts) runs in parallel.
+// (mutations-cluster.int.test.ts) runs in parallel.
 import { MutationRun } from './test-mutation-runner';
 import { CLUSTER_AREAS, MUTATIONS } from './test-mutations';
 

@@ -13,8 +13,10 @@ import { appDir, configWith, defaultConfigPath, repoRoot, tempDir, treeDigest } 
 jest.setTimeout(240_000);
 
 // A private copy of the built CLI: a build beside the test (another engineer's, CI's) must not change the renders halfway.
-const cli = join(tempDir('keelson-switch-cli-'), 'keelson.cjs');
-copyFileSync(join(__dirname, '../dist/keelson.cjs'), cli);
+const cliDir = tempDir('keelson-switch-cli-');
+const cli = join(cliDir, 'keelson.cjs');
+// The loader and the bundle it compiles (with V8's code cache) sit side by side.
+for (const f of ['keelson.cjs', 'keelson-cli.cjs']) copyFileSync(join(__dirname, '../dist', f), join(cliDir, f));
 /** Where the copy finds what the bundle leaves external (k8s-schemas, x509, ajv). */
 const NODE_PATH = [join(repoRoot, 'node_modules'), join(appDir, 'node_modules')].join(delimiter);
 const TREES = ['charts-out', 'infra-out'] as const;
