@@ -65,8 +65,13 @@ await build({
   external: ['@keelson/k8s-schemas', 'ajv-draft-04', '@peculiar/x509', 'reflect-metadata'],
   plugins: [oneYaml, lazyArchiver],
   legalComments: 'linked',
+  charset: 'ascii',
+  minifyWhitespace: true,
   logLevel: 'warning',
 });
 
+// ASCII, so the loader reads it as one-byte text; esbuild escapes strings but not regular expressions.
+const nonAscii = readFileSync(join(app, 'dist/keelson-cli.cjs'), 'utf8').match(/.{0,40}[^\x00-\x7f].{0,10}/);
+if (nonAscii) console.warn(`bundle: dist/keelson-cli.cjs is not ASCII (${JSON.stringify(nonAscii[0])}); write the character as \\u escape in the source (the CLI still loads, decoding UTF-8)`);
 writeFileSync(join(app, 'dist/keelson.cjs'), readFileSync(join(root, 'tools/keelson-loader.cjs'), 'utf8'));
 chmodSync(join(app, 'dist/keelson.cjs'), 0o755);

@@ -8,6 +8,7 @@
 // whose cache V8 refused. The cache holds compiled code of the bundle's own
 // source only, never data of a run. KEELSON_CODE_CACHE=0 turns it off.
 'use strict';
+const { isAscii } = require('node:buffer');
 const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { homedir } = require('node:os');
@@ -15,8 +16,10 @@ const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
 
 const file = join(__dirname, 'keelson-cli.cjs');
+// The bundle is ASCII (tools/bundle.mjs): read as one-byte text, three times faster than decoding UTF-8.
 // A hashbang line is no JavaScript inside the module wrapper: keep the line, drop the '#!'.
-const source = readFileSync(file, 'utf8').replace(/^#!/, '//');
+const bytes = readFileSync(file);
+const source = (isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8')).replace(/^#!/, '//');
 const env = process.env;
 
 function cacheFile() {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { lstatSync, readlinkSync } from 'node:fs';
-import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderChartsInWorker, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
+import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderCharts, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
 import { prepareText, renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, SHIPPED_CLUSTER_IDS, type NodeProvider, type PlatformDeclarations, type PlatformSpec } from '@keelson/platform-spec';
 import { PLATFORM_APPS } from './apps';
@@ -183,11 +183,10 @@ interface Checked {
 async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, provider, step, clusterRecord }: Checked): Promise<SynthResult> {
   const platform = composePlatform(spec, { backupBucket: provider.backupBucket(spec), volumeDevicePathFilter: provider.volumeDevicePathFilter(spec), apps: PLATFORM_APPS });
   // The Argo CD install, read once and checked by its digest before anything is written (the secrets bundle included);
-  // carried in the first controller's secret part. Its gzip runs on the other core while the charts render.
+  // carried in the first controller's secret part. Its gzip runs on libuv's thread pool, on the other core, while the charts render.
   const bootstrap = carryPinnedManifests(platform.bootstrap, { ...process.env, ...options.env });
   const carried = Promise.all(bootstrap.map((s) => ('contents' in s && s.contents !== undefined ? prepareText(s.contents) : undefined)));
-  // The charts' YAML is written on a worker thread while this one renders the node configs and the Terraform JSON.
-  const chartFiles = renderChartsInWorker(platform.app);
+  const files = renderCharts(platform.app);
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
   const secretsDir =
@@ -229,8 +228,6 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, prov
       secretPartFile: `ignition/${n.node.name}.secret.ign`,
     })),
   });
-
-  const files = await chartFiles;
   const chartsDir = join(options.outDir, spec.config.gitops.path);
   const infraDir = join(options.outDir, INFRA_OUT);
   const secretFile = (path: string, content: string) => ({ path, content, mode: 0o600 });

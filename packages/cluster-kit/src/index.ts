@@ -1,6 +1,6 @@
 export { LayerChart, namespaceManifest, PART_OF_LABEL, LAYER_LABEL } from './layer-chart';
 export type { LayerChartProps } from './layer-chart';
-export { renderCharts, renderChartsInWorker, yamlDocuments } from './render';
+export { renderCharts, yamlDocuments } from './render';
 export type { RenderedObject, RenderedFile } from './render';
 export { writeTreeAtomically, writeTreesAtomically, recoverTrees, removeLeftovers, SWITCH_JOURNAL_FILE } from './output-trees';
 export type { OutputTree, WriteTreesOptions } from './output-trees';

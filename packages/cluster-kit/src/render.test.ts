@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTreeAtomically } from './output-trees';
-import { renderCharts, renderChartsInWorker, yamlDocuments } from './render';
+import { renderCharts, yamlDocuments } from './render';
 
 function appWith(objects: Record<string, Array<{ kind: string; name: string; namespace?: string; data?: unknown }>>): App {
   const app = new App();
@@ -123,26 +123,5 @@ describe('yamlDocuments', () => {
     const shared = { app: 'x' };
     const text = yamlDocuments([{ kind: 'A', metadata: { labels: shared } }, { kind: 'B', metadata: { labels: shared } }]);
     expect(text).toBe('kind: A\nmetadata:\n  labels:\n    app: x\n---\nkind: B\nmetadata:\n  labels:\n    app: x\n');
-  });
-});
-
-describe('renderChartsInWorker', () => {
-  it('writes the same files as renderCharts, byte for byte, with the YAML made on a worker thread', async () => {
-    const shared = { key: { deep: 'value' }, list: [1, 2.5, true, null] };
-    const app = appWith({
-      apps: [
-        { kind: 'ConfigMap', name: 'text', namespace: 'n', data: { multi: 'line one\nline two\n', unicode: '\u4e2d\u6587 \u00e9', long: 'x '.repeat(400), quoted: 'yes', number: '010', colon: 'a: b', a: shared, b: shared } },
-        { kind: 'Namespace', name: 'n' },
-      ],
-      storage: [{ kind: 'Secret', name: 's', namespace: 'n', data: { empty: '', spaces: '  lead' } }],
-    });
-    const inWorker = await renderChartsInWorker(app);
-    expect(inWorker).toEqual(renderCharts(app));
-    expect(inWorker.map((f) => f.path)).toEqual(['apps/configmap-n-text.yaml', 'apps/namespace-n.yaml', 'storage/secret-n-s.yaml']);
-  });
-
-  it('refuses two objects that would share a file, before any worker starts', () => {
-    const app = appWith({ a: [{ kind: 'ConfigMap', name: 'x', namespace: 'n' }, { kind: 'ConfigMap', name: 'x', namespace: 'n' }] });
-    expect(() => renderChartsInWorker(app)).toThrow(/would both be written to a\/configmap-n-x\.yaml; give one a different metadata\.name/);
   });
 });

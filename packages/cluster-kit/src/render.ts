@@ -1,5 +1,4 @@
 import { App, Chart } from 'cdk8s';
-import { Worker } from 'node:worker_threads';
 import YAML from 'yaml';
 
 /** A Kubernetes object as rendered. */
@@ -35,36 +34,8 @@ export function renderCharts(app: App): RenderedFile[] {
   return chartObjects(app).map(({ path, object }) => ({ path, object, content: toYaml(object) }));
 }
 
-/**
- * {@link renderCharts}, with the YAML written on a worker thread: the charts
- * are synthesized now, on this thread, and their objects handed to the
- * worker, so the caller renders the node configs meanwhile on the other core
- * (synth: the YAML is a fifth of its time). The files are the same, byte for
- * byte: the worker runs the same `yaml` package with the same options.
- * Where no worker can start, the YAML is written here.
- */
-export function renderChartsInWorker(app: App): Promise<RenderedFile[]> {
-  const objects = chartObjects(app);
-  let worker: Worker;
-  try {
-    worker = new Worker(YAML_WORKER, { eval: true, workerData: { yaml: require.resolve('yaml'), objects: objects.map((o) => o.object) } });
-  } catch {
-    return Promise.resolve(objects.map(({ path, object }) => ({ path, object, content: toYaml(object) })));
-  }
-  return new Promise((done, fail) => {
-    worker.once('message', (contents: string[]) => done(objects.map(({ path, object }, i) => ({ path, object, content: contents[i] }))));
-    worker.once('error', fail);
-    worker.once('exit', (code) => fail(new Error(`renderChartsInWorker: the YAML worker exited with code ${code} before it answered`)));
-  });
-}
-
 const YAML_OPTIONS = { aliasDuplicateObjects: false, lineWidth: 0 } as const;
 const toYaml = (object: RenderedObject) => YAML.stringify(object, YAML_OPTIONS);
-const YAML_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const YAML = require(workerData.yaml);
-parentPort.postMessage(workerData.objects.map((o) => YAML.stringify(o, ${JSON.stringify(YAML_OPTIONS)})));
-`;
 
 /** Every object of every top-level Chart with its file path, sorted by path; throws when two would share a file. */
 function chartObjects(app: App): { readonly path: string; readonly object: RenderedObject }[] {

@@ -148,6 +148,8 @@ export function checkBundlePermissions(dir: string): void {
 
 /** Refuses a bundle folder inside a git work tree that git does not ignore (one `git check-ignore`). */
 function checkGitIgnored(dir: string): void {
+  // No .git above the folder (and no GIT_DIR or GIT_WORK_TREE pointing elsewhere): no work tree holds it, and no git process is needed.
+  if (!insideGitCheckout(existingAncestor(dir)) && !process.env.GIT_DIR && !process.env.GIT_WORK_TREE) return;
   const r = spawnSync('git', ['-C', existingAncestor(dir), 'check-ignore', '-q', '--no-index', dir], { stdio: 'ignore' });
   // 0: ignored; 1: inside a work tree and not ignored; anything else: no work tree (or no git).
   if (r.status !== 1) return;
@@ -155,6 +157,14 @@ function checkGitIgnored(dir: string): void {
   throw new SecretsBundleError(
     `secrets bundle ${dir} is inside the git repository ${top} and not ignored; it would be committed. Fix: add "/${relative(top, dir)}/" to .gitignore, or pass --secrets with a folder outside the repository`,
   );
+}
+
+/** Whether `dir` or a folder above it holds `.git` (a folder, or the file of a linked work tree or submodule). */
+function insideGitCheckout(dir: string): boolean {
+  for (let p = dir; ; p = dirname(p)) {
+    if (existsSync(join(p, '.git'))) return true;
+    if (dirname(p) === p) return false;
+  }
 }
 
 function existingAncestor(path: string): string {

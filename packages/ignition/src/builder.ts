@@ -694,7 +694,9 @@ function encodeTextUncached(text: string): Resource {
 export async function prepareText(text: string): Promise<void> {
   if (encoded.has(text)) return;
   const bytes = Buffer.from(text, 'utf8');
-  const zipped = await promisify(gzipCallback)(bytes, { level: gzipLevel(bytes) });
+  // One output chunk larger than the input: zlib then deflates in one job on
+  // the pool; with its 16 KiB default it would wait for this thread between chunks.
+  const zipped = await promisify(gzipCallback)(bytes, { level: gzipLevel(bytes), chunkSize: bytes.length + 64 * 1024 });
   zipped[9] = 3;
   if (!encoded.has(text)) remember(text, shortestEncoding(bytes, zipped));
 }

@@ -127,6 +127,19 @@ export function validateKubeadmConfig(text: string): string[] {
 
 /** Renders kubeadm documents as one YAML stream, validating each first. */
 export function renderKubeadmConfig(docs: ReadonlyArray<InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration>): string {
+  // The controllers of a render share their ClusterConfiguration: check and write it once.
+  const key = JSON.stringify(docs);
+  const known = kubeadmTexts.get(key);
+  if (known !== undefined) return known;
+  const text = renderKubeadmConfigUncached(docs);
+  if (kubeadmTexts.size >= 256) kubeadmTexts.clear();
+  kubeadmTexts.set(key, text);
+  return text;
+}
+
+const kubeadmTexts = new Map<string, string>();
+
+function renderKubeadmConfigUncached(docs: ReadonlyArray<InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration>): string {
   const problems = docs.flatMap((d) => {
     const r = SCHEMAS[d.kind].safeParse(d);
     return r.success ? [] : r.error.issues.map((issue) => `${d.kind}.${issue.path.join('.')}: ${issue.message}`);

@@ -8,6 +8,24 @@ import { BOOTSTRAP_SCRIPTS } from './generated/bootstrap-scripts';
 import { HOST_FIREWALL, hostFirewallModel, renderHostFirewall } from './host-firewall';
 import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL, kubernetesSysextImage } from './pins';
 
+/**
+ * The YAML of a document, written once per distinct document in a process:
+ * the nodes of a render carry the same audit policy, admission and encryption
+ * documents, so the second node on reads them from here.
+ */
+function yamlOf(document: object): string {
+  const key = JSON.stringify(document);
+  let text = yamlTexts.get(key);
+  if (text === undefined) {
+    text = YAML.stringify(document);
+    if (yamlTexts.size >= 256) yamlTexts.clear();
+    yamlTexts.set(key, text);
+  }
+  return text;
+}
+
+const yamlTexts = new Map<string, string>();
+
 /** Placeholder the bootstrap script replaces with the node's private address from the metadata service. */
 export const NODE_IP = '@NODE_IP@';
 
@@ -769,7 +787,7 @@ function joinConfig(spec: PlatformSpec, secrets: ClusterSecrets, node: NodeSpec)
  * @see https://kubernetes.io/docs/tasks/administer-cluster/encrypt-data/
  */
 function encryptionConfig(key: string): string {
-  return YAML.stringify({
+  return yamlOf({
     apiVersion: 'apiserver.config.k8s.io/v1',
     kind: 'EncryptionConfiguration',
     resources: [{ resources: ['secrets'], providers: [{ secretbox: { keys: [{ name: 'keelson-1', secret: key }] } }, { identity: {} }] }],
@@ -783,7 +801,7 @@ function encryptionConfig(key: string): string {
  * @see https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/
  */
 function auditPolicy(): string {
-  return YAML.stringify({
+  return yamlOf({
     apiVersion: 'audit.k8s.io/v1',
     kind: 'Policy',
     omitStages: ['RequestReceived'],
@@ -815,7 +833,7 @@ function auditPolicy(): string {
  * @see https://kubernetes.io/docs/reference/access-authn-authz/authentication/#anonymous-authenticator-configuration
  */
 function authenticationConfig(): string {
-  return YAML.stringify({
+  return yamlOf({
     apiVersion: 'apiserver.config.k8s.io/v1',
     kind: 'AuthenticationConfiguration',
     anonymous: {
@@ -842,7 +860,7 @@ function authenticationConfig(): string {
  */
 function admissionConfig(spec: PlatformSpec): string {
   const version = `v${spec.config.versions.kubernetes}`;
-  return YAML.stringify({
+  return yamlOf({
     apiVersion: 'apiserver.config.k8s.io/v1',
     kind: 'AdmissionConfiguration',
     plugins: [

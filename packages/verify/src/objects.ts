@@ -46,7 +46,7 @@ export function goDurationSeconds(text: unknown): number | undefined {
   const t = text.trim();
   if (t === '0') return 0;
   const units: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== t.replace(/^[+]/, '')) return undefined;
   return parts.reduce((n, p) => n + Number(p[1]) * units[p[2]], 0);
 }

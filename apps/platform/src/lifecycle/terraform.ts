@@ -145,7 +145,8 @@ export class CommandTerraform implements TerraformAdapter {
 export function lastLines(text: string, count = 3): string {
   const lines = text
     .split('\n')
-    .map((l) => l.replace(/^[│╷╵\s]+/, '').trim())
+    // Terraform's box drawing (U+2502, U+2577, U+2575), escaped: the CLI bundle is ASCII.
+    .map((l) => l.replace(/^[\u2502\u2577\u2575\s]+/, '').trim())
     .filter((l) => l.length > 0);
   const errorAt = lines.findIndex((l) => /^Error:/.test(l));
   return (errorAt >= 0 ? lines.slice(errorAt, errorAt + count) : lines.slice(-count)).join(' ');
