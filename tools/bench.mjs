@@ -5,9 +5,10 @@
 // and against the earlier floor (as many small Namespaces as files); synth
 // once more without V8's code cache (KEELSON_CODE_CACHE=0; the timed runs
 // find the cache its first run wrote, as every run after a build does);
-// plus a warm `nx run platform:synth` (not
-// cached by Nx since issue 22: a cache entry would hold infra-out's secrets),
-// then `keelson verify` of the default platform cold (empty render cache: every
+// plus a warm `nx run platform:synth` (not cached by Nx since issue 22: a
+// cache entry would hold infra-out's secrets) and Nx's own start, the tests'
+// prerequisites when present, the unit tests (KEELSON_BENCH_SUITE=1: the
+// integration tests too); then `keelson verify` of the default platform cold (empty render cache: every
 // chart through the real helm) and warm, `keelson rehearse` of it (KEELSON_BENCH_REHEARSE_RUNS
 // runs, default 1: each takes minutes), then etcd's failover time
 // (tools/bench-etcd-failover.mjs). Writes tmp/bench.json with the medians.
@@ -163,13 +164,36 @@ rows.push(['nx run platform:synth, warm (synth runs; not cached)', '-', warmNx.s
 figures.cacheHitSeconds = Number(warmNx.seconds.toFixed(3));
 figures.nxSynthWarmSeconds = figures.cacheHitSeconds;
 figures.cacheHitMeasures = 'warm nx run platform:synth, uncached (issue 22)';
+// Nx alone: the project graph and the cached builds' check, what any nx run pays before its task.
+const nxGraph = nx(['show', 'projects']);
+rows.push(['npx nx show projects (Nx start and project graph)', '-', nxGraph.seconds, NaN, 'what any nx run costs before its task']);
+figures.nxGraphSeconds = Number(nxGraph.seconds.toFixed(3));
+
+// The tests' prerequisites when all are there (each npm test starts with it): Debian tools and the upstream peers checked, nothing built.
+const timed = (command, args, env = {}) => {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', ...env } });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+};
+figures.peersWarmSeconds = Number(timed(process.execPath, [join(root, 'tools/test-prerequisites.mjs')]).toFixed(3));
+rows.push(['test prerequisites, warm (tools and peers present)', '-', figures.peersWarmSeconds, NaN, 'first step of npm test']);
+// The test suite on the builds made above, no test from the cache: the unit tests always; with KEELSON_BENCH_SUITE=1 the integration tests too (tens of minutes).
+figures.unitSuiteSeconds = Number(timed('npx', ['nx', 'run-many', '-t', 'test', '--exclude-task-dependencies', '--skip-nx-cache', '--outputStyle=static']).toFixed(3));
+rows.push(['unit tests, all projects (nx run-many -t test)', '-', figures.unitSuiteSeconds, NaN, 'in-process, no child process']);
+if (process.env.KEELSON_BENCH_SUITE === '1') {
+  figures.fullSuiteSeconds = Number(timed('npx', ['nx', 'run-many', '-t', 'test', 'test-int', '--exclude-task-dependencies', '--skip-nx-cache', '--outputStyle=static']).toFixed(3));
+  rows.push(['full suite (nx run-many -t test test-int)', '-', figures.fullSuiteSeconds, NaN, 'unit and integration, real peers']);
+} else {
+  rows.push(['full suite (unit and integration)', '-', NaN, NaN, 'not run: KEELSON_BENCH_SUITE=1 runs it']);
+}
 mkdirSync(join(root, 'tmp'), { recursive: true });
 writeFileSync(join(root, 'tmp/bench.json'), `${JSON.stringify({ runs, node: process.version, ...figures }, null, 2)}\n`);
 
 const header = ['case', 'objects', 'median s', 'peak RSS MiB', 'note'];
-const table = [header, ...rows.map(([a, b, c, d, e]) => [a, String(b), c.toFixed(3), Number.isNaN(d) ? '-' : d.toFixed(0), e])];
+const table = [header, ...rows.map(([a, b, c, d, e]) => [a, String(b), Number.isNaN(c) ? '-' : c.toFixed(3), Number.isNaN(d) ? '-' : d.toFixed(0), e])];
 const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
-console.log(`\nkeelson bench: ${runs} runs each, node ${process.version}, bundled CLI (${(statSync(cli).size / 1024).toFixed(0)} KiB)`);
+console.log(`\nkeelson bench: ${runs} runs each, node ${process.version}, bundled CLI (${(statSync(join(root, 'apps/platform/dist/keelson-cli.cjs')).size / 1024).toFixed(0)} KiB)`);
 for (const r of table) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
 rmSync(work, { recursive: true, force: true });
 if (fromCache) process.exitCode = 1;
