@@ -70,6 +70,15 @@ await build({
   logLevel: 'warning',
 });
 
+// No import() left in the bundle: the loader compiles it as a vm.Script, which serves a dynamic import only
+// with an experimental flag ("A dynamic import callback was not specified"). esbuild turns import() of bundled
+// modules into require(); one of a Node builtin or an external stays: import it statically instead.
+const bundled = readFileSync(join(app, 'dist/keelson-cli.cjs'), 'utf8');
+const dynamicImport = bundled.match(/.{0,60}\bimport\(\s*["'`][^"'`]+["'`]\s*\).{0,20}/);
+if (dynamicImport) {
+  console.error(`bundle: dist/keelson-cli.cjs keeps a dynamic import the loader cannot serve: ${JSON.stringify(dynamicImport[0])}; import that module statically (import { x } from 'node:...') in the source`);
+  process.exit(1);
+}
 // ASCII, so the loader reads it as one-byte text; esbuild escapes strings but not regular expressions.
 const nonAscii = readFileSync(join(app, 'dist/keelson-cli.cjs'), 'utf8').match(/.{0,40}[^\x00-\x7f].{0,10}/);
 if (nonAscii) console.warn(`bundle: dist/keelson-cli.cjs is not ASCII (${JSON.stringify(nonAscii[0])}); write the character as \\u escape in the source (the CLI still loads, decoding UTF-8)`);

@@ -38,6 +38,7 @@ if (cachePath) {
     cachedData = undefined;
   }
 }
+// The bundle holds no import() (tools/bundle.mjs refuses one): a vm.Script serves it only with an experimental flag.
 const script = new Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
 if (cachePath && (!cachedData || script.cachedDataRejected)) {
   // After the run, so the functions it compiled lazily are in the cache too. Best effort: a read-only home is no error.

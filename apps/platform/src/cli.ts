@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { version as VERSION } from '../package.json';
 import { registerLifecycleCommands } from './lifecycle/commands';
@@ -112,7 +112,7 @@ export function buildCli(): Command {
         // The bundle is this file when run as the built CLI; it is searched for SSH client calls.
         const report = verifyPlatform(spec, { chartsDir: join(outDir, spec.config.gitops.path), infraDir: join(outDir, 'infra-out') }, __filename.endsWith('.cjs') ? __filename : undefined);
         if (opts.html) {
-          const [{ renderHtmlReport }, { writeFileSync }] = await Promise.all([import('@keelson/verify'), import('node:fs')]);
+          const { renderHtmlReport } = await import('@keelson/verify');
           writeFileSync(resolve(opts.html), renderHtmlReport(report));
         }
         process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
@@ -176,11 +176,9 @@ export function buildCli(): Command {
           onProgress: (line) => process.stderr.write(`rehearse: ${line}\n`),
         });
         if (opts.json) {
-          const { writeFileSync } = await import('node:fs');
           writeFileSync(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
         }
         if (opts.html) {
-          const { writeFileSync } = await import('node:fs');
           writeFileSync(resolve(opts.html), renderRehearsalHtml(report));
           process.stderr.write(`rehearse: wrote the HTML report to ${resolve(opts.html)}\n`);
         }

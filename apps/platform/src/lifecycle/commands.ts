@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import type { PlatformSpec } from '@keelson/platform-spec';
 import type { LifecycleOptions } from './options';
 import type { ProgressRenderer } from './steps';
@@ -67,7 +68,6 @@ async function optionsFrom(opts: LifecycleCliOptions, deps: LifecycleCliDeps): P
 }
 
 async function ask(question: string): Promise<string> {
-  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     return await rl.question(question);
