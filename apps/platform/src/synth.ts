@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { lstatSync, readlinkSync } from 'node:fs';
 import { lockOutput, lockWaitSecondsFrom, recoverTrees, renderCharts, writeTreesAtomically, type RenderedFile } from '@keelson/cluster-kit';
-import { prepareText, renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
+import { renderNodeConfigs, type NodeIgnition } from '@keelson/ignition';
 import { loadPlatformSpec, SHIPPED_CLUSTER_IDS, type NodeProvider, type PlatformDeclarations, type PlatformSpec } from '@keelson/platform-spec';
 import { PLATFORM_APPS } from './apps';
 import { CLUSTER_RECORD_FILE, readClusterRecord, type ClusterRecord } from './lifecycle/cluster-record';
@@ -183,9 +183,8 @@ interface Checked {
 async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, provider, step, clusterRecord }: Checked): Promise<SynthResult> {
   const platform = composePlatform(spec, { backupBucket: provider.backupBucket(spec), volumeDevicePathFilter: provider.volumeDevicePathFilter(spec), apps: PLATFORM_APPS });
   // The Argo CD install, read once and checked by its digest before anything is written (the secrets bundle included);
-  // carried in the first controller's secret part. Its gzip runs on libuv's thread pool, on the other core, while the charts render.
+  // carried in the first controller's secret part.
   const bootstrap = carryPinnedManifests(platform.bootstrap, { ...process.env, ...options.env });
-  const carried = Promise.all(bootstrap.map((s) => ('contents' in s && s.contents !== undefined ? prepareText(s.contents) : undefined)));
   const files = renderCharts(platform.app);
   // The PKI library is loaded only here: it is the heaviest dependency of synth.
   const { openSecretsBundle } = await import('@keelson/etcd-tls');
@@ -198,7 +197,6 @@ async function synthLocked(options: SynthOptions, { spec, kubernetesSysext, prov
   const credentials = provider.credentialsFromEnv(options.env ?? process.env);
   const signedAt = new Date(new Date(options.now ?? Date.now()).toISOString().slice(0, 10));
   const signing = credentials ? { credentials, now: signedAt } : undefined;
-  await carried;
   const nodes = renderNodeConfigs({
     spec,
     secrets: bundle,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzipSync, gzip as gzipCallback, gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Config, Directory, Dropin, File, Link, NodeGroup, NodeUser, Resource, Unit } from './generated/ignition-v3_3';
 
 /**
@@ -685,22 +684,6 @@ function encodeTextUncached(text: string): Resource {
   return shortestEncoding(bytes, gzip(bytes));
 }
 
-/**
- * Encodes `text` in the background, its gzip in libuv's thread pool, so that
- * the node configs built later find it encoded: synth starts it for the
- * Argo CD install (~2 MB) before rendering the charts, on the other core.
- * The result is the one {@link encodeText} would build.
- */
-export async function prepareText(text: string): Promise<void> {
-  if (encoded.has(text)) return;
-  const bytes = Buffer.from(text, 'utf8');
-  // One output chunk larger than the input: zlib then deflates in one job on
-  // the pool; with its 16 KiB default it would wait for this thread between chunks.
-  const zipped = await promisify(gzipCallback)(bytes, { level: gzipLevel(bytes), chunkSize: bytes.length + 64 * 1024 });
-  zipped[9] = 3;
-  if (!encoded.has(text)) remember(text, shortestEncoding(bytes, zipped));
-}
-
 /** Of the three `data:` URLs of `bytes` (percent, base64, gzip + base64), the shortest; ties keep that order. */
 function shortestEncoding(bytes: Buffer, zipped: Buffer): Resource {
   // Compare the three lengths first and build only the winner: a large text
@@ -741,12 +724,10 @@ const base64Length = (n: number) => 4 * Math.ceil(n / 3);
  * install: 105 ms against 13 ms) and the file lives in the secret part.
  */
 function gzip(bytes: Buffer): Buffer {
-  const out = gzipSync(bytes, { level: gzipLevel(bytes) });
+  const out = gzipSync(bytes, { level: bytes.length > 64 * 1024 ? 6 : 9 });
   out[9] = 3;
   return out;
 }
-
-const gzipLevel = (bytes: Buffer) => (bytes.length > 64 * 1024 ? 6 : 9);
 
 /** RFC 3986 percent-encoding of every byte except the unreserved characters. */
 function percentEncode(bytes: Buffer): string {

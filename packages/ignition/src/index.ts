@@ -1,4 +1,4 @@
-export { IgnitionConfig, IgnitionConfigError, IGNITION_SPEC_VERSION, SYSTEMD_UNIT_SUFFIXES, ignitionHash, decodeInlineContents, prepareText } from './builder';
+export { IgnitionConfig, IgnitionConfigError, IGNITION_SPEC_VERSION, SYSTEMD_UNIT_SUFFIXES, ignitionHash, decodeInlineContents } from './builder';
 export type {
   IgnitionHash,
   InlineContents,
