@@ -1,25 +1,13 @@
 // Synth carries Argo CD's install into the first controller's secret part
 // (issue 20, item 5): read once through @keelson/upstream's resolver, checked
 // by its digest, refused with both digests when it differs.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARGOCD_RELEASE } from '@keelson/gitops-argocd';
 import { decodeInlineContents } from '@keelson/ignition';
+import { changed, changedSha, installBytes, stagedWith } from './test-carry';
 import { keelson, keelsonWithEnv, tempDir } from './test-helpers';
 
-const manifestsDir = process.env.KEELSON_MANIFESTS_DIR as string;
-const relInstall = join('argoproj/argo-cd', ARGOCD_RELEASE.version, ARGOCD_RELEASE.installPath);
-const installBytes = readFileSync(join(manifestsDir, relInstall));
-/** A KEELSON_MANIFESTS_DIR holding only the install, `change`d; an empty cache so nothing else is found. */
-function stagedWith(change: (text: Buffer) => Buffer) {
-  const dir = tempDir('keelson-manifests-');
-  mkdirSync(join(dir, relInstall, '..'), { recursive: true });
-  writeFileSync(join(dir, relInstall), change(installBytes));
-  return { KEELSON_MANIFESTS_DIR: dir, KEELSON_CACHE_DIR: tempDir('keelson-cache-'), KEELSON_OFFLINE: '1' };
-}
-const changed = Buffer.concat([installBytes, Buffer.from('# changed\n')]);
-const changedSha = createHash('sha256').update(changed).digest('hex');
 
 describe('keelson synth and the carried install', () => {
   it('puts the checked install into keelson-controller-1\'s secret part only, gzip-compressed', () => {

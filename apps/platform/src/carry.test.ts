@@ -1,17 +1,13 @@
 // Synth carries Argo CD's install into the first controller's secret part
 // (issue 20, item 5): read once through @keelson/upstream's resolver, checked
 // by its digest, refused with both digests when it differs.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARGOCD_RELEASE } from '@keelson/gitops-argocd';
 import type { BootstrapStep } from '@keelson/platform-spec';
 import { carryPinnedManifests } from './carry';
+import { changed, changedSha, installBytes, manifestsDir, relInstall, stagedWith } from './test-carry';
 import { tempDir } from './test-helpers';
 
-const manifestsDir = process.env.KEELSON_MANIFESTS_DIR as string;
-const relInstall = join('argoproj/argo-cd', ARGOCD_RELEASE.version, ARGOCD_RELEASE.installPath);
-const installBytes = readFileSync(join(manifestsDir, relInstall));
 const step: BootstrapStep = {
   name: 'argocd-install',
   url: ARGOCD_RELEASE.installUrl,
@@ -19,15 +15,6 @@ const step: BootstrapStep = {
   sha256: ARGOCD_RELEASE.installSha256,
   gitSource: { repoURL: ARGOCD_RELEASE.repoURL, revision: ARGOCD_RELEASE.version, path: ARGOCD_RELEASE.installPath },
 };
-/** A KEELSON_MANIFESTS_DIR holding only the install, `change`d; an empty cache so nothing else is found. */
-function stagedWith(change: (text: Buffer) => Buffer) {
-  const dir = tempDir('keelson-manifests-');
-  mkdirSync(join(dir, relInstall, '..'), { recursive: true });
-  writeFileSync(join(dir, relInstall), change(installBytes));
-  return { KEELSON_MANIFESTS_DIR: dir, KEELSON_CACHE_DIR: tempDir('keelson-cache-'), KEELSON_OFFLINE: '1' };
-}
-const changed = Buffer.concat([installBytes, Buffer.from('# changed\n')]);
-const changedSha = createHash('sha256').update(changed).digest('hex');
 
 describe('carryPinnedManifests', () => {
   it('reads the pinned file from KEELSON_MANIFESTS_DIR and carries it with its digest; other steps pass through', () => {
