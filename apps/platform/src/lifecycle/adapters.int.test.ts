@@ -1,21 +1,8 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectlArgs, kubectlRunner } from './cluster';
+import { fakeBinary, tmp } from './test-binaries';
 import { CommandTerraform, TerraformError, terraformArgs } from './terraform';
-
-const tmp = () => mkdtempSync(join(tmpdir(), 'keelson-adapters-'));
-
-/** A stand-in binary that prints its argv and working folder, and fails when told. */
-function fakeBinary(dir: string, name: string): string {
-  const path = join(dir, name);
-  writeFileSync(
-    path,
-    ['#!/bin/sh', 'echo "cwd=$(pwd)"', 'echo "args=$*"', 'if [ "$2" = "destroy" ]; then echo "Error: BucketNotEmpty" >&2; echo "  the bucket holds objects" >&2; exit 1; fi', 'if [ "$3" = "-json" ]; then echo \'{"secret":"x"}\'; fi', ''].join('\n'),
-  );
-  chmodSync(path, 0o755);
-  return path;
-}
 
 describe('CommandTerraform (the real Terraform adapter)', () => {
   it('runs the binary in --out with -chdir=infra-out and appends its output to a 0600 log, JSON output excepted', async () => {
