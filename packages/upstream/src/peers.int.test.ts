@@ -1,19 +1,11 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPeers, PeerBuildError } from './build';
 import { diagnose, formatDoctorReport } from './doctor';
 import { PEER_GROUPS, requirePeer, type PeerName } from './peers';
 import { probeVersion } from './probe';
-
-/** A stand-in program that prints `text` for any arguments. */
-function fakeBinary(dir: string, name: string, text: string): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/sh\necho '${text}'\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
+import { fakeBinary } from './test-binaries';
 
 describe('version probes', () => {
 

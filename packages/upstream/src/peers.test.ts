@@ -1,20 +1,12 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildPeers, recipeHash } from './build';
 import { locatePeer, PEER_GROUPS, peerEntry, peerOverrideVariable, peersDir, PeerMissingError, requirePeer } from './peers';
 import { firstVersion, mentionsVersion } from './probe';
+import { fakeBinary } from './test-binaries';
 
 const recipes = resolve(__dirname, '..', 'go');
-
-/** A stand-in program that prints `text` for any arguments. */
-function fakeBinary(dir: string, name: string, text: string): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/sh\necho '${text}'\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
 
 describe('the peer manifest', () => {
   it('pins what production runs: helm v4.3.2, Kubernetes v1.36.3, etcd v3.6.8; and kwok v0.8.0', () => {
