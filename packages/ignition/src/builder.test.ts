@@ -109,6 +109,37 @@ describe('IgnitionConfig output', () => {
     expect(file?.contents).toEqual({ source: 'https://example.com/k.raw', verification: { hash: SHA256 } });
   });
 
+  it('adds another config\'s content as the same calls would, without its merges', () => {
+    const publicSteps: Array<(c: IgnitionConfig) => void> = [
+      (c) => c.addFile({ path: '/etc/b', contents: { text: 'b'.repeat(300) } }),
+      (c) => c.addDirectory({ path: '/opt/keelson', mode: 0o700 }),
+      (c) => c.addLink({ path: '/etc/c', target: '/etc/b' }),
+      (c) => c.addUnit({ name: 'sshd.service', mask: true }),
+      (c) => c.addDropin('containerd.service', { name: '20-b.conf', contents: '[Service]\nLimitNOFILE=1048576\n' }),
+    ];
+    const secretSteps: Array<(c: IgnitionConfig) => void> = [
+      (c) => c.addFile({ path: '/etc/keelson/key.pem', mode: 0o600, user: 0, contents: { text: 'not a key' } }),
+      (c) => c.addUnit({ name: 'containerd.service', enabled: true, dropins: [{ name: '10-a.conf', contents: '[Service]\nEnvironment=A=1\n' }] }),
+    ];
+    const publicPart = new IgnitionConfig();
+    publicSteps.forEach((step) => step(publicPart));
+    const secretPart = new IgnitionConfig();
+    secretSteps.forEach((step) => step(secretPart));
+    publicPart.mergeConfig({ source: 'https://example.com/secret.ign', hash: SHA512 });
+    const direct = new IgnitionConfig();
+    [...publicSteps, ...secretSteps].forEach((step) => step(direct));
+
+    const combined = new IgnitionConfig().addContentOf(publicPart).addContentOf(secretPart);
+    expect(combined.render()).toBe(direct.render());
+    expect(combined.toJSON().ignition.config).toBeUndefined();
+    // The sources are unchanged, and a conflict between them is refused as a direct call is.
+    expect(secretPart.toJSON().storage?.files?.map((f) => f.path)).toEqual(['/etc/keelson/key.pem']);
+    const clash = new IgnitionConfig().addFile({ path: '/etc/b', contents: { text: 'other' } });
+    expect(() => clash.addContentOf(publicPart)).toThrow(/storage\.files\[\]\.path "\/etc\/b" is already used by storage\.files\[\]; add it once/);
+    expect(() => new IgnitionConfig().addContentOf(secretPart).addContentOf(secretPart)).toThrow(/"\/etc\/keelson\/key\.pem" is already used/);
+    expect(() => publicPart.addContentOf(publicPart)).toThrow(/cannot add its own content again/);
+  });
+
   it('returns copies from toJSON, so changing them does not change the config', () => {
     const config = new IgnitionConfig().addFile({ path: '/etc/x', contents: { text: 'x' } });
     const before = config.render();

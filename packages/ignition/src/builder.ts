@@ -202,6 +202,8 @@ export class IgnitionConfig {
   private readonly units = new Map<string, UnitEntry>();
   private readonly merges: Resource[] = [];
   private replacement?: Resource;
+  /** Each successful content call (file, directory, link, unit, drop-in), to repeat on another config: {@link addContentOf}. */
+  private readonly contentCalls: Array<(into: IgnitionConfig) => void> = [];
 
   /**
    * Writes a regular file.
@@ -220,6 +222,7 @@ export class IgnitionConfig {
       ...(props.overwrite !== undefined ? { overwrite: props.overwrite } : {}),
       contents,
     });
+    this.contentCalls.push((into) => into.addFile(props));
     return this;
   }
 
@@ -238,6 +241,7 @@ export class IgnitionConfig {
       ...owners(field, path, props),
       ...(props.overwrite !== undefined ? { overwrite: props.overwrite } : {}),
     });
+    this.contentCalls.push((into) => into.addDirectory(props));
     return this;
   }
 
@@ -264,6 +268,7 @@ export class IgnitionConfig {
       ...owners(field, path, props),
       ...(props.overwrite !== undefined ? { overwrite: props.overwrite } : {}),
     });
+    this.contentCalls.push((into) => into.addLink(props));
     return this;
   }
 
@@ -297,6 +302,7 @@ export class IgnitionConfig {
       for (const dropin of props.dropins ?? []) addDropinTo(entry, dropin);
     }
     this.units.set(name, entry);
+    this.contentCalls.push((into) => into.addUnit(props));
     return this;
   }
 
@@ -313,6 +319,23 @@ export class IgnitionConfig {
     }
     addDropinTo(entry, dropin);
     this.units.set(name, entry);
+    this.contentCalls.push((into) => into.addDropin(unit, dropin));
+    return this;
+  }
+
+  /**
+   * Adds everything `other` holds (its files, directories, links, units and drop-ins) by repeating
+   * its calls here, in their order, with the same checks: the result is what making those calls on
+   * this config would give, conflicts refused the same way. `other`'s `mergeConfig` and
+   * `replaceConfig` are not copied. Texts already encoded are not compressed again.
+   *
+   * This is how one config that holds two others' content (a node's public part and its secret
+   * part) is made without building that content twice. Pass props that are not changed afterwards:
+   * the calls are repeated with the objects they were given.
+   */
+  public addContentOf(other: IgnitionConfig): this {
+    if (other === this) throw new IgnitionConfigError('addContentOf: a config cannot add its own content again; every path and unit would be added twice');
+    for (const call of other.contentCalls) call(this);
     return this;
   }
 
@@ -365,6 +388,31 @@ export class IgnitionConfig {
    * @see https://coreos.github.io/ignition/configuration-v3_3/
    */
   public toJSON(): Config {
+    // A deep copy: callers may change what they get without changing this config.
+    return structuredClone(this.assemble());
+  }
+
+  /**
+   * The config as compact JSON (no whitespace), the same bytes for the same content.
+   * @throws IgnitionConfigError when `maxBytes` is given and the config is larger
+   */
+  public render(options: RenderOptions = {}): string {
+    const json = JSON.stringify(this.assemble());
+    const { maxBytes } = options;
+    if (maxBytes !== undefined) {
+      const size = Buffer.byteLength(json, 'utf8');
+      if (size > maxBytes) {
+        throw new IgnitionConfigError(
+          `the rendered Ignition config is ${size} bytes, over the limit of ${maxBytes} bytes (${formatKiB(maxBytes)}); ` +
+            'move files and units into a second config fetched at first boot with mergeConfig({ source, hash }) and keep only that pointer here',
+        );
+      }
+    }
+    return json;
+  }
+
+  /** The spec object of {@link toJSON}, sharing this config's entries (not copied: {@link render} only reads it). */
+  private assemble(): Config {
     const config: Config = { ignition: { version: IGNITION_SPEC_VERSION } };
     if (this.merges.length > 0 || this.replacement) {
       config.ignition.config = {
@@ -392,27 +440,7 @@ export class IgnitionConfig {
         `storage.${conflict.kind}[].path "${conflict.path}" is where Ignition writes ${conflict.writes}; configure the unit with addUnit/addDropin only, or move the ${conflict.kind === 'directories' ? 'directory' : conflict.kind.slice(0, -1)}`,
       );
     }
-    // A deep copy: callers may change what they get without changing this config.
-    return structuredClone(config);
-  }
-
-  /**
-   * The config as compact JSON (no whitespace), the same bytes for the same content.
-   * @throws IgnitionConfigError when `maxBytes` is given and the config is larger
-   */
-  public render(options: RenderOptions = {}): string {
-    const json = JSON.stringify(this.toJSON());
-    const { maxBytes } = options;
-    if (maxBytes !== undefined) {
-      const size = Buffer.byteLength(json, 'utf8');
-      if (size > maxBytes) {
-        throw new IgnitionConfigError(
-          `the rendered Ignition config is ${size} bytes, over the limit of ${maxBytes} bytes (${formatKiB(maxBytes)}); ` +
-            'move files and units into a second config fetched at first boot with mergeConfig({ source, hash }) and keep only that pointer here',
-        );
-      }
-    }
-    return json;
+    return config;
   }
 
   /** Records `path` for `kind`, refusing duplicates and entries nested under a file or link. */

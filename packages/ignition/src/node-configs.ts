@@ -325,15 +325,13 @@ function renderNode(props: NodeConfigsProps, node: NodeSpec): NodeIgnition {
   const secret = new IgnitionConfig();
   addPublicContent(publicPart, props, node);
   addSecretContent(secret, props, node);
+  // Both parts' content in one config, their checks repeated (a path in both is refused), built once.
+  const full = new IgnitionConfig().addContentOf(publicPart).addContentOf(secret);
 
   const secretPart = secret.render();
   const secretPartHash = ignitionHash(secretPart);
   publicPart.mergeConfig({ source: props.secretPartUrl(node), hash: secretPartHash });
   const pointer = publicPart.render({ maxBytes: props.userDataLimitBytes });
-
-  const full = new IgnitionConfig();
-  addPublicContent(full, props, node);
-  addSecretContent(full, props, node);
   return { node, pointer, secretPart, secretPartHash, full: full.render() };
 }
 

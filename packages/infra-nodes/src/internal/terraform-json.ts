@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
-import { App, LocalBackend, S3Backend, TerraformStack } from 'cdktf';
+import { App, DefaultTokenResolver, LocalBackend, S3Backend, StringConcat, TerraformElement, TerraformStack, Token, Tokenization } from 'cdktf';
+import { deepMerge } from 'cdktf/lib/util';
 
 /**
  * A fresh cdktf app and stack that are rendered in memory.
@@ -25,7 +26,79 @@ export function newStack(id: string): TerraformStack {
 export function renderStack(stack: TerraformStack): string {
   // What app.synth() checks too (a provider for every resource, backend shape).
   stack.runAllValidations();
-  return `${JSON.stringify(canonical(stack.toTerraform()), null, 2)}\n`;
+  return `${JSON.stringify(canonical(stackJson(stack)), null, 2)}\n`;
+}
+
+/**
+ * `stack.toTerraform()` without its `//` metadata, in a fifth of the time at
+ * 60 nodes (issue 25). cdktf resolves every value of every element through
+ * its token resolver (a new context per value), then the whole merged tree
+ * a second time; a value that holds no token resolves to itself. This merges
+ * the elements as `toTerraform()` does and hands cdktf's resolver only the
+ * values that hold a token, whole (a string, a list, a map, an object that
+ * resolves); everything else is kept as it is. The tests prove the result
+ * equal to `stack.toTerraform()` for both clouds' stacks.
+ *
+ * @see node_modules/cdktf/lib/terraform-stack.js (`toTerraform`)
+ * @see node_modules/cdktf/lib/tokens/private/resolve.js
+ */
+export function stackJson(stack: TerraformStack): Record<string, unknown> {
+  // The overrides of stack.addOverride (private in cdktf's types; the tests catch a change).
+  const overrides = (stack as unknown as { rawOverrides?: unknown }).rawOverrides;
+  if (overrides === null || typeof overrides !== 'object') return withoutMetadata(stack.toTerraform());
+  const tf: Record<string, unknown> = {};
+  for (const element of terraformElements(stack)) deepMerge(tf, resolveTokens(stack, element.toTerraform()));
+  deepMerge(tf, resolveTokens(stack, overrides));
+  return tf;
+}
+
+function withoutMetadata(tf: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...tf };
+  delete rest['//'];
+  return rest;
+}
+
+/** The stack's elements in cdktf's order: depth first, not into nested stacks. */
+function terraformElements(scope: { node: { children: readonly unknown[] } }, into: TerraformElement[] = []): TerraformElement[] {
+  if (TerraformElement.isTerraformElement(scope)) into.push(scope);
+  for (const child of scope.node.children) {
+    if (TerraformStack.isStack(child)) continue;
+    terraformElements(child as { node: { children: readonly unknown[] } }, into);
+  }
+  return into;
+}
+
+/** cdktf's pattern of a number token inside a string (encoding.js NUMBER_TOKEN_REGEX). */
+const NUMBER_IN_STRING = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/;
+const STRING_TOKEN_MARK = 'TfToken[';
+
+/** Whether cdktf's resolver could change this string: a string, list or map token, or a number token in it. */
+const stringMayHoldToken = (s: string) => s.includes(STRING_TOKEN_MARK) || NUMBER_IN_STRING.test(s);
+
+/** What cdktf's stack does with a value: its `_tokens.resolve(stack, value)`. */
+const RESOLVER = new DefaultTokenResolver(new StringConcat());
+const cdktfResolve = (stack: TerraformStack, value: unknown): unknown => Tokenization.resolve(value, { scope: stack, resolver: RESOLVER, preparing: false });
+
+/** `value` with its tokens resolved as cdktf's `resolve` does, undefined members dropped. */
+function resolveTokens(stack: TerraformStack, value: unknown): unknown {
+  if (value === undefined || value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return stringMayHoldToken(value) ? cdktfResolve(stack, value) : value;
+  if (typeof value === 'number') return Token.isUnresolved(value) || value === Token.NUMBER_MAP_TOKEN_VALUE ? cdktfResolve(stack, value) : value;
+  if (Array.isArray(value)) {
+    if (value.some((x) => (typeof x === 'string' && stringMayHoldToken(x)) || (typeof x === 'number' && Token.isUnresolved(x)))) return cdktfResolve(stack, value);
+    return value.map((x) => resolveTokens(stack, x)).filter((x) => x !== undefined);
+  }
+  const proto: unknown = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  // Tokens, constructs, dates, functions: cdktf's own rules (and its errors).
+  if ((proto !== Object.prototype && proto !== null) || Tokenization.isResolvable(value)) return cdktfResolve(stack, value);
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.some(([key]) => stringMayHoldToken(key))) return cdktfResolve(stack, value);
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of entries) {
+    const resolved = resolveTokens(stack, v);
+    if (resolved !== undefined) out[key] = resolved;
+  }
+  return out;
 }
 
 /** Sorts object keys by code unit (never by locale) and drops `//` comments. */
