@@ -717,7 +717,11 @@ function shortestEncoding(bytes: Buffer, zipped: Buffer): Resource {
   // Compare the three lengths first and build only the winner: a large text
   // (the Argo CD install, ~2 MB) would otherwise be percent-encoded and
   // base64-encoded for nothing.
-  const lengths = [PLAIN_PREFIX.length + percentEncodedLength(bytes), BASE64_PREFIX.length + base64Length(bytes.length), BASE64_PREFIX.length + base64Length(zipped.length)];
+  // Percent-encoding is counted only until it has lost (ties go to it): for the Argo CD install that
+  // is the first tenth of its bytes.
+  const base64 = BASE64_PREFIX.length + base64Length(bytes.length);
+  const gzipped = BASE64_PREFIX.length + base64Length(zipped.length);
+  const lengths = [PLAIN_PREFIX.length + percentEncodedLength(bytes, Math.min(base64, gzipped) - PLAIN_PREFIX.length), base64, gzipped];
   let best = 0;
   for (let i = 1; i < lengths.length; i++) if (lengths[i] < lengths[best]) best = i;
   if (best === 0) return { source: `${PLAIN_PREFIX}${percentEncode(bytes)}` };
@@ -734,10 +738,10 @@ const UNRESERVED = (() => {
   return table;
 })();
 
-/** The length of {@link percentEncode}'s result, without building it. */
-function percentEncodedLength(bytes: Buffer): number {
+/** The length of {@link percentEncode}'s result, without building it; once it passes `limit`, some length above it. */
+function percentEncodedLength(bytes: Buffer, limit = Number.POSITIVE_INFINITY): number {
   let n = 0;
-  for (let i = 0; i < bytes.length; i++) n += UNRESERVED[bytes[i]] === 1 ? 1 : 3;
+  for (let i = 0; i < bytes.length && n <= limit; i++) n += UNRESERVED[bytes[i]] === 1 ? 1 : 3;
   return n;
 }
 

@@ -106,6 +106,19 @@ const portsText = (ports: readonly [number, number]) => (ports[0] === ports[1] ?
  * @see https://manpages.debian.org/bookworm/libnftables1/libnftables-json.5.en.html
  */
 export function renderHostFirewall(model: HostFirewallModel): string {
+  // Nodes of one role share their model: write each ruleset once per process.
+  const key = JSON.stringify(model);
+  const known = rulesets.get(key);
+  if (known !== undefined) return known;
+  const text = renderHostFirewallUncached(model);
+  if (rulesets.size >= 256) rulesets.clear();
+  rulesets.set(key, text);
+  return text;
+}
+
+const rulesets = new Map<string, string>();
+
+function renderHostFirewallUncached(model: HostFirewallModel): string {
   const { family, table, chain, controllersSet } = HOST_FIREWALL;
   const ref = { family, table };
   const tableRef = { family, name: table };

@@ -126,27 +126,34 @@ export function validateKubeadmConfig(text: string): string[] {
 }
 
 /** Renders kubeadm documents as one YAML stream, validating each first. */
-export function renderKubeadmConfig(docs: ReadonlyArray<InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration>): string {
-  // The controllers of a render share their ClusterConfiguration: check and write it once.
-  const key = JSON.stringify(docs);
-  const known = kubeadmTexts.get(key);
-  if (known !== undefined) return known;
-  const text = renderKubeadmConfigUncached(docs);
-  if (kubeadmTexts.size >= 256) kubeadmTexts.clear();
-  kubeadmTexts.set(key, text);
-  return text;
-}
-
-const kubeadmTexts = new Map<string, string>();
-
-function renderKubeadmConfigUncached(docs: ReadonlyArray<InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration>): string {
-  const problems = docs.flatMap((d) => {
-    const r = SCHEMAS[d.kind].safeParse(d);
-    return r.success ? [] : r.error.issues.map((issue) => `${d.kind}.${issue.path.join('.')}: ${issue.message}`);
-  });
+export function renderKubeadmConfig(docs: ReadonlyArray<KubeadmDocument>): string {
+  const rendered = docs.map(kubeadmDocument);
+  const problems = rendered.flatMap((r) => r.problems);
   if (problems.length > 0) throw new Error(`kubeadm config: ${problems.join('; ')}`);
-  return docs.map((d) => YAML.stringify(d, { aliasDuplicateObjects: false, lineWidth: 0 })).join('---\n');
+  return rendered.map((r) => r.text).join('---\n');
 }
+
+type KubeadmDocument = InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration;
+
+/**
+ * One document checked and written once per process: the controllers share
+ * their ClusterConfiguration and every node its KubeletConfiguration, so at
+ * 60 nodes only each node's own JoinConfiguration is new.
+ */
+function kubeadmDocument(doc: KubeadmDocument): { readonly text: string; readonly problems: readonly string[] } {
+  const key = JSON.stringify(doc);
+  const known = kubeadmDocuments.get(key);
+  if (known !== undefined) return known;
+  const r = SCHEMAS[doc.kind].safeParse(doc);
+  const result = r.success
+    ? { text: YAML.stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 }), problems: [] }
+    : { text: '', problems: r.error.issues.map((issue) => `${doc.kind}.${issue.path.join('.')}: ${issue.message}`) };
+  if (kubeadmDocuments.size >= 1024) kubeadmDocuments.clear();
+  kubeadmDocuments.set(key, result);
+  return result;
+}
+
+const kubeadmDocuments = new Map<string, { readonly text: string; readonly problems: readonly string[] }>();
 
 /**
  * The hash `kubeadm join` pins the cluster CA with: sha256 of the CA's
