@@ -1,4 +1,4 @@
-// Fixtures of the carried-install tests (carry.test.ts in-process, carry.int.test.ts through the CLI):
+// Fixtures of the carried-install tests (carry.test.ts through synth(), carry-cli.test.ts through the CLI):
 // the pinned Argo CD install from KEELSON_MANIFESTS_DIR, and a copy of it changed by one line.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Helpers for the app's tests: run the built CLI, snapshot a folder's bytes.
+// Helpers for the app's tests: run the built CLI, snapshot a folder's bytes (runCli in test-cli.ts runs it in-process).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -25,12 +25,17 @@ export function keelson(...args: string[]): CliRun {
 
 /** {@link keelson} with extra environment variables. */
 export function keelsonWithEnv(env: Record<string, string>, ...args: string[]): CliRun {
-  // Keep tests off the repository's own secrets bundle: a synth into a scratch
-  // folder keeps its bundle there too.
-  const out = args.indexOf('--out');
-  if (args[0] === 'synth' && out >= 0 && !args.includes('--secrets')) args = [...args, '--secrets', join(args[out + 1], 'secrets', 'keelson')];
-  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [cliPath, ...withScratchSecrets(args)], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Keeps tests off the repository's own secrets bundle: a synth into a scratch
+ * folder (--out without --secrets) keeps its bundle there too.
+ */
+export function withScratchSecrets(args: readonly string[]): string[] {
+  const out = args.indexOf('--out');
+  return args[0] === 'synth' && out >= 0 && !args.includes('--secrets') ? [...args, '--secrets', join(args[out + 1], 'secrets', 'keelson')] : [...args];
 }
 
 export const tempDir = (prefix = 'keelson-app-') => mkdtempSync(join(tmpdir(), prefix));

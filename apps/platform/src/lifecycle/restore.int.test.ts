@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectlRunner } from './cluster';
 import { KubectlRestoreCluster, restoreKubectlArgs } from './restore';
-import { keelson, tempDir } from '../test-helpers';
+import { tempDir } from '../test-helpers';
 
 describe('keelson restore', () => {
   it('talks to Velero through kubectl with the exact argv, the Restore on stdin', async () => {
@@ -26,12 +26,5 @@ describe('keelson restore', () => {
     ]);
     // The only stdin was the Restore, never in argv.
     expect(readFileSync(join(dir, 'stdin'), 'utf8')).toBe('{"kind":"Restore","metadata":{"name":"r1"}}');
-  });
-
-  it('refuses contradictory options through the CLI, exit 2', () => {
-    const both = keelson('restore', '--namespace', 'website', '--all');
-    expect(both.status).toBe(2);
-    expect(both.stderr).toMatch(/give --namespace or --all, not both/);
-    expect(keelson('restore', '--into', 'x').stderr).toMatch(/--into needs --namespace/);
   });
 });

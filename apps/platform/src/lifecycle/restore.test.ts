@@ -1,5 +1,6 @@
 import { validateManifest } from '@keelson/k8s-schemas';
 import type { BackupObject } from '@keelson/backups-velero';
+import { runCli } from '../test-cli';
 import { restore, type RestoreCluster } from './restore';
 
 const backup = (name: string, phase: string, completed: string, schedule?: string): BackupObject => ({
@@ -62,4 +63,13 @@ describe('keelson restore', () => {
     await expect(restore({ cluster: fakeVelero(backups, 'Completed', 1e9).cluster, scope, print, timeoutMs: 5, now: () => (t += 10), pollMs: 0, sleep: async () => undefined })).rejects.toThrow(/is still waiting after the timeout; follow it with `kubectl -n velero describe restore/);
   });
 
+});
+
+describe('keelson restore (in-process CLI)', () => {
+  it('refuses contradictory options through the CLI, exit 2', async () => {
+    const both = await runCli(['restore', '--namespace', 'website', '--all']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/give --namespace or --all, not both/);
+    expect((await runCli(['restore', '--into', 'x'])).stderr).toMatch(/--into needs --namespace/);
+  });
 });

@@ -4,7 +4,8 @@ import YAML from 'yaml';
 import { decodeInlineContents, NODE_PATHS } from '@keelson/ignition';
 import { loadPlatformSpec } from '@keelson/platform-spec';
 import { formatReport, verifyPlatform } from '@keelson/verify';
-import { keelson, keelsonWithEnv, tempDir, treeDigest, defaultConfigPath } from '../test-helpers';
+import { runCli } from '../test-cli';
+import { tempDir, treeDigest, defaultConfigPath } from '../test-helpers';
 import { clusterRecordPath, readClusterRecord, recordClusterCreated, writeClusterRecord } from './cluster-record';
 
 jest.setTimeout(240_000);
@@ -16,8 +17,8 @@ const fileOf = (ign: Ign, path: string) => {
   const f = ign.storage.files.find((x) => x.path === path);
   return f ? (decodeInlineContents(f.contents)?.toString('utf8') ?? '') : undefined;
 };
-const synth = (out: string) => {
-  const run = keelson('synth', '--out', out);
+const synth = async (out: string) => {
+  const run = await runCli(['synth', '--out', out]);
   if (run.status !== 0) throw new Error(run.stderr);
   return run;
 };
@@ -49,10 +50,10 @@ describe('the record that the cluster exists', () => {
 
 describe('keelson synth states whether the render creates the cluster', () => {
   const out = tempDir();
-  let firstDeploy: ReturnType<typeof synth>;
+  let firstDeploy: Awaited<ReturnType<typeof synth>>;
   let firstReport: ReturnType<typeof verify>;
-  beforeAll(() => {
-    firstDeploy = synth(out);
+  beforeAll(async () => {
+    firstDeploy = await synth(out);
     firstReport = verify(out);
   });
   // Every check with its verdict and findings, the same for the first deploy's render and a joiners-only one.
@@ -65,9 +66,9 @@ describe('keelson synth states whether the render creates the cluster', () => {
     expect(fileOf(first, NODE_PATHS.bootstrapEnv)).toContain(': "${KEELSON_ACTION:=init}"');
   });
 
-  it('with a record (after the first deploy): no kubeadm-init.yaml anywhere, every node joins, a replaced keelson-controller-1 included, and verify passes', () => {
+  it('with a record (after the first deploy): no kubeadm-init.yaml anywhere, every node joins, a replaced keelson-controller-1 included, and verify passes', async () => {
     recordClusterCreated(join(out, 'infra-out'), spec, new Date('2026-12-01T10:00:00Z'));
-    const run = synth(out);
+    const run = await synth(out);
     expect(run.stdout).toContain('the cluster exists (created 2026-12-01T10:00:00.000Z, infra-out/cluster-created.json): every node joins');
     // Synth keeps the files of infra-out/ it does not render.
     expect(readClusterRecord(join(out, 'infra-out'), 'keelson')?.createdAt).toBe('2026-12-01T10:00:00.000Z');
@@ -110,10 +111,10 @@ describe('keelson synth states whether the render creates the cluster', () => {
     }
   });
 
-  it('refuses --restore-etcd while the record exists, naming the record and "keelson destroy", and writes nothing', () => {
+  it('refuses --restore-etcd while the record exists, naming the record and "keelson destroy", and writes nothing', async () => {
     recordClusterCreated(join(out, 'infra-out'), spec, new Date('2026-12-01T10:00:00Z'));
     const before = treeDigest(join(out, 'infra-out'));
-    const run = keelsonWithEnv({ SPACES_ACCESS_KEY_ID: 'AKIATEST', SPACES_SECRET_ACCESS_KEY: 'spaces-secret-test' }, 'synth', '--out', out, '--restore-etcd', 'etcd/20261125T081500Z.db');
+    const run = await runCli(['synth', '--out', out, '--restore-etcd', 'etcd/20261125T081500Z.db'], { env: { SPACES_ACCESS_KEY_ID: 'AKIATEST', SPACES_SECRET_ACCESS_KEY: 'spaces-secret-test' } });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain(
       `--restore-etcd etcd/20261125T081500Z.db: "keelson" exists (created 2026-12-01T10:00:00.000Z, recorded in ${join(out, 'infra-out', 'cluster-created.json')}); a restore creates a new cluster from the snapshot, and the nodes of an existing cluster only join it. Run "keelson destroy" first (it removes the record once the machines are gone), then synth with --restore-etcd again`,

@@ -1,10 +1,11 @@
 // Hostile configs cannot make synth touch what it does not own (issue 22, confinement).
 import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configWith, keelson, tempDir, treeDigest } from './test-helpers';
+import { runCli } from './test-cli';
+import { configWith, tempDir, treeDigest } from './test-helpers';
 
 describe('synth with a hostile gitops.path', () => {
-  it.each(['.', '..', '.git', 'secrets', 'infra-out'])('refuses gitops.path %j and leaves the whole tree (.git, secrets, earlier output) as it was', (path) => {
+  it.each(['.', '..', '.git', 'secrets', 'infra-out'])('refuses gitops.path %j and leaves the whole tree (.git, secrets, earlier output) as it was', async (path) => {
     const out = tempDir();
     mkdirSync(join(out, '.git'));
     writeFileSync(join(out, '.git/HEAD'), 'ref: refs/heads/main\n');
@@ -14,7 +15,7 @@ describe('synth with a hostile gitops.path', () => {
     writeFileSync(join(out, 'charts-out/earlier.yaml'), 'kind: Namespace\n');
     const config = configWith((c) => (c.gitops.path = path), tempDir());
     const before = treeDigest(out);
-    const run = keelson('synth', '--config', config, '--out', out, '--secrets', join(out, 'secrets/keelson'));
+    const run = await runCli(['synth', '--config', config, '--out', out, '--secrets', join(out, 'secrets/keelson')]);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/gitops\.path: (got ".*", not a valid value; use a relative folder of its own|names a folder synth does not own .*; got ".*")/);
     expect(treeDigest(out)).toEqual(before);
@@ -26,7 +27,7 @@ describe('synth with an output folder that is a symbolic link', () => {
     ['charts-out', 'charts-out', /gitops\.path charts-out: .*charts-out is a symbolic link to .*elsewhere; synth replaces .* whole and never follows a link out of .*: replace the link with a real folder/],
     ['infra-out', 'infra-out', /infra-out infra-out: .*infra-out is a symbolic link to .*elsewhere; synth replaces .* whole and never follows a link out of .*: replace the link with a real folder/],
     ['a folder on the way to gitops.path', 'deploy', /gitops\.path deploy\/charts: .*deploy is a symbolic link to .*elsewhere/],
-  ])('refuses %s linked outside the output, and leaves the link, what it points to and the output as they were', (_what, link, message) => {
+  ])('refuses %s linked outside the output, and leaves the link, what it points to and the output as they were', async (_what, link, message) => {
     const out = tempDir();
     const elsewhere = join(tempDir(), 'elsewhere');
     mkdirSync(elsewhere);
@@ -34,7 +35,7 @@ describe('synth with an output folder that is a symbolic link', () => {
     symlinkSync(elsewhere, join(out, link));
     const config = configWith((c) => link === 'deploy' && (c.gitops.path = 'deploy/charts'), tempDir());
     const before = { out: treeDigest(out), elsewhere: treeDigest(elsewhere) };
-    const run = keelson('synth', '--config', config, '--out', out, '--secrets', join(tempDir(), 'secrets'));
+    const run = await runCli(['synth', '--config', config, '--out', out, '--secrets', join(tempDir(), 'secrets')]);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(lstatSync(join(out, link)).isSymbolicLink()).toBe(true);

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { ARGOCD_RELEASE } from '@keelson/gitops-argocd';
 import { decodeInlineContents } from '@keelson/ignition';
 import { changed, changedSha, installBytes, stagedWith } from './test-carry';
-import { keelson, keelsonWithEnv, tempDir } from './test-helpers';
+import { runCli } from './test-cli';
+import { tempDir } from './test-helpers';
 
 
 describe('keelson synth and the carried install', () => {
-  it('puts the checked install into keelson-controller-1\'s secret part only, gzip-compressed', () => {
+  it('puts the checked install into keelson-controller-1\'s secret part only, gzip-compressed', async () => {
     const out = tempDir();
-    const r = keelson('synth', '--out', out);
+    const r = await runCli(['synth', '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     type Files = { storage: { files: Array<{ path: string; contents: { source?: string; compression?: string } }> } };
@@ -24,9 +25,9 @@ describe('keelson synth and the carried install', () => {
     expect(files('keelson-controller-2', '.ign').some((f) => f.path.endsWith('-argocd-install.yaml'))).toBe(false);
   });
 
-  it('refuses a changed install with a non-zero exit, before writing anything (no output, no secrets bundle)', () => {
+  it('refuses a changed install with a non-zero exit, before writing anything (no output, no secrets bundle)', async () => {
     const out = tempDir();
-    const r = keelsonWithEnv(stagedWith(() => changed), 'synth', '--out', out);
+    const r = await runCli(['synth', '--out', out], { env: stagedWith(() => changed) });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`manifests/ha/install.yaml differs (sha256 ${changedSha}, pinned ${ARGOCD_RELEASE.installSha256}); restore them from the tag`);
     for (const f of ['infra-out', 'charts-out', 'secrets']) expect(existsSync(join(out, f))).toBe(false);

@@ -4,14 +4,16 @@
 import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkBootFiles, readInfraOut } from '@keelson/verify';
-import { keelson, tempDir } from './test-helpers';
+import { runCli } from './test-cli';
+import { tempDir } from './test-helpers';
 
-const pristine = (() => {
+let pristine: string;
+beforeAll(async () => {
   const out = tempDir();
-  const r = keelson('synth', '--out', out);
+  const r = await runCli(['synth', '--out', out]);
   if (r.status !== 0) throw new Error(r.stderr);
-  return out;
-})();
+  pristine = out;
+});
 
 /** A copy of the synth output's infra-out after `change`, and what the check says of it. */
 function checked(change: (infra: string) => void = () => undefined) {

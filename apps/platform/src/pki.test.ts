@@ -1,13 +1,14 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pkiShow } from './pki';
-import { defaultConfigPath, keelson, tempDir, treeDigest } from './test-helpers';
+import { runCli } from './test-cli';
+import { defaultConfigPath, tempDir, treeDigest } from './test-helpers';
 
 describe('keelson pki', () => {
   const secrets = join(tempDir(), 'secrets', 'keelson');
 
-  it('show creates the bundle on first use and prints every certificate with subject, SANs, issuer, expiry and days left', () => {
-    const run = keelson('pki', 'show', '--secrets', secrets);
+  it('show creates the bundle on first use and prints every certificate with subject, SANs, issuer, expiry and days left', async () => {
+    const run = await runCli(['pki', 'show', '--secrets', secrets]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^created 36 files in .*secrets\/keelson \(mode 0600, folders 0700\)/);
@@ -18,8 +19,8 @@ describe('keelson pki', () => {
     expect(run.stdout).not.toMatch(/PRIVATE KEY/);
   });
 
-  it('show reuses the bundle the second time', () => {
-    const run = keelson('pki', 'show', '--secrets', secrets);
+  it('show reuses the bundle the second time', async () => {
+    const run = await runCli(['pki', 'show', '--secrets', secrets]);
     expect(run.status).toBe(0);
     expect(run.stdout).not.toMatch(/created/);
   });
@@ -31,30 +32,30 @@ describe('keelson pki', () => {
     expect(warnings[0]).toMatch(/WARNING: etcd\/members\/keelson-controller-1\/server expires in 1[45] days \(below 30\); run keelson pki rotate/);
   });
 
-  it('rotate reissues one member and says no node needs replacing', () => {
-    const run = keelson('pki', 'rotate', '--secrets', secrets, '--member', 'keelson-controller-3');
+  it('rotate reissues one member and says no node needs replacing', async () => {
+    const run = await runCli(['pki', 'rotate', '--secrets', secrets, '--member', 'keelson-controller-3']);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/reissued 2 certificates under the same CAs/);
     expect(run.stdout).toMatch(/etcd\/members\/keelson-controller-3\/peer\n/);
     expect(run.stdout).toMatch(/no node needs replacing/);
   });
 
-  it('refuses a bundle with mode 0644, saying how to fix it', () => {
+  it('refuses a bundle with mode 0644, saying how to fix it', async () => {
     chmodSync(join(secrets, 'etcd/members/keelson-controller-1/server.key'), 0o644);
-    const run = keelson('pki', 'show', '--secrets', secrets);
+    const run = await runCli(['pki', 'show', '--secrets', secrets]);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/etcd\/members\/keelson-controller-1\/server\.key \(0644\).*Fix: chmod -R go-rwx .*secrets\/keelson/);
   });
 
-  it('refuses a bundle whose Kubernetes CA was deleted: exit 2, the file and the fix, no stack trace, nothing written', () => {
+  it('refuses a bundle whose Kubernetes CA was deleted: exit 2, the file and the fix, no stack trace, nothing written', async () => {
     const dir = join(tempDir(), 'secrets', 'keelson');
-    expect(keelson('pki', 'show', '--secrets', dir).status).toBe(0);
+    expect((await runCli(['pki', 'show', '--secrets', dir])).status).toBe(0);
     rmSync(join(dir, 'kubernetes/ca.crt'));
     rmSync(join(dir, 'kubernetes/ca.key'));
     const before = treeDigest(dir);
     for (const command of ['show', 'rotate']) {
-      const run = keelson('pki', command, '--secrets', dir);
+      const run = await runCli(['pki', command, '--secrets', dir]);
       expect(run.status).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(/^keelson: secrets bundle .*secrets\/keelson: refused, nothing was written \(2 problems\):\n {2}kubernetes\/ca\.crt: missing \(bundle\.json records sha256 [0-9a-f]{64}\)\n {2}kubernetes\/ca\.key: missing/);
