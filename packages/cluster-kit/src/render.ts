@@ -55,7 +55,8 @@ function chartObjects(app: App): { readonly path: string; readonly object: Rende
       out.push({ path, object });
     }
   }
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  // By code unit (paths are lower-case ASCII): localeCompare would load ICU's collation data for it.
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Objects as one multi-document YAML text (what `kubectl apply -f` takes), without anchors. */

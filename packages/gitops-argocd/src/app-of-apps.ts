@@ -124,7 +124,7 @@ export class ArgoCdAppOfApps extends LayerChart implements LayerDeclarations {
       const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
       clusterKinds.set(`${group}/${o.kind}`, { group, kind: o.kind });
     }
-    const byKey = <T extends { group: string; kind: string }>(a: T, b: T) => `${a.group}/${a.kind}`.localeCompare(`${b.group}/${b.kind}`);
+    const byKey = <T extends { group: string; kind: string }>(a: T, b: T) => byCodeUnit(`${a.group}/${a.kind}`, `${b.group}/${b.kind}`);
 
     new AppProject(this, 'project', {
       metadata: { name: project, namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE]: '-100' } },
@@ -204,7 +204,7 @@ export class ArgoCdAppOfApps extends LayerChart implements LayerDeclarations {
 
     const names = ['root'];
     application('root', 'root', this.layer, false);
-    for (const l of [...props.layers].sort((a, b) => a.layer.syncWave - b.layer.syncWave || a.layer.folder.localeCompare(b.layer.folder))) {
+    for (const l of [...props.layers].sort((a, b) => a.layer.syncWave - b.layer.syncWave || byCodeUnit(a.layer.folder, b.layer.folder))) {
       application(`app-${l.layer.folder}`, l.layer.folder, l.layer, true);
       names.push(l.layer.folder);
     }
@@ -336,4 +336,9 @@ const APPLICATION_HEALTH_PATCH = {
 /** The namespace an Application targets: its layer's first, or kube-system for a layer that owns none (Cilium). */
 function destinationNamespace(layer: LayerChart['layer']): string {
   return layer.namespaces[0]?.name ?? 'kube-system';
+}
+
+/** Orders by UTF-16 code unit, the same on every machine, without loading ICU's collation data (localeCompare). */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -75,6 +75,15 @@ describe('planLayers for the apps', () => {
     expect(appsLayer({ media: { enabled: false } }).namespaces.map((n) => n.name)).toEqual(['cnpg-system', 'nextcloud', 'website']);
     expect(appsLayer({ website: { enabled: false }, media: { server: 'jellyfin' } }).description).toBe('Nextcloud and Jellyfin');
   });
+
+  it('describes the apps as English lists them (Intl.ListFormat), whichever are on', () => {
+    const off = { enabled: false };
+    for (const apps of [undefined, { website: off }, { media: off, website: off }, { nextcloud: off, media: off, website: off }, { nextcloud: off, media: { server: 'jellyfin' } }]) {
+      const names = appsLayer(apps).namespaces.flatMap((n) => ({ nextcloud: ['Nextcloud'], emby: [apps?.media && 'server' in apps.media ? 'Jellyfin' : 'Emby'], website: ['the website'] })[n.name] ?? []);
+      expect(appsLayer(apps).description).toBe(new Intl.ListFormat('en').format(names) || 'no apps');
+    }
+    expect(appsLayer({ nextcloud: off, media: off, website: off }).description).toBe('no apps');
+  });
 });
 
 describe('cluster.id', () => {
