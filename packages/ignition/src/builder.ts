@@ -709,24 +709,37 @@ function remember(text: string, resource: Resource): void {
 
 function encodeTextUncached(text: string): Resource {
   const bytes = Buffer.from(text, 'utf8');
-  return shortestEncoding(bytes, gzip(bytes));
+  // A text whose percent or base64 URL is no longer than the shortest gzip URL can be (a node's
+  // hostname, most units' flags): compressing it cannot win, so it is not compressed.
+  const short = BASE64_PREFIX.length + base64Length(bytes.length) <= SHORTEST_GZIP_URL || PLAIN_PREFIX.length + percentEncodedLength(bytes, SHORTEST_GZIP_URL - PLAIN_PREFIX.length) <= SHORTEST_GZIP_URL;
+  return shortestEncoding(bytes, short ? undefined : gzip(bytes));
 }
 
-/** Of the three `data:` URLs of `bytes` (percent, base64, gzip + base64), the shortest; ties keep that order. */
-function shortestEncoding(bytes: Buffer, zipped: Buffer): Resource {
+/**
+ * The length of the shortest gzip `data:` URL: a gzip stream is at least 20 bytes (a 10-byte header,
+ * an empty deflate block of 2, an 8-byte trailer), 28 in base64.
+ * @see https://www.rfc-editor.org/rfc/rfc1952#section-2.2
+ */
+const SHORTEST_GZIP_URL = 'data:;base64,'.length + 4 * Math.ceil(20 / 3);
+
+/**
+ * Of the three `data:` URLs of `bytes` (percent, base64, gzip + base64), the shortest; ties keep that
+ * order. Without `zipped`, gzip is out of the running (it could not win).
+ */
+function shortestEncoding(bytes: Buffer, zipped: Buffer | undefined): Resource {
   // Compare the three lengths first and build only the winner: a large text
   // (the Argo CD install, ~2 MB) would otherwise be percent-encoded and
   // base64-encoded for nothing.
   // Percent-encoding is counted only until it has lost (ties go to it): for the Argo CD install that
   // is the first tenth of its bytes.
   const base64 = BASE64_PREFIX.length + base64Length(bytes.length);
-  const gzipped = BASE64_PREFIX.length + base64Length(zipped.length);
+  const gzipped = zipped ? BASE64_PREFIX.length + base64Length(zipped.length) : Number.POSITIVE_INFINITY;
   const lengths = [PLAIN_PREFIX.length + percentEncodedLength(bytes, Math.min(base64, gzipped) - PLAIN_PREFIX.length), base64, gzipped];
   let best = 0;
   for (let i = 1; i < lengths.length; i++) if (lengths[i] < lengths[best]) best = i;
   if (best === 0) return { source: `${PLAIN_PREFIX}${percentEncode(bytes)}` };
   if (best === 1) return { source: `${BASE64_PREFIX}${bytes.toString('base64')}` };
-  return { compression: 'gzip', source: `${BASE64_PREFIX}${zipped.toString('base64')}` };
+  return { compression: 'gzip', source: `${BASE64_PREFIX}${(zipped as Buffer).toString('base64')}` };
 }
 
 const PLAIN_PREFIX = 'data:,';
