@@ -1,7 +1,7 @@
 // The Terraform JSON is cdktf's own: the fast path of renderStack (stackJson)
 // equals stack.toTerraform() on both clouds' real stacks, and a value cdktf
 // would change is never left unresolved.
-import { App, Fn, TerraformOutput, TerraformStack, type TerraformStack as Stack } from 'cdktf';
+import { App, Fn, TerraformOutput, TerraformStack, Token, type TerraformStack as Stack } from 'cdktf';
 import { DigitalOceanProvider } from '../digitalocean';
 import { bootConfigs, specOf } from '../digitalocean/test-fixtures';
 import { HetznerProvider } from '../hetzner';
@@ -88,6 +88,16 @@ describe('stackJson', () => {
     expect(fast).toEqual(viaCdktf(stack));
     expect(JSON.stringify(fast)).not.toMatch(/TfToken/);
     expect(JSON.stringify(fast)).toContain('no token: ${not.one} %{x} 1e5');
+  });
+
+  it('finds every number token cdktf writes into a string: each prints with a digit, then e+2 and two digits', () => {
+    const stack = newStack('numbers');
+    const printed = Array.from({ length: 2000 }, (_, i) => `${Fn.lengthOf(Array.from({ length: (i % 5) + 1 }, () => 'x'))}`);
+    const lists = Array.from({ length: 200 }, () => `${Token.asNumberList(Fn.concat([[1], [2]]))[0]}`);
+    for (const text of [...printed, ...lists]) expect(text).toMatch(/\de\+2\d\d/);
+    // And stackJson resolves each of them as cdktf does.
+    new TerraformOutput(stack, 'numbers', { value: { texts: printed.slice(0, 50).map((p) => `n=${p}`) } });
+    expect(stackJson(stack)).toEqual(viaCdktf(stack));
   });
 
   it('leaves a stack of another app alone: nested stacks are not its elements', () => {

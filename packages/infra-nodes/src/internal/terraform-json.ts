@@ -68,12 +68,20 @@ function terraformElements(scope: { node: { children: readonly unknown[] } }, in
   return into;
 }
 
-/** cdktf's pattern of a number token inside a string (encoding.js NUMBER_TOKEN_REGEX). */
-const NUMBER_IN_STRING = /[-|\d|.+]+(e[-|\d|.|e|E|+]+)/;
+/**
+ * A number token written into a string: cdktf encodes a number token as a
+ * double whose top 16 bits are 0xFDFF (a list's as 0xFBFF), which prints as
+ * about -8.1e+298 (-1.9e+289); it finds them with NUMBER_TOKEN_REGEX and looks
+ * each match up. Any number it could find has a digit, then `e+2` and two
+ * digits, which user-data and keys (base64) rarely hold; where one does,
+ * cdktf's resolver gets the string as before.
+ * @see node_modules/cdktf/lib/tokens/private/encoding.js (NUMBER_TOKEN_REGEX, DOUBLE_TOKEN_MARKER_BITS)
+ */
+const NUMBER_TOKEN_IN_STRING = /\de\+2\d\d/;
 const STRING_TOKEN_MARK = 'TfToken[';
 
 /** Whether cdktf's resolver could change this string: a string, list or map token, or a number token in it. */
-const stringMayHoldToken = (s: string) => s.includes(STRING_TOKEN_MARK) || NUMBER_IN_STRING.test(s);
+const stringMayHoldToken = (s: string) => s.includes(STRING_TOKEN_MARK) || NUMBER_TOKEN_IN_STRING.test(s);
 
 /** What cdktf's stack does with a value: its `_tokens.resolve(stack, value)`. */
 const RESOLVER = new DefaultTokenResolver(new StringConcat());
