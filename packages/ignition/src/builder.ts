@@ -764,12 +764,14 @@ const base64Length = (n: number) => 4 * Math.ceil(n / 3);
 /**
  * gzip with a fixed header (mtime 0, OS "Unix"), so the bytes do not depend
  * on the build platform. Level 9 where bytes count (small files, which may
- * sit in a size-limited pointer config); level 6 above 64 KiB, where level 9
- * costs eight times the time for 3% fewer bytes (measured on Argo CD's 2 MB
- * install: 105 ms against 13 ms) and the file lives in the secret part.
+ * sit in a size-limited pointer config); level 2 above 64 KiB, a file no
+ * pointer can hold, which lives in the secret part (no size limit, fetched
+ * once at first boot). Measured on Argo CD's 2 MB install, the one such
+ * file: level 9 59 ms for 107 KB, level 6 12 ms for 110 KB, level 2 4 ms
+ * for 147 KB; a synth pays it every run (issue 25).
  */
 function gzip(bytes: Buffer): Buffer {
-  const out = gzipSync(bytes, { level: bytes.length > 64 * 1024 ? 6 : 9 });
+  const out = gzipSync(bytes, { level: bytes.length > 64 * 1024 ? 2 : 9 });
   out[9] = 3;
   return out;
 }

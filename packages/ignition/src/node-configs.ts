@@ -635,7 +635,7 @@ function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
     if (restore) secretFile(NODE_PATHS.etcdRestoreUrl, `${restore.url}\n`);
   }
   if (isFirstController(node) && props.initialize) {
-    // Public, but large (the Argo CD install is about 2 MB, some 150 KB gzip-compressed): it goes with the
+    // Public, but large (the Argo CD install is about 2 MB, some 200 KB gzip-compressed at level 2): it goes with the
     // secret part, which has no size limit, never into the pointer (user-data: 32 or 64 KiB).
     (props.bootstrap ?? []).forEach((step, i) => {
       if ('contents' in step) cfg.addFile({ path: bootstrapStepPath(i, step.name), mode: 0o644, contents: { text: step.contents } });
