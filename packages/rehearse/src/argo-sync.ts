@@ -202,14 +202,17 @@ export class ArgoSync {
       this.bootstrap.push('no Argo CD CRDs in the desired state: Application and AppProject objects are not applied');
       return;
     }
-    for (const crd of crds) {
-      const served = await this.api.resolve(String(crd.object.apiVersion), 'CustomResourceDefinition');
-      if ('missing' in served) throw new Error(`rehearse: the API server serves no CustomResourceDefinition: ${served.missing}`);
-      const res = await this.api.apply(crd.object, served, undefined, false);
-      if (!res.ok) throw new Error(`rehearse: the bootstrap could not apply Argo CD's CRD ${crd.object.metadata?.name}: ${res.message}`);
-      await this.waitEstablished(String(crd.object.metadata?.name));
-      await this.waitServed(crd.object);
-    }
+    // All at once, as `kubectl apply` of Argo CD's install does: each then waited for until Established and served.
+    await Promise.all(
+      crds.map(async (crd) => {
+        const served = await this.api.resolve(String(crd.object.apiVersion), 'CustomResourceDefinition');
+        if ('missing' in served) throw new Error(`rehearse: the API server serves no CustomResourceDefinition: ${served.missing}`);
+        const res = await this.api.apply(crd.object, served, undefined, false);
+        if (!res.ok) throw new Error(`rehearse: the bootstrap could not apply Argo CD's CRD ${crd.object.metadata?.name}: ${res.message}`);
+        await this.waitEstablished(String(crd.object.metadata?.name));
+        await this.waitServed(crd.object);
+      }),
+    );
     this.argoKinds = true;
     this.bootstrap.push(`${crds.length} Argo CD CRDs (${crds.map((c) => c.object.metadata?.name).join(', ')}), as Argo CD's install applies them`);
     const served = await this.api.resolve(String(root.manifest.apiVersion), String(root.manifest.kind));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { exampleConfig, loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
+import { KWOK_LEASE_DURATION_SECONDS } from './internal/kwok';
 import { rehearse, type RehearsalReport } from './rehearse';
 import { formatRehearsal } from './format';
 import { renderRehearsalHtml } from './html';
@@ -71,6 +72,17 @@ describe('the example platform', () => {
     expect(worst.name).toBe('worst case');
     expect(worst.failedNodes).toHaveLength(2);
     for (const n of worst.nodes) expect(n.taintedMs).toBeGreaterThan(0);
+    // Only the clocks are shortened: the real node-lifecycle controller still waits out the grace period from the
+    // last lease renewal (kwok renews every quarter of the lease) before NotReady, then taints, then evicts after the toleration.
+    const { nodeMonitorGracePeriodSeconds: grace, defaultTolerationSeconds: toleration } = report.timers.rehearsal;
+    const earliestNotReadyMs = (grace - KWOK_LEASE_DURATION_SECONDS / 4 - 1) * 1000;
+    expect(earliestNotReadyMs).toBeGreaterThan(0);
+    for (const n of worst.nodes) {
+      expect(n.notReadyMs).toBeGreaterThanOrEqual(earliestNotReadyMs);
+      expect(n.taintedMs).toBeGreaterThanOrEqual(n.notReadyMs ?? Number.POSITIVE_INFINITY);
+    }
+    for (const w of worst.workloads.filter((x) => x.status === 'recovered')) expect(w.recoveredMs).toBeGreaterThanOrEqual(earliestNotReadyMs + w.tolerationSeconds * 1000);
+    expect(worst.workloads.some((w) => w.status === 'recovered' && w.tolerationSource === 'default' && w.tolerationSeconds === toleration)).toBe(true);
     const deployments = worst.workloads.filter((w) => w.workload.startsWith('Deployment '));
     expect(deployments.filter((w) => w.status !== 'recovered' && w.status !== 'unaffected')).toEqual([]);
     expect(deployments.some((w) => w.status === 'recovered' && (w.productionEstimateMs ?? 0) > (w.recoveredMs ?? 0))).toBe(true);

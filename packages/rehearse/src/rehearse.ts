@@ -11,7 +11,7 @@ import { PRODUCTION_TIMERS, REHEARSAL_TIMERS, restoreNodes, runFaultScenario, ty
 import { nodeObject, simulatedFleet, type SimulatedNode } from './fleet';
 import { ApiClient } from './internal/api';
 import { rerenderWithClusterApiVersions, servedApiVersions } from './internal/capabilities';
-import { KwokFleet } from './internal/kwok';
+import { KWOK_LEASE_DURATION_SECONDS, KwokFleet } from './internal/kwok';
 import { StandInProvisioner, type VolumeOutcome } from './internal/provisioner';
 import { sleep } from './internal/util';
 import { rehearseDisruptions, type DisruptionReport } from './disruptions';
@@ -430,7 +430,7 @@ function assemble(p: Parts): RehearsalReport {
   const webhooks = p.desired.objects.filter((o) => o.object.kind === 'ValidatingWebhookConfiguration' || o.object.kind === 'MutatingWebhookConfiguration');
   const bound = p.volumes.filter((v) => v.state === 'bound');
   const simulated = [
-    `nodes: one kwok 0.8 process per node stands in for its kubelet (status, lease renewals every 10 s, pods marked Running, Jobs' pods Completed); no container runs`,
+    `nodes: one kwok 0.8 process per node stands in for its kubelet (status, lease renewals every ${KWOK_LEASE_DURATION_SECONDS / 4} s, pods marked Running, Jobs' pods Completed); no container runs`,
     `controllers: stand-ins for kubeadm's static pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) hold their CPU and memory requests on each controller`,
     `Argo CD: not running; the rehearsal walks the app of apps as its application controller would. The first controller's bootstrap is replaced by applying Argo CD's namespace, its CRDs and the root Application`,
     ...(p.rendering.changes.length > 0

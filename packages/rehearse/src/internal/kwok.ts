@@ -2,6 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { requirePeer, requirePeerData } from '@keelson/upstream';
 import type { NodePower } from '../faults';
 
+/**
+ * The simulated kubelets' `nodeLeaseDurationSeconds`, a kubelet's default:
+ * kwok, like the kubelet, renews the lease every quarter of it (10 s), so
+ * the rehearsal's `--node-monitor-grace-period` (20 s) spans two renewals.
+ *
+ * @see https://kubernetes.io/docs/reference/config-api/kubelet-config.v1beta1/
+ * @see https://kwok.sigs.k8s.io/docs/user/kwok-in-cluster/
+ */
+export const KWOK_LEASE_DURATION_SECONDS = 40;
+
 const running = new Set<ChildProcess>();
 let hooked = false;
 
@@ -57,8 +67,8 @@ export class KwokFleet implements NodePower {
         `--manage-nodes-with-annotation-selector=${this.annotation}=fake`,
         `--manage-nodes-with-label-selector=kubernetes.io/hostname=${node}`,
         `--node-ip=10.250.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-        // Leases as a kubelet keeps them (nodeLeaseDurationSeconds 40, renewed every 10 s).
-        '--node-lease-duration-seconds=40',
+        // Leases as a kubelet keeps them (renewed every quarter of their duration).
+        `--node-lease-duration-seconds=${KWOK_LEASE_DURATION_SECONDS}`,
         `--cidr=10.244.${i % 256}.0/24`,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
