@@ -6,9 +6,6 @@ import { version as VERSION } from '../package.json';
 import { config as zodConfig } from 'zod';
 import { registerLifecycleCommands } from './lifecycle/commands';
 
-// A run of the CLI parses each schema once or a few times: zod's JIT (a `new Function` per object
-// schema, compiled on its first parse) costs more than it saves there (issue 25: 2% of a synth).
-zodConfig({ jitless: true });
 
 /**
  * The `keelson` command. Each subcommand loads only the modules it needs
@@ -84,6 +81,10 @@ export function buildCli(): Command {
     .addOption(new Option('--restore-etcd-sha256 <hex>', 'SHA-256 of that snapshot (sha256sum <file>.db): the node refuses another download'))
     .action(async (opts: CommonOptions & { secrets?: string; restoreEtcd?: string; restoreEtcdSha256?: string }) => {
       const { configPath, outDir } = resolvePaths(opts);
+      // Synth parses each schema once or a few times: zod's JIT (a `new Function` per object schema,
+      // compiled on its first parse) costs more than it saves there (issue 25: 2% of a synth; verify,
+      // which parses more, keeps it).
+      zodConfig({ jitless: true });
       try {
         const { synth, describeSynth, restoreEtcdOption } = await import('./synth.js');
         const restoreEtcd = restoreEtcdOption(opts.restoreEtcd, opts.restoreEtcdSha256);
