@@ -1,6 +1,7 @@
 // renderKubeadmConfig: each document checked against its schema before it is written, every call.
 import YAML from 'yaml';
 import { renderKubeadmConfig, type JoinConfiguration, type KubeletConfiguration } from './kubeadm';
+import { kubeletConfig } from './node-configs';
 
 const join = (name: string): JoinConfiguration => ({
   apiVersion: 'kubeadm.k8s.io/v1beta4',
@@ -9,17 +10,7 @@ const join = (name: string): JoinConfiguration => ({
   discovery: { bootstrapToken: { token: 'abcdef.0123456789abcdef', apiServerEndpoint: 'api.example.com:6443', caCertHashes: [`sha256:${'a'.repeat(64)}`] } },
 });
 
-const kubelet: KubeletConfiguration = {
-  apiVersion: 'kubelet.config.k8s.io/v1beta1',
-  kind: 'KubeletConfiguration',
-  cgroupDriver: 'systemd',
-  authentication: { anonymous: { enabled: false }, webhook: { enabled: true } },
-  authorization: { mode: 'Webhook' },
-  rotateCertificates: true,
-  serverTLSBootstrap: true,
-  tlsMinVersion: 'VersionTLS12',
-  protectKernelDefaults: false,
-};
+const kubelet = kubeletConfig();
 
 describe('renderKubeadmConfig', () => {
   it('writes one YAML document per config, in order, the same text for the same documents', () => {

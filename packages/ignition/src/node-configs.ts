@@ -646,7 +646,8 @@ function addSecretContent(cfg: IgnitionConfig, props: NodeConfigsProps, node: No
   cfg.addFile({ path: NODE_PATHS.clusterCa, mode: 0o644, contents: { text: secrets.kubernetesCa.certPem } });
 }
 
-const kubeletConfig = (): KubeletConfiguration => ({
+/** The kubelet configuration every node gets (the last document of its kubeadm config). */
+export const kubeletConfig = (): KubeletConfiguration => ({
   apiVersion: 'kubelet.config.k8s.io/v1beta1',
   kind: 'KubeletConfiguration',
   cgroupDriver: 'systemd',
