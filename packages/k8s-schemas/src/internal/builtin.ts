@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
 import { formatPath, isRecord } from './paths';
 import type { Segment } from './paths';
 import { problemsFromAjv, unknownFieldMessage } from './problems';
@@ -12,28 +13,32 @@ interface ModelClass {
   readonly prototype: { validate(this: unknown): void };
 }
 
-// kubernetes-models ships one module per group/version (`kubernetes-models/apps/v1`); load them on
-// demand rather than all ~1700 schemas up front. A synchronous require keeps validateManifest sync.
+// kubernetes-models ships one module per kind (`kubernetes-models/apps/v1/Deployment`); load them on
+// demand rather than all ~1700 schemas up front (a group/version's index alone loads every type of
+// the group: `v1` is 215). A synchronous require keeps validateManifest sync.
 const loadModule = createRequire(__filename);
 const moduleCache = new Map<string, Record<string, unknown> | undefined>();
 
 const GROUP = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const VERSION = /^v[0-9]+((alpha|beta)[0-9]+)?$/;
+const KIND = /^[A-Z][A-Za-z0-9]*$/;
 
 /** The kubernetes-models class for `apiVersion` + `kind`, or `undefined` when the package has none. */
 export function findBuiltinModel(apiVersion: string, kind: string): ModelClass | undefined {
   const parts = apiVersion.split('/');
   const [group, version] = parts.length === 1 ? ['', parts[0]] : parts;
-  if (parts.length > 2 || !VERSION.test(version) || (group !== '' && !GROUP.test(group))) return undefined;
-  const specifier = group === '' ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`;
+  if (parts.length > 2 || !VERSION.test(version) || (group !== '' && !GROUP.test(group)) || !KIND.test(kind)) return undefined;
+  const path = group === '' ? `${version}/${kind}` : `${group}/${version}/${kind}`;
+  const specifier = `kubernetes-models/${path}`;
   if (!moduleCache.has(specifier)) {
     let mod: Record<string, unknown> | undefined;
     try {
       mod = loadModule(specifier) as Record<string, unknown>;
     } catch (err) {
-      // Only "no such group/version" means unknown; a broken install must not look like one.
+      // Only "no such group/version/kind" means unknown; a broken install must not look like one.
+      // (An unknown group/version is not exported; an unknown kind of a known one is a missing file.)
       const { code, message } = err as NodeJS.ErrnoException;
-      const missing = code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' || (code === 'MODULE_NOT_FOUND' && message.includes(`'${specifier}'`));
+      const missing = code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' || (code === 'MODULE_NOT_FOUND' && [`'${specifier}'`, `${sep}${join('kubernetes-models', ...path.split('/'))}.js'`].some((m) => message.includes(m)));
       if (!missing) throw err;
     }
     moduleCache.set(specifier, mod);
