@@ -6,7 +6,6 @@ import { version as VERSION } from '../package.json';
 import { config as zodConfig } from 'zod';
 import { registerLifecycleCommands } from './lifecycle/commands';
 
-
 /**
  * The `keelson` command. Each subcommand loads only the modules it needs
  * (cdk8s for synth, ajv and the schemas for verify), so start-up stays

@@ -716,13 +716,6 @@ function encodeTextUncached(text: string): Resource {
 }
 
 /**
- * The length of the shortest gzip `data:` URL: a gzip stream is at least 20 bytes (a 10-byte header,
- * an empty deflate block of 2, an 8-byte trailer), 28 in base64.
- * @see https://www.rfc-editor.org/rfc/rfc1952#section-2.2
- */
-const SHORTEST_GZIP_URL = 'data:;base64,'.length + 4 * Math.ceil(20 / 3);
-
-/**
  * Of the three `data:` URLs of `bytes` (percent, base64, gzip + base64), the shortest; ties keep that
  * order. Without `zipped`, gzip is out of the running (it could not win).
  */
@@ -760,6 +753,13 @@ function percentEncodedLength(bytes: Buffer, limit = Number.POSITIVE_INFINITY): 
 
 /** The length of standard base64 (padded) of `n` bytes. */
 const base64Length = (n: number) => 4 * Math.ceil(n / 3);
+
+/**
+ * The length of the shortest gzip `data:` URL: a gzip stream is at least 20 bytes (a 10-byte header,
+ * an empty deflate block of 2, an 8-byte trailer).
+ * @see https://www.rfc-editor.org/rfc/rfc1952#section-2.2
+ */
+const SHORTEST_GZIP_URL = BASE64_PREFIX.length + base64Length(20);
 
 /**
  * gzip with a fixed header (mtime 0, OS "Unix"), so the bytes do not depend

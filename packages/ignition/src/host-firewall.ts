@@ -2,6 +2,7 @@
 // table of its own (`inet keelson`), written as libnftables JSON from a small
 // model so `verify` reads it without an nft parser.
 import { CLUSTER_NETWORK, NODE_NETWORK_CIDR, type NodeSpec } from '@keelson/platform-spec';
+import { memoize } from './internal/memo';
 
 /** Where the ruleset lives on a node, and the unit that loads it. */
 export const HOST_FIREWALL = {
@@ -106,17 +107,11 @@ const portsText = (ports: readonly [number, number]) => (ports[0] === ports[1] ?
  * @see https://manpages.debian.org/bookworm/libnftables1/libnftables-json.5.en.html
  */
 export function renderHostFirewall(model: HostFirewallModel): string {
-  // Nodes of one role share their model: write each ruleset once per process.
-  const key = JSON.stringify(model);
-  const known = rulesets.get(key);
-  if (known !== undefined) return known;
-  const text = renderHostFirewallUncached(model);
-  if (rulesets.size >= 256) rulesets.clear();
-  rulesets.set(key, text);
-  return text;
+  return rulesetOf(model);
 }
 
-const rulesets = new Map<string, string>();
+// Nodes of one role share their model: each ruleset is written once per process.
+const rulesetOf = memoize((model: HostFirewallModel) => JSON.stringify(model), renderHostFirewallUncached);
 
 function renderHostFirewallUncached(model: HostFirewallModel): string {
   const { family, table, chain, controllersSet } = HOST_FIREWALL;

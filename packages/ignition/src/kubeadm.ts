@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import * as z from 'zod';
 import YAML from 'yaml';
+import { memoize } from './internal/memo';
 
 /**
  * The part of kubeadm's `v1beta4` config API that Keelson writes, typed by
@@ -140,20 +141,16 @@ type KubeadmDocument = InitConfiguration | ClusterConfiguration | JoinConfigurat
  * their ClusterConfiguration and every node its KubeletConfiguration, so at
  * 60 nodes only each node's own JoinConfiguration is new.
  */
-function kubeadmDocument(doc: KubeadmDocument): { readonly text: string; readonly problems: readonly string[] } {
-  const key = JSON.stringify(doc);
-  const known = kubeadmDocuments.get(key);
-  if (known !== undefined) return known;
-  const r = SCHEMAS[doc.kind].safeParse(doc);
-  const result = r.success
-    ? { text: YAML.stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 }), problems: [] }
-    : { text: '', problems: r.error.issues.map((issue) => `${doc.kind}.${issue.path.join('.')}: ${issue.message}`) };
-  if (kubeadmDocuments.size >= 1024) kubeadmDocuments.clear();
-  kubeadmDocuments.set(key, result);
-  return result;
-}
-
-const kubeadmDocuments = new Map<string, { readonly text: string; readonly problems: readonly string[] }>();
+const kubeadmDocument = memoize(
+  (doc: KubeadmDocument) => JSON.stringify(doc),
+  (doc: KubeadmDocument): { readonly text: string; readonly problems: readonly string[] } => {
+    const r = SCHEMAS[doc.kind].safeParse(doc);
+    return r.success
+      ? { text: YAML.stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 }), problems: [] }
+      : { text: '', problems: r.error.issues.map((issue) => `${doc.kind}.${issue.path.join('.')}: ${issue.message}`) };
+  },
+  1024,
+);
 
 /**
  * The hash `kubeadm join` pins the cluster CA with: sha256 of the CA's
@@ -162,15 +159,11 @@ const kubeadmDocuments = new Map<string, { readonly text: string; readonly probl
  * @see https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-join/#token-based-discovery-with-ca-pinning
  */
 export function caCertHash(caCertPem: string): string {
-  // Every joining node of a render pins the same CA: parse it once (at 60 nodes, 47 ms of a synth).
-  const known = caCertHashes.get(caCertPem);
-  if (known !== undefined) return known;
-  const hash = caCertHashUncached(caCertPem);
-  caCertHashes.set(caCertPem, hash);
-  return hash;
+  return caCertHashOf(caCertPem);
 }
 
-const caCertHashes = new Map<string, string>();
+// Every joining node of a render pins the same CA: parse it once (at 60 nodes, 47 ms of a synth).
+const caCertHashOf = memoize((caCertPem: string) => caCertPem, caCertHashUncached);
 
 function caCertHashUncached(caCertPem: string): string {
   const spki = new X509Certificate(caCertPem).publicKey.export({ type: 'spki', format: 'der' });

@@ -7,24 +7,14 @@ import { caCertHash, renderKubeadmConfig, type ClusterConfiguration, type InitCo
 import { BOOTSTRAP_SCRIPTS } from './generated/bootstrap-scripts';
 import { HOST_FIREWALL, hostFirewallModel, renderHostFirewall } from './host-firewall';
 import { CLUSTER_NETWORK, ETCD_RESTORE_IMAGE, KUBERNETES_RELEASES, SYSEXT_ARCH, SYSEXT_BASE_URL, kubernetesSysextImage } from './pins';
+import { memoize } from './internal/memo';
 
 /**
  * The YAML of a document, written once per distinct document in a process:
  * the nodes of a render carry the same audit policy, admission and encryption
  * documents, so the second node on reads them from here.
  */
-function yamlOf(document: object): string {
-  const key = JSON.stringify(document);
-  let text = yamlTexts.get(key);
-  if (text === undefined) {
-    text = YAML.stringify(document);
-    if (yamlTexts.size >= 256) yamlTexts.clear();
-    yamlTexts.set(key, text);
-  }
-  return text;
-}
-
-const yamlTexts = new Map<string, string>();
+const yamlOf = memoize((document: object) => JSON.stringify(document), (document: object): string => YAML.stringify(document));
 
 /** Placeholder the bootstrap script replaces with the node's private address from the metadata service. */
 export const NODE_IP = '@NODE_IP@';
