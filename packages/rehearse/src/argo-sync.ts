@@ -574,14 +574,24 @@ export class ArgoSync {
     }
   }
 
-  /** Waits until every resource of a wave is healthy (child Applications: their whole tree), or the timeout. */
+  /**
+   * Waits until every resource of a wave is healthy at once (child
+   * Applications: their whole tree), or the timeout. Each look starts with the
+   * resource the last one waited for and stops at the first that is not
+   * healthy, so a wave of large CRDs waiting on one slow Deployment does not
+   * read every CRD twice a second; the look that returns Healthy has read
+   * every resource.
+   */
   private async waitGroupHealthy(group: readonly SyncTask[]): Promise<Health & { object?: string }> {
     const deadline = Date.now() + (this.options.waveHealthTimeoutMs ?? 60_000);
     let lastWaiting = '';
+    let waitingFor: SyncTask | undefined;
     for (;;) {
       let worst: (Health & { object?: string }) | undefined;
       let hopeless = false;
-      for (const t of group) {
+      const order = waitingFor ? [waitingFor, ...group.filter((t) => t !== waitingFor)] : group;
+      for (const t of order) {
+        waitingFor = t;
         const o = t.item;
         if (this.isDryRunOnly(o) || this.awaiting.has(o)) continue;
         if (o.object.kind === 'Application' && this.isArgoKind(o.object)) {

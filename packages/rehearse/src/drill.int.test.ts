@@ -1,21 +1,20 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DigitalOceanProvider } from '@keelson/infra-nodes';
 import { CloudApiMimic } from '@keelson/infra-nodes/testing';
-import { exampleConfig, loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
+import { loadPlatformSpec, type PlatformSpec } from '@keelson/platform-spec';
 import { drill, formatDrill, publicProbes, type DrillReport } from './drill';
 import { REHEARSAL_TIMERS } from './faults';
 import { ApiClient } from './internal/api';
 import { keptNodePower, rehearse, stopKeptRehearsals } from './rehearse';
+import { synthExamplePlatform } from './test-fixtures';
 
 // One kept rehearsal (a control plane and six kwok nodes) stands in for the live cluster: about 2 minutes, then one drill of about 1.5.
 jest.setTimeout(420_000);
 
-const cli = resolve(__dirname, '../../../apps/platform/dist/keelson.cjs');
 const TOKEN = 'dop_v1_drill_test';
 let dir: string;
 let spec: PlatformSpec;
@@ -28,12 +27,9 @@ const down = new Set<string>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keelson-drill-'));
-  const config = join(dir, 'platform.json');
-  writeFileSync(config, JSON.stringify(exampleConfig()));
-  const run = spawnSync(process.execPath, [cli, 'synth', '--config', config, '--out', join(dir, 'out'), '--secrets', join(dir, 'secrets')], { encoding: 'utf8', timeout: 120_000 });
-  if (run.status !== 0) throw new Error(`keelson synth failed (build the CLI with npx nx run platform:build): ${run.stderr}`);
+  const { config, ...rendered } = await synthExamplePlatform(dir);
   spec = loadPlatformSpec(config);
-  const report = await rehearse(spec, { chartsDir: join(dir, 'out', 'charts-out'), infraDir: join(dir, 'out', 'infra-out'), keep: true, faults: false, disruptions: false });
+  const report = await rehearse(spec, { ...rendered, keep: true, faults: false, disruptions: false });
   if (!report.kept) throw new Error('the rehearsal kept nothing running');
   kubeconfig = report.kept.kubeconfig;
   nodeNames = report.nodes.map((n) => n.name);

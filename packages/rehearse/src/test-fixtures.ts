@@ -1,7 +1,11 @@
-// Hand-made infra-out for the rehearse tests: node configs that write only
-// their kubeadm config, and the Terraform JSON with each server's type.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// For the rehearse tests: renders made by the built CLI, hand-made infra-out
+// (node configs that write only their kubeadm config, and the Terraform JSON
+// with each server's type).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { exampleConfig } from '@keelson/platform-spec';
 
 /** A node's full Ignition config that writes only the given files, as infra-out holds it. */
 export function ignition(files: Record<string, string>): string {
@@ -51,4 +55,28 @@ export function infraOut(parent: string, nodes: Record<string, { size: string; k
   }
   writeFileSync(join(out, 'main.tf.json'), JSON.stringify({ resource: { [resource]: servers } }));
   return out;
+}
+
+const CLI = resolve(__dirname, '../../../apps/platform/dist/keelson.cjs');
+
+/**
+ * Synthesises `config` with the built CLI into `<dir>/out` (its secrets in
+ * `<dir>/secrets`), as a user's `keelson synth` would, without blocking the
+ * event loop (other rehearsals in the process keep their clocks).
+ */
+export async function synthWithCli(config: string, dir: string): Promise<{ chartsDir: string; infraDir: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing; build it with npx nx run platform:build (rehearse's test targets depend on it)`);
+  try {
+    await promisify(execFile)(process.execPath, [CLI, 'synth', '--config', config, '--out', join(dir, 'out'), '--secrets', join(dir, 'secrets')], { encoding: 'utf8', timeout: 120_000 });
+  } catch (e) {
+    throw new Error(`keelson synth --config ${config} failed: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`);
+  }
+  return { chartsDir: join(dir, 'out', 'charts-out'), infraDir: join(dir, 'out', 'infra-out') };
+}
+
+/** The example platform (`exampleConfig()`) written to `<dir>/platform.json` and synthesised there with the built CLI. */
+export async function synthExamplePlatform(dir: string): Promise<{ config: string; chartsDir: string; infraDir: string }> {
+  const config = join(dir, 'platform.json');
+  writeFileSync(config, JSON.stringify(exampleConfig()));
+  return { config, ...(await synthWithCli(config, dir)) };
 }

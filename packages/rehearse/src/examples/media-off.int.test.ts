@@ -1,0 +1,5 @@
+import { expectSyncedPlacedDrained } from './test-example';
+
+jest.setTimeout(600_000);
+
+it('syncs, places and drains the media-off example', () => expectSyncedPlacedDrained('media-off'));
