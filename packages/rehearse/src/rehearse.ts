@@ -293,7 +293,9 @@ export async function rehearse(spec: PlatformSpec, options: RehearseOptions): Pr
       const whole = await fullyAvailable(api);
       disruptions = await rehearseDisruptions(api, { onProgress: progress });
       if (disruptions.drain) {
-        await observeScheduling(api, fleet, { timeoutMs: 60_000, onProgress: progress });
+        // The drained pods' replacements placed and available again; a workload that was never whole (its pods
+        // cannot be placed) is not waited for: it was reported by the scheduling phase.
+        await observeScheduling(api, fleet, { timeoutMs: 60_000, waitFor: whole, onProgress: progress });
         await waitAvailable(api, whole, 60_000);
       }
     }

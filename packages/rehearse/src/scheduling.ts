@@ -180,7 +180,16 @@ async function creationProblems(api: ApiClient, kind: string, live: LiveWorkload
  * workloads whose controller could not create pods (with its message), and
  * requested against allocatable resources per node.
  */
-export async function observeScheduling(api: ApiClient, fleet: readonly SimulatedNode[], options: { readonly timeoutMs?: number; readonly onProgress?: (line: string) => void } = {}): Promise<SchedulingReport> {
+export async function observeScheduling(
+  api: ApiClient,
+  fleet: readonly SimulatedNode[],
+  options: {
+    readonly timeoutMs?: number;
+    readonly onProgress?: (line: string) => void;
+    /** Wait only until these workloads (`Kind namespace/name`) have every pod Running; the report still covers every workload. @default - every workload */
+    readonly waitFor?: ReadonlySet<string>;
+  } = {},
+): Promise<SchedulingReport> {
   const started = Date.now();
   const deadline = started + (options.timeoutMs ?? 120_000);
   let cluster = await readClusterPods(api);
@@ -196,7 +205,7 @@ export async function observeScheduling(api: ApiClient, fleet: readonly Simulate
     if (line !== lastLine) options.onProgress?.(line);
     lastLine = line;
     // Pods the scheduler has given up on for now do not become Running by waiting longer than the deadline.
-    if (short.length === 0 || Date.now() > deadline) break;
+    if (short.every(([name]) => options.waitFor && !options.waitFor.has(name)) || Date.now() > deadline) break;
     await sleep(1000);
     cluster = await readClusterPods(api);
   }
