@@ -219,3 +219,25 @@ describe('secrets embedded in strings', () => {
     expect(scanForSecrets(text, 'cm.yaml')).toEqual([]);
   });
 });
+
+describe('scanForSecrets: the same file scanned again', () => {
+  const line = ['DB_PASSWORD:', ['hunter2', 'but', 'longer'].join('-')].join(' ');
+  const leaky = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  ${line}\n`;
+  const clean = leaky.replace(line, 'DB_HOST: db.internal');
+
+  it('finds the same secrets when the text is unchanged, and each call gets its own array', () => {
+    const first = scanForSecrets(leaky, 'again/app.yaml');
+    const second = scanForSecrets(leaky, 'again/app.yaml');
+    expect(first.map((f) => f.rule)).toEqual(['credential-value']);
+    expect(second).toEqual(first);
+    second.pop();
+    expect(scanForSecrets(leaky, 'again/app.yaml')).toEqual(first);
+  });
+
+  it('scans a changed text again, and the same text under another file name reports that name', () => {
+    expect(scanForSecrets(leaky, 'changed/app.yaml')).toHaveLength(1);
+    expect(scanForSecrets(clean, 'changed/app.yaml')).toEqual([]);
+    expect(scanForSecrets(leaky, 'changed/app.yaml')).toHaveLength(1);
+    expect(scanForSecrets(leaky, 'other/app.yaml').map((f) => f.file)).toEqual(['other/app.yaml']);
+  });
+});

@@ -117,6 +117,22 @@ interface Span {
  * @param file reported back in each finding
  */
 export function scanForSecrets(text: string, file: string): SecretFinding[] {
+  const last = lastScans.get(file);
+  if (last?.text === text) return [...last.findings];
+  const findings = scan(text, file);
+  if (lastScans.size >= 4096) lastScans.clear();
+  lastScans.set(file, { text, findings: findings.map((f) => Object.freeze({ ...f })) });
+  return findings;
+}
+
+/**
+ * Each file's last text and its findings: verify scans the same render's
+ * files again when it runs again in one process (`keelson rehearse`, the
+ * mutation suite), and the YAML parse is most of a scan's time.
+ */
+const lastScans = new Map<string, { readonly text: string; readonly findings: readonly SecretFinding[] }>();
+
+function scan(text: string, file: string): SecretFinding[] {
   const lines = text.split(/\r?\n/);
   const hits: { line: number; rule: Rule; span?: Span; excerpt?: string }[] = [];
 

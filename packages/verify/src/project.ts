@@ -335,7 +335,7 @@ function globMatch(pattern: string, value: string, allowNegation: boolean, separ
  * @see https://github.com/gobwas/glob#syntax
  * @see https://github.com/argoproj/argo-cd/blob/v3.5.1/util/glob/glob.go#L88-L97
  */
-function gobwasGlob(pattern: string, separators: string): RegExp | undefined {
+function compileGobwasGlob(pattern: string, separators: string): RegExp | undefined {
   const notSeparator = separators ? `[^${escapeClass(separators)}]` : '[\\s\\S]';
   let i = 0;
   const parse = (inBraces: boolean): string => {
@@ -393,12 +393,12 @@ function gobwasGlob(pattern: string, separators: string): RegExp | undefined {
  *
  * @see https://pkg.go.dev/path/filepath#Match
  */
-function filepathMatch(pattern: string, value: string): boolean {
+function compileFilepathPattern(pattern: string): RegExp | undefined {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === '\\') {
-      if (++i >= pattern.length) return false;
+      if (++i >= pattern.length) return undefined;
       re += escapeRegExp(pattern[i]);
     } else if (c === '*') {
       re += '[^/]*';
@@ -425,26 +425,42 @@ function filepathMatch(pattern: string, value: string): boolean {
           break;
         }
         const lo = member(j);
-        if (!lo) return false;
+        if (!lo) return undefined;
         j = lo[1];
         if (pattern[j] === '-') {
           const hi = member(j + 1);
-          if (!hi || hi[0] < lo[0]) return false;
+          if (!hi || hi[0] < lo[0]) return undefined;
           j = hi[1];
           cls += `${escapeClass(lo[0])}-${escapeClass(hi[0])}`;
         } else {
           cls += escapeClass(lo[0]);
         }
       }
-      if (!closed) return false;
+      if (!closed) return undefined;
       re += `[${cls}]`;
       i = j;
     } else {
       re += escapeRegExp(c);
     }
   }
-  return new RegExp(`^${re}$`).test(value);
+  return new RegExp(`^${re}$`);
 }
+
+/**
+ * Patterns compiled once per process: verify matches every object of every
+ * Application against its project's few patterns (the mutation suite
+ * verifies a render a hundred times).
+ */
+const compiled = new Map<string, RegExp | undefined>();
+function memoCompile(key: string, compile: () => RegExp | undefined): RegExp | undefined {
+  if (compiled.has(key)) return compiled.get(key);
+  if (compiled.size >= 4096) compiled.clear();
+  const re = compile();
+  compiled.set(key, re);
+  return re;
+}
+const gobwasGlob = (pattern: string, separators: string) => memoCompile(`glob\0${separators}\0${pattern}`, () => compileGobwasGlob(pattern, separators));
+const filepathMatch = (pattern: string, value: string) => memoCompile(`path\0${pattern}`, () => compileFilepathPattern(pattern))?.test(value) ?? false;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const escapeClass = (s: string) => s.replace(/[\\\]^-]/g, '\\$&');

@@ -1,7 +1,7 @@
 // The values check: every key Keelson sets for an upstream chart is a key
 // that chart reads. Helm ignores unknown values without a word, so a dead key
 // is a setting that silently does nothing on the cluster.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import type { RenderedApplication } from '@keelson/upstream';
@@ -231,7 +231,7 @@ export function checkValues(applications: readonly RenderedApplication[], chartD
   for (const app of helmApps) {
     const values = applicationValues(app.manifest);
     keys += countKeys(values);
-    for (const dead of deadKeys(readChartModel(chartDir(app)), values)) {
+    for (const dead of deadKeys(chartModelOf(chartDir(app)), values)) {
       const level = dead.path.split('.').slice(0, -1).join('.');
       const hint = dead.siblings.length > 0 ? `the chart's keys${level ? ` under ${level}` : ''} are: ${dead.siblings.slice(0, 12).join(', ')}${dead.siblings.length > 12 ? ', ...' : ''}` : `the chart has no keys${level ? ` under ${level}` : ''}`;
       findings.push({
@@ -242,6 +242,22 @@ export function checkValues(applications: readonly RenderedApplication[], chartD
     }
   }
   return check('values', `${keys} value keys set for ${helmApps.length} upstream charts, each read by its chart`, findings);
+}
+
+/**
+ * Each pinned chart read once per process (verify runs again in `keelson
+ * rehearse` and the mutation suite), read again when its `Chart.yaml` or
+ * `values.yaml` changed.
+ */
+const chartModels = new Map<string, { readonly stamp: string; readonly model: ChartModel }>();
+function chartModelOf(dir: string): ChartModel {
+  const stamp = ['Chart.yaml', 'values.yaml'].map((f) => statSync(join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? '-').join(' ');
+  const known = chartModels.get(dir);
+  if (known?.stamp === stamp) return known.model;
+  if (chartModels.size >= 256) chartModels.clear();
+  const model = readChartModel(dir);
+  chartModels.set(dir, { stamp, model });
+  return model;
 }
 
 function countKeys(v: unknown): number {
