@@ -18,8 +18,9 @@ module.exports.setup = async () => {
   if (!process.env.KEELSON_CHARTS_DIR && existsSync(join(shared, 'charts', 'index.json'))) process.env.KEELSON_CHARTS_DIR = join(shared, 'charts');
   if (!process.env.KEELSON_MANIFESTS_DIR && existsSync(join(shared, 'manifests'))) process.env.KEELSON_MANIFESTS_DIR = join(shared, 'manifests');
   process.env.KEELSON_OFFLINE ??= '1';
-  // Nor does a test write compiled CRD validators to ~/.cache/keelson/validators (@keelson/k8s-schemas).
-  process.env.KEELSON_VALIDATOR_CACHE ??= '0';
+  // Nor does a test write compiled CRD validators to ~/.cache/keelson/validators (@keelson/k8s-schemas):
+  // the run has its own folder, so each validator is compiled once per run, not once per process.
+  process.env.KEELSON_VALIDATOR_CACHE ??= join(dir, 'validators');
 };
 
 module.exports.teardown = async () => {

@@ -133,11 +133,14 @@ describe('validator cache (Ajv standalone code)', () => {
     }
   });
 
-  it('lives in $KEELSON_CACHE_DIR/validators, else ~/.cache/keelson/validators; KEELSON_VALIDATOR_CACHE=0 turns it off', () => {
+  it('lives in $KEELSON_CACHE_DIR/validators, else ~/.cache/keelson/validators; KEELSON_VALIDATOR_CACHE names another folder, or 0 turns it off', () => {
     expect(validatorCacheDir({ KEELSON_CACHE_DIR: '/var/cache/k', HOME: '/home/a' })).toBe('/var/cache/k/validators');
     expect(validatorCacheDir({ HOME: '/home/a' })).toBe('/home/a/.cache/keelson/validators');
     expect(validatorCacheDir({ HOME: '/home/a', KEELSON_VALIDATOR_CACHE: '0' })).toBeUndefined();
-    // The tests' global setup keeps every other test out of the home cache.
-    expect(validatorCacheDir()).toBeUndefined();
+    expect(validatorCacheDir({ HOME: '/home/a', KEELSON_CACHE_DIR: '/var/cache/k', KEELSON_VALIDATOR_CACHE: '/tmp/run-1/validators' })).toBe('/tmp/run-1/validators');
+    // Only an absolute folder: a relative one would land wherever the command runs.
+    expect(validatorCacheDir({ HOME: '/home/a', KEELSON_VALIDATOR_CACHE: 'validators' })).toBe('/home/a/.cache/keelson/validators');
+    // The tests' global setup keeps every test out of the home cache: one folder per test run, removed after it.
+    expect(validatorCacheDir()).toBe(`${process.env.KEELSON_JEST_TMPDIR}/validators`);
   });
 });

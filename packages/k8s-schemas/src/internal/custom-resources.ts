@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
 import generatedIndex from '../generated/index.json';
 import { isRecord } from './paths';
@@ -135,10 +135,13 @@ function getAjv(): Ajv {
 
 /**
  * The validator cache: `$KEELSON_CACHE_DIR/validators`, else `~/.cache/keelson/validators`;
- * `undefined` (off) with `KEELSON_VALIDATOR_CACHE=0` (the tests' global setup sets it).
+ * `KEELSON_VALIDATOR_CACHE=<absolute folder>` puts it there (the tests' global setup gives each
+ * test run its own), `KEELSON_VALIDATOR_CACHE=0` turns it off (`undefined`).
  */
 export function validatorCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.KEELSON_VALIDATOR_CACHE === '0') return undefined;
+  const own = env.KEELSON_VALIDATOR_CACHE;
+  if (own === '0') return undefined;
+  if (own && isAbsolute(own)) return own;
   const set = env.KEELSON_CACHE_DIR;
   return set && set.length > 0 ? resolve(set, 'validators') : join(env.HOME && env.HOME.length > 0 ? env.HOME : homedir(), '.cache', 'keelson', 'validators');
 }
