@@ -11,6 +11,8 @@
 //
 //   node tools/test.mjs
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(new URL('.', import.meta.url).pathname, '..');
@@ -50,6 +52,12 @@ function nxRun(args, label) {
     child.on('close', (code, signal) => done(code ?? (signal ? 1 : 0)));
   });
 }
+
+// One folder of compiled CRD validators for the whole run (every Jest target and the CLIs they start), removed after it,
+// unless the caller chose one: each validator is compiled once per run, and the home cache is never written.
+const validators = process.env.KEELSON_VALIDATOR_CACHE ? undefined : mkdtempSync(join(tmpdir(), 'keelson-test-validators-'));
+if (validators) process.env.KEELSON_VALIDATOR_CACHE = validators;
+process.on('exit', () => validators && rmSync(validators, { recursive: true, force: true }));
 
 step('the test prerequisites', process.execPath, [join(root, 'tools', 'test-prerequisites.mjs')]);
 step('the build', nx, ['run-many', '-t', 'build', style]);

@@ -140,7 +140,8 @@ describe('validator cache (Ajv standalone code)', () => {
     expect(validatorCacheDir({ HOME: '/home/a', KEELSON_CACHE_DIR: '/var/cache/k', KEELSON_VALIDATOR_CACHE: '/tmp/run-1/validators' })).toBe('/tmp/run-1/validators');
     // Only an absolute folder: a relative one would land wherever the command runs.
     expect(validatorCacheDir({ HOME: '/home/a', KEELSON_VALIDATOR_CACHE: 'validators' })).toBe('/home/a/.cache/keelson/validators');
-    // The tests' global setup keeps every test out of the home cache: one folder per test run, removed after it.
-    expect(validatorCacheDir()).toBe(`${process.env.KEELSON_JEST_TMPDIR}/validators`);
+    // The tests keep out of the home cache: npm test (or else Jest's global setup) gives the run its own folder, removed after it.
+    expect(validatorCacheDir()).toBe(process.env.KEELSON_VALIDATOR_CACHE);
+    expect(validatorCacheDir()).toMatch(/^\/.*(keelson-test-validators-|keelson-jest-)/);
   });
 });
