@@ -60,8 +60,8 @@ type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler'
 /** The annotation that hands a Node to kwok. */
 export const SIMULATED_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
-/** Go's GOGC for the control plane's programs when the environment sets none. */
-const CONTROL_PLANE_GOGC = '400';
+/** Go's GOGC and GOMEMLIMIT for the control plane's programs when the environment sets none. */
+const CONTROL_PLANE_GO = { gc: '400', memoryLimit: '1536MiB' };
 
 const planes = new Set<LocalControlPlane>();
 let exitHooksInstalled = false;
@@ -362,9 +362,10 @@ export class LocalControlPlane {
   private spawnComponent(name: Component, binary: string, args: string[]): void {
     const chunks: string[] = [];
     this.logs.set(name, chunks);
-    // Go's collector runs a fifth as often as by default (GOGC=400, unless set): a loopback control plane has
-    // memory to spare, and a rehearsal's API server spent about a fifth of its CPU collecting. It changes no API behaviour.
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GOGC: process.env.GOGC ?? CONTROL_PLANE_GOGC } });
+    // Go's collector runs a fifth as often as by default (GOGC=400), up to a soft limit of 1.5 GiB (GOMEMLIMIT), unless set:
+    // a rehearsal's API server spent about a fifth of its CPU collecting; unbounded, it grew to about 2 GB. It changes no API behaviour.
+    const env = { ...process.env, GOGC: process.env.GOGC ?? CONTROL_PLANE_GO.gc, GOMEMLIMIT: process.env.GOMEMLIMIT ?? CONTROL_PLANE_GO.memoryLimit };
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
     const keep = (c: string) => {

@@ -337,10 +337,16 @@ export class ArgoSync {
     }
   }
 
+  /**
+   * Waits until a CRD is Established. Each look reads the API server's watch
+   * cache (`resourceVersion=0`), as Argo CD reads its own cluster cache: it
+   * may lag a moment behind the apply, and the next look sees it; a quorum
+   * read would decode the whole schema from etcd ten times a second.
+   */
   private async waitEstablished(name: string, timeoutMs = 60_000): Promise<Health> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const health = healthOf(await this.api.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`));
+      const health = healthOf(await this.api.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?resourceVersion=0`));
       if (health.status === 'Healthy' || health.status === 'Degraded' || Date.now() > deadline) return health;
       await sleep(100);
     }
