@@ -205,7 +205,8 @@ export async function observeScheduling(
     if (line !== lastLine) options.onProgress?.(line);
     lastLine = line;
     // Pods the scheduler has given up on for now do not become Running by waiting longer than the deadline.
-    if (short.every(([name]) => options.waitFor && !options.waitFor.has(name)) || Date.now() > deadline) break;
+    const waitedFor = options.waitFor ? short.filter(([name]) => options.waitFor?.has(name)) : short;
+    if (waitedFor.length === 0 || Date.now() > deadline) break;
     await sleep(1000);
     cluster = await readClusterPods(api);
   }
