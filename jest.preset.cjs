@@ -1,9 +1,10 @@
 /**
  * Shared Jest settings for every project.
  *
- * ts-jest transpiles only (`isolatedModules`): `tsc -b` in the build target and
- * `tsc -p tsconfig.spec.json` in lint are the type checks, so tests stay fast
- * on a 2-core machine.
+ * ts-jest transpiles only (`isolatedModules`): `tsc -b` in the build target
+ * (the sources) and `tsc -p tsconfig.spec.json` in lint (the tests and test
+ * helpers, against the declarations the build wrote) are the type checks, so
+ * tests stay fast on a 2-core machine.
  * @type {import('jest').Config}
  */
 const base = {
