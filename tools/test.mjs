@@ -60,12 +60,6 @@ if (validators) process.env.KEELSON_VALIDATOR_CACHE = validators;
 process.on('exit', () => validators && rmSync(validators, { recursive: true, force: true }));
 
 step('the test prerequisites', process.execPath, [join(root, 'tools', 'test-prerequisites.mjs')]);
-
-// The tests start many Go programs at once (each rehearsal alone runs etcd, an API server, two controllers and a kwok
-// per node), far more than there are cores: with one OS thread running Go code each, no program keeps idle threads
-// spinning for work that the others' threads need the cores for. Measured on 2 cores, rehearse's integration tests:
-// 547 → 476 s, 798 → 718 CPU-s. Set after the prerequisites, so a cold build of the peers still uses every core.
-process.env.GOMAXPROCS ??= '1';
 step('the build', nx, ['run-many', '-t', 'build', style]);
 
 // Builds are done: nothing below builds again (--excludeTaskDependencies), so the two runs share no task.
