@@ -212,7 +212,7 @@ if (process.env.KEELSON_BENCH_SUITE === '1') {
   figures.fullSuiteSeconds = Number(timed(process.execPath, [join(root, 'tools/test.mjs')], { NX_SKIP_NX_CACHE: 'true' }).toFixed(3));
   rows.push(['full suite (npm test: build, lint, unit and integration)', '-', figures.fullSuiteSeconds, NaN, 'warm peers, no Nx cache; target <= 240 s']);
 } else {
-  rows.push(['full suite (npm test)', '-', NaN, NaN, 'not run: KEELSON_BENCH_SUITE=1 runs it (about 11 minutes)']);
+  rows.push(['full suite (npm test)', '-', NaN, NaN, 'not run: KEELSON_BENCH_SUITE=1 runs it (about 14 minutes on 2 cores)']);
 }
 mkdirSync(join(root, 'tmp'), { recursive: true });
 writeFileSync(join(root, 'tmp/bench.json'), `${JSON.stringify({ runs, node: process.version, ...figures }, null, 2)}\n`);
